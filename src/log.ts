@@ -1,0 +1,47 @@
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger } from 'pino';
+
+/**
+ * Paths that pino censors in every log line. A backstop only: secrets are {@link Secret}s that
+ * print as `[redacted]`, and no message string is built from a secret in the first place.
+ */
+export const REDACTED_PATHS = [
+  'password',
+  'token',
+  'code',
+  'appKey',
+  'pin',
+  'interim',
+  'authorization',
+  '*.password',
+  '*.token',
+  '*.code',
+  '*.appKey',
+  '*.pin',
+  '*.interim',
+  '*.authorization',
+  'headers.authorization',
+  'headers["et-app-key"]',
+  'headers.password',
+  'headers.verificationcode',
+  'headers.pincode',
+] as const;
+
+/** Options of {@link createLogger}. */
+export interface LoggerFactoryOptions {
+  /** pino level name: `trace`, `debug`, `info`, `warn`, `error`, `fatal` or `silent`. */
+  level: string;
+  /** Where lines go; standard output when omitted. */
+  destination?: DestinationStream;
+}
+
+/** Creates the relay's pino JSON logger with its redaction backstop. */
+export function createLogger(options: LoggerFactoryOptions): Logger {
+  const pinoOptions: LoggerOptions = {
+    level: options.level,
+    base: { service: 'otp-relay' },
+    redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
+  };
+  return options.destination ? pino(pinoOptions, options.destination) : pino(pinoOptions);
+}
