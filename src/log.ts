@@ -45,3 +45,12 @@ export function createLogger(options: LoggerFactoryOptions): Logger {
   };
   return options.destination ? pino(pinoOptions, options.destination) : pino(pinoOptions);
 }
+
+/**
+ * An error as a log field: its name and message only. Stacks and causes stay out of the logs because
+ * a cause (an HTTP client's, say) may carry what was sent.
+ */
+export function errorFields(error: unknown): { name: string; message: string } {
+  if (error instanceof Error) return { name: error.name, message: error.message };
+  return { name: typeof error, message: 'non-error thrown' };
+}

@@ -1,0 +1,114 @@
+/**
+ * `npm run demo`: the whole flow on one machine with no accounts. A sandbox broker (the fake ETNA
+ * server, which "sends" its code by printing it), the terminal as the operator's channel, and an
+ * in-process store unless REDIS_URL is set. Ends by showing the token as a bot would read it.
+ */
+import { EtnaBroker } from './broker/etna-client.js';
+import { createLogger } from './log.js';
+import { TerminalOperatorChannel } from './operators/terminal-channel.js';
+import { Relay } from './relay/relay.js';
+import { startEtnaServer } from './sandbox/etna-server.js';
+import { Secret } from './secret.js';
+import { relayKeys } from './store/keys.js';
+import { MemoryEventPublisher } from './store/memory-events.js';
+import { MemoryTokenStore } from './store/memory-token-store.js';
+import { connectRedis, type RedisClient } from './store/redis-connection.js';
+import { RedisEventPublisher } from './store/redis-events.js';
+import { RedisTokenStore } from './store/redis-token-store.js';
+import type { EventPublisher, RelayEvent, TokenStore } from './store/types.js';
+
+const SANDBOX = { appKey: 'sandbox-app-key', username: 'sandbox', password: 'sandbox-password' } as const;
+
+async function demo(): Promise<void> {
+  const out = process.stdout;
+  const account = process.env.RELAY_ACCOUNT ?? 'demo';
+  const keys = relayKeys({ prefix: process.env.RELAY_KEY_PREFIX ?? 'otp-relay', account });
+  // The demo's own lines are for a person; the relay's JSON logs would drown them.
+  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'silent' });
+
+  const sandbox = await startEtnaServer({
+    ...SANDBOX,
+    onCodeSent: (code) =>
+      out.write(`\n[sandbox SMS to the account's phone] Your ETNA verification code: ${code}\n`),
+  });
+  const broker = new EtnaBroker({
+    apiUrl: sandbox.url,
+    appKey: new Secret(SANDBOX.appKey),
+    username: SANDBOX.username,
+    password: new Secret(SANDBOX.password),
+    logger,
+  });
+
+  let redis: RedisClient | undefined;
+  let store: TokenStore;
+  let inner: EventPublisher;
+  const redisUrl = process.env.REDIS_URL;
+  if (redisUrl !== undefined && redisUrl !== '') {
+    redis = await connectRedis({ url: new Secret(redisUrl), logger, name: 'otp-relay-demo' });
+    store = new RedisTokenStore({ client: redis, keys, account, logger });
+    inner = new RedisEventPublisher({ client: redis, keys });
+  } else {
+    store = new MemoryTokenStore({ account });
+    inner = new MemoryEventPublisher();
+  }
+
+  let finish!: (event: RelayEvent) => void;
+  const tokenPublished = new Promise<RelayEvent>((resolve) => (finish = resolve));
+  const events: EventPublisher = {
+    publish: async (event) => {
+      await inner.publish(event);
+      out.write(`[event on ${keys.events}] ${JSON.stringify(event)}\n`);
+      if (event.type === 'token.updated') finish(event);
+    },
+  };
+
+  const operators = new TerminalOperatorChannel({ input: process.stdin, output: out });
+  const relay = new Relay({
+    account,
+    codeTimeoutMs: 5 * 60_000,
+    tokenLifetimeMs: 24 * 3_600_000,
+    maxCodeAttempts: 3,
+    broker,
+    operators,
+    store,
+    events,
+    logger,
+  });
+
+  out.write(
+    `otp-relay demo: sandbox broker at ${sandbox.url.href}, you are the operator, ` +
+      `store: ${redis === undefined ? 'in-process (set REDIS_URL to use Redis)' : `Redis, key ${keys.token}`}\n`,
+  );
+  await operators.start((input) => relay.handleInput(input));
+  const stdinClosed = new Promise<'closed'>((resolve) => process.stdin.once('end', () => resolve('closed')));
+  await relay.start();
+
+  const outcome = await Promise.race([tokenPublished, stdinClosed]);
+  await relay.idle();
+  if (outcome === 'closed' && (await store.read()) === undefined) {
+    out.write('\nInput closed before a token was published.\n');
+    process.exitCode = 1;
+  } else {
+    out.write(`\nA trading bot reading ${keys.token} now sees:\n`);
+    if (redis !== undefined) {
+      const raw = await redis.get(keys.token);
+      out.write(`  GET ${keys.token} -> ${raw ?? '(nil)'}\n`);
+      out.write(`  python: json.loads(r.get("${keys.token}"))["value"]["token"]\n`);
+    } else {
+      out.write(`  ${JSON.stringify(await store.read())}\n`);
+    }
+    out.write('(A sandbox token: worthless outside this demo.)\n');
+  }
+
+  await relay.stop();
+  await operators.stop();
+  await broker.close();
+  await sandbox.close();
+  if (redis !== undefined) await redis.close();
+  process.stdin.destroy();
+}
+
+demo().catch((error: unknown) => {
+  process.stderr.write(`demo failed: ${error instanceof Error ? error.message : 'unknown error'}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,425 @@
+import { once } from 'node:events';
+import {
+  ChannelType,
+  Client,
+  Events,
+  GatewayIntentBits,
+  MessageFlags,
+  Partials,
+  RESTJSONErrorCodes,
+  Status,
+  escapeMarkdown,
+  type ButtonInteraction,
+  type DMChannel,
+  type Interaction,
+  type Message,
+  type ModalSubmitInteraction,
+} from 'discord.js';
+import type { Logger } from '../log.js';
+import { Secret } from '../secret.js';
+import { codeModal, CODE_FIELD_ID, promptComponents } from './discord/components.js';
+import { parseCustomId } from './discord/custom-ids.js';
+import { describeError, discordErrorCode } from './discord/describe-error.js';
+import { DiscordChannelError } from './discord/errors.js';
+import { renderNotice, renderPrompt } from './messages.js';
+import { DEFAULT_CODE_LENGTH, parseCode } from './parse-code.js';
+import type {
+  OperatorChannel,
+  OperatorInput,
+  OperatorInputHandler,
+  OperatorNotice,
+  PromptView,
+} from './types.js';
+
+export { DiscordChannelError, type DiscordChannelErrorKind } from './discord/errors.js';
+
+/** Options of {@link DiscordOperatorChannel}. */
+export interface DiscordOperatorChannelOptions {
+  /** The bot's token (`DISCORD_TOKEN`). */
+  token: Secret;
+  /** Users who get prompts and whose answers count (`DISCORD_OPERATOR_IDS`). */
+  operatorIds: readonly string[];
+  /** discord.js `rest.api` (`DISCORD_API_URL`), e.g. `https://discord.com/api`. */
+  apiUrl: string;
+  logger: Logger;
+  /** Digits in a code; the parser's default (6) when omitted. */
+  codeLength?: number;
+  /** How many logins' prompt messages are remembered for later edits. */
+  rememberedLogins?: number;
+}
+
+const DEFAULT_OPTIONS = {
+  codeLength: DEFAULT_CODE_LENGTH,
+  rememberedLogins: 16,
+} as const satisfies Required<Pick<DiscordOperatorChannelOptions, 'codeLength' | 'rememberedLogins'>>;
+
+const NOT_ALLOWED = 'Only the relay’s operators can use this, and only in a DM with the bot.';
+const STALE_BUTTON = 'This button is no longer in use.';
+
+/** The prompt messages of one login, and the queue that keeps its edits in order. */
+interface LoginPrompt {
+  /** Operator ID → the prompt message in that operator's DM. */
+  readonly messages: Map<string, { readonly channelId: string; readonly messageId: string }>;
+  queue: Promise<void>;
+}
+
+/**
+ * The operators' channel on Discord: prompts and notices as DMs from the bot, answers as DM replies,
+ * buttons and a modal.
+ *
+ * Intents: only `DirectMessages`. DM text arrives without the privileged `MessageContent` intent
+ * (Discord exempts DMs with the app), and interactions need no intent. `Partials.Channel` is needed
+ * because DM channels are not cached when their first message arrives.
+ */
+export class DiscordOperatorChannel implements OperatorChannel {
+  readonly #token: Secret;
+  readonly #operatorIds: ReadonlySet<string>;
+  readonly #codeLength: number;
+  readonly #rememberedLogins: number;
+  readonly #log: Logger;
+  readonly #client: Client;
+  readonly #prompts = new Map<string, LoginPrompt>();
+  #onInput: OperatorInputHandler | undefined;
+  #stopped = false;
+
+  public constructor(options: DiscordOperatorChannelOptions) {
+    const settings = { ...DEFAULT_OPTIONS, ...options };
+    this.#token = settings.token;
+    this.#operatorIds = new Set(settings.operatorIds);
+    this.#codeLength = settings.codeLength;
+    this.#rememberedLogins = settings.rememberedLogins;
+    this.#log = settings.logger.child({ component: 'discord' });
+    this.#client = new Client({
+      intents: [GatewayIntentBits.DirectMessages],
+      partials: [Partials.Channel],
+      rest: { api: settings.apiUrl },
+      // Operator names in texts are plain text; nothing the bot sends should ping anyone.
+      allowedMentions: { parse: [], repliedUser: false },
+    });
+  }
+
+  /** Logs in; resolves once the gateway is ready. */
+  public async start(onInput: OperatorInputHandler): Promise<void> {
+    if (this.#onInput !== undefined)
+      throw new DiscordChannelError('already-started', 'the Discord channel started twice');
+    this.#onInput = onInput;
+    this.#listen();
+    const ready = new AbortController();
+    const readyEvent = once(this.#client, Events.ClientReady, { signal: ready.signal });
+    try {
+      await this.#client.login(this.#token.reveal());
+      await readyEvent;
+    } catch (error) {
+      ready.abort();
+      readyEvent.catch(() => undefined);
+      this.#log.error({ error: describeError(error) }, 'Discord login failed');
+      throw new DiscordChannelError('login-failed', 'could not log in to Discord', { cause: error });
+    }
+    this.#log.info({ operators: this.#operatorIds.size }, 'connected to Discord');
+    await this.#loadOperatorNames();
+  }
+
+  public async showPrompt(view: PromptView): Promise<void> {
+    this.#assertStarted();
+    if (this.#stopped) return;
+    const prompt = this.#promptOf(view.loginId);
+    // One login's renders run one after another, so the last view is the one operators see.
+    const run = prompt.queue.then(() => this.#render(view, prompt));
+    prompt.queue = run.catch(() => undefined);
+    await run;
+  }
+
+  public async notify(operatorId: string, notice: OperatorNotice): Promise<void> {
+    this.#assertStarted();
+    if (this.#stopped) return;
+    if (!this.#operatorIds.has(operatorId)) {
+      this.#log.warn(
+        { userId: operatorId, notice: notice.kind },
+        'not sending a notice to a user who is not an operator',
+      );
+      return;
+    }
+    await this.#send(operatorId, renderNotice(notice, this.#nameOf), `${notice.kind} notice`);
+  }
+
+  public async broadcast(notice: OperatorNotice): Promise<void> {
+    this.#assertStarted();
+    if (this.#stopped) return;
+    const text = renderNotice(notice, this.#nameOf);
+    await Promise.all([...this.#operatorIds].map((id) => this.#send(id, text, `${notice.kind} notice`)));
+  }
+
+  public isConnected(): boolean {
+    const { shards } = this.#client.ws;
+    return (
+      this.#onInput !== undefined &&
+      !this.#stopped &&
+      shards.size > 0 &&
+      shards.every((shard) => shard.status === Status.Ready)
+    );
+  }
+
+  public async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await this.#client.destroy();
+    this.#log.info('disconnected from Discord');
+  }
+
+  // ---- prompts and notices --------------------------------------------------------------------
+
+  async #render(view: PromptView, prompt: LoginPrompt): Promise<void> {
+    const { text, actions } = renderPrompt(view, this.#nameOf);
+    const body = { content: text, components: promptComponents(view.loginId, actions) };
+    await Promise.all(
+      [...this.#operatorIds].map(async (operatorId) => {
+        const sent = prompt.messages.get(operatorId);
+        try {
+          if (sent !== undefined) {
+            try {
+              const channel = await this.#dmChannel(operatorId);
+              await channel.messages.edit(sent.messageId, body);
+              return;
+            } catch (error) {
+              // The message is gone: send the prompt anew below. Anything else is a real failure.
+              if (discordErrorCode(error) !== RESTJSONErrorCodes.UnknownMessage) throw error;
+              prompt.messages.delete(operatorId);
+            }
+          }
+          const channel = await this.#dmChannel(operatorId);
+          const message = await channel.send(body);
+          prompt.messages.set(operatorId, { channelId: channel.id, messageId: message.id });
+        } catch (error) {
+          // One operator's closed DMs must not keep the prompt from the others.
+          this.#log.warn(
+            { userId: operatorId, loginId: view.loginId, error: describeError(error) },
+            sent === undefined ? 'could not send the prompt' : 'could not update the prompt',
+          );
+        }
+      }),
+    );
+  }
+
+  #promptOf(loginId: string): LoginPrompt {
+    let prompt = this.#prompts.get(loginId);
+    if (prompt === undefined) {
+      prompt = { messages: new Map(), queue: Promise.resolve() };
+      this.#prompts.set(loginId, prompt);
+      // Old logins' prompts are never edited again; forget the oldest.
+      for (const oldest of this.#prompts.keys()) {
+        if (this.#prompts.size <= this.#rememberedLogins) break;
+        this.#prompts.delete(oldest);
+      }
+    }
+    return prompt;
+  }
+
+  async #send(operatorId: string, text: string, what: string): Promise<void> {
+    try {
+      const channel = await this.#dmChannel(operatorId);
+      await channel.send({ content: text });
+    } catch (error) {
+      this.#log.warn({ userId: operatorId, error: describeError(error) }, `could not send the ${what}`);
+    }
+  }
+
+  /** The DM channel with an operator: cached by discord.js after the first call. */
+  async #dmChannel(operatorId: string): Promise<DMChannel> {
+    return this.#client.users.createDM(operatorId);
+  }
+
+  /** Fetches the operators' users once, so texts can name them; a missing one is worth a warning. */
+  async #loadOperatorNames(): Promise<void> {
+    await Promise.all(
+      [...this.#operatorIds].map(async (operatorId) => {
+        try {
+          await this.#client.users.fetch(operatorId);
+        } catch (error) {
+          this.#log.warn(
+            { userId: operatorId, error: describeError(error) },
+            'could not look up an operator',
+          );
+        }
+      }),
+    );
+  }
+
+  /** An operator's display name from the cache, or a mention (which Discord renders) when unknown. */
+  readonly #nameOf = (operatorId: string): string => {
+    const user = this.#client.users.cache.get(operatorId);
+    return user === undefined ? `<@${operatorId}>` : escapeMarkdown(user.displayName);
+  };
+
+  #assertStarted(): void {
+    if (this.#onInput === undefined)
+      throw new DiscordChannelError('not-started', 'the Discord channel is not started');
+  }
+
+  // ---- inputs ---------------------------------------------------------------------------------
+
+  #listen(): void {
+    const client = this.#client;
+    client.on(Events.MessageCreate, (message) => void this.#onMessage(message));
+    client.on(Events.InteractionCreate, (interaction) => void this.#onInteraction(interaction));
+    client.on(Events.Error, (error) =>
+      this.#log.error({ error: describeError(error) }, 'Discord client error'),
+    );
+    client.on(Events.Warn, (warning) => this.#log.warn({ warning }, 'Discord client warning'));
+    client.on(Events.ShardDisconnect, (event) =>
+      this.#log.error({ closeCode: event.code }, 'Discord gateway closed for good'),
+    );
+    client.on(Events.ShardReconnecting, () => this.#log.warn('Discord gateway reconnecting'));
+    client.on(Events.ShardResume, (_shardId, replayed) =>
+      this.#log.info({ replayedEvents: replayed }, 'Discord gateway resumed'),
+    );
+  }
+
+  async #onMessage(message: Message): Promise<void> {
+    if (this.#stopped || message.author.bot) return;
+    const userId = message.author.id;
+    // Logged by user ID only: the text may be a code, or anything at all.
+    if (message.inGuild() || message.channel.type !== ChannelType.DM) {
+      this.#log.info({ userId }, 'ignored a message outside DMs');
+      return;
+    }
+    if (!this.#operatorIds.has(userId)) {
+      this.#log.info({ userId }, 'ignored a DM from a user who is not an operator');
+      return;
+    }
+    const parsed = parseCode(message.content, { length: this.#codeLength });
+    if (!parsed.ok) {
+      this.#log.info(
+        { operatorId: userId, reason: parsed.reason },
+        'a DM reply is not one code; sending help',
+      );
+      try {
+        await message.channel.send({ content: renderNotice({ kind: 'help' }, this.#nameOf) });
+      } catch (error) {
+        this.#log.warn({ userId, error: describeError(error) }, 'could not send the help notice');
+      }
+      return;
+    }
+    this.#log.info({ operatorId: userId, via: 'dm' }, 'code received');
+    this.#deliver({ kind: 'code', operatorId: userId, code: new Secret(parsed.code) });
+  }
+
+  async #onInteraction(interaction: Interaction): Promise<void> {
+    if (this.#stopped) return;
+    if (interaction.isButton()) await this.#onButton(interaction);
+    else if (interaction.isModalSubmit()) await this.#onModal(interaction);
+  }
+
+  async #onButton(interaction: ButtonInteraction): Promise<void> {
+    const target = parseCustomId(interaction.customId);
+    if (target?.kind !== 'button') {
+      await this.#acknowledge(interaction, () =>
+        interaction.reply({ content: STALE_BUTTON, flags: MessageFlags.Ephemeral }),
+      );
+      return;
+    }
+    const operatorId = interaction.user.id;
+    const context = { operatorId, loginId: target.loginId, action: target.action };
+    if (!this.#allowed(interaction)) {
+      this.#log.info(
+        { userId: operatorId, action: target.action },
+        'refused a button press from a non-operator',
+      );
+      await this.#acknowledge(interaction, () =>
+        interaction.reply({ content: NOT_ALLOWED, flags: MessageFlags.Ephemeral }),
+      );
+      return;
+    }
+    this.#log.info(context, 'button pressed');
+    switch (target.action) {
+      case 'code':
+        await this.#acknowledge(interaction, () =>
+          interaction.showModal(codeModal(target.loginId, this.#codeLength)),
+        );
+        return;
+      case 'resend':
+      case 'cancel':
+        // Acknowledge first: Discord gives 3 seconds, and the core's answer may take longer.
+        await this.#acknowledge(interaction, () => interaction.deferUpdate());
+        this.#deliver({ kind: target.action, operatorId, loginId: target.loginId });
+        return;
+    }
+  }
+
+  async #onModal(interaction: ModalSubmitInteraction): Promise<void> {
+    const target = parseCustomId(interaction.customId);
+    if (target?.kind !== 'modal') {
+      await this.#acknowledge(interaction, () =>
+        interaction.reply({ content: STALE_BUTTON, flags: MessageFlags.Ephemeral }),
+      );
+      return;
+    }
+    const operatorId = interaction.user.id;
+    if (!this.#allowed(interaction)) {
+      this.#log.info({ userId: operatorId }, 'refused a code modal from a non-operator');
+      await this.#acknowledge(interaction, () =>
+        interaction.reply({ content: NOT_ALLOWED, flags: MessageFlags.Ephemeral }),
+      );
+      return;
+    }
+    const parsed = parseCode(this.#fieldValue(interaction), { length: this.#codeLength });
+    if (!parsed.ok) {
+      this.#log.info(
+        { operatorId, loginId: target.loginId, reason: parsed.reason },
+        'a modal entry is not one code; sending help',
+      );
+      await this.#acknowledge(interaction, () =>
+        interaction.reply({
+          content: renderNotice({ kind: 'help' }, this.#nameOf),
+          flags: MessageFlags.Ephemeral,
+        }),
+      );
+      return;
+    }
+    this.#log.info({ operatorId, loginId: target.loginId, via: 'modal' }, 'code received');
+    // Closes the modal without a message of its own: the core answers by updating the prompt.
+    await this.#acknowledge(interaction, () =>
+      interaction.isFromMessage()
+        ? interaction.deferUpdate()
+        : interaction.reply({
+            content: renderNotice({ kind: 'code-received' }, this.#nameOf),
+            flags: MessageFlags.Ephemeral,
+          }),
+    );
+    this.#deliver({ kind: 'code', operatorId, code: new Secret(parsed.code), loginId: target.loginId });
+  }
+
+  #fieldValue(interaction: ModalSubmitInteraction): string {
+    try {
+      return interaction.fields.getTextInputValue(CODE_FIELD_ID);
+    } catch {
+      return '';
+    }
+  }
+
+  /** Operators only, and only in DMs. */
+  #allowed(interaction: ButtonInteraction | ModalSubmitInteraction): boolean {
+    return !interaction.inGuild() && this.#operatorIds.has(interaction.user.id);
+  }
+
+  /** Answers an interaction; a failure (e.g. past Discord's 3 seconds) is logged, never thrown. */
+  async #acknowledge(interaction: Interaction, answer: () => Promise<unknown>): Promise<void> {
+    try {
+      await answer();
+    } catch (error) {
+      this.#log.warn(
+        { userId: interaction.user.id, error: describeError(error) },
+        'could not answer an interaction',
+      );
+    }
+  }
+
+  #deliver(input: OperatorInput): void {
+    if (this.#stopped || this.#onInput === undefined) return;
+    try {
+      this.#onInput(input);
+    } catch (error) {
+      // The handler must not throw; if it does, the gateway's event loop must not suffer for it.
+      this.#log.error({ error: describeError(error), input: input.kind }, 'the input handler threw');
+    }
+  }
+}

@@ -1,0 +1,242 @@
+import type { BrokerErrorKind } from '../broker/errors.js';
+import type { LoginReason, OperatorNotice, PromptState, PromptView } from './types.js';
+
+/** A button (Discord) or choice (terminal) a prompt can offer. */
+export type PromptAction = 'code' | 'resend' | 'cancel';
+
+/** The label of each action, shared by the buttons and the text that tells people to press them. */
+export const ACTION_LABELS = {
+  code: 'Enter code',
+  resend: 'Send a new code',
+  cancel: 'Cancel',
+} as const satisfies Record<PromptAction, string>;
+
+/** Turns an operator ID into what a message shows for that person (a mention, a name). */
+export type OperatorNames = (operatorId: string) => string;
+
+/** Options of {@link renderPrompt} and {@link renderNotice}. */
+export interface RenderOptions {
+  /**
+   * `discord`: Markdown, and relative timestamps (`<t:…:R>`) that Discord shows as "in 5 minutes".
+   * `plain`: no markup, for the terminal.
+   */
+  format?: 'discord' | 'plain';
+}
+
+const DEFAULT_RENDER_OPTIONS = { format: 'discord' } as const satisfies Required<RenderOptions>;
+
+/** A rendered prompt: its text and the actions that are live in its state. */
+export interface RenderedPrompt {
+  readonly text: string;
+  /** In display order. Actions not listed must not be offered (or be shown disabled). */
+  readonly actions: readonly PromptAction[];
+}
+
+const ALL_ACTIONS: readonly PromptAction[] = ['code', 'resend', 'cancel'];
+const RESEND_ONLY: readonly PromptAction[] = ['resend'];
+const NO_ACTIONS: readonly PromptAction[] = [];
+
+/** The accepted ways to write a code, shown in every help text. */
+const CODE_EXAMPLES = ['123456', '123 456', '123-456'] as const;
+
+const REASON_TEXT = {
+  startup: 'the relay just started and has no valid token',
+  renewal: 'the current token expires soon',
+  schedule: 'a planned login',
+  'token-invalid': 'the broker no longer accepts the current token',
+  'bot-request': 'a trading bot reported that the broker rejected the token',
+  'operator-request': 'an operator asked for a new login',
+} as const satisfies Record<LoginReason, string>;
+
+/**
+ * What went wrong and what a person should do, per broker error. Fatal kinds name the setting to fix;
+ * the relay reads its configuration at start, hence the restart.
+ */
+const ERROR_ADVICE = {
+  'bad-credentials':
+    'the broker refused the username or password. Check ETNA_USERNAME and ETNA_PASSWORD, then restart the relay',
+  'bad-app-key': 'the broker refused the app key. Check ETNA_APP_KEY, then restart the relay',
+  'password-expired':
+    'the account password has expired. Change it at the broker, then update ETNA_PASSWORD and restart the relay',
+  'pin-required': 'the account asks for a security PIN. Set ETNA_PIN, then restart the relay',
+  'bad-pin': 'the broker refused the security PIN. Check ETNA_PIN, then restart the relay',
+  'unexpected-answer': 'the broker gave an answer the relay does not understand (details in the relay logs)',
+  network: 'the broker could not be reached (network error)',
+  timeout: 'the broker did not answer in time',
+  'server-error': 'the broker had a server error',
+  'rate-limited': 'the broker asked the relay to slow down',
+} as const satisfies Record<BrokerErrorKind, string>;
+
+/** Renders a login's prompt, whole, for its current state. Pure: same view, same text. */
+export function renderPrompt(
+  view: PromptView,
+  names: OperatorNames,
+  options?: RenderOptions,
+): RenderedPrompt {
+  const f = formatter({ ...DEFAULT_RENDER_OPTIONS, ...options });
+  const header = `${f.bold(`Login for account ${f.literal(view.account)}`)}: ${REASON_TEXT[view.reason]}.`;
+  const { body, actions } = promptBody(view, view.state, names, f);
+  return { text: [header, ...body].join('\n'), actions };
+}
+
+function promptBody(
+  view: PromptView,
+  state: PromptState,
+  names: OperatorNames,
+  f: Formatter,
+): { body: string[]; actions: readonly PromptAction[] } {
+  switch (state.kind) {
+    case 'open':
+      return {
+        body: [
+          `A code was sent by SMS. It is accepted until ${f.time(view.deadline)}.`,
+          `Reply with the code, written ${f.examples()}, or ${f.press('code')}. ${attempts(state.attemptsLeft)}.`,
+          `Not expecting this? ${capitalize(f.press('cancel'))}.`,
+        ],
+        actions: ALL_ACTIONS,
+      };
+    case 'checking':
+      return {
+        body: [`Checking the code from ${names(state.operatorId)} with the broker…`],
+        actions: NO_ACTIONS,
+      };
+    case 'succeeded':
+      return {
+        body: [
+          `Logged in with the code from ${names(state.operatorId)}. The token is good until ${f.dateTime(state.expiresAt)}.`,
+          'Nothing else to do.',
+        ],
+        actions: NO_ACTIONS,
+      };
+    case 'rejected':
+      return {
+        body: [
+          `The broker refused the code from ${names(state.operatorId)}, and this login cannot go on` +
+            (state.interimSpent ? ' (the broker ended it).' : ' (no attempts left).'),
+          `To try again, ${f.press('resend')}: a new SMS comes.`,
+        ],
+        actions: RESEND_ONLY,
+      };
+    case 'expired':
+      return {
+        body: [
+          `No code came before ${f.time(view.deadline)}.`,
+          `To try again, ${f.press('resend')}: a new SMS comes.`,
+        ],
+        actions: RESEND_ONLY,
+      };
+    case 'cancelled':
+      return {
+        body: [
+          `${names(state.operatorId)} cancelled this login.`,
+          `To start again, ${f.press('resend')}: a new SMS comes.`,
+        ],
+        actions: RESEND_ONLY,
+      };
+    case 'failed':
+      return state.fatal
+        ? {
+            body: [`Login failed: ${ERROR_ADVICE[state.error]}.`, 'No new login starts until this is fixed.'],
+            actions: NO_ACTIONS,
+          }
+        : {
+            body: [`Login failed: ${ERROR_ADVICE[state.error]}.`, `Try ${f.label('resend')} later.`],
+            actions: RESEND_ONLY,
+          };
+  }
+}
+
+/** Renders a notice to one operator. Pure, and never holds a secret: notices carry none. */
+export function renderNotice(notice: OperatorNotice, names: OperatorNames, options?: RenderOptions): string {
+  const f = formatter({ ...DEFAULT_RENDER_OPTIONS, ...options });
+  switch (notice.kind) {
+    case 'help':
+      return `That is not clearly one code, so nothing was sent to the broker. Reply with just the code from the SMS, written ${f.examples()}.`;
+    case 'code-received':
+      return 'Code received, checking it with the broker…';
+    case 'code-rejected':
+      return notice.attemptsLeft > 0
+        ? `The broker refused that code. ${attempts(notice.attemptsLeft)}: check the SMS and send the code again.`
+        : `The broker refused that code and no attempts are left. To try again, ${f.press('resend')}.`;
+    case 'logged-in':
+      return `Logged in: account ${f.literal(notice.account)} has a new token, good until ${f.dateTime(notice.expiresAt)}.`;
+    case 'no-pending-login':
+      return 'No login is waiting for a code right now, so nothing was sent to the broker.';
+    case 'busy':
+      return `The code from ${names(notice.operatorId)} is being checked right now, so yours was not sent. Wait for the result.`;
+    case 'prompt-inactive':
+      return 'That login is over and its buttons no longer work. Use the latest login message.';
+    case 'login-failed':
+      return notice.fatal
+        ? `Login for account ${f.literal(notice.account)} failed: ${ERROR_ADVICE[notice.error]}. No new login starts until this is fixed.`
+        : `Login for account ${f.literal(notice.account)} failed: ${ERROR_ADVICE[notice.error]}. This is usually temporary: try again later.`;
+    case 'pin-missing':
+      return `Account ${f.literal(notice.account)} asks for a security PIN and ETNA_PIN is not set. Set it, then restart the relay.`;
+  }
+}
+
+function attempts(count: number): string {
+  return count === 1 ? '1 attempt left' : `${count} attempts left`;
+}
+
+/** `a, b or c` */
+function listOf(items: readonly string[]): string {
+  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items.at(-1) ?? ''}`;
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+interface Formatter {
+  bold(text: string): string;
+  /** A value from configuration (an account name): shown as is, never read as markup. */
+  literal(text: string): string;
+  /** An action's label, as the reader sees it. */
+  label(action: PromptAction): string;
+  /** "press X" (Discord) or "choose X" (terminal). */
+  press(action: PromptAction): string;
+  examples(): string;
+  /** A time within the hour or so: time of day in UTC. */
+  time(at: Date): string;
+  /** A time possibly days away: date and time in UTC. */
+  dateTime(at: Date): string;
+}
+
+function formatter(options: Required<RenderOptions>): Formatter {
+  if (options.format === 'plain') {
+    return {
+      bold: (text) => text,
+      literal: (text) => `"${text}"`,
+      label: (action) => `"${ACTION_LABELS[action]}"`,
+      press: (action) => `choose "${ACTION_LABELS[action]}"`,
+      examples: () => listOf(CODE_EXAMPLES),
+      time: (at) => `${utcTime(at)} UTC`,
+      dateTime: (at) => `${utcDate(at)} ${utcTime(at).slice(0, 5)} UTC`,
+    };
+  }
+  return {
+    bold: (text) => `**${text}**`,
+    // Inline code shows the name exactly and cannot be broken out of once backticks are gone.
+    literal: (text) => `\`${text.replaceAll('`', "'")}\``,
+    label: (action) => `**${ACTION_LABELS[action]}**`,
+    press: (action) => `press **${ACTION_LABELS[action]}**`,
+    examples: () => listOf(CODE_EXAMPLES.map((example) => `\`${example}\``)),
+    time: (at) => `${utcTime(at)} UTC (${relative(at)})`,
+    dateTime: (at) => `${utcDate(at)} ${utcTime(at).slice(0, 5)} UTC (${relative(at)})`,
+  };
+}
+
+/** `HH:MM:SS`: seconds matter when the deadline is minutes away. */
+function utcTime(at: Date): string {
+  return at.toISOString().slice(11, 19);
+}
+
+function utcDate(at: Date): string {
+  return at.toISOString().slice(0, 10);
+}
+
+/** Discord renders `<t:unix:R>` in the reader's language as "in 4 minutes" / "2 minutes ago". */
+function relative(at: Date): string {
+  return `<t:${Math.floor(at.getTime() / 1000)}:R>`;
+}

@@ -1,0 +1,69 @@
+import type { BrokerErrorKind } from '../broker/errors.js';
+import type { LoginReason } from '../operators/types.js';
+import type { Secret } from '../secret.js';
+
+/** How a login ended. */
+export type LoginOutcome = 'succeeded' | 'rejected' | 'expired' | 'cancelled' | 'failed';
+
+/** A login that has asked the broker for a code and holds its interim token. */
+export interface PendingLogin {
+  readonly loginId: string;
+  readonly reason: LoginReason;
+  /** Interim token from step 1, needed by step 2. */
+  readonly interim: Secret;
+  /** Until when a code is accepted. */
+  readonly deadline: Date;
+  /** Codes already sent to the broker for this login. */
+  readonly attemptsUsed: number;
+}
+
+/**
+ * Where the current (or last) login stands. The published token is tracked apart from this: a renewal
+ * runs while bots still use the token before it.
+ *
+ * ```
+ * none ──start──▶ starting ──code required──▶ awaiting-code ──code──▶ exchanging ──token──▶ ended(succeeded)
+ *                    │  └─token at once──▶ ended(succeeded)  ▲  │          │  └─refused, attempts left──┘
+ *                    └─broker error──▶ ended(failed)         │  │          └─refused, none left / spent──▶ ended(rejected)
+ *                                       deadline / cancel ───┘  └──▶ ended(expired | cancelled)
+ * ended ──"Send a new code"──▶ starting
+ * ```
+ */
+export type LoginState =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'starting'; readonly loginId: string; readonly reason: LoginReason }
+  | ({ readonly kind: 'awaiting-code' } & PendingLogin)
+  | ({ readonly kind: 'exchanging'; readonly operatorId: string } & PendingLogin)
+  | {
+      readonly kind: 'ended';
+      readonly loginId: string;
+      readonly reason: LoginReason;
+      readonly outcome: LoginOutcome;
+      /** The broker error that ended it, for `failed`. */
+      readonly error?: BrokerErrorKind;
+      readonly endedAt: Date;
+    };
+
+/** The last failure, for readiness output and operators (never a secret). */
+export interface FailureSummary {
+  readonly reason: string;
+  readonly at: string;
+  readonly fatal: boolean;
+}
+
+/** A read-only picture of the relay for `/readyz` and `/status`. Holds no secret. */
+export interface RelaySnapshot {
+  readonly account: string;
+  readonly token: { readonly generation: number; readonly expiresAt: string } | undefined;
+  readonly login: {
+    readonly state: LoginState['kind'];
+    readonly loginId?: string;
+    readonly reason?: LoginReason;
+    readonly deadline?: string;
+    readonly attemptsUsed?: number;
+    readonly outcome?: LoginOutcome;
+  };
+  /** Set when a broker error that needs a person stopped all logins. */
+  readonly halted: { readonly error: BrokerErrorKind; readonly at: string } | undefined;
+  readonly lastFailure: FailureSummary | undefined;
+}

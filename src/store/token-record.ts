@@ -1,0 +1,68 @@
+import { InvalidTokenError } from './errors.js';
+import type { NewToken, TokenRecord } from './types.js';
+
+/** A {@link NewToken} checked and reduced to what a record needs. */
+export interface CheckedNewToken {
+  /** The bearer token itself: it goes into the record, which is the product. */
+  readonly tokenText: string;
+  readonly obtainedAt: string;
+  readonly expiresAt: string;
+  readonly expiresAtMs: number;
+}
+
+/**
+ * Checks a token before a generation is spent on it: non-empty, valid dates, not yet expired at
+ * `nowMs`. Throws {@link InvalidTokenError}, whose message never holds the token.
+ */
+export function checkNewToken(newToken: NewToken, nowMs: number): CheckedNewToken {
+  const tokenText = newToken.token.reveal();
+  if (tokenText.length === 0) throw new InvalidTokenError('empty-token');
+  const obtainedAtMs = newToken.obtainedAt.getTime();
+  const expiresAtMs = newToken.expiresAt.getTime();
+  if (!Number.isFinite(obtainedAtMs) || !Number.isFinite(expiresAtMs)) {
+    throw new InvalidTokenError('invalid-date');
+  }
+  if (expiresAtMs <= nowMs) throw new InvalidTokenError('already-expired');
+  return {
+    tokenText,
+    obtainedAt: newToken.obtainedAt.toISOString(),
+    expiresAt: newToken.expiresAt.toISOString(),
+    expiresAtMs,
+  };
+}
+
+/** The record bots read, with its fields in the order DESIGN.md lists them. */
+export function buildTokenRecord(checked: CheckedNewToken, account: string, generation: number): TokenRecord {
+  return Object.freeze({
+    token: checked.tokenText,
+    account,
+    generation,
+    obtainedAt: checked.obtainedAt,
+    expiresAt: checked.expiresAt,
+  });
+}
+
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+function isIsoDate(value: unknown): value is string {
+  return typeof value === 'string' && ISO_8601.test(value) && Number.isFinite(Date.parse(value));
+}
+
+/**
+ * A stored value as a {@link TokenRecord}, or `undefined` when it does not have the record's shape.
+ * Only the record's own fields are kept.
+ */
+export function toTokenRecord(value: unknown): TokenRecord | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const { token, account, generation, obtainedAt, expiresAt } = value as Record<string, unknown>;
+  if (typeof token !== 'string' || token.length === 0) return undefined;
+  if (typeof account !== 'string') return undefined;
+  if (typeof generation !== 'number' || !Number.isSafeInteger(generation) || generation < 0) return undefined;
+  if (!isIsoDate(obtainedAt) || !isIsoDate(expiresAt)) return undefined;
+  return Object.freeze({ token, account, generation, obtainedAt, expiresAt });
+}
+
+/** Whether a record has expired at `nowMs`: from `expiresAt` on, as Redis drops the key then. */
+export function isExpired(record: TokenRecord, nowMs: number): boolean {
+  return Date.parse(record.expiresAt) <= nowMs;
+}

@@ -1,0 +1,639 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  APIVersion,
+  ApplicationCommandType,
+  ApplicationFlags,
+  ApplicationIntegrationType,
+  ChannelType,
+  ComponentType,
+  GatewayDispatchEvents,
+  GatewayIntentBits,
+  InteractionContextType,
+  InteractionType,
+  Locale,
+  type APIApplication,
+  type APIApplicationCommand,
+  type APIMessageComponentDMInteraction,
+  type APIModalSubmitDMInteraction,
+  type RESTGetAPIGatewayBotResult,
+  type RESTPostAPICurrentUserCreateDMChannelJSONBody,
+  type RESTPutAPIApplicationCommandsJSONBody,
+} from 'discord-api-types/v10';
+import { GatewayServer, type GatewayStats } from './gateway.js';
+import { Errors, RestError, Router, readJsonBody, sendJson, type RestRequest } from './http.js';
+import { InteractionDesk, modalSubmission, type InteractionCallback } from './interactions.js';
+import {
+  DiscordWorld,
+  findButton,
+  messageBodyProblems,
+  toEmulatedMessage,
+  type EmulatedMessage,
+  type MessageBody,
+  type StoredChannel,
+  type StoredMessage,
+} from './model.js';
+
+/** Options of {@link startDiscordEmulator}. */
+export interface DiscordEmulatorOptions {
+  /** The bot's username. */
+  botName?: string;
+  /** HELLO's `heartbeat_interval`. Discord's is 41.25 s. */
+  heartbeatIntervalMs?: number;
+  /** How long the bot has to answer an interaction before Discord forgets it. */
+  interactionTimeoutMs?: number;
+  /** Privileged intents switched on for the application (`GatewayIntentBits` bits); none by default. */
+  privilegedIntents?: number;
+  /** Added before every REST answer, to see the bot under a slower Discord. */
+  restLatencyMs?: number;
+}
+
+const DEFAULT_OPTIONS = {
+  botName: 'otp-relay-test',
+  heartbeatIntervalMs: 41_250,
+  interactionTimeoutMs: 3_000,
+  privilegedIntents: 0,
+  restLatencyMs: 0,
+} as const satisfies Required<DiscordEmulatorOptions>;
+
+/** One REST request the emulator answered. */
+export interface RestCall {
+  readonly method: string;
+  /** The route's template, e.g. `/channels/:channelId/messages`; `unknown` when no route matched. */
+  readonly route: string;
+  /** The path under `/api/v10`, with its real IDs. */
+  readonly path: string;
+  readonly status: number;
+  readonly at: Date;
+}
+
+/** Options of {@link DiscordEmulator.waitFor}. */
+export interface WaitForOptions {
+  /** Default 5000. */
+  timeoutMs?: number;
+  /** Named in the timeout error. */
+  what?: string;
+}
+
+/** A running Discord emulator: REST and gateway on 127.0.0.1, and what tests do and see through it. */
+export interface DiscordEmulator {
+  /** discord.js `rest.api` (`DISCORD_API_URL`): `http://127.0.0.1:PORT/api`. */
+  readonly apiUrl: string;
+  /** What `GET /gateway/bot` announces: `ws://127.0.0.1:PORT/gateway`. */
+  readonly gatewayUrl: string;
+  /** The only token REST and the gateway accept; anything else gets 401 / close 4004. */
+  readonly botToken: string;
+  readonly botUserId: string;
+  /** Same as {@link botUserId}, as on Discord. */
+  readonly applicationId: string;
+
+  /** Creates a user; `dmsOpen: false` makes every DM from the bot fail with 50007. Returns the ID. */
+  createUser(name?: string, options?: { dmsOpen?: boolean }): string;
+  /** The user writes `content` in their DM with the bot (MESSAGE_CREATE). Returns the message's ID. */
+  sendDm(userId: string, content: string): string;
+  /** The user writes in a guild text channel (MESSAGE_CREATE, only with GuildMessages). Returns the ID. */
+  sendGuildMessage(userId: string, content: string): string;
+  /**
+   * The user presses button `customId` of message `messageId` in their DM (INTERACTION_CREATE).
+   * Settles with the bot's callback, or fails when none comes within the interaction timeout.
+   * Throws when the message has no such enabled button: a real user could not press it.
+   */
+  clickButton(userId: string, messageId: string, customId: string): Promise<InteractionCallback>;
+  /**
+   * The user submits modal `customId` with `values` by field custom ID (INTERACTION_CREATE
+   * MODAL_SUBMIT), laid out like the modal the bot showed. `messageId` defaults to the message whose
+   * button opened that modal.
+   */
+  submitModal(
+    userId: string,
+    customId: string,
+    values: Readonly<Record<string, string>>,
+    messageId?: string,
+  ): Promise<InteractionCallback>;
+
+  /** Messages the bot sent in the user's DM (ephemeral replies included), as they are now. */
+  dmsTo(userId: string): readonly EmulatedMessage[];
+  /** Every interaction callback the bot sent, in order. */
+  readonly interactionCallbacks: readonly InteractionCallback[];
+  /** Every REST request, in order. */
+  readonly restCalls: readonly RestCall[];
+  /** Everything the emulator refused (bad token, invalid body, unknown route, late callback…). */
+  readonly problems: readonly string[];
+  /** Gateway counters. */
+  readonly gateway: GatewayStats;
+  /** Global commands, as last set by `PUT /applications/{id}/commands`. */
+  readonly registeredCommands: readonly APIApplicationCommand[];
+
+  /**
+   * Resolves with the first truthy value of `predicate`, checked on every emulator event and every
+   * 10 ms (for state outside the emulator); rejects after `timeoutMs`.
+   */
+  waitFor<T>(predicate: () => T | undefined | null | false, options?: WaitForOptions): Promise<T>;
+  /** Drops the gateway connections with `code` (default 4000: discord.js resumes). */
+  closeGateway(code?: number, options?: { invalidateSession?: boolean }): Promise<void>;
+  /** Closes the server, every socket and timer. */
+  close(): Promise<void>;
+}
+
+const POLL_INTERVAL_MS = 10;
+
+/** Starts an emulator on a free port of 127.0.0.1. */
+export async function startDiscordEmulator(options?: DiscordEmulatorOptions): Promise<DiscordEmulator> {
+  const settings = { ...DEFAULT_OPTIONS, ...options };
+  const emulator = new Emulator(settings);
+  await emulator.listen();
+  return emulator;
+}
+
+class Emulator implements DiscordEmulator {
+  public readonly botToken: string;
+  public readonly restCalls: RestCall[] = [];
+  public readonly problems: string[] = [];
+  public registeredCommands: APIApplicationCommand[] = [];
+
+  readonly #settings: Required<DiscordEmulatorOptions>;
+  readonly #events = new EventEmitter();
+  readonly #world: DiscordWorld;
+  readonly #gateway: GatewayServer;
+  readonly #desk: InteractionDesk;
+  readonly #router = new Router();
+  readonly #server = createServer((request, response) => void this.#onRequest(request, response));
+  readonly #waiters = new Set<(error: Error) => void>();
+  #port = 0;
+
+  public constructor(settings: Required<DiscordEmulatorOptions>) {
+    this.#settings = settings;
+    this.#events.setMaxListeners(0);
+    this.#world = new DiscordWorld(settings.botName);
+    // Shaped like a real token: base64 user ID, timestamp, HMAC.
+    this.botToken = [
+      Buffer.from(this.#world.botUser.id).toString('base64url'),
+      randomBytes(6).toString('base64url'),
+      randomBytes(27).toString('base64url'),
+    ].join('.');
+    this.#gateway = new GatewayServer({
+      token: this.botToken,
+      heartbeatIntervalMs: settings.heartbeatIntervalMs,
+      privilegedIntents: settings.privilegedIntents,
+      baseUrl: () => `ws://127.0.0.1:${this.#port}`,
+      ready: () => ({
+        v: Number(APIVersion),
+        user: this.#world.botUser,
+        guilds: [],
+        application: { id: this.#world.applicationId, flags: 0 as ApplicationFlags, flags_new: '0' },
+      }),
+      onChange: () => this.#changed(),
+      onProblem: (problem) => this.#problem(problem),
+    });
+    this.#desk = new InteractionDesk({
+      world: this.#world,
+      timeoutMs: settings.interactionTimeoutMs,
+      announce: (stored, change) => this.#announce(stored, change),
+      onChange: () => this.#changed(),
+      onProblem: (problem) => this.#problem(problem),
+    });
+    this.#routes();
+    this.#server.on('upgrade', (request: IncomingMessage, socket, head: Buffer) => {
+      const path = new URL(request.url ?? '/', 'ws://localhost').pathname;
+      if (path === '/gateway' || path === '/resume') this.#gateway.handleUpgrade(request, socket, head);
+      else socket.destroy();
+    });
+  }
+
+  public get apiUrl(): string {
+    return `http://127.0.0.1:${this.#port}/api`;
+  }
+
+  public get gatewayUrl(): string {
+    return `ws://127.0.0.1:${this.#port}/gateway`;
+  }
+
+  public get botUserId(): string {
+    return this.#world.botUser.id;
+  }
+
+  public get applicationId(): string {
+    return this.#world.applicationId;
+  }
+
+  public get interactionCallbacks(): readonly InteractionCallback[] {
+    return this.#desk.callbacks;
+  }
+
+  public get gateway(): GatewayStats {
+    return this.#gateway.stats;
+  }
+
+  public async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(0, '127.0.0.1', () => resolve());
+    });
+    this.#port = (this.#server.address() as AddressInfo).port;
+  }
+
+  public createUser(name?: string, options?: { dmsOpen?: boolean }): string {
+    return this.#world.createUser(name ?? `user${this.#world.users.size + 1}`, options?.dmsOpen ?? true);
+  }
+
+  public sendDm(userId: string, content: string): string {
+    const user = this.#user(userId);
+    const channel = this.#world.dmChannelWith(userId);
+    const stored = this.#world.addMessage(channel.id, user, { content });
+    this.#announce(stored, 'create');
+    return stored.message.id;
+  }
+
+  public sendGuildMessage(userId: string, content: string): string {
+    const user = this.#user(userId);
+    const channel = this.#world.guildChannel();
+    const stored = this.#world.addMessage(channel.id, user, { content });
+    this.#announce(stored, 'create');
+    return stored.message.id;
+  }
+
+  public async clickButton(
+    userId: string,
+    messageId: string,
+    customId: string,
+  ): Promise<InteractionCallback> {
+    const user = this.#user(userId);
+    const channelId = this.#world.existingDmChannelWith(userId);
+    const stored = this.#world.messages.get(messageId);
+    if (channelId === undefined || stored?.message.channel_id !== channelId) {
+      throw new Error(`message ${messageId} is not in the DM of user ${userId}`);
+    }
+    const button = findButton(stored.message.components ?? [], customId);
+    if (button === undefined) throw new Error(`message ${messageId} has no button ${customId}`);
+    if (button.disabled === true) throw new Error(`button ${customId} of message ${messageId} is disabled`);
+    const channel = this.#world.channels.get(channelId) as StoredChannel;
+    const id = this.#world.nextId();
+    const { token, answered } = this.#desk.open({
+      id,
+      type: InteractionType.MessageComponent,
+      userId,
+      channelId,
+      sourceMessageId: messageId,
+    });
+    const interaction: APIMessageComponentDMInteraction = {
+      ...this.#interactionBase(id, token, channel),
+      type: InteractionType.MessageComponent,
+      user,
+      message: stored.message,
+      data: { custom_id: customId, component_type: ComponentType.Button },
+    };
+    this.#gateway.dispatch(GatewayDispatchEvents.InteractionCreate, () => interaction);
+    return answered;
+  }
+
+  public async submitModal(
+    userId: string,
+    customId: string,
+    values: Readonly<Record<string, string>>,
+    messageId?: string,
+  ): Promise<InteractionCallback> {
+    const user = this.#user(userId);
+    const channel = this.#world.dmChannelWith(userId);
+    const shown = this.#desk.shownModal(userId, customId);
+    const sourceMessageId = messageId ?? shown?.sourceMessageId;
+    const source = sourceMessageId === undefined ? undefined : this.#world.messages.get(sourceMessageId);
+    if (sourceMessageId !== undefined && source?.message.channel_id !== channel.id) {
+      throw new Error(`message ${sourceMessageId} is not in the DM of user ${userId}`);
+    }
+    const components = modalSubmission(shown, values);
+    const id = this.#world.nextId();
+    const { token, answered } = this.#desk.open({
+      id,
+      type: InteractionType.ModalSubmit,
+      userId,
+      channelId: channel.id,
+      sourceMessageId,
+    });
+    const interaction: APIModalSubmitDMInteraction = {
+      ...this.#interactionBase(id, token, channel),
+      type: InteractionType.ModalSubmit,
+      user,
+      ...(source === undefined ? {} : { message: source.message }),
+      data: { custom_id: customId, components },
+    };
+    this.#gateway.dispatch(GatewayDispatchEvents.InteractionCreate, () => interaction);
+    return answered;
+  }
+
+  public dmsTo(userId: string): readonly EmulatedMessage[] {
+    const channelId = this.#world.existingDmChannelWith(userId);
+    if (channelId === undefined) return [];
+    return this.#world
+      .messagesIn(channelId)
+      .filter((stored) => stored.message.author.id === this.#world.botUser.id)
+      .map(toEmulatedMessage);
+  }
+
+  public waitFor<T>(predicate: () => T | undefined | null | false, options?: WaitForOptions): Promise<T> {
+    const timeoutMs = options?.timeoutMs ?? 5000;
+    return new Promise<T>((resolve, reject) => {
+      const finish = (outcome: { value: T } | { error: Error }): void => {
+        clearTimeout(timer);
+        clearInterval(poll);
+        this.#events.off('change', check);
+        this.#waiters.delete(fail);
+        if ('value' in outcome) resolve(outcome.value);
+        else reject(outcome.error);
+      };
+      const fail = (error: Error): void => finish({ error });
+      const check = (): void => {
+        try {
+          const value = predicate();
+          if (value !== undefined && value !== null && value !== false) finish({ value });
+        } catch (error) {
+          fail(error instanceof Error ? error : new Error(String(error)));
+        }
+      };
+      const timer = setTimeout(
+        () =>
+          fail(
+            new Error(`waitFor timed out after ${timeoutMs} ms${options?.what ? `: ${options.what}` : ''}`),
+          ),
+        timeoutMs,
+      );
+      const poll = setInterval(check, POLL_INTERVAL_MS);
+      this.#events.on('change', check);
+      this.#waiters.add(fail);
+      check();
+    });
+  }
+
+  public async closeGateway(code = 4000, options?: { invalidateSession?: boolean }): Promise<void> {
+    await this.#gateway.closeAll(code, options?.invalidateSession ?? false);
+  }
+
+  public async close(): Promise<void> {
+    this.#desk.close();
+    for (const fail of [...this.#waiters]) fail(new Error('the Discord emulator closed'));
+    await this.#gateway.close();
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#events.removeAllListeners();
+  }
+
+  #user(userId: string) {
+    const stored = this.#world.users.get(userId);
+    if (stored === undefined) throw new Error(`no user ${userId}: create it with createUser()`);
+    return stored.user;
+  }
+
+  #interactionBase(id: string, token: string, channel: StoredChannel) {
+    const apiChannel = this.#world.apiChannel(channel);
+    return {
+      id,
+      application_id: this.#world.applicationId,
+      token,
+      version: 1 as const,
+      channel: apiChannel,
+      channel_id: channel.id,
+      app_permissions: '0',
+      locale: Locale.EnglishUS,
+      entitlements: [],
+      authorizing_integration_owners: { [ApplicationIntegrationType.GuildInstall]: '0' },
+      context: InteractionContextType.BotDM,
+      attachment_size_limit: 10 * 1024 * 1024,
+    };
+  }
+
+  /** Tells the gateway of a message as Discord would, with the intent each kind of channel needs. */
+  #announce(stored: StoredMessage, change: 'create' | 'update'): void {
+    const channel = this.#world.channels.get(stored.message.channel_id);
+    if (channel === undefined) return;
+    const event =
+      change === 'create' ? GatewayDispatchEvents.MessageCreate : GatewayDispatchEvents.MessageUpdate;
+    if (channel.kind === 'dm') {
+      this.#gateway.dispatch(
+        event,
+        () => ({ ...stored.message, channel_type: ChannelType.DM }),
+        GatewayIntentBits.DirectMessages,
+      );
+      return;
+    }
+    const fromBot = stored.message.author.id === this.#world.botUser.id;
+    this.#gateway.dispatch(
+      event,
+      (intents) => ({
+        ...stored.message,
+        // Without the privileged intent, guild messages of others arrive with empty content.
+        ...((intents & GatewayIntentBits.MessageContent) === 0 && !fromBot
+          ? { content: '', embeds: [], components: [] }
+          : {}),
+        guild_id: channel.guildId,
+        channel_type: ChannelType.GuildText,
+        member: { roles: [], joined_at: new Date(0).toISOString(), deaf: false, mute: false, flags: 0 },
+      }),
+      GatewayIntentBits.GuildMessages,
+    );
+  }
+
+  #changed(): void {
+    this.#events.emit('change');
+  }
+
+  #problem(problem: string): void {
+    this.problems.push(problem);
+  }
+
+  async #onRequest(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const method = request.method ?? 'GET';
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const prefix = `/api/v${APIVersion}`;
+    const path = url.pathname.startsWith(`${prefix}/`) ? url.pathname.slice(prefix.length) : url.pathname;
+    const match = url.pathname.startsWith(`${prefix}/`) ? this.#router.match(method, path) : undefined;
+    let status = 200;
+    try {
+      if (this.#settings.restLatencyMs > 0) await delay(this.#settings.restLatencyMs);
+      if (match === undefined) throw Errors.notFound();
+      const authorized = request.headers.authorization === `Bot ${this.botToken}`;
+      if (match.route.auth && !authorized) throw Errors.unauthorized();
+      const body = await readJsonBody(request);
+      const restRequest: RestRequest = {
+        method,
+        path,
+        params: match.params,
+        query: url.searchParams,
+        body,
+        authorized,
+      };
+      const result = match.route.handler(restRequest);
+      status = result === undefined ? 204 : 200;
+      sendJson(response, status, result);
+    } catch (error) {
+      const restError =
+        error instanceof RestError ? error : new RestError(500, 0, '500: Internal Server Error');
+      if (!(error instanceof RestError))
+        this.#problem(`REST ${method} ${path}: emulator error ${String(error)}`);
+      status = restError.status;
+      this.#problem(`REST ${method} ${match?.route.template ?? path}: ${status} ${restError.message}`);
+      if (!response.headersSent) sendJson(response, status, restError.body());
+    }
+    this.restCalls.push({ method, route: match?.route.template ?? 'unknown', path, status, at: new Date() });
+    this.#changed();
+  }
+
+  #routes(): void {
+    const r = this.#router;
+    const world = this.#world;
+
+    r.add('GET', '/gateway', () => ({ url: this.gatewayUrl }), { auth: false });
+    r.add('GET', '/gateway/bot', () => {
+      const result: RESTGetAPIGatewayBotResult = {
+        url: this.gatewayUrl,
+        shards: 1,
+        session_start_limit: {
+          total: 1000,
+          remaining: 1000 - this.#gateway.stats.identifies,
+          reset_after: 86_400_000,
+          max_concurrency: 1,
+        },
+      };
+      return result;
+    });
+
+    r.add('GET', '/users/@me', () => world.botUser);
+    r.add('GET', '/users/:userId', ({ params }) => {
+      const stored = world.users.get(params.userId ?? '');
+      if (stored === undefined) throw Errors.unknownUser();
+      return stored.user;
+    });
+    r.add('POST', '/users/@me/channels', ({ body }) => {
+      const recipientId = (body as Partial<RESTPostAPICurrentUserCreateDMChannelJSONBody> | undefined)
+        ?.recipient_id;
+      if (typeof recipientId !== 'string' || !world.users.has(recipientId)) {
+        throw Errors.invalidForm(['recipient_id: unknown user']);
+      }
+      return world.apiChannel(world.dmChannelWith(recipientId));
+    });
+
+    r.add('GET', '/channels/:channelId', ({ params }) => world.apiChannel(this.#channel(params.channelId)));
+    r.add('GET', '/channels/:channelId/messages/:messageId', ({ params }) => {
+      return this.#message(params.channelId, params.messageId).message;
+    });
+    r.add('POST', '/channels/:channelId/messages', ({ params, body }) => {
+      const channel = this.#channel(params.channelId);
+      if (channel.kind === 'dm' && world.users.get(channel.recipientId)?.dmsOpen === false)
+        throw Errors.cannotDm();
+      const data = (body ?? {}) as MessageBody;
+      const problems = messageBodyProblems(data, true);
+      if (problems.includes('cannot send an empty message')) throw Errors.cannotSendEmpty();
+      if (problems.length > 0) throw Errors.invalidForm(problems);
+      const stored = world.addMessage(channel.id, world.botUser, data);
+      this.#announce(stored, 'create');
+      return stored.message;
+    });
+    r.add('PATCH', '/channels/:channelId/messages/:messageId', ({ params, body }) => {
+      const stored = this.#message(params.channelId, params.messageId);
+      if (stored.message.author.id !== world.botUser.id) throw Errors.cannotEditOthers();
+      const data = (body ?? {}) as MessageBody;
+      const problems = messageBodyProblems(data, false);
+      if (problems.length > 0) throw Errors.invalidForm(problems);
+      world.editMessage(stored, data);
+      this.#announce(stored, 'update');
+      return stored.message;
+    });
+
+    r.add(
+      'POST',
+      '/interactions/:interactionId/:token/callback',
+      ({ params, body, query }) =>
+        this.#desk.callback(
+          params.interactionId ?? '',
+          params.token ?? '',
+          body,
+          query.get('with_response') === 'true',
+        ),
+      { auth: false },
+    );
+    const webhook = (appId: string | undefined): void => {
+      if (appId !== world.applicationId) throw Errors.unknownWebhook();
+    };
+    r.add(
+      'GET',
+      '/webhooks/:appId/:token/messages/@original',
+      ({ params }) => {
+        webhook(params.appId);
+        return this.#desk.getOriginal(params.token ?? '').message;
+      },
+      { auth: false },
+    );
+    r.add(
+      'PATCH',
+      '/webhooks/:appId/:token/messages/@original',
+      ({ params, body }) => {
+        webhook(params.appId);
+        return this.#desk.editOriginal(params.token ?? '', body).message;
+      },
+      { auth: false },
+    );
+    r.add(
+      'POST',
+      '/webhooks/:appId/:token',
+      ({ params, body, query }) => {
+        webhook(params.appId);
+        const stored = this.#desk.followUp(params.token ?? '', body);
+        return query.get('wait') === 'true' ? stored.message : undefined;
+      },
+      { auth: false },
+    );
+
+    r.add('GET', '/applications/@me', () => this.#application());
+    r.add('GET', '/applications/:appId/commands', ({ params }) => {
+      if (params.appId !== world.applicationId) throw Errors.unauthorized();
+      return this.registeredCommands;
+    });
+    r.add('PUT', '/applications/:appId/commands', ({ params, body }) => {
+      if (params.appId !== world.applicationId) throw Errors.unauthorized();
+      if (!Array.isArray(body)) throw Errors.invalidForm(['the body must be an array of commands']);
+      this.registeredCommands = (body as RESTPutAPIApplicationCommandsJSONBody).map((command) => ({
+        ...command,
+        id: this.registeredCommands.find((existing) => existing.name === command.name)?.id ?? world.nextId(),
+        application_id: world.applicationId,
+        type: command.type ?? ApplicationCommandType.ChatInput,
+        description: 'description' in command ? (command.description ?? '') : '',
+        default_member_permissions: command.default_member_permissions ?? null,
+        version: world.nextId(),
+      })) as APIApplicationCommand[];
+      return this.registeredCommands;
+    });
+  }
+
+  #channel(channelId: string | undefined): StoredChannel {
+    const channel = channelId === undefined ? undefined : this.#world.channels.get(channelId);
+    if (channel === undefined) throw Errors.unknownChannel();
+    return channel;
+  }
+
+  #message(channelId: string | undefined, messageId: string | undefined): StoredMessage {
+    const channel = this.#channel(channelId);
+    const stored = messageId === undefined ? undefined : this.#world.messages.get(messageId);
+    if (stored === undefined || stored.message.channel_id !== channel.id) throw Errors.unknownMessage();
+    return stored;
+  }
+
+  #application(): APIApplication {
+    return {
+      id: this.#world.applicationId,
+      name: this.#settings.botName,
+      icon: null,
+      description: '',
+      bot_public: false,
+      bot_require_code_grant: false,
+      bot: this.#world.botUser,
+      summary: '',
+      verify_key: randomBytes(32).toString('hex'),
+      team: null,
+      flags: ApplicationFlags.GatewayMessageContentLimited,
+      flags_new: String(ApplicationFlags.GatewayMessageContentLimited),
+      scopes: [],
+      permissions: '0',
+    } as APIApplication;
+  }
+}

@@ -1,0 +1,237 @@
+import { once } from 'node:events';
+import {
+  GatewayCloseCodes,
+  GatewayDispatchEvents,
+  GatewayIntentBits,
+  GatewayOpcodes,
+  InteractionResponseType,
+} from 'discord-api-types/v10';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import {
+  InteractionTimeoutError,
+  startDiscordEmulator,
+  type DiscordEmulator,
+} from '../fakes/discord/index.js';
+
+/** The emulator's own contract, spoken to by hand (REST with fetch, the gateway with ws). */
+describe('Discord emulator', () => {
+  let emulator: DiscordEmulator;
+  const sockets: WebSocket[] = [];
+
+  beforeEach(async () => {
+    emulator = await startDiscordEmulator({ interactionTimeoutMs: 200 });
+  });
+
+  afterEach(async () => {
+    for (const socket of sockets.splice(0)) socket.terminate();
+    await emulator.close();
+  });
+
+  interface Frame {
+    op: number;
+    t: string | null;
+    s: number | null;
+    d: Record<string, unknown> | null;
+  }
+
+  /** A hand-driven gateway connection that queues the frames it receives. */
+  async function connect(path = '/gateway'): Promise<{
+    socket: WebSocket;
+    /** The next frame with opcode `match`, or the next dispatch named `match`. */
+    next: (match?: number | string) => Promise<Frame>;
+    send: (op: number, d: unknown) => void;
+    closed: Promise<number>;
+  }> {
+    const socket = new WebSocket(`${emulator.gatewayUrl.replace('/gateway', path)}?v=10&encoding=json`);
+    sockets.push(socket);
+    const frames: Frame[] = [];
+    const waiting: (() => void)[] = [];
+    socket.on('message', (raw: Buffer) => {
+      frames.push(JSON.parse(raw.toString()) as Frame);
+      waiting.splice(0).forEach((wake) => wake());
+    });
+    const closed = new Promise<number>((resolve) => socket.once('close', (code: number) => resolve(code)));
+    await once(socket, 'open');
+    const next = async (match?: number | string): Promise<Frame> => {
+      for (;;) {
+        const index = frames.findIndex(
+          (frame) =>
+            match === undefined || (typeof match === 'number' ? frame.op === match : frame.t === match),
+        );
+        if (index >= 0) return frames.splice(index, 1)[0]!;
+        await new Promise<void>((resolve) => waiting.push(resolve));
+      }
+    };
+    const send = (op: number, d: unknown): void => socket.send(JSON.stringify({ op, d }));
+    return { socket, next, send, closed };
+  }
+
+  async function identify(intents: number = GatewayIntentBits.DirectMessages) {
+    const connection = await connect();
+    const hello = await connection.next(GatewayOpcodes.Hello);
+    expect(hello.d?.heartbeat_interval).toBe(41_250);
+    connection.send(GatewayOpcodes.Identify, {
+      token: emulator.botToken,
+      intents,
+      properties: { os: 'linux', browser: 'test', device: 'test' },
+      shard: [0, 1],
+    });
+    const ready = await connection.next(GatewayOpcodes.Dispatch);
+    return { ...connection, ready };
+  }
+
+  it('serves REST under /api/v10 with the bot token only, and records what it does not know', async () => {
+    const me = await fetch(`${emulator.apiUrl}/v10/users/@me`, {
+      headers: { authorization: `Bot ${emulator.botToken}` },
+    });
+    expect(me.status).toBe(200);
+    expect(((await me.json()) as { id: string }).id).toBe(emulator.botUserId);
+
+    const wrong = await fetch(`${emulator.apiUrl}/v10/users/@me`, { headers: { authorization: 'Bot nope' } });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.json()).toEqual({ message: '401: Unauthorized', code: 0 });
+
+    const unknown = await fetch(`${emulator.apiUrl}/v10/guilds/1/bans`, {
+      headers: { authorization: `Bot ${emulator.botToken}` },
+    });
+    expect(unknown.status).toBe(404);
+    expect(emulator.restCalls.map((call) => [call.method, call.route, call.status])).toEqual([
+      ['GET', '/users/@me', 200],
+      ['GET', '/users/@me', 401],
+      ['GET', 'unknown', 404],
+    ]);
+
+    const gateway = await fetch(`${emulator.apiUrl}/v10/gateway/bot`, {
+      headers: { authorization: `Bot ${emulator.botToken}` },
+    });
+    expect(await gateway.json()).toMatchObject({
+      url: emulator.gatewayUrl,
+      shards: 1,
+      session_start_limit: { max_concurrency: 1 },
+    });
+  });
+
+  it('greets, identifies, acknowledges heartbeats and numbers dispatches', async () => {
+    const { ready, next, send } = await identify();
+    expect(ready).toMatchObject({ t: GatewayDispatchEvents.Ready, s: 1 });
+    expect(ready.d).toMatchObject({
+      user: { id: emulator.botUserId, bot: true },
+      guilds: [],
+      application: { id: emulator.applicationId },
+      resume_gateway_url: emulator.gatewayUrl.replace('/gateway', '/resume'),
+    });
+    send(GatewayOpcodes.Heartbeat, 1);
+    expect((await next(GatewayOpcodes.HeartbeatAck)).op).toBe(GatewayOpcodes.HeartbeatAck);
+
+    const user = emulator.createUser('ann');
+    const messageId = emulator.sendDm(user, 'hi');
+    const created = await next(GatewayOpcodes.Dispatch);
+    expect(created).toMatchObject({
+      t: GatewayDispatchEvents.MessageCreate,
+      s: 2,
+      d: { id: messageId, content: 'hi', channel_type: 1, author: { id: user } },
+    });
+    expect(created.d).not.toHaveProperty('guild_id');
+    expect(emulator.gateway).toMatchObject({ identifies: 1, heartbeats: 1, connected: true });
+  });
+
+  it('closes 4004 on a wrong token and 4014 on privileged intents it was not granted', async () => {
+    const wrong = await connect();
+    await wrong.next(GatewayOpcodes.Hello);
+    wrong.send(GatewayOpcodes.Identify, { token: 'nope', intents: 0, properties: {} });
+    expect(await wrong.closed).toBe(GatewayCloseCodes.AuthenticationFailed);
+
+    const greedy = await connect();
+    await greedy.next(GatewayOpcodes.Hello);
+    greedy.send(GatewayOpcodes.Identify, {
+      token: emulator.botToken,
+      intents: GatewayIntentBits.DirectMessages | GatewayIntentBits.MessageContent,
+      properties: {},
+    });
+    expect(await greedy.closed).toBe(GatewayCloseCodes.DisallowedIntents);
+    expect(emulator.problems.filter((problem) => problem.startsWith('gateway'))).toHaveLength(2);
+  });
+
+  it('filters dispatches by intent: no guild messages without GuildMessages, no content without MessageContent', async () => {
+    const user = emulator.createUser();
+    const dmOnly = await identify(GatewayIntentBits.DirectMessages);
+    emulator.sendGuildMessage(user, 'in a guild');
+    emulator.sendDm(user, 'in a DM');
+    expect((await dmOnly.next(GatewayOpcodes.Dispatch)).d).toMatchObject({ content: 'in a DM' });
+
+    const guild = await identify(GatewayIntentBits.GuildMessages);
+    emulator.sendGuildMessage(user, 'secret plans');
+    const event = await guild.next(GatewayOpcodes.Dispatch);
+    expect(event.d).toMatchObject({ content: '', channel_type: 0 });
+    expect(event.d).toHaveProperty('guild_id');
+  });
+
+  it('replays missed dispatches on RESUME, and answers INVALID_SESSION to an unknown session', async () => {
+    const user = emulator.createUser();
+    const first = await identify();
+    const sessionId = first.ready.d?.session_id;
+    await emulator.closeGateway(4000);
+    expect(await first.closed).toBe(4000);
+    emulator.sendDm(user, 'while away');
+
+    const again = await connect('/resume');
+    await again.next(GatewayOpcodes.Hello);
+    again.send(GatewayOpcodes.Resume, { token: emulator.botToken, session_id: sessionId, seq: 1 });
+    expect(await again.next(GatewayOpcodes.Dispatch)).toMatchObject({ t: 'MESSAGE_CREATE', s: 2 });
+    expect(await again.next(GatewayOpcodes.Dispatch)).toMatchObject({ t: 'RESUMED', s: 3 });
+    expect(emulator.gateway.resumes).toBe(1);
+
+    const stranger = await connect();
+    await stranger.next(GatewayOpcodes.Hello);
+    stranger.send(GatewayOpcodes.Resume, { token: emulator.botToken, session_id: 'nope', seq: 1 });
+    expect(await stranger.next(GatewayOpcodes.InvalidSession)).toMatchObject({ d: false });
+  });
+
+  it('fails a click the bot does not answer in time, and refuses the late answer', async () => {
+    const user = emulator.createUser();
+    const bot = await identify();
+    // The bot's own message with a button, sent through REST like discord.js would.
+    const dm = (await (
+      await fetch(`${emulator.apiUrl}/v10/users/@me/channels`, {
+        method: 'POST',
+        headers: { authorization: `Bot ${emulator.botToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ recipient_id: user }),
+      })
+    ).json()) as { id: string };
+    const message = (await (
+      await fetch(`${emulator.apiUrl}/v10/channels/${dm.id}/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bot ${emulator.botToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          content: 'press',
+          components: [{ type: 1, components: [{ type: 2, style: 1, label: 'Go', custom_id: 'go' }] }],
+        }),
+      })
+    ).json()) as { id: string };
+    expect(emulator.dmsTo(user)[0]?.buttons).toEqual([
+      { customId: 'go', label: 'Go', style: 1, disabled: false },
+    ]);
+
+    await expect(emulator.clickButton(user, message.id, 'nope')).rejects.toThrow(/no button/);
+    const click = emulator.clickButton(user, message.id, 'go');
+    await expect(click).rejects.toBeInstanceOf(InteractionTimeoutError);
+    const created = (await bot.next(GatewayDispatchEvents.InteractionCreate)).d;
+    const late = await fetch(
+      `${emulator.apiUrl}/v10/interactions/${String(created?.id)}/${String(created?.token)}/callback`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ type: InteractionResponseType.DeferredMessageUpdate }),
+      },
+    );
+    expect(late.status).toBe(404);
+    expect(((await late.json()) as { code: number }).code).toBe(10062);
+  });
+
+  it('rejects waitFor after its timeout', async () => {
+    await expect(emulator.waitFor(() => false, { timeoutMs: 30, what: 'nothing' })).rejects.toThrow(
+      /nothing/,
+    );
+  });
+});

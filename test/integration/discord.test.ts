@@ -1,0 +1,292 @@
+import {
+  ButtonStyle,
+  ComponentType,
+  GatewayIntentBits,
+  InteractionResponseType,
+  MessageFlags,
+  type APIModalInteractionResponseCallbackData,
+} from 'discord-api-types/v10';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.js';
+import { DiscordOperatorChannel } from '../../src/operators/discord-channel.js';
+import type { OperatorInput, PromptView } from '../../src/operators/types.js';
+import { Secret } from '../../src/secret.js';
+import { startDiscordEmulator, type DiscordEmulator } from '../fakes/discord/index.js';
+
+/** Codes typed in these tests. The help text's examples (123456…) are left out of the message scan. */
+const TYPED_CODES = ['482913', '907351', '246810'] as const;
+
+let emulator: DiscordEmulator;
+let channel: DiscordOperatorChannel;
+let alice: string;
+let bob: string;
+let closedDms: string;
+let outsider: string;
+const missingUser = '100000000000000001';
+const inputs: OperatorInput[] = [];
+const logLines: string[] = [];
+
+function view(loginId: string, state: PromptView['state'] = { kind: 'open', attemptsLeft: 3 }): PromptView {
+  return { loginId, account: 'main', reason: 'renewal', deadline: new Date(Date.now() + 5 * 60_000), state };
+}
+
+/** Waits for the help reply that follows `send`, and returns the inputs delivered meanwhile. */
+async function helpAfter(userId: string, send: () => void): Promise<OperatorInput[]> {
+  const before = emulator.dmsTo(userId).length;
+  const inputsBefore = inputs.length;
+  send();
+  const reply = await emulator.waitFor(() => emulator.dmsTo(userId)[before], { what: 'the help reply' });
+  expect(reply.content).toContain('not clearly one code');
+  return inputs.slice(inputsBefore);
+}
+
+beforeAll(async () => {
+  emulator = await startDiscordEmulator();
+  alice = emulator.createUser('alice');
+  bob = emulator.createUser('bob');
+  closedDms = emulator.createUser('closed', { dmsOpen: false });
+  outsider = emulator.createUser('mallory');
+  channel = new DiscordOperatorChannel({
+    token: new Secret(emulator.botToken),
+    operatorIds: [alice, bob, closedDms, missingUser],
+    apiUrl: emulator.apiUrl,
+    logger: createLogger({
+      level: 'debug',
+      destination: { write: (line: string) => void logLines.push(line) },
+    }),
+  });
+  await channel.start((input) => inputs.push(input));
+});
+
+afterAll(async () => {
+  await channel?.stop();
+  await emulator?.close();
+});
+
+describe('DiscordOperatorChannel against the Discord emulator', () => {
+  it('logs in with DirectMessages only, and reports itself connected', () => {
+    expect(channel.isConnected()).toBe(true);
+    expect(emulator.gateway.lastIdentify?.intents).toBe(GatewayIntentBits.DirectMessages);
+    expect(emulator.gateway.lastIdentify?.compress).toBe(false);
+  });
+
+  it('DMs the prompt with its three buttons to every operator, despite one with closed DMs', async () => {
+    await channel.showPrompt(view('login-a'));
+    for (const operator of [alice, bob]) {
+      const [prompt, ...others] = emulator.dmsTo(operator);
+      expect(others).toHaveLength(0);
+      expect(prompt?.content).toContain('`main`');
+      expect(prompt?.buttons).toEqual([
+        { customId: 'otp:code:login-a', label: 'Enter code', style: ButtonStyle.Primary, disabled: false },
+        {
+          customId: 'otp:resend:login-a',
+          label: 'Send a new code',
+          style: ButtonStyle.Secondary,
+          disabled: false,
+        },
+        { customId: 'otp:cancel:login-a', label: 'Cancel', style: ButtonStyle.Danger, disabled: false },
+      ]);
+    }
+    expect(emulator.dmsTo(closedDms)).toHaveLength(0);
+    const failures = logLines.filter((line) => line.includes('could not send the prompt'));
+    expect(failures.some((line) => line.includes(closedDms))).toBe(true);
+    expect(failures.some((line) => line.includes(missingUser))).toBe(true);
+  });
+
+  it('takes a DM reply `123 456` as one clean code', async () => {
+    const before = inputs.length;
+    emulator.sendDm(alice, '123 456');
+    const input = await emulator.waitFor(() => inputs[before], { what: 'the code input' });
+    expect(input).toMatchObject({ kind: 'code', operatorId: alice });
+    expect(input.kind === 'code' && input.code.reveal()).toBe('123456');
+    expect(input.kind === 'code' && input.loginId).toBeUndefined();
+    // A sentinel: the next unclear text gets its help, and nothing came between.
+    expect(await helpAfter(alice, () => emulator.sendDm(alice, 'hello'))).toEqual([]);
+    expect(inputs).toHaveLength(before + 1);
+  });
+
+  it.each(['hello', '12345', '123456 654321', ''])(
+    'answers %j with help and sends nothing on',
+    async (text) => {
+      expect(await helpAfter(bob, () => emulator.sendDm(bob, text))).toEqual([]);
+    },
+  );
+
+  it('takes the other accepted forms in DMs', async () => {
+    for (const [text, code] of [
+      [`${TYPED_CODES[0].slice(0, 3)}-${TYPED_CODES[0].slice(3)}`, TYPED_CODES[0]],
+      [` ${TYPED_CODES[1]}\n`, TYPED_CODES[1]],
+    ] as const) {
+      const before = inputs.length;
+      emulator.sendDm(bob, text);
+      const input = await emulator.waitFor(() => inputs[before]);
+      expect(input.kind === 'code' && input.code.reveal()).toBe(code);
+      expect(input.operatorId).toBe(bob);
+    }
+  });
+
+  it('opens the code modal from "Enter code"', async () => {
+    const prompt = emulator.dmsTo(alice)[0]!;
+    const callback = await emulator.clickButton(alice, prompt.id, 'otp:code:login-a');
+    if (callback.type !== InteractionResponseType.Modal) throw new Error(`not a modal: ${callback.type}`);
+    const modal: APIModalInteractionResponseCallbackData = callback.data;
+    expect(modal.custom_id).toBe('otp:modal:login-a');
+    expect(modal.components).toHaveLength(1);
+    const [label] = modal.components;
+    expect(label?.type).toBe(ComponentType.Label);
+    expect(label?.type === ComponentType.Label && label.component).toMatchObject({
+      type: ComponentType.TextInput,
+      custom_id: 'code',
+      min_length: 6,
+    });
+    expect(
+      label?.type === ComponentType.Label && (label.component as { max_length: number }).max_length,
+    ).toBeGreaterThanOrEqual('123 456'.length);
+  });
+
+  it('delivers a modal submit as a code with its login', async () => {
+    const before = inputs.length;
+    const callback = await emulator.submitModal(alice, 'otp:modal:login-a', {
+      code: `${TYPED_CODES[2].slice(0, 3)} ${TYPED_CODES[2].slice(3)}`,
+    });
+    expect(callback.type).toBe(InteractionResponseType.DeferredMessageUpdate);
+    const input = await emulator.waitFor(() => inputs[before]);
+    expect(input).toMatchObject({ kind: 'code', operatorId: alice, loginId: 'login-a' });
+    expect(input.kind === 'code' && input.code.reveal()).toBe(TYPED_CODES[2]);
+  });
+
+  it('answers an unclear modal entry with help, ephemeral, and sends nothing on', async () => {
+    const before = inputs.length;
+    const callback = await emulator.submitModal(bob, 'otp:modal:login-a', { code: '12 34' });
+    expect(callback.type).toBe(InteractionResponseType.ChannelMessageWithSource);
+    expect(callback.type === InteractionResponseType.ChannelMessageWithSource && callback.data?.flags).toBe(
+      MessageFlags.Ephemeral,
+    );
+    expect(
+      callback.type === InteractionResponseType.ChannelMessageWithSource && callback.data?.content,
+    ).toContain('123 456');
+    expect(inputs).toHaveLength(before);
+  });
+
+  it('delivers "Send a new code" and "Cancel" presses, acknowledged at once', async () => {
+    const prompt = emulator.dmsTo(bob)[0]!;
+    for (const action of ['resend', 'cancel'] as const) {
+      const before = inputs.length;
+      const callback = await emulator.clickButton(bob, prompt.id, `otp:${action}:login-a`);
+      expect(callback.type).toBe(InteractionResponseType.DeferredMessageUpdate);
+      expect(await emulator.waitFor(() => inputs[before])).toEqual({
+        kind: action,
+        operatorId: bob,
+        loginId: 'login-a',
+      });
+    }
+  });
+
+  it('edits the prompts already sent, with only the live buttons', async () => {
+    const countBefore = emulator.dmsTo(alice).length;
+    await channel.showPrompt(view('login-a', { kind: 'checking', operatorId: alice }));
+    let prompt = emulator.dmsTo(alice)[0]!;
+    expect(emulator.dmsTo(alice)).toHaveLength(countBefore);
+    expect(prompt.editCount).toBe(1);
+    expect(prompt.content).toContain('Checking the code from alice');
+    expect(prompt.buttons).toEqual([]);
+    expect(emulator.dmsTo(bob)[0]?.editCount).toBe(1);
+
+    await channel.showPrompt(view('login-a', { kind: 'rejected', operatorId: alice, interimSpent: false }));
+    prompt = emulator.dmsTo(alice)[0]!;
+    expect(prompt.editCount).toBe(2);
+    expect(prompt.buttons.map((button) => button.customId)).toEqual(['otp:resend:login-a']);
+    expect(emulator.dmsTo(alice)).toHaveLength(countBefore);
+    await expect(emulator.clickButton(alice, prompt.id, 'otp:code:login-a')).rejects.toThrow(/no button/);
+  });
+
+  it('keeps edits of one login in order when they overlap', async () => {
+    const states: PromptView['state'][] = [
+      { kind: 'open', attemptsLeft: 3 },
+      { kind: 'checking', operatorId: bob },
+      { kind: 'open', attemptsLeft: 2 },
+      { kind: 'succeeded', operatorId: bob, expiresAt: new Date(Date.now() + 86_400_000) },
+    ];
+    await Promise.all(states.map((state) => channel.showPrompt(view('login-b', state))));
+    const prompts = emulator
+      .dmsTo(alice)
+      .filter(
+        (message) =>
+          message.content.includes('Logged in') ||
+          message.buttons.some((b) => b.customId?.endsWith('login-b')),
+      );
+    expect(prompts).toHaveLength(1);
+    expect(prompts[0]?.content).toContain('Logged in with the code from bob');
+    expect(prompts[0]?.editCount).toBe(3);
+  });
+
+  it('ignores DMs from non-operators, without a reply', async () => {
+    const before = inputs.length;
+    emulator.sendDm(outsider, TYPED_CODES[0]);
+    await helpAfter(alice, () => emulator.sendDm(alice, 'sentinel'));
+    expect(inputs).toHaveLength(before);
+    expect(emulator.dmsTo(outsider)).toHaveLength(0);
+    expect(logLines.some((line) => line.includes(outsider) && line.includes('not an operator'))).toBe(true);
+  });
+
+  it('refuses a non-operator’s modal with an ephemeral answer', async () => {
+    const before = inputs.length;
+    const callback = await emulator.submitModal(outsider, 'otp:modal:login-a', { code: TYPED_CODES[0] });
+    expect(callback.type).toBe(InteractionResponseType.ChannelMessageWithSource);
+    expect(callback.type === InteractionResponseType.ChannelMessageWithSource && callback.data?.flags).toBe(
+      MessageFlags.Ephemeral,
+    );
+    expect(inputs).toHaveLength(before);
+  });
+
+  it('takes nothing from a guild message, even an operator’s', async () => {
+    const before = inputs.length;
+    emulator.sendGuildMessage(alice, TYPED_CODES[1]);
+    await helpAfter(alice, () => emulator.sendDm(alice, 'sentinel'));
+    expect(inputs).toHaveLength(before);
+  });
+
+  it('tells one operator, or all, a notice', async () => {
+    const aliceBefore = emulator.dmsTo(alice).length;
+    const bobBefore = emulator.dmsTo(bob).length;
+    await channel.notify(alice, { kind: 'code-rejected', attemptsLeft: 2 });
+    expect(emulator.dmsTo(alice)[aliceBefore]?.content).toContain('2 attempts left');
+    expect(emulator.dmsTo(bob)).toHaveLength(bobBefore);
+    await channel.broadcast({
+      kind: 'logged-in',
+      account: 'main',
+      expiresAt: new Date(Date.now() + 86_400_000),
+    });
+    expect(emulator.dmsTo(alice)[aliceBefore + 1]?.content).toContain('Logged in');
+    expect(emulator.dmsTo(bob)[bobBefore]?.content).toContain('Logged in');
+  });
+
+  it('resumes after the gateway drops, and keeps delivering', async () => {
+    await emulator.closeGateway(4000);
+    await emulator.waitFor(() => channel.isConnected() && emulator.gateway.resumes === 1, {
+      what: 'the resume',
+    });
+    const before = inputs.length;
+    emulator.sendDm(alice, '123-456');
+    const input = await emulator.waitFor(() => inputs[before]);
+    expect(input.kind === 'code' && input.code.reveal()).toBe('123456');
+  });
+
+  it('never writes a code or the bot token to its logs or to Discord', () => {
+    expect(inputs.filter((input) => input.kind === 'code').length).toBeGreaterThanOrEqual(5);
+    expect(logLines.length).toBeGreaterThan(10);
+    const logs = logLines.join('\n');
+    for (const secret of [...TYPED_CODES, '123456', emulator.botToken]) expect(logs).not.toContain(secret);
+    expect(logs).not.toContain('sentinel');
+    expect(logs).not.toContain('hello');
+
+    const sent = JSON.stringify([
+      ...[alice, bob, closedDms, outsider].flatMap((user) =>
+        emulator.dmsTo(user).map((message) => message.raw),
+      ),
+      ...emulator.interactionCallbacks,
+    ]);
+    for (const secret of [...TYPED_CODES, emulator.botToken]) expect(sent).not.toContain(secret);
+    expect(emulator.restCalls.filter((call) => call.route === 'unknown')).toEqual([]);
+  });
+});

@@ -1,0 +1,35 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MemoryTokenStore } from '../../src/store/memory-token-store.js';
+import { newToken, tokenStoreContract } from './token-store.contract.js';
+
+tokenStoreContract('MemoryTokenStore', async () => ({
+  store: new MemoryTokenStore({ account: 'default' }),
+  account: 'default',
+}));
+
+describe('MemoryTokenStore', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('expires on a faked clock too, so relay tests can jump ahead in time', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-01-05T09:00:00Z'));
+    const store = new MemoryTokenStore({ account: 'desk' });
+    const record = await store.publish(newToken('t', 60_000));
+
+    vi.setSystemTime(Date.parse(record.expiresAt) - 1);
+    expect((await store.read())?.token).toBe('t');
+    vi.setSystemTime(Date.parse(record.expiresAt));
+    expect(await store.read()).toBeUndefined();
+    expect(await store.remove(record.generation)).toBe(false);
+  });
+
+  it('keeps stores independent', async () => {
+    const a = new MemoryTokenStore({ account: 'a' });
+    const b = new MemoryTokenStore({ account: 'b' });
+    await a.publish(newToken('for-a'));
+    expect(await b.read()).toBeUndefined();
+    expect((await b.publish(newToken('for-b'))).generation).toBe(1);
+  });
+});

@@ -1,0 +1,308 @@
+import { spawnSync } from 'node:child_process';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Secret } from '../../src/secret.js';
+import { RedisNotConnectedError, StaleGenerationError } from '../../src/store/errors.js';
+import { relayKeys } from '../../src/store/keys.js';
+import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/store/redis-connection.js';
+import { RedisTokenStore } from '../../src/store/redis-token-store.js';
+import type { RelayKeys, TokenRecord } from '../../src/store/types.js';
+import { connectRedis, deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { captureLog } from './log-capture.js';
+import { newToken, tokenStoreContract } from './token-store.contract.js';
+
+const ACCOUNT = 'default';
+
+/** A relay connection as main.ts makes it (not the test helper's plain client). */
+async function relayClient(): Promise<RedisClient> {
+  return connectRelayRedis({ url: new Secret(TEST_REDIS_URL), name: 'otp-relay-test' });
+}
+
+async function closeQuietly(client: { isOpen: boolean; close(): Promise<void> }): Promise<void> {
+  if (client.isOpen) await client.close();
+}
+
+tokenStoreContract('RedisTokenStore', async () => {
+  const prefix = uniquePrefix('token-contract');
+  const client = await relayClient();
+  return {
+    store: new RedisTokenStore({ client, keys: relayKeys({ prefix, account: ACCOUNT }), account: ACCOUNT }),
+    account: ACCOUNT,
+    cleanup: async () => {
+      await deletePrefix(client, prefix);
+      await closeQuietly(client);
+    },
+  };
+});
+
+function pythonCan(code: string): boolean {
+  return spawnSync('python3', ['-c', code], { stdio: 'ignore' }).status === 0;
+}
+
+const HAS_PYTHON = pythonCan('import json');
+const HAS_PYTHON_REDIS = HAS_PYTHON && pythonCan('import redis');
+
+function runPython(code: string, input?: string): string {
+  const result = spawnSync('python3', ['-c', code], {
+    input,
+    encoding: 'utf8',
+    env: { ...process.env, PYTHONIOENCODING: 'utf-8', REDIS_URL: TEST_REDIS_URL },
+  });
+  if (result.status !== 0) throw new Error(`python3 failed (${result.status}): ${result.stderr}`);
+  return result.stdout;
+}
+
+describe('RedisTokenStore', () => {
+  let prefix: string;
+  let keys: RelayKeys;
+  let client: RedisClient;
+  let plain: Awaited<ReturnType<typeof connectRedis>>;
+  let store: RedisTokenStore;
+
+  beforeEach(async () => {
+    prefix = uniquePrefix('token-store');
+    keys = relayKeys({ prefix, account: ACCOUNT });
+    client = await relayClient();
+    plain = await connectRedis();
+    store = new RedisTokenStore({ client, keys, account: ACCOUNT });
+  });
+
+  afterEach(async () => {
+    await deletePrefix(plain, prefix);
+    await closeQuietly(client);
+    await closeQuietly(plain);
+  });
+
+  describe('what bots read', () => {
+    it('uses the public key names: otp-relay:token:default under the default prefix and account', () => {
+      expect(relayKeys({ prefix: 'otp-relay', account: 'default' }).token).toBe('otp-relay:token:default');
+    });
+
+    it('writes exactly P:token:A and P:generation:A, with no keyv namespace', async () => {
+      await store.publish(newToken('tok'));
+
+      const written: string[] = [];
+      for await (const batch of plain.scanIterator({ MATCH: `${prefix}:*` })) written.push(...batch);
+      expect(written.sort()).toEqual([`${prefix}:generation:${ACCOUNT}`, `${prefix}:token:${ACCOUNT}`]);
+      expect(await plain.exists([`keyv:${keys.token}`, `keyv::${keys.token}`])).toBe(0);
+      expect(await plain.type(keys.token)).toBe('string');
+      expect(await plain.get(keys.generation)).toBe('1');
+    });
+
+    it("stores keyv's JSON envelope {value, expires} byte for byte, expires at expiresAt", async () => {
+      const token = newToken('eyJ0eXAiOiJKV1QifQ.e30.c2ln', 60_000);
+      const record = await store.publish(token);
+      const raw = (await plain.get(keys.token))!;
+
+      const envelope = JSON.parse(raw) as { value: TokenRecord; expires: number };
+      expect(Object.keys(envelope)).toEqual(['value', 'expires']);
+      expect(envelope.value).toEqual(record);
+      expect(raw).toBe(JSON.stringify({ value: record, expires: envelope.expires }));
+      // keyv computes `expires` from its own clock read, a moment after the store computed the TTL.
+      expect(envelope.expires - token.expiresAt.getTime()).toBeGreaterThanOrEqual(0);
+      expect(envelope.expires - token.expiresAt.getTime()).toBeLessThan(1_000);
+      expect(JSON.parse(raw).value.token).toBe('eyJ0eXAiOiJKV1QifQ.e30.c2ln');
+    });
+
+    it('sets a Redis TTL that ends at expiresAt', async () => {
+      const token = newToken('ttl', 60_000);
+      await store.publish(token);
+      const remainingMs = await plain.pTTL(keys.token);
+      const untilExpiryMs = token.expiresAt.getTime() - Date.now();
+
+      expect(remainingMs).toBeGreaterThan(untilExpiryMs - 5_000);
+      expect(remainingMs).toBeLessThanOrEqual(60_000);
+    });
+
+    it.skipIf(!HAS_PYTHON)(
+      'gives the token to Python json.loads(...)["value"]["token"] exactly',
+      async () => {
+        await store.publish(newToken(':starts-with-colon.and "quotes"'));
+        const raw = (await plain.get(keys.token))!;
+        const token = runPython(
+          'import json, sys; sys.stdout.write(json.loads(sys.stdin.read())["value"]["token"])',
+          raw,
+        );
+        expect(token).toBe(':starts-with-colon.and "quotes"');
+      },
+    );
+
+    it.skipIf(!HAS_PYTHON_REDIS)(
+      'runs the DESIGN.md Python snippet with redis-py (skipped when python3 cannot `import redis`: apt-get install -y python3-redis, or pip install redis)',
+      async () => {
+        await store.publish(newToken('python-bot-token'));
+        const snippet = [
+          'import json, os, sys, redis',
+          'r = redis.Redis.from_url(os.environ["REDIS_URL"])',
+          `sys.stdout.write(json.loads(r.get(${JSON.stringify(keys.token)}))["value"]["token"])`,
+        ].join('\n');
+        expect(runPython(snippet)).toBe('python-bot-token');
+      },
+    );
+  });
+
+  describe('fencing', () => {
+    /**
+     * A second relay whose INCR answers only when `release()` is called: it holds an older
+     * generation while another writer publishes, then tries to write it.
+     */
+    function stalledWriter(): { store: RedisTokenStore; release: () => void; incremented: Promise<void> } {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let incremented!: () => void;
+      const incrementedPromise = new Promise<void>((resolve) => (incremented = resolve));
+      const stalled = new Proxy(client, {
+        get(target, property) {
+          if (property === 'incr') {
+            return async (key: string) => {
+              const generation = await target.incr(key);
+              incremented();
+              await gate;
+              return generation;
+            };
+          }
+          const value: unknown = Reflect.get(target, property, target);
+          return typeof value === 'function'
+            ? (value as (...args: unknown[]) => unknown).bind(target)
+            : value;
+        },
+      });
+      return {
+        store: new RedisTokenStore({ client: stalled, keys, account: ACCOUNT }),
+        release,
+        incremented: incrementedPromise,
+      };
+    }
+
+    it('refuses a stale writer instead of clobbering the newer token', async () => {
+      const stale = stalledWriter();
+      const stalePublish = stale.store.publish(newToken('stale-token'));
+      await stale.incremented;
+
+      const fresh = await store.publish(newToken('fresh-token'));
+      stale.release();
+
+      await expect(stalePublish).rejects.toMatchObject({
+        name: 'StaleGenerationError',
+        generation: fresh.generation - 1,
+        newerGeneration: fresh.generation,
+      });
+      expect(await store.read()).toEqual(fresh);
+    });
+
+    it('refuses a stale writer even when the newer token was removed meanwhile', async () => {
+      const stale = stalledWriter();
+      const stalePublish = stale.store.publish(newToken('stale-token'));
+      await stale.incremented;
+
+      const fresh = await store.publish(newToken('fresh-token'));
+      expect(await store.remove(fresh.generation)).toBe(true);
+      stale.release();
+
+      await expect(stalePublish).rejects.toBeInstanceOf(StaleGenerationError);
+      expect(await store.read()).toBeUndefined();
+    });
+
+    it('refuses to overwrite a stored record of a newer generation than the counter', async () => {
+      const newer = {
+        token: 'manual',
+        account: ACCOUNT,
+        generation: 7,
+        obtainedAt: new Date().toISOString(),
+        expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      };
+      await plain.set(keys.token, JSON.stringify({ value: newer, expires: Date.parse(newer.expiresAt) }), {
+        PX: 60_000,
+      });
+
+      await expect(store.publish(newToken('older'))).rejects.toMatchObject({
+        generation: 1,
+        newerGeneration: 7,
+      });
+      expect(await store.read()).toEqual(newer);
+    });
+  });
+
+  describe('failures', () => {
+    it('rejects a publish through a closed client, and leaves the client closed', async () => {
+      await client.close();
+      await expect(store.publish(newToken('nowhere'))).rejects.toThrow();
+      await expect(store.read()).rejects.toBeInstanceOf(RedisNotConnectedError);
+      expect(client.isOpen).toBe(false);
+      expect(await plain.exists(keys.token)).toBe(0);
+    });
+
+    it('rejects when the connection drops between taking the generation and writing', async () => {
+      const id = await client.clientId();
+      const dropping = new Proxy(client, {
+        get(target, property) {
+          if (property === 'incr') {
+            return async (key: string) => {
+              const generation = await target.incr(key);
+              await plain.sendCommand(['CLIENT', 'KILL', 'ID', String(id)]);
+              return generation;
+            };
+          }
+          const value: unknown = Reflect.get(target, property, target);
+          return typeof value === 'function'
+            ? (value as (...args: unknown[]) => unknown).bind(target)
+            : value;
+        },
+      });
+      const droppingStore = new RedisTokenStore({ client: dropping, keys, account: ACCOUNT });
+
+      await expect(droppingStore.publish(newToken('lost'))).rejects.toThrow();
+      expect(await plain.exists(keys.token)).toBe(0);
+
+      // The connection comes back by itself, and the next publish takes the next generation.
+      await vi.waitFor(() => expect(client.isReady).toBe(true), { timeout: 5_000, interval: 20 });
+      expect((await store.publish(newToken('after'))).generation).toBe(2);
+    });
+
+    it('rejects when Redis refuses the write itself, after the generation was taken', async () => {
+      await plain.hSet(keys.token, 'not', 'a string');
+      await expect(store.publish(newToken('refused'))).rejects.toThrow(/WRONGTYPE/);
+      expect(await plain.type(keys.token)).toBe('hash');
+    });
+
+    it('reads a corrupt value as absent and warns without the value', async () => {
+      const log = captureLog();
+      const logged = new RedisTokenStore({ client, keys, account: ACCOUNT, logger: log.logger });
+
+      await plain.set(keys.token, 'corrupt-secretish-bytes{');
+      expect(await logged.read()).toBeUndefined();
+      await plain.set(
+        keys.token,
+        JSON.stringify({ value: { token: 'half-a-record-secret' }, expires: Date.now() + 60_000 }),
+      );
+      expect(await logged.read()).toBeUndefined();
+      await plain.set(keys.token, JSON.stringify(['not', 'an', 'envelope']));
+      expect(await logged.read()).toBeUndefined();
+
+      const warnings = log.lines().filter((line) => line.level === 40);
+      expect(warnings).toHaveLength(3);
+      expect(warnings[0]).toMatchObject({ key: keys.token, problem: 'not JSON' });
+      expect(log.text()).not.toContain('secretish');
+      expect(log.text()).not.toContain('half-a-record-secret');
+    });
+
+    it('reads an envelope past its expiry as absent, without deleting the key', async () => {
+      const record = {
+        token: 'old',
+        account: ACCOUNT,
+        generation: 1,
+        obtainedAt: new Date(Date.now() - 120_000).toISOString(),
+        expiresAt: new Date(Date.now() - 60_000).toISOString(),
+      };
+      await plain.set(keys.token, JSON.stringify({ value: record, expires: Date.parse(record.expiresAt) }));
+
+      expect(await store.read()).toBeUndefined();
+      expect(await plain.exists(keys.token)).toBe(1);
+    });
+
+    it('does not remove a value that is not a record', async () => {
+      await plain.set(keys.token, 'corrupt');
+      expect(await store.remove(1)).toBe(false);
+      expect(await plain.get(keys.token)).toBe('corrupt');
+    });
+  });
+});

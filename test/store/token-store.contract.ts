@@ -1,0 +1,141 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Secret } from '../../src/secret.js';
+import { InvalidTokenError } from '../../src/store/errors.js';
+import type { NewToken, TokenStore } from '../../src/store/types.js';
+
+/** One store under test, fresh and empty, and how to clean up after it. */
+export interface TokenStoreHarness {
+  readonly store: TokenStore;
+  /** The account the store was created for. */
+  readonly account: string;
+  readonly cleanup?: () => Promise<void>;
+}
+
+const ISO_UTC_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** A token valid for `lifetimeMs` from now. */
+export function newToken(token: string, lifetimeMs = 3_600_000): NewToken {
+  const obtainedAt = new Date();
+  return { token: new Secret(token), obtainedAt, expiresAt: new Date(obtainedAt.getTime() + lifetimeMs) };
+}
+
+/**
+ * The behaviour every {@link TokenStore} shares (DESIGN.md, "Redis: what bots read"). Each backend's
+ * test file calls this with a factory of fresh, empty stores.
+ */
+export function tokenStoreContract(name: string, create: () => Promise<TokenStoreHarness>): void {
+  describe(`${name}: TokenStore contract`, () => {
+    let harness: TokenStoreHarness;
+    let store: TokenStore;
+
+    beforeEach(async () => {
+      harness = await create();
+      store = harness.store;
+    });
+
+    afterEach(async () => {
+      await harness.cleanup?.();
+    });
+
+    it('reads nothing from an empty store', async () => {
+      expect(await store.read()).toBeUndefined();
+    });
+
+    it('reads back what it published, with the record fields and formats of DESIGN.md', async () => {
+      const token = newToken('eyJhbGciOiJIUzI1NiJ9.payload.sig');
+      const published = await store.publish(token);
+      const read = await store.read();
+
+      expect(read).toEqual(published);
+      expect(Object.keys(read!)).toEqual(['token', 'account', 'generation', 'obtainedAt', 'expiresAt']);
+      expect(read!.token).toBe('eyJhbGciOiJIUzI1NiJ9.payload.sig');
+      expect(read!.account).toBe(harness.account);
+      expect(read!.generation).toBe(1);
+      expect(read!.obtainedAt).toMatch(ISO_UTC_MS);
+      expect(read!.expiresAt).toMatch(ISO_UTC_MS);
+      expect(read!.obtainedAt).toBe(token.obtainedAt.toISOString());
+      expect(read!.expiresAt).toBe(token.expiresAt.toISOString());
+    });
+
+    it('keeps a token exactly as given, even one that starts with a colon', async () => {
+      const published = await store.publish(newToken(':colon-token "quoted" \\ ünïcode'));
+      expect((await store.read())?.token).toBe(':colon-token "quoted" \\ ünïcode');
+      expect(published.token).toBe(':colon-token "quoted" \\ ünïcode');
+    });
+
+    it('increments the generation by one with every publish, and reads the latest', async () => {
+      const first = await store.publish(newToken('one'));
+      const second = await store.publish(newToken('two'));
+      const third = await store.publish(newToken('three'));
+
+      expect([second.generation, third.generation]).toEqual([first.generation + 1, first.generation + 2]);
+      expect(await store.read()).toEqual(third);
+    });
+
+    it('never takes a generation back after a removal', async () => {
+      const first = await store.publish(newToken('one'));
+      expect(await store.remove(first.generation)).toBe(true);
+      expect(await store.read()).toBeUndefined();
+
+      const next = await store.publish(newToken('two'));
+      expect(next.generation).toBe(first.generation + 1);
+    });
+
+    it('leaves a newer token alone when asked to remove an older generation', async () => {
+      const older = await store.publish(newToken('older'));
+      const newer = await store.publish(newToken('newer'));
+
+      expect(await store.remove(older.generation)).toBe(false);
+      expect(await store.read()).toEqual(newer);
+      expect(await store.remove(newer.generation)).toBe(true);
+      expect(await store.read()).toBeUndefined();
+    });
+
+    it('removes nothing from an empty store, nor twice', async () => {
+      expect(await store.remove(1)).toBe(false);
+      const record = await store.publish(newToken('once'));
+      expect(await store.remove(record.generation)).toBe(true);
+      expect(await store.remove(record.generation)).toBe(false);
+    });
+
+    it('stops reading a token once it has expired', async () => {
+      await store.publish(newToken('short-lived', 400));
+      expect((await store.read())?.token).toBe('short-lived');
+
+      await vi.waitFor(async () => expect(await store.read()).toBeUndefined(), {
+        timeout: 5_000,
+        interval: 50,
+      });
+    });
+
+    it('refuses an expired or empty token without writing it or spending a generation', async () => {
+      const expired: NewToken = {
+        token: new Secret('too-late'),
+        obtainedAt: new Date(Date.now() - 10_000),
+        expiresAt: new Date(Date.now() - 1),
+      };
+      await expect(store.publish(expired)).rejects.toBeInstanceOf(InvalidTokenError);
+      await expect(store.publish(newToken(''))).rejects.toMatchObject({
+        name: 'InvalidTokenError',
+        reason: 'empty-token',
+      });
+      await expect(
+        store.publish({ ...newToken('x'), expiresAt: new Date(Number.NaN) }),
+      ).rejects.toMatchObject({
+        reason: 'invalid-date',
+      });
+
+      expect(await store.read()).toBeUndefined();
+      expect((await store.publish(newToken('valid'))).generation).toBe(1);
+    });
+
+    it('never puts the token into an error message', async () => {
+      const error: unknown = await store
+        .publish({ ...newToken('do-not-leak-me'), expiresAt: new Date(0) })
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(Error);
+      expect(String((error as Error).message)).not.toContain('do-not-leak-me');
+      expect(String((error as Error).stack)).not.toContain('do-not-leak-me');
+    });
+  });
+}

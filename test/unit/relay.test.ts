@@ -1,0 +1,371 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BrokerError } from '../../src/broker/errors.js';
+import { createLogger } from '../../src/log.js';
+import { Relay } from '../../src/relay/relay.js';
+import { Secret } from '../../src/secret.js';
+import { MemoryEventPublisher } from '../../src/store/memory-events.js';
+import { MemoryTokenStore } from '../../src/store/memory-token-store.js';
+import type { RelayEvent } from '../../src/store/types.js';
+import { RecordingOperators } from '../fakes/recording-operators.js';
+import { ScriptedBroker } from '../fakes/scripted-broker.js';
+
+const ALICE = '100000000000000001';
+const BOB = '100000000000000002';
+const CODE_TIMEOUT_MS = 5 * 60_000;
+
+function setup() {
+  const broker = new ScriptedBroker();
+  const operators = new RecordingOperators();
+  const store = new MemoryTokenStore({ account: 'default' });
+  const events = new MemoryEventPublisher();
+  const published: RelayEvent[] = [];
+  events.subscribe((event) => published.push(event));
+  let ids = 0;
+  const relay = new Relay({
+    account: 'default',
+    codeTimeoutMs: CODE_TIMEOUT_MS,
+    tokenLifetimeMs: 24 * 3_600_000,
+    maxCodeAttempts: 3,
+    broker,
+    operators,
+    store,
+    events,
+    logger: createLogger({ level: 'silent' }),
+    newLoginId: () => `login-${++ids}`,
+  });
+  void operators.start((input) => relay.handleInput(input));
+  const code = (operatorId: string, text: string, loginId?: string) =>
+    operators.input({
+      kind: 'code',
+      operatorId,
+      code: new Secret(text),
+      ...(loginId === undefined ? {} : { loginId }),
+    });
+  return { broker, operators, store, events, published, relay, code };
+}
+
+/** Starts the relay from an empty store and waits until the prompt is out. */
+async function awaitingCode() {
+  const t = setup();
+  await t.relay.start();
+  await t.relay.idle();
+  return t;
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  vi.setSystemTime(new Date('2026-11-30T13:00:00Z'));
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('start', () => {
+  it('starts a login and prompts every operator when no token is published', async () => {
+    const { broker, operators, relay, published } = await awaitingCode();
+    expect(broker.startLogin).toHaveBeenCalledTimes(1);
+    expect(operators.lastPrompt).toMatchObject({
+      loginId: 'login-1',
+      account: 'default',
+      reason: 'startup',
+      deadline: new Date(Date.now() + CODE_TIMEOUT_MS),
+      state: { kind: 'open', attemptsLeft: 3 },
+    });
+    expect(published).toEqual([{ type: 'login.started', reason: 'startup' }]);
+    expect(relay.snapshot().login).toMatchObject({ state: 'awaiting-code', attemptsUsed: 0 });
+  });
+
+  it('keeps a published token the broker still accepts, with no login and no prompt', async () => {
+    const t = setup();
+    await t.store.publish({
+      token: new Secret('still-good'),
+      obtainedAt: new Date(),
+      expiresAt: new Date(Date.now() + 3_600_000),
+    });
+    await t.relay.start();
+    await t.relay.idle();
+    expect(t.broker.validate).toHaveBeenCalledTimes(1);
+    expect(t.broker.validate.mock.calls[0]?.[0].reveal()).toBe('still-good');
+    expect(t.broker.startLogin).not.toHaveBeenCalled();
+    expect(t.operators.prompts).toEqual([]);
+    expect(t.relay.snapshot().token?.generation).toBe(1);
+  });
+
+  it('removes a token the broker refuses, says so, and logs in', async () => {
+    const t = setup();
+    await t.store.publish({
+      token: new Secret('dead'),
+      obtainedAt: new Date(),
+      expiresAt: new Date(Date.now() + 60_000),
+    });
+    t.broker.validate.mockResolvedValueOnce('invalid');
+    await t.relay.start();
+    await t.relay.idle();
+    expect(await t.store.read()).toBeUndefined();
+    expect(t.published[0]).toMatchObject({ type: 'token.invalidated', generation: 1 });
+    expect(t.broker.startLogin).toHaveBeenCalledTimes(1);
+  });
+
+  it('keeps the token when the broker cannot be reached to check it (no SMS for a network error)', async () => {
+    const t = setup();
+    await t.store.publish({
+      token: new Secret('maybe'),
+      obtainedAt: new Date(),
+      expiresAt: new Date(Date.now() + 60_000),
+    });
+    t.broker.validate.mockRejectedValueOnce(new BrokerError({ kind: 'network', step: 'validate' }));
+    await t.relay.start();
+    await t.relay.idle();
+    expect(t.broker.startLogin).not.toHaveBeenCalled();
+    expect(await t.store.read()).toBeDefined();
+  });
+
+  it('publishes at once when the account has no second factor', async () => {
+    const t = setup();
+    t.broker.startLogin.mockResolvedValueOnce({ kind: 'token', token: new Secret('direct') });
+    await t.relay.start();
+    await t.relay.idle();
+    expect((await t.store.read())?.token).toBe('direct');
+    expect(t.operators.prompts).toEqual([]);
+    expect(t.published.at(-1)).toMatchObject({ type: 'token.updated', generation: 1 });
+  });
+});
+
+describe('answering', () => {
+  it('submits the code once, publishes the token and tells everyone who answered', async () => {
+    const t = await awaitingCode();
+    t.code(ALICE, '123456');
+    await t.relay.idle();
+    expect(t.broker.submittedCodes).toEqual(['123456']);
+    const record = await t.store.read();
+    expect(record).toMatchObject({ token: 'final-token-1', account: 'default', generation: 1 });
+    expect(record?.expiresAt).toBe(new Date(Date.now() + 24 * 3_600_000).toISOString());
+    expect(t.published.at(-1)).toEqual({
+      type: 'token.updated',
+      generation: 1,
+      expiresAt: record?.expiresAt,
+    });
+    expect(t.operators.prompts.map((p) => p.state.kind)).toEqual(['open', 'checking', 'succeeded']);
+    expect(t.operators.lastPrompt?.state).toMatchObject({ kind: 'succeeded', operatorId: ALICE });
+    expect(t.operators.noticesTo(ALICE)).toEqual(['logged-in']);
+    expect(t.relay.hasValidToken()).toBe(true);
+  });
+
+  it('lets only the first of two simultaneous codes reach the broker', async () => {
+    const t = await awaitingCode();
+    t.code(ALICE, '123456');
+    t.code(BOB, '123456');
+    await t.relay.idle();
+    expect(t.broker.submitCode).toHaveBeenCalledTimes(1);
+    expect(t.operators.noticesTo(BOB)).toEqual(['busy']);
+    expect((await t.store.read())?.generation).toBe(1);
+  });
+
+  it('accepts the code from the prompt modal of the current login only', async () => {
+    const t = await awaitingCode();
+    t.code(ALICE, '123456', 'login-0');
+    await t.relay.idle();
+    expect(t.operators.noticesTo(ALICE)).toEqual(['prompt-inactive']);
+    expect(t.broker.submitCode).not.toHaveBeenCalled();
+    t.code(ALICE, '123456', 'login-1');
+    await t.relay.idle();
+    expect(t.broker.submitCode).toHaveBeenCalledTimes(1);
+  });
+
+  it('tells the attempts left after a wrong code, then takes the right one', async () => {
+    const t = await awaitingCode();
+    t.code(ALICE, '111111');
+    await t.relay.idle();
+    expect(t.operators.notices.at(-1)).toEqual({
+      operatorId: ALICE,
+      notice: { kind: 'code-rejected', attemptsLeft: 2 },
+    });
+    expect(t.operators.lastPrompt?.state).toEqual({ kind: 'open', attemptsLeft: 2 });
+    t.code(BOB, '123456');
+    await t.relay.idle();
+    expect(t.broker.submittedCodes).toEqual(['111111', '123456']);
+    expect((await t.store.read())?.token).toBe('final-token-1');
+  });
+
+  it('gives up after MAX_CODE_ATTEMPTS wrong codes and starts no login by itself', async () => {
+    const t = await awaitingCode();
+    for (const code of ['111111', '222222', '333333']) {
+      t.code(ALICE, code);
+      await t.relay.idle();
+    }
+    expect(t.operators.lastPrompt?.state).toEqual({
+      kind: 'rejected',
+      operatorId: ALICE,
+      interimSpent: false,
+    });
+    expect(t.published.at(-1)).toEqual({ type: 'login.failed', reason: 'code-rejected' });
+    t.code(ALICE, '123456');
+    await t.relay.idle();
+    expect(t.broker.submitCode).toHaveBeenCalledTimes(3);
+    expect(t.operators.noticesTo(ALICE).at(-1)).toBe('no-pending-login');
+    expect(t.broker.startLogin).toHaveBeenCalledTimes(1);
+  });
+
+  it('ends the login when the broker says the interim token is spent, and a new code starts over', async () => {
+    const t = await awaitingCode();
+    t.broker.submitCode.mockResolvedValueOnce({ kind: 'code-rejected', interimSpent: true });
+    t.code(ALICE, '111111');
+    await t.relay.idle();
+    expect(t.operators.lastPrompt?.state).toEqual({
+      kind: 'rejected',
+      operatorId: ALICE,
+      interimSpent: true,
+    });
+    expect(t.broker.startLogin).toHaveBeenCalledTimes(1);
+    t.operators.input({ kind: 'resend', operatorId: BOB, loginId: 'login-1' });
+    await t.relay.idle();
+    expect(t.broker.startLogin).toHaveBeenCalledTimes(2);
+    expect(t.operators.lastPrompt).toMatchObject({
+      loginId: 'login-2',
+      reason: 'operator-request',
+      state: { kind: 'open', attemptsLeft: 3 },
+    });
+  });
+
+  it('never sends a code again after step 2 failed on the network; the login is over', async () => {
+    const t = await awaitingCode();
+    t.broker.submitCode.mockRejectedValueOnce(new BrokerError({ kind: 'network', step: 'submit-code' }));
+    t.code(ALICE, '123456');
+    await t.relay.idle();
+    t.code(ALICE, '123456');
+    await t.relay.idle();
+    expect(t.broker.submitCode).toHaveBeenCalledTimes(1);
+    expect(t.operators.lastPrompt?.state).toEqual({ kind: 'failed', error: 'network', fatal: false });
+    expect(t.relay.snapshot().lastFailure).toMatchObject({ reason: 'network', fatal: false });
+  });
+
+  it('answers a code with no login waiting without calling the broker', async () => {
+    const t = setup();
+    await t.store.publish({
+      token: new Secret('ok'),
+      obtainedAt: new Date(),
+      expiresAt: new Date(Date.now() + 60_000),
+    });
+    await t.relay.start();
+    t.code(ALICE, '123456');
+    await t.relay.idle();
+    expect(t.operators.noticesTo(ALICE)).toEqual(['no-pending-login']);
+    expect(t.broker.submitCode).not.toHaveBeenCalled();
+  });
+});
+
+describe('time-out and cancel', () => {
+  it('expires the prompt at CODE_TIMEOUT and refuses later codes', async () => {
+    const t = await awaitingCode();
+    await vi.advanceTimersByTimeAsync(CODE_TIMEOUT_MS - 1);
+    expect(t.operators.lastPrompt?.state.kind).toBe('open');
+    await vi.advanceTimersByTimeAsync(1);
+    await t.relay.idle();
+    expect(t.operators.lastPrompt?.state).toEqual({ kind: 'expired' });
+    expect(t.published.at(-1)).toEqual({ type: 'login.failed', reason: 'expired' });
+    t.code(ALICE, '123456');
+    await t.relay.idle();
+    expect(t.broker.submitCode).not.toHaveBeenCalled();
+  });
+
+  it('does not cut off a code being checked when the deadline passes', async () => {
+    const t = await awaitingCode();
+    let answer!: (value: { kind: 'token'; token: Secret }) => void;
+    t.broker.submitCode.mockImplementationOnce(() => new Promise((resolve) => (answer = resolve)));
+    vi.setSystemTime(Date.now() + CODE_TIMEOUT_MS - 10);
+    t.code(ALICE, '123456');
+    await vi.advanceTimersByTimeAsync(1_000);
+    answer({ kind: 'token', token: new Secret('late-but-fine') });
+    await t.relay.idle();
+    expect((await t.store.read())?.token).toBe('late-but-fine');
+  });
+
+  it('cancels on an operator press; buttons of that prompt then do nothing', async () => {
+    const t = await awaitingCode();
+    t.operators.input({ kind: 'cancel', operatorId: BOB, loginId: 'login-1' });
+    await t.relay.idle();
+    expect(t.operators.lastPrompt?.state).toEqual({ kind: 'cancelled', operatorId: BOB });
+    expect(t.published.at(-1)).toEqual({ type: 'login.failed', reason: 'cancelled' });
+    t.operators.input({ kind: 'cancel', operatorId: ALICE, loginId: 'login-1' });
+    t.code(ALICE, '123456');
+    await t.relay.idle();
+    expect(t.operators.noticesTo(ALICE)).toEqual(['prompt-inactive', 'no-pending-login']);
+    expect(t.broker.submitCode).not.toHaveBeenCalled();
+  });
+
+  it('starts exactly one new login when two operators press "Send a new code" together', async () => {
+    const t = await awaitingCode();
+    t.operators.input({ kind: 'resend', operatorId: ALICE, loginId: 'login-1' });
+    t.operators.input({ kind: 'resend', operatorId: BOB, loginId: 'login-1' });
+    await t.relay.idle();
+    expect(t.broker.startLogin).toHaveBeenCalledTimes(2);
+    expect(t.operators.noticesTo(BOB)).toEqual(['prompt-inactive']);
+    expect(t.operators.prompts.filter((p) => p.loginId === 'login-1').at(-1)?.state).toEqual({
+      kind: 'cancelled',
+      operatorId: ALICE,
+    });
+  });
+});
+
+describe('broker failures', () => {
+  it.each(['bad-credentials', 'bad-app-key', 'password-expired', 'pin-required'] as const)(
+    'halts on %s: operators are told, nothing retries, no button restarts it',
+    async (kind) => {
+      const t = setup();
+      t.broker.startLogin.mockRejectedValueOnce(new BrokerError({ kind, step: 'start-login', status: 401 }));
+      await t.relay.start();
+      await t.relay.idle();
+      expect(t.operators.lastPrompt?.state).toEqual({ kind: 'failed', error: kind, fatal: true });
+      expect(t.published.at(-1)).toEqual({ type: 'login.failed', reason: kind });
+      expect(t.relay.requestLogin('operator-request')).toBe('halted');
+      t.operators.input({ kind: 'resend', operatorId: ALICE, loginId: 'login-1' });
+      await vi.advanceTimersByTimeAsync(3_600_000);
+      await t.relay.idle();
+      expect(t.broker.startLogin).toHaveBeenCalledTimes(1);
+      expect(t.operators.noticesTo(ALICE)).toEqual(['login-failed']);
+      expect(t.relay.snapshot().halted?.error).toBe(kind);
+    },
+  );
+
+  it('lets an operator try again after a transient step-1 failure, and never retries on its own', async () => {
+    const t = setup();
+    t.broker.startLogin.mockRejectedValueOnce(
+      new BrokerError({ kind: 'server-error', step: 'start-login', status: 503 }),
+    );
+    await t.relay.start();
+    await t.relay.idle();
+    expect(t.operators.lastPrompt?.state).toEqual({ kind: 'failed', error: 'server-error', fatal: false });
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    expect(t.broker.startLogin).toHaveBeenCalledTimes(1);
+    t.operators.input({ kind: 'resend', operatorId: ALICE, loginId: 'login-1' });
+    await t.relay.idle();
+    expect(t.broker.startLogin).toHaveBeenCalledTimes(2);
+    expect(t.operators.lastPrompt?.state.kind).toBe('open');
+  });
+});
+
+describe('publishing', () => {
+  it('tries a failed token write again instead of losing the token', async () => {
+    const t = await awaitingCode();
+    const publish = vi.spyOn(t.store, 'publish').mockRejectedValueOnce(new Error('redis down'));
+    t.code(ALICE, '123456');
+    await vi.advanceTimersByTimeAsync(1_000);
+    await t.relay.idle();
+    expect(publish).toHaveBeenCalledTimes(2);
+    expect((await t.store.read())?.token).toBe('final-token-1');
+    expect(t.broker.submitCode).toHaveBeenCalledTimes(1);
+  });
+
+  it('grows the generation by one with every login', async () => {
+    const t = await awaitingCode();
+    t.code(ALICE, '123456');
+    await t.relay.idle();
+    expect(t.relay.requestLogin('operator-request')).toBe('started');
+    await t.relay.idle();
+    t.code(ALICE, '123456');
+    await t.relay.idle();
+    expect(
+      t.published.filter((e) => e.type === 'token.updated').map((e) => 'generation' in e && e.generation),
+    ).toEqual([1, 2]);
+  });
+});
