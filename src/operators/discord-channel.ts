@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   ChannelType,
   Client,
@@ -46,12 +47,17 @@ export interface DiscordOperatorChannelOptions {
   codeLength?: number;
   /** How many logins' prompt messages are remembered for later edits. */
   rememberedLogins?: number;
+  /** How long {@link DiscordOperatorChannel.start} waits for the gateway to be ready. */
+  readyTimeoutMs?: number;
 }
 
 const DEFAULT_OPTIONS = {
   codeLength: DEFAULT_CODE_LENGTH,
   rememberedLogins: 16,
-} as const satisfies Required<Pick<DiscordOperatorChannelOptions, 'codeLength' | 'rememberedLogins'>>;
+  readyTimeoutMs: 60_000,
+} as const satisfies Required<
+  Pick<DiscordOperatorChannelOptions, 'codeLength' | 'rememberedLogins' | 'readyTimeoutMs'>
+>;
 
 const NOT_ALLOWED = 'Only the relay’s operators can use this, and only in a DM with the bot.';
 const STALE_BUTTON = 'This button is no longer in use.';
@@ -70,12 +76,19 @@ interface LoginPrompt {
  * Intents: only `DirectMessages`. DM text arrives without the privileged `MessageContent` intent
  * (Discord exempts DMs with the app), and interactions need no intent. `Partials.Channel` is needed
  * because DM channels are not cached when their first message arrives.
+ *
+ * Delivery: `showPrompt`, `notify` and `broadcast` never reject because a DM failed (closed DMs, an
+ * unknown user, Discord down); each failure is logged with the operator's user ID, and the next
+ * `showPrompt` of the login tries that operator again. Only calling them before `start` throws.
+ * The prompt messages of the last `rememberedLogins` logins are kept for edits; a `showPrompt` for an
+ * older login sends new messages.
  */
 export class DiscordOperatorChannel implements OperatorChannel {
   readonly #token: Secret;
   readonly #operatorIds: ReadonlySet<string>;
   readonly #codeLength: number;
   readonly #rememberedLogins: number;
+  readonly #readyTimeoutMs: number;
   readonly #log: Logger;
   readonly #client: Client;
   readonly #prompts = new Map<string, LoginPrompt>();
@@ -88,6 +101,7 @@ export class DiscordOperatorChannel implements OperatorChannel {
     this.#operatorIds = new Set(settings.operatorIds);
     this.#codeLength = settings.codeLength;
     this.#rememberedLogins = settings.rememberedLogins;
+    this.#readyTimeoutMs = settings.readyTimeoutMs;
     this.#log = settings.logger.child({ component: 'discord' });
     this.#client = new Client({
       intents: [GatewayIntentBits.DirectMessages],
@@ -98,22 +112,41 @@ export class DiscordOperatorChannel implements OperatorChannel {
     });
   }
 
-  /** Logs in; resolves once the gateway is ready. */
+  /**
+   * Logs in; resolves once the gateway is ready. Fails with a {@link DiscordChannelError} when the
+   * token is refused or Discord is not ready within `readyTimeoutMs`; a channel whose start failed
+   * is spent (make a new one to try again).
+   */
   public async start(onInput: OperatorInputHandler): Promise<void> {
-    if (this.#onInput !== undefined)
+    if (this.#onInput !== undefined) {
       throw new DiscordChannelError('already-started', 'the Discord channel started twice');
+    }
     this.#onInput = onInput;
     this.#listen();
-    const ready = new AbortController();
-    const readyEvent = once(this.#client, Events.ClientReady, { signal: ready.signal });
+    const done = new AbortController();
     try {
-      await this.#client.login(this.#token.reveal());
-      await readyEvent;
+      // discord.js retries a gateway that never gets ready forever; the relay's start must not hang.
+      await Promise.race([
+        Promise.all([
+          once(this.#client, Events.ClientReady, { signal: done.signal }),
+          this.#client.login(this.#token.reveal()),
+        ]),
+        delay(this.#readyTimeoutMs, undefined, { signal: done.signal, ref: false }).then(() => {
+          throw new DiscordChannelError(
+            'login-failed',
+            `Discord was not ready within ${this.#readyTimeoutMs} ms`,
+          );
+        }),
+      ]);
     } catch (error) {
-      ready.abort();
-      readyEvent.catch(() => undefined);
+      this.#stopped = true;
       this.#log.error({ error: describeError(error) }, 'Discord login failed');
-      throw new DiscordChannelError('login-failed', 'could not log in to Discord', { cause: error });
+      await this.#client.destroy();
+      throw error instanceof DiscordChannelError
+        ? error
+        : new DiscordChannelError('login-failed', 'could not log in to Discord', { cause: error });
+    } finally {
+      done.abort();
     }
     this.#log.info({ operators: this.#operatorIds.size }, 'connected to Discord');
     await this.#loadOperatorNames();
@@ -268,7 +301,10 @@ export class DiscordOperatorChannel implements OperatorChannel {
     client.on(Events.ShardDisconnect, (event) =>
       this.#log.error({ closeCode: event.code }, 'Discord gateway closed for good'),
     );
-    client.on(Events.ShardReconnecting, () => this.#log.warn('Discord gateway reconnecting'));
+    client.on(Events.ShardReconnecting, () => {
+      // destroy() closes the socket too; that is no reconnect.
+      if (!this.#stopped) this.#log.warn('Discord gateway reconnecting');
+    });
     client.on(Events.ShardResume, (_shardId, replayed) =>
       this.#log.info({ replayedEvents: replayed }, 'Discord gateway resumed'),
     );

@@ -11,7 +11,16 @@ import type {
 } from '../operators/types.js';
 import { Secret } from '../secret.js';
 import type { EventPublisher, RelayEvent, TokenRecord, TokenStore } from '../store/types.js';
-import type { FailureSummary, LoginOutcome, LoginState, PendingLogin, RelaySnapshot } from './state.js';
+import type {
+  EndedLogin,
+  FailureSummary,
+  LoginBase,
+  LoginOutcome,
+  LoginState,
+  PendingLogin,
+  RelayObserver,
+  RelaySnapshot,
+} from './state.js';
 
 /** Options of {@link Relay}. */
 export interface RelayOptions {
@@ -34,13 +43,16 @@ export interface RelayOptions {
   newLoginId?: () => string;
   /** First wait before publishing a token again after a failed store write. */
   publishRetryMs?: number;
+  /** Metrics and audit hooks. */
+  observer?: RelayObserver;
 }
 
 const DEFAULTS = {
   now: () => Date.now(),
   newLoginId: () => randomUUID().slice(0, 8),
   publishRetryMs: 1_000,
-} as const satisfies Required<Pick<RelayOptions, 'now' | 'newLoginId' | 'publishRetryMs'>>;
+  observer: {},
+} as const satisfies Required<Pick<RelayOptions, 'now' | 'newLoginId' | 'publishRetryMs' | 'observer'>>;
 
 /** The longest wait between two tries of a failed token write. */
 const MAX_PUBLISH_RETRY_MS = 30_000;
@@ -182,27 +194,34 @@ export class Relay {
 
   async #runLogin(reason: LoginReason): Promise<void> {
     const loginId = this.#options.newLoginId();
-    this.#login = { kind: 'starting', loginId, reason };
+    const base: LoginBase = { loginId, reason, startedAt: new Date(this.#options.now()) };
+    this.#login = { ...base, kind: 'starting' };
     this.#log.info({ loginId, reason }, 'login started');
+    this.#observe('loginStarted', base);
     await this.#emit({ type: 'login.started', reason });
 
     let result;
     try {
       result = await this.#options.broker.startLogin();
     } catch (error) {
-      await this.#failLogin(loginId, reason, 'start-login', error, new Date(this.#options.now()));
+      await this.#failLogin(
+        { ...base, attemptsUsed: 0 },
+        'start-login',
+        error,
+        new Date(this.#options.now()),
+      );
       return;
     }
 
     if (result.kind === 'token') {
       // The account has no second factor: nobody was asked, nobody needs telling.
-      this.#end(loginId, reason, 'succeeded');
+      this.#end({ ...base, attemptsUsed: 0 }, 'succeeded');
       await this.#publish(result.token);
       return;
     }
 
     const deadline = new Date(this.#options.now() + this.#options.codeTimeoutMs);
-    const pending: PendingLogin = { loginId, reason, interim: result.interim, deadline, attemptsUsed: 0 };
+    const pending: PendingLogin = { ...base, interim: result.interim, deadline, attemptsUsed: 0 };
     this.#login = { ...pending, kind: 'awaiting-code' };
     this.#armDeadline(loginId, deadline);
     this.#log.info({ loginId, deadline: deadline.toISOString() }, 'code requested from operators');
@@ -229,12 +248,20 @@ export class Relay {
     const pending: PendingLogin = {
       loginId: login.loginId,
       reason: login.reason,
+      startedAt: login.startedAt,
       interim: login.interim,
       deadline: login.deadline,
       attemptsUsed: attempt,
     };
     this.#login = { ...pending, kind: 'exchanging', operatorId };
     this.#log.info({ loginId: login.loginId, operatorId, attempt }, 'code received');
+    this.#observe('codeReceived', {
+      loginId: login.loginId,
+      operatorId,
+      attempt,
+      // The deadline was set CODE_TIMEOUT after the prompt went out.
+      waitedMs: this.#options.now() - (login.deadline.getTime() - this.#options.codeTimeoutMs),
+    });
     await this.#showPrompt(pending, { kind: 'checking', operatorId });
 
     let result;
@@ -244,13 +271,13 @@ export class Relay {
       // Whether the broker saw the code is unknown, and the same code must never be sent twice:
       // this login is over. "Send a new code" starts a fresh one.
       clearTimeout(this.#deadlineTimer);
-      await this.#failLogin(login.loginId, login.reason, 'submit-code', error, login.deadline);
+      await this.#failLogin(pending, 'submit-code', error, login.deadline, operatorId);
       return;
     }
 
     if (result.kind === 'token') {
       clearTimeout(this.#deadlineTimer);
-      this.#end(login.loginId, login.reason, 'succeeded');
+      this.#end(pending, 'succeeded', { operatorId });
       this.#log.info({ loginId: login.loginId, operatorId, attempt }, 'code accepted');
       const record = await this.#publish(result.token);
       const expiresAt = new Date(record.expiresAt);
@@ -269,7 +296,7 @@ export class Relay {
       clearTimeout(this.#deadlineTimer);
       const outcome: LoginOutcome =
         pastDeadline && !result.interimSpent && attemptsLeft > 0 ? 'expired' : 'rejected';
-      this.#end(login.loginId, login.reason, outcome);
+      this.#end(pending, outcome, { operatorId });
       this.#recordFailure(outcome === 'expired' ? 'expired' : 'code-rejected', false);
       await this.#emit({ type: 'login.failed', reason: outcome === 'expired' ? 'expired' : 'code-rejected' });
       await this.#notify(operatorId, { kind: 'code-rejected', attemptsLeft: 0 });
@@ -311,7 +338,7 @@ export class Relay {
     if (login.kind === 'awaiting-code') {
       // The operator got no SMS (or lost it): this login is replaced by a fresh one.
       clearTimeout(this.#deadlineTimer);
-      this.#end(login.loginId, login.reason, 'cancelled');
+      this.#end(login, 'cancelled', { operatorId });
     }
     // Before any await: a second press on the same prompt now finds a new login id.
     this.requestLogin('operator-request');
@@ -329,7 +356,7 @@ export class Relay {
       return;
     }
     clearTimeout(this.#deadlineTimer);
-    this.#end(login.loginId, login.reason, 'cancelled');
+    this.#end(login, 'cancelled', { operatorId });
     this.#log.info({ loginId, operatorId }, 'login cancelled by an operator');
     this.#recordFailure('cancelled', false);
     await this.#emit({ type: 'login.failed', reason: 'cancelled' });
@@ -349,7 +376,7 @@ export class Relay {
     const login = this.#login;
     // A code being checked right now decides the login itself: it is not cut off mid-exchange.
     if (login.kind !== 'awaiting-code' || login.loginId !== loginId) return;
-    this.#end(login.loginId, login.reason, 'expired');
+    this.#end(login, 'expired');
     this.#log.warn({ loginId }, 'no code arrived in time');
     this.#recordFailure('expired', false);
     await this.#emit({ type: 'login.failed', reason: 'expired' });
@@ -357,18 +384,22 @@ export class Relay {
   }
 
   async #failLogin(
-    loginId: string,
-    reason: LoginReason,
+    login: LoginBase & { attemptsUsed: number },
     step: BrokerStep,
     error: unknown,
     deadline: Date,
+    operatorId?: string,
   ): Promise<void> {
+    const { loginId, reason } = login;
     const brokerError =
       error instanceof BrokerError
         ? error
         : new BrokerError({ kind: 'unexpected-answer', step, cause: error });
     const fatal = brokerError.fatal;
-    this.#end(loginId, reason, 'failed', brokerError.kind);
+    this.#end(login, 'failed', {
+      error: brokerError.kind,
+      ...(operatorId === undefined ? {} : { operatorId }),
+    });
     this.#recordFailure(brokerError.kind, fatal);
     if (fatal) {
       // Retrying bad credentials can lock the account: nothing starts a login until a person acts.
@@ -382,15 +413,33 @@ export class Relay {
     await this.#showPrompt({ loginId, reason, deadline }, { kind: 'failed', error: brokerError.kind, fatal });
   }
 
-  #end(loginId: string, reason: LoginReason, outcome: LoginOutcome, error?: BrokerError['kind']): void {
-    this.#login = {
-      kind: 'ended',
-      loginId,
-      reason,
+  #end(
+    login: LoginBase & { readonly attemptsUsed: number },
+    outcome: LoginOutcome,
+    details: Pick<EndedLogin, 'error' | 'operatorId'> = {},
+  ): void {
+    const ended: EndedLogin = {
+      loginId: login.loginId,
+      reason: login.reason,
+      startedAt: login.startedAt,
       outcome,
-      ...(error === undefined ? {} : { error }),
+      ...details,
+      attempts: login.attemptsUsed,
       endedAt: new Date(this.#options.now()),
     };
+    this.#login = { ...ended, kind: 'ended' };
+    this.#observe('loginEnded', ended);
+  }
+
+  /** Calls an observer hook; a failing observer never disturbs a login. */
+  #observe<K extends keyof RelayObserver>(hook: K, ...args: Parameters<NonNullable<RelayObserver[K]>>): void {
+    const observer = this.#options.observer;
+    const fn = observer[hook] as ((...a: typeof args) => void) | undefined;
+    try {
+      fn?.apply(observer, args);
+    } catch (error) {
+      this.#log.warn({ hook, err: errorFields(error) }, 'observer failed');
+    }
   }
 
   #recordFailure(reason: string, fatal: boolean): void {
@@ -433,6 +482,7 @@ export class Relay {
         const record = await this.#options.store.publish({ token, obtainedAt, expiresAt });
         this.#token = record;
         this.#log.info({ generation: record.generation, expiresAt: record.expiresAt }, 'token published');
+        this.#observe('tokenPublished', { generation: record.generation, expiresAt: record.expiresAt });
         await this.#emit({
           type: 'token.updated',
           generation: record.generation,

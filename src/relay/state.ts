@@ -5,10 +5,15 @@ import type { Secret } from '../secret.js';
 /** How a login ended. */
 export type LoginOutcome = 'succeeded' | 'rejected' | 'expired' | 'cancelled' | 'failed';
 
-/** A login that has asked the broker for a code and holds its interim token. */
-export interface PendingLogin {
+/** What every login has from its start. */
+export interface LoginBase {
   readonly loginId: string;
   readonly reason: LoginReason;
+  readonly startedAt: Date;
+}
+
+/** A login that has asked the broker for a code and holds its interim token. */
+export interface PendingLogin extends LoginBase {
   /** Interim token from step 1, needed by step 2. */
   readonly interim: Secret;
   /** Until when a code is accepted. */
@@ -31,18 +36,39 @@ export interface PendingLogin {
  */
 export type LoginState =
   | { readonly kind: 'none' }
-  | { readonly kind: 'starting'; readonly loginId: string; readonly reason: LoginReason }
+  | ({ readonly kind: 'starting' } & LoginBase)
   | ({ readonly kind: 'awaiting-code' } & PendingLogin)
   | ({ readonly kind: 'exchanging'; readonly operatorId: string } & PendingLogin)
-  | {
-      readonly kind: 'ended';
-      readonly loginId: string;
-      readonly reason: LoginReason;
-      readonly outcome: LoginOutcome;
-      /** The broker error that ended it, for `failed`. */
-      readonly error?: BrokerErrorKind;
-      readonly endedAt: Date;
-    };
+  | ({ readonly kind: 'ended' } & EndedLogin);
+
+/** A login that is over: what the audit trail records. */
+export interface EndedLogin extends LoginBase {
+  readonly outcome: LoginOutcome;
+  /** The broker error that ended it, for `failed`. */
+  readonly error?: BrokerErrorKind;
+  /** The operator whose code decided it (accepted or last refused), or who cancelled it. */
+  readonly operatorId?: string;
+  /** Codes sent to the broker. */
+  readonly attempts: number;
+  readonly endedAt: Date;
+}
+
+/**
+ * Hooks for metrics and the audit trail. Called synchronously; an observer that throws is logged and
+ * never disturbs a login. Nothing passed holds a secret.
+ */
+export interface RelayObserver {
+  loginStarted?(login: LoginBase): void;
+  /** A code was claimed for the broker, `waitedMs` after the prompt went out. */
+  codeReceived?(info: {
+    readonly loginId: string;
+    readonly operatorId: string;
+    readonly attempt: number;
+    readonly waitedMs: number;
+  }): void;
+  loginEnded?(login: EndedLogin): void;
+  tokenPublished?(token: { readonly generation: number; readonly expiresAt: string }): void;
+}
 
 /** The last failure, for readiness output and operators (never a secret). */
 export interface FailureSummary {

@@ -16,5 +16,6 @@ export function relayKeys(options: RelayKeysOptions): RelayKeys {
     events: `${prefix}:events:${account}`,
     requests: `${prefix}:requests:${account}`,
     generation: `${prefix}:generation:${account}`,
+    audit: `${prefix}:audit:${account}`,
   };
 }

@@ -66,4 +66,6 @@ export interface RelayKeys {
   readonly requests: string;
   /** `P:generation:A`, the generation counter (the relay's own). */
   readonly generation: string;
+  /** `P:audit:A`, the capped stream of ended logins (the relay's own; see `audit/`). */
+  readonly audit: string;
 }

@@ -8,7 +8,7 @@ import {
 } from 'discord-api-types/v10';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
-import { DiscordOperatorChannel } from '../../src/operators/discord-channel.js';
+import { DiscordChannelError, DiscordOperatorChannel } from '../../src/operators/discord-channel.js';
 import type { OperatorInput, PromptView } from '../../src/operators/types.js';
 import { Secret } from '../../src/secret.js';
 import { startDiscordEmulator, type DiscordEmulator } from '../fakes/discord/index.js';
@@ -23,6 +23,7 @@ let bob: string;
 let closedDms: string;
 let outsider: string;
 const missingUser = '100000000000000001';
+const wrongToken = 'd3JvbmcK.wrong-token.8f3kXq2Zp0LmN7vB4cR1sT6yW9';
 const inputs: OperatorInput[] = [];
 const logLines: string[] = [];
 
@@ -272,11 +273,30 @@ describe('DiscordOperatorChannel against the Discord emulator', () => {
     expect(input.kind === 'code' && input.code.reveal()).toBe('123456');
   });
 
+  it('fails to start, with a typed error, when the token is refused', async () => {
+    const refused = new DiscordOperatorChannel({
+      token: new Secret(wrongToken),
+      operatorIds: [alice],
+      apiUrl: emulator.apiUrl,
+      logger: createLogger({
+        level: 'debug',
+        destination: { write: (line: string) => void logLines.push(line) },
+      }),
+    });
+    const failure = await refused.start(() => undefined).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(DiscordChannelError);
+    expect(failure).toMatchObject({ kind: 'login-failed' });
+    expect(String((failure as Error).message)).not.toContain(wrongToken);
+    expect(refused.isConnected()).toBe(false);
+    await refused.stop();
+  });
+
   it('never writes a code or the bot token to its logs or to Discord', () => {
     expect(inputs.filter((input) => input.kind === 'code').length).toBeGreaterThanOrEqual(5);
     expect(logLines.length).toBeGreaterThan(10);
     const logs = logLines.join('\n');
-    for (const secret of [...TYPED_CODES, '123456', emulator.botToken]) expect(logs).not.toContain(secret);
+    for (const secret of [...TYPED_CODES, '123456', emulator.botToken, wrongToken])
+      expect(logs).not.toContain(secret);
     expect(logs).not.toContain('sentinel');
     expect(logs).not.toContain('hello');
 

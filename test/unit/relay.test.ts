@@ -6,6 +6,7 @@ import { Secret } from '../../src/secret.js';
 import { MemoryEventPublisher } from '../../src/store/memory-events.js';
 import { MemoryTokenStore } from '../../src/store/memory-token-store.js';
 import type { RelayEvent } from '../../src/store/types.js';
+import type { EndedLogin, RelayObserver } from '../../src/relay/state.js';
 import { RecordingOperators } from '../fakes/recording-operators.js';
 import { ScriptedBroker } from '../fakes/scripted-broker.js';
 
@@ -13,7 +14,7 @@ const ALICE = '100000000000000001';
 const BOB = '100000000000000002';
 const CODE_TIMEOUT_MS = 5 * 60_000;
 
-function setup() {
+function setup(observer: RelayObserver = {}) {
   const broker = new ScriptedBroker();
   const operators = new RecordingOperators();
   const store = new MemoryTokenStore({ account: 'default' });
@@ -32,6 +33,7 @@ function setup() {
     events,
     logger: createLogger({ level: 'silent' }),
     newLoginId: () => `login-${++ids}`,
+    observer,
   });
   void operators.start((input) => relay.handleInput(input));
   const code = (operatorId: string, text: string, loginId?: string) =>
@@ -367,5 +369,38 @@ describe('publishing', () => {
     expect(
       t.published.filter((e) => e.type === 'token.updated').map((e) => 'generation' in e && e.generation),
     ).toEqual([1, 2]);
+  });
+});
+
+describe('observer', () => {
+  it('reports each login with its trigger, who answered, attempts and times, and survives a failing hook', async () => {
+    const ended: EndedLogin[] = [];
+    const waits: number[] = [];
+    const t = setup({
+      loginStarted: () => {
+        throw new Error('a broken metrics hook');
+      },
+      codeReceived: (info) => waits.push(info.waitedMs),
+      loginEnded: (login) => ended.push(login),
+    });
+    await t.relay.start();
+    await t.relay.idle();
+    await vi.advanceTimersByTimeAsync(42_000);
+    t.code(ALICE, '111111');
+    await t.relay.idle();
+    t.code(BOB, '123456');
+    await t.relay.idle();
+    expect(waits).toEqual([42_000, 42_000]);
+    expect(ended).toEqual([
+      expect.objectContaining({
+        loginId: 'login-1',
+        reason: 'startup',
+        outcome: 'succeeded',
+        operatorId: BOB,
+        attempts: 2,
+        endedAt: new Date(ended[0]!.startedAt.getTime() + 42_000),
+      }),
+    ]);
+    expect((await t.store.read())?.generation).toBe(1);
   });
 });
