@@ -32,7 +32,10 @@ const MAX_ID_LENGTH = 128;
  * Reads stored fields back into an entry, or `undefined` when they are not one (a field missing or
  * out of its vocabulary). Only the known fields are read; anything else stored is ignored.
  */
-export function parseAuditFields(id: string, fields: Readonly<Record<string, unknown>>): AuditEntry | undefined {
+export function parseAuditFields(
+  id: string,
+  fields: Readonly<Record<string, unknown>>,
+): AuditEntry | undefined {
   const { loginId, trigger, outcome, error, operator, attempts, startedAt, endedAt } = fields;
   if (!isId(loginId)) return undefined;
   if (!isOneOf(LOGIN_REASONS, trigger) || !isOneOf(LOGIN_OUTCOMES, outcome)) return undefined;

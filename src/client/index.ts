@@ -1,0 +1,31 @@
+/**
+ * `otp-relay/client`: the library trading bots import to read the token the relay publishes in
+ * Redis. See {@link TokenClient}.
+ *
+ * @packageDocumentation
+ */
+export {
+  createTokenClient,
+  TOKEN_CLIENT_DEFAULTS,
+  TokenClient,
+  type RelayEventListener,
+  type TokenChangeListener,
+  type TokenClientLogger,
+  type TokenClientOptions,
+  type TokenClientStartOptions,
+  type WaitForTokenOptions,
+} from './token-client.js';
+export type { TokenInfo } from './token-info.js';
+export {
+  parseRelayEvent,
+  MAX_RELAY_EVENT_LENGTH,
+  type RelayEvent,
+  type RelayEventParseResult,
+} from './relay-event.js';
+export type { TokenClientRedis } from './redis-connection.js';
+export {
+  TokenClientRedisError,
+  TokenClientStateError,
+  type TokenClientOperation,
+  type TokenClientStateProblem,
+} from './errors.js';

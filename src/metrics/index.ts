@@ -1,0 +1,11 @@
+export {
+  createRelayMetrics,
+  BROKER_REQUEST_BUCKETS_SECONDS,
+  METRIC_NAMES,
+  METRIC_PREFIX,
+  OPERATOR_ANSWER_BUCKETS_SECONDS,
+  RELAY_METRICS_DEFAULTS,
+  type ConnectionProbes,
+  type RelayMetrics,
+  type RelayMetricsOptions,
+} from './relay-metrics.js';

@@ -1,0 +1,258 @@
+import { performance } from 'node:perf_hooks';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { BROKER_ERROR_KINDS, LOGIN_OUTCOMES, LOGIN_REASONS, isOneOf } from '../audit/vocabulary.js';
+import { BrokerError, type BrokerStep } from '../broker/errors.js';
+import type { Broker } from '../broker/types.js';
+import type { RelayObserver } from '../relay/state.js';
+
+/** Prefix of every metric, the default Node.js ones included. */
+export const METRIC_PREFIX = 'otp_relay_';
+
+/** Metric names, for dashboards and tests. */
+export const METRIC_NAMES = {
+  tokenExpiry: 'otp_relay_token_expiry_timestamp_seconds',
+  tokenGeneration: 'otp_relay_token_generation',
+  loginsStarted: 'otp_relay_logins_started_total',
+  logins: 'otp_relay_logins_total',
+  operatorAnswer: 'otp_relay_operator_answer_seconds',
+  brokerRequestDuration: 'otp_relay_broker_request_duration_seconds',
+  redisConnected: 'otp_relay_redis_connected',
+  discordConnected: 'otp_relay_discord_connected',
+} as const;
+
+/**
+ * Seconds from the prompt to an operator's first code. `CODE_TIMEOUT` is at most 10 minutes, so
+ * the buckets run from a quick answer (5 s) to the longest possible wait.
+ */
+export const OPERATOR_ANSWER_BUCKETS_SECONDS = [5, 10, 20, 30, 45, 60, 90, 120, 180, 240, 300, 420, 600];
+
+/** Seconds of one broker call: HTTP round trips, up to the client's timeout (15 s by default) and beyond. */
+export const BROKER_REQUEST_BUCKETS_SECONDS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60];
+
+/**
+ * The `outcome` label of a broker call that returned: the result's kind (`token`, `code-required`,
+ * `code-rejected`) or the validity (`valid`, `invalid`). A call that threw has the `BrokerError`'s
+ * kind, `aborted` when the caller's signal aborted it, else `unexpected-error`.
+ */
+const RESULT_OUTCOMES = ['token', 'code-required', 'code-rejected', 'valid', 'invalid'] as const;
+
+/** Stands for any label value outside its closed list, so a label can never grow without bound. */
+const OTHER = 'other';
+
+/** Functions that tell whether a connection is up, read at every scrape. */
+export interface ConnectionProbes {
+  redisConnected: () => boolean;
+  discordConnected: () => boolean;
+}
+
+/** Options of {@link createRelayMetrics}. */
+export interface RelayMetricsOptions {
+  /** `RELAY_ACCOUNT`: set as the `account` label of every series of the registry. */
+  account: string;
+  /**
+   * Where the metrics are registered; a new one by default. Never prom-client's global registry:
+   * two relays (or two tests) in one process would collide there.
+   */
+  registry?: Registry;
+  /** Whether to collect prom-client's default process and Node.js metrics (with {@link METRIC_PREFIX}). */
+  defaultMetrics?: boolean;
+  /** The connection probes, if already known (else see {@link RelayMetrics.setConnectionProbes}). */
+  probes?: Partial<ConnectionProbes>;
+  /** A monotonic clock in milliseconds, to time broker calls; injectable for tests. */
+  monotonicNowMs?: () => number;
+}
+
+/** Defaults of {@link RelayMetricsOptions}. */
+export const RELAY_METRICS_DEFAULTS = {
+  defaultMetrics: true,
+  probes: {},
+  monotonicNowMs: () => performance.now(),
+} as const satisfies Required<Pick<RelayMetricsOptions, 'defaultMetrics' | 'probes' | 'monotonicNowMs'>>;
+
+/** The relay's Prometheus metrics. */
+export interface RelayMetrics {
+  /** The registry every metric is in. */
+  readonly registry: Registry;
+  /**
+   * Pass to the relay (alone or through `combineObservers`): counts ended logins, times operators'
+   * first answers and shows the published token's generation and expiry.
+   */
+  readonly observer: RelayObserver;
+  /**
+   * A broker that times every call of `broker` by step and outcome. Arguments (the signal included)
+   * reach `broker` untouched, results come back as they are and errors are rethrown as they are.
+   */
+  instrumentBroker(broker: Broker): Broker;
+  /** Sets (or replaces) the probes read at every scrape; a probe not set, or that throws, reads 0. */
+  setConnectionProbes(probes: Partial<ConnectionProbes>): void;
+  /** The Prometheus text for `GET /metrics` (see `HttpServerOptions.metrics`). */
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+/**
+ * Creates the relay's metrics in their own registry. No label ever holds a secret or a free-form
+ * value: each comes from a closed list (login reasons, outcomes, broker steps, result kinds and
+ * error kinds), and anything outside it is counted as `other`.
+ */
+export function createRelayMetrics(options: RelayMetricsOptions): RelayMetrics {
+  const settings = { ...RELAY_METRICS_DEFAULTS, ...options };
+  const registry = options.registry ?? new Registry();
+  registry.setDefaultLabels({ account: options.account });
+  if (settings.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  const registers = [registry];
+  const now = settings.monotonicNowMs;
+  let probes: Partial<ConnectionProbes> = { ...settings.probes };
+
+  const tokenExpiry = new Gauge({
+    name: METRIC_NAMES.tokenExpiry,
+    help: 'When the published token expires, in seconds since the Unix epoch.',
+    registers,
+  });
+  const tokenGeneration = new Gauge({
+    name: METRIC_NAMES.tokenGeneration,
+    help: 'Generation of the published token.',
+    registers,
+  });
+  const loginsStarted = new Counter({
+    name: METRIC_NAMES.loginsStarted,
+    help: 'Logins started, by trigger.',
+    labelNames: ['trigger'] as const,
+    registers,
+  });
+  const logins = new Counter({
+    name: METRIC_NAMES.logins,
+    help: 'Logins ended, by trigger and result; failed ones also by broker error kind (error).',
+    labelNames: ['trigger', 'result', 'error'] as const,
+    registers,
+  });
+  const operatorAnswer = new Histogram({
+    name: METRIC_NAMES.operatorAnswer,
+    help: "Seconds from a login's prompt to the first code an operator sent for it.",
+    buckets: OPERATOR_ANSWER_BUCKETS_SECONDS,
+    registers,
+  });
+  const brokerDuration = new Histogram({
+    name: METRIC_NAMES.brokerRequestDuration,
+    help: 'Seconds a broker call took, by step and outcome (result kind or error kind).',
+    labelNames: ['step', 'outcome'] as const,
+    buckets: BROKER_REQUEST_BUCKETS_SECONDS,
+    registers,
+  });
+  const probeGauge = (name: string, help: string, probe: keyof ConnectionProbes): void => {
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(readProbe(probes[probe]));
+      },
+    });
+  };
+  probeGauge(METRIC_NAMES.redisConnected, '1 when the Redis connection is ready, else 0.', 'redisConnected');
+  probeGauge(
+    METRIC_NAMES.discordConnected,
+    '1 when the Discord gateway is connected, else 0.',
+    'discordConnected',
+  );
+
+  const observer: RelayObserver = {
+    loginStarted: (login) => {
+      loginsStarted.inc({ trigger: bounded(LOGIN_REASONS, login.reason) });
+    },
+    codeReceived: (info) => {
+      // Later attempts of the same login are counted from the same prompt: they would measure the
+      // broker's refusals, not how fast someone answers.
+      if (info.attempt !== 1) return;
+      operatorAnswer.observe(Math.max(0, info.waitedMs) / 1_000);
+    },
+    loginEnded: (login) => {
+      const result = bounded(LOGIN_OUTCOMES, login.outcome);
+      logins.inc({
+        trigger: bounded(LOGIN_REASONS, login.reason),
+        result,
+        // Only failures carry an error kind: the other results have no `error` label at all.
+        ...(result === 'failed' ? { error: bounded(BROKER_ERROR_KINDS, login.error) } : {}),
+      });
+    },
+    tokenPublished: (token) => {
+      tokenGeneration.set(token.generation);
+      const expiresAtMs = Date.parse(token.expiresAt);
+      if (!Number.isNaN(expiresAtMs)) tokenExpiry.set(expiresAtMs / 1_000);
+    },
+  };
+
+  const instrumentBroker = (broker: Broker): Broker => {
+    const timed = async <R>(
+      step: BrokerStep,
+      signal: AbortSignal | undefined,
+      call: () => Promise<R>,
+      outcomeOf: (result: R) => unknown,
+    ): Promise<R> => {
+      const startedMs = now();
+      try {
+        const result = await call();
+        brokerDuration.observe(
+          { step, outcome: bounded(RESULT_OUTCOMES, outcomeOf(result)) },
+          seconds(startedMs),
+        );
+        return result;
+      } catch (error) {
+        brokerDuration.observe({ step, outcome: errorOutcome(error, signal) }, seconds(startedMs));
+        throw error;
+      }
+    };
+    const seconds = (startedMs: number): number => Math.max(0, now() - startedMs) / 1_000;
+    return {
+      startLogin: (...args) =>
+        timed(
+          'start-login',
+          args[0],
+          () => broker.startLogin(...args),
+          (result) => result.kind,
+        ),
+      submitCode: (...args) =>
+        timed(
+          'submit-code',
+          args[2],
+          () => broker.submitCode(...args),
+          (result) => result.kind,
+        ),
+      validate: (...args) =>
+        timed(
+          'validate',
+          args[1],
+          () => broker.validate(...args),
+          (result) => result,
+        ),
+    };
+  };
+
+  return {
+    registry,
+    observer,
+    instrumentBroker,
+    setConnectionProbes: (next) => {
+      probes = { ...probes, ...next };
+    },
+    render: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+  };
+}
+
+/** `value` when it is one of `members`, else {@link OTHER}. */
+function bounded(members: readonly string[], value: unknown): string {
+  return isOneOf(members, value) ? value : OTHER;
+}
+
+function errorOutcome(error: unknown, signal: AbortSignal | undefined): string {
+  if (error instanceof BrokerError) return bounded(BROKER_ERROR_KINDS, error.kind);
+  return signal?.aborted === true ? 'aborted' : 'unexpected-error';
+}
+
+function readProbe(probe: (() => boolean) | undefined): number {
+  try {
+    return probe?.() === true ? 1 : 0;
+  } catch {
+    // A probe that cannot tell is no proof of a connection; a scrape must not fail because of it.
+    return 0;
+  }
+}

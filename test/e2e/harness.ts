@@ -1,0 +1,201 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { createClient } from 'redis';
+import { startDiscordEmulator, type DiscordEmulator } from '../fakes/discord/index.js';
+import { startEtnaServer, type EtnaServer, type EtnaServerOptions } from '../fakes/etna.js';
+import { connectRedis, deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+
+const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+/** Every line any relay process printed in this test file, for the secret scan. */
+export const printedLines: string[] = [];
+
+/** One relay process, its output, and ways to wait on it. */
+export interface RelayProcess {
+  readonly child: ChildProcess;
+  readonly lines: readonly string[];
+  /** The health server, once the relay has said where it listens. */
+  httpUrl(): Promise<string>;
+  /** Resolves with the first parsed JSON log line that `match` accepts. */
+  waitForLog(
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+  exited(): Promise<number | null>;
+}
+
+/** A fake broker, a Discord emulator with two operators and a stranger, and a key prefix of its own. */
+export interface World {
+  readonly etna: EtnaServer;
+  readonly discord: DiscordEmulator;
+  readonly operators: readonly [string, string];
+  readonly stranger: string;
+  readonly prefix: string;
+  readonly account: string;
+  readonly secrets: { readonly appKey: string; readonly password: string; readonly username: string };
+  /** The environment that configures a relay for this world. */
+  env(overrides?: Record<string, string>): Record<string, string>;
+  spawnRelay(overrides?: Record<string, string>): RelayProcess;
+  close(): Promise<void>;
+}
+
+/** Starts a world; `etna` options go to the fake broker. */
+export async function startWorld(etna: EtnaServerOptions = {}): Promise<World> {
+  const secrets = {
+    appKey: `appkey-${randomBytes(12).toString('hex')}`,
+    password: `pw-${randomBytes(12).toString('hex')}`,
+    username: 'team-account',
+  };
+  const etnaServer = await startEtnaServer({ ...secrets, ...etna });
+  const discord = await startDiscordEmulator();
+  const operators = [discord.createUser('alice'), discord.createUser('bob')] as const;
+  const stranger = discord.createUser('mallory');
+  const prefix = uniquePrefix('e2e');
+  const account = 'default';
+  const children: RelayProcess[] = [];
+
+  const env = (overrides: Record<string, string> = {}): Record<string, string> => ({
+    PATH: process.env.PATH ?? '',
+    ETNA_API_URL: etnaServer.url.href,
+    ETNA_APP_KEY: secrets.appKey,
+    ETNA_USERNAME: secrets.username,
+    ETNA_PASSWORD: secrets.password,
+    DISCORD_TOKEN: discord.botToken,
+    DISCORD_API_URL: discord.apiUrl,
+    DISCORD_OPERATOR_IDS: operators.join(','),
+    REDIS_URL: TEST_REDIS_URL,
+    RELAY_KEY_PREFIX: prefix,
+    RELAY_ACCOUNT: account,
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'debug',
+    ...overrides,
+  });
+
+  return {
+    etna: etnaServer,
+    discord,
+    operators,
+    stranger,
+    prefix,
+    account,
+    secrets,
+    env,
+    spawnRelay(overrides) {
+      const relay = spawnRelayProcess(env(overrides));
+      children.push(relay);
+      return relay;
+    },
+    async close() {
+      await Promise.all(children.map((child) => child.stop()));
+      await discord.close();
+      await etnaServer.close();
+      const redis = await connectRedis();
+      await deletePrefix(redis, prefix);
+      await redis.quit();
+    },
+  };
+}
+
+/** Spawns `node dist/main.js` with exactly `env` (no inherited variables). */
+export function spawnRelayProcess(env: Record<string, string>): RelayProcess {
+  // Run from a scratch folder so a developer's own .env in the repo never leaks into a test.
+  const child = spawn(process.execPath, [MAIN], { env, cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  const parsed: Record<string, unknown>[] = [];
+  const waiters = new Set<() => void>();
+  const exit = once(child, 'exit').then(([code]) => code as number | null);
+
+  for (const stream of [child.stdout, child.stderr]) {
+    let buffer = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      buffer += chunk;
+      let newline;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        lines.push(line);
+        printedLines.push(line);
+        try {
+          parsed.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          // Not a log line (a start-up error message): kept in `lines` only.
+        }
+        for (const wake of waiters) wake();
+      }
+    });
+  }
+
+  const waitForLog: RelayProcess['waitForLog'] = (match, timeoutMs = 15_000) =>
+    new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const found = parsed.find(match);
+        if (found === undefined) return false;
+        cleanup();
+        resolve(found);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(
+          new Error(`no matching log line in ${timeoutMs} ms; last lines:\n${lines.slice(-15).join('\n')}`),
+        );
+      }, timeoutMs);
+      const onExit = (): void => {
+        if (check()) return;
+        cleanup();
+        reject(new Error(`relay exited before the log line; last lines:\n${lines.slice(-15).join('\n')}`));
+      };
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        waiters.delete(wake);
+        child.off('exit', onExit);
+      };
+      const wake = (): void => void check();
+      if (check()) return;
+      waiters.add(wake);
+      child.once('exit', onExit);
+    });
+
+  return {
+    child,
+    lines,
+    httpUrl: async () => String((await waitForLog((line) => line.msg === 'http listening')).url),
+    waitForLog,
+    exited: () => exit,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exit;
+    },
+  };
+}
+
+/** Collects every message on a Redis channel. */
+export async function listen(channel: string): Promise<{ messages: unknown[]; close(): Promise<void> }> {
+  const subscriber = createClient({ url: TEST_REDIS_URL });
+  subscriber.on('error', () => undefined);
+  await subscriber.connect();
+  const messages: unknown[] = [];
+  await subscriber.subscribe(channel, (message) => messages.push(JSON.parse(message)));
+  return { messages, close: async () => void (await subscriber.quit()) };
+}
+
+/** Polls an async check every 20 ms until it gives a value, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined | null | false>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== null && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -1,0 +1,419 @@
+import { randomUUID } from 'node:crypto';
+import { createClient, type RedisClientType } from 'redis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { RedisAuditTrail } from '../../src/audit/redis-audit-trail.js';
+import type { EndedLogin } from '../../src/relay/state.js';
+import { Secret } from '../../src/secret.js';
+import type { BotRequest } from '../../src/store/bot-request.js';
+import { relayKeys } from '../../src/store/keys.js';
+import { connectRedis } from '../../src/store/redis-connection.js';
+import { RedisEventPublisher, subscribeToRequests } from '../../src/store/redis-events.js';
+import { RedisTokenStore } from '../../src/store/redis-token-store.js';
+import { captureLog } from '../store/log-capture.js';
+import {
+  CommandRecorder,
+  renderAcl,
+  startRedisServer,
+  testPasswords,
+  userUrl,
+  type RedisServer,
+  type RenderedAcl,
+} from './redis-server.js';
+
+// deploy/redis/users.acl.template, rendered by deploy/redis/render-acl.sh exactly as the compose
+// file's Redis does it, loaded into a redis-server of this file's own (--aclfile).
+
+const keys = relayKeys({ prefix: 'otp-relay', account: 'default' });
+const OTHER_KEY = 'other:key';
+
+/** Commands Redis never checks against the ACL (a client must be able to log in and leave). */
+const EXEMPT_FROM_ACL = new Set(['auth', 'hello', 'quit']);
+/**
+ * Sent by node-redis on every connection, its failure ignored by design; it only exists from
+ * Redis 7.2, and a 7.0 server refuses an ACL file that names it.
+ */
+const FAILURE_IGNORED = new Set(['client|setinfo']);
+/** Granted to the relay user without the relay sending it: the compose healthcheck's PING. */
+const GRANTED_FOR_OPS = new Set(['ping']);
+/** Commands whose ACL name includes the subcommand (`client|setname`). */
+const CONTAINER_COMMANDS = new Set(['client', 'config', 'acl', 'script', 'object', 'xinfo', 'memory', 'pubsub']);
+
+/** The ACL name of a command: `get`, `client|setname`. */
+function aclName(words: readonly string[]): string {
+  const name = (words[0] ?? '').toLowerCase();
+  const sub = words[1];
+  return CONTAINER_COMMANDS.has(name) && sub !== undefined ? `${name}|${sub.toLowerCase()}` : name;
+}
+
+/** Every `+command` of a user's line in the rendered file, selectors included. */
+function grantedCommands(aclText: string, user: string): string[] {
+  const line = aclText.split('\n').find((candidate) => candidate.startsWith(`user ${user} `));
+  if (line === undefined) throw new Error(`no user ${user} in the rendered ACL file`);
+  return [...line.matchAll(/(?:^|[\s(])\+([a-z|-]+)/g)].map((match) => match[1]!).sort();
+}
+
+function sorted(values: Iterable<string>): string[] {
+  return [...values].sort();
+}
+
+/** A node-redis client that fails instead of reconnecting, for checks that expect a refusal. */
+async function connectAs(url: string, name?: string): Promise<RedisClientType> {
+  const client: RedisClientType = createClient({
+    url,
+    ...(name === undefined ? {} : { name }),
+    socket: { reconnectStrategy: false, connectTimeout: 3_000 },
+  });
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+}
+
+async function closeQuietly(client: RedisClientType | undefined): Promise<void> {
+  if (client?.isOpen) await client.close().catch(() => client.destroy());
+}
+
+/** What a trading bot does, on whichever server and as whichever user the client is logged in. */
+interface BotSide {
+  getToken(): Promise<string | null>;
+  subscribeEvents(listener: (message: string) => void): Promise<void>;
+  publishRequest(message: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+async function botSide(client: RedisClientType): Promise<BotSide> {
+  const subscriber = client.duplicate();
+  subscriber.on('error', () => undefined);
+  await subscriber.connect();
+  return {
+    getToken: () => client.get(keys.token),
+    subscribeEvents: (listener) => subscriber.subscribe(keys.events, listener),
+    publishRequest: (message) => client.publish(keys.requests, message),
+    close: () => closeQuietly(subscriber),
+  };
+}
+
+/**
+ * The relay's whole Redis traffic through its real adapters: connection (named, as app.ts does),
+ * token store, event publisher, request subscriber and audit trail. Asserts along the way, and
+ * that nothing was logged at warn or above (a refused audit write is only logged).
+ */
+async function exerciseRelay(
+  relayUrl: string,
+  bot: BotSide,
+  beforeClose: () => Promise<void> = async () => undefined,
+): Promise<void> {
+  const log = captureLog();
+  const logger = log.logger;
+  const client = await connectRedis({ url: new Secret(relayUrl), name: 'otp-relay:default', logger });
+  try {
+    const store = new RedisTokenStore({ client, keys, account: 'default', logger });
+    const events = new RedisEventPublisher({ client, keys });
+    const audit = new RedisAuditTrail({ client, keys, logger });
+    const requests: BotRequest[] = [];
+    const subscriber = await subscribeToRequests({
+      client,
+      keys,
+      logger,
+      onRequest: (request) => {
+        requests.push(request);
+      },
+    });
+    const heard: string[] = [];
+    await bot.subscribeEvents((message) => heard.push(message));
+
+    const inAMinute = (): Date => new Date(Date.now() + 60_000);
+    const first = await store.publish({
+      token: new Secret('first-token'),
+      obtainedAt: new Date(),
+      expiresAt: inAMinute(),
+    });
+    const second = await store.publish({
+      token: new Secret('second-token'),
+      obtainedAt: new Date(),
+      expiresAt: inAMinute(),
+    });
+    expect(second.generation).toBe(first.generation + 1);
+    expect(await store.read()).toEqual(second);
+    const envelope = JSON.parse((await bot.getToken()) ?? 'null') as { value: { token: string } };
+    expect(envelope.value.token).toBe('second-token');
+
+    await events.publish({ type: 'token.updated', generation: second.generation, expiresAt: second.expiresAt });
+    await vi.waitFor(() => expect(heard).toHaveLength(1), { timeout: 5_000, interval: 20 });
+    expect(JSON.parse(heard[0]!)).toEqual({
+      type: 'token.updated',
+      generation: second.generation,
+      expiresAt: second.expiresAt,
+    });
+
+    const rejected = JSON.stringify({ type: 'token.rejected', generation: second.generation });
+    expect(await bot.publishRequest(rejected)).toBe(1);
+    await vi.waitFor(() => expect(requests).toEqual([{ type: 'token.rejected', generation: second.generation }]), {
+      timeout: 5_000,
+      interval: 20,
+    });
+
+    const login = {
+      loginId: `acl-${randomUUID().slice(0, 8)}`,
+      reason: 'startup',
+      startedAt: new Date(Date.now() - 30_000),
+      outcome: 'succeeded',
+      operatorId: '123456789012345678',
+      attempts: 1,
+      endedAt: new Date(),
+    } as const satisfies EndedLogin;
+    audit.observer.loginEnded?.(login);
+    await audit.flush();
+    expect((await audit.recent(5)).map((entry) => entry.loginId)).toEqual([login.loginId]);
+
+    expect(await store.remove(first.generation)).toBe(false);
+    expect(await store.remove(second.generation)).toBe(true);
+    expect(await store.read()).toBeUndefined();
+
+    await beforeClose();
+    await subscriber.close();
+  } finally {
+    await client.close();
+  }
+  const problems = log.lines().filter((line) => typeof line.level === 'number' && line.level >= 40);
+  expect(problems).toEqual([]);
+}
+
+describe('deploy/redis/users.acl.template, loaded into Redis', () => {
+  let passwords: { relay: string; bot: string };
+  let acl: RenderedAcl | undefined;
+  let server: RedisServer | undefined;
+  const clients: RedisClientType[] = [];
+
+  const relayUrl = (): string => userUrl(server!, 'relay', passwords.relay);
+  const botUrl = (): string => userUrl(server!, 'bot', passwords.bot);
+  async function client(url: string, name?: string): Promise<RedisClientType> {
+    const connected = await connectAs(url, name);
+    clients.push(connected);
+    return connected;
+  }
+
+  beforeAll(async () => {
+    passwords = testPasswords();
+    acl = await renderAcl(passwords);
+    server = await startRedisServer({ aclFile: acl.path });
+  });
+
+  afterAll(async () => {
+    await Promise.all(clients.map(closeQuietly));
+    await server?.stop();
+    await acl?.remove();
+  });
+
+  describe('default user', () => {
+    it('is off: a connection that does not log in can run nothing', async () => {
+      const anonymous = await client(`redis://127.0.0.1:${server!.port}`);
+      await expect(anonymous.ping()).rejects.toThrow(/NOAUTH/);
+      await expect(anonymous.get(keys.token)).rejects.toThrow(/NOAUTH/);
+      await expect(anonymous.sendCommand(['AUTH', 'default', 'anything'])).rejects.toThrow(/WRONGPASS/);
+      await expect(anonymous.sendCommand(['AUTH', 'default', passwords.relay])).rejects.toThrow(/WRONGPASS/);
+      await expect(anonymous.sendCommand(['AUTH', passwords.relay])).rejects.toThrow(/WRONGPASS/);
+    });
+
+    it('refuses a wrong password for relay and bot', async () => {
+      await expect(connectAs(userUrl(server!, 'relay', passwords.bot))).rejects.toThrow(/WRONGPASS/);
+      await expect(connectAs(userUrl(server!, 'bot', passwords.relay))).rejects.toThrow(/WRONGPASS/);
+    });
+  });
+
+  describe('relay user', () => {
+    it('does everything the relay does, through its real adapters, with a bot listening', async () => {
+      const bot = await botSide(await client(botUrl()));
+      try {
+        await exerciseRelay(relayUrl(), bot);
+      } finally {
+        await bot.close();
+      }
+    });
+
+    it('answers the compose healthcheck (PING)', async () => {
+      expect(await (await client(relayUrl())).ping()).toBe('PONG');
+    });
+
+    it.each([
+      ['GET', OTHER_KEY],
+      ['SET', OTHER_KEY, 'x'],
+      ['DEL', OTHER_KEY],
+      ['INCR', OTHER_KEY],
+      ['XADD', 'other:stream', '*', 'field', 'value'],
+      ['PUBLISH', 'other:channel', 'x'],
+      ['KEYS', '*'],
+      ['SCAN', '0'],
+      ['FLUSHALL'],
+      ['FLUSHDB'],
+      ['CONFIG', 'GET', '*'],
+      ['ACL', 'LIST'],
+      ['CLIENT', 'LIST'],
+      ['CLIENT', 'KILL', 'ID', '1'],
+      ['SELECT', '1'],
+      ['SCRIPT', 'FLUSH'],
+      ['EXPIRE', keys.token, '1'],
+      ['SWAPDB', '0', '1'],
+      ['MONITOR'],
+    ])('cannot %s %s', async (...command: string[]) => {
+      const relay = await client(relayUrl());
+      await expect(relay.sendCommand(command)).rejects.toThrow(/NOPERM/);
+    });
+
+    it('cannot reach other keys from a script either', async () => {
+      const relay = await client(relayUrl());
+      await expect(relay.eval("return redis.call('SET', 'other:key', 'x')", { keys: [] })).rejects.toThrow(
+        /can't access at least one of the keys/,
+      );
+      await expect(relay.eval("return redis.call('FLUSHALL')", { keys: [] })).rejects.toThrow(
+        /can't run this command/,
+      );
+    });
+
+    it('cannot subscribe to channels outside otp-relay:*', async () => {
+      const relay = await client(relayUrl());
+      await expect(relay.subscribe('other:channel', () => undefined)).rejects.toThrow(/NOPERM/);
+    });
+  });
+
+  describe('bot user', () => {
+    it('reads the token, hears events and reports a rejected token', async () => {
+      const relay = await client(relayUrl());
+      const store = new RedisTokenStore({ client: relay, keys, account: 'default' });
+      const record = await store.publish({
+        token: new Secret('token-for-bots'),
+        obtainedAt: new Date(),
+        expiresAt: new Date(Date.now() + 60_000),
+      });
+      const botClient = await client(botUrl(), 'trading-bot-1');
+      const bot = await botSide(botClient);
+      try {
+        const envelope = JSON.parse((await bot.getToken()) ?? 'null') as { value: { token: string } };
+        expect(envelope.value.token).toBe('token-for-bots');
+        // Any account's token, as DESIGN.md's keys allow.
+        expect(await botClient.get('otp-relay:token:another-account')).toBeNull();
+
+        const heard: string[] = [];
+        await bot.subscribeEvents((message) => heard.push(message));
+        const publisher = new RedisEventPublisher({ client: relay, keys });
+        await publisher.publish({ type: 'login.started', reason: 'renewal' });
+        await vi.waitFor(() => expect(heard).toEqual(['{"type":"login.started","reason":"renewal"}']), {
+          timeout: 5_000,
+          interval: 20,
+        });
+
+        const listener = relay.duplicate();
+        listener.on('error', () => undefined);
+        await listener.connect();
+        const requests: string[] = [];
+        await listener.subscribe(keys.requests, (message) => requests.push(message));
+        const request = JSON.stringify({ type: 'token.rejected', generation: record.generation });
+        expect(await bot.publishRequest(request)).toBe(1);
+        await vi.waitFor(() => expect(requests).toEqual([request]), { timeout: 5_000, interval: 20 });
+        await listener.close();
+
+        expect(await botClient.ping()).toBe('PONG');
+      } finally {
+        await bot.close();
+      }
+    });
+
+    it.each([
+      ['SET', keys.token, 'forged'],
+      ['DEL', keys.token],
+      ['GETDEL', keys.token],
+      ['GETEX', keys.token, 'PERSIST'],
+      ['EXPIRE', keys.token, '1'],
+      ['RENAME', keys.token, 'otp-relay:token:other'],
+      ['GET', keys.generation],
+      ['INCR', keys.generation],
+      ['GET', OTHER_KEY],
+      ['SET', OTHER_KEY, 'x'],
+      ['XREVRANGE', keys.audit, '+', '-'],
+      ['XADD', keys.audit, '*', 'field', 'value'],
+      ['PUBLISH', keys.events, '{"type":"token.updated","generation":999,"expiresAt":"x"}'],
+      ['PUBLISH', 'other:channel', 'x'],
+      ['KEYS', '*'],
+      ['SCAN', '0'],
+      ['EXISTS', keys.token],
+      ['TTL', keys.token],
+      ['FLUSHALL'],
+      ['FLUSHDB'],
+      ['CONFIG', 'GET', '*'],
+      ['CONFIG', 'SET', 'dir', '/tmp'],
+      ['ACL', 'LIST'],
+      ['CLIENT', 'LIST'],
+      ['EVAL', 'return 1', '0'],
+      ['SWAPDB', '0', '1'],
+      ['MONITOR'],
+    ])('cannot %s %s', async (...command: string[]) => {
+      const bot = await client(botUrl());
+      await expect(bot.sendCommand(command)).rejects.toThrow(/NOPERM/);
+    });
+
+    it('cannot subscribe to anything but events, nor by pattern', async () => {
+      const bot = await client(botUrl());
+      for (const channel of [keys.requests, 'other:channel']) {
+        const subscriber = await client(botUrl());
+        await expect(subscriber.subscribe(channel, () => undefined)).rejects.toThrow(/NOPERM/);
+      }
+      const subscriber = await client(botUrl());
+      await expect(subscriber.pSubscribe('otp-relay:events:*', () => undefined)).rejects.toThrow(/NOPERM/);
+      expect(await bot.ping()).toBe('PONG');
+    });
+  });
+});
+
+describe('the relay user is granted exactly the commands the relay sends', () => {
+  let plain: RedisServer | undefined;
+  let acl: RenderedAcl | undefined;
+  const clients: RedisClientType[] = [];
+  let recorder: CommandRecorder | undefined;
+
+  beforeAll(async () => {
+    acl = await renderAcl(testPasswords());
+    // MONITOR needs an admin, which the ACL file has none of: record on a server without users.
+    plain = await startRedisServer();
+    recorder = await CommandRecorder.start(plain);
+  });
+
+  afterAll(async () => {
+    recorder?.close();
+    await Promise.all(clients.map(closeQuietly));
+    await plain?.stop();
+    await acl?.remove();
+  });
+
+  it('no more, no less (PING aside, for the healthcheck)', async () => {
+    const admin = await connectAs(plain!.url);
+    clients.push(admin);
+    const bot = await botSide(await connectAs(plain!.url));
+    const relayAddresses = new Set<string>();
+    try {
+      await exerciseRelay(plain!.url, bot, async () => {
+        // Both relay connections are open here (main and subscriber): note their addresses.
+        const list = await admin.clientList();
+        for (const entry of list) if (entry.name.startsWith('otp-relay:')) relayAddresses.add(entry.addr);
+      });
+    } finally {
+      await bot.close();
+    }
+    expect(relayAddresses.size).toBe(2);
+    const marker = `end-${randomUUID()}`;
+    await admin.echo(marker);
+    await recorder!.waitForLine((line) => line.includes(marker));
+
+    const sent = new Set(
+      recorder!
+        .commands()
+        .filter(({ client }) => client === 'lua' || relayAddresses.has(client))
+        .map(({ words }) => aclName(words))
+        .filter((name) => !EXEMPT_FROM_ACL.has(name) && !FAILURE_IGNORED.has(name)),
+    );
+    const granted = new Set(grantedCommands(acl!.text, 'relay'));
+    expect(sent.size).toBeGreaterThan(5);
+    // Sent but refused: the relay would fail in production with NOPERM.
+    expect(sorted([...sent].filter((name) => !granted.has(name)))).toEqual([]);
+    // Granted but never sent: the ACL gives more than the relay needs.
+    expect(sorted([...granted].filter((name) => !sent.has(name) && !GRANTED_FOR_OPS.has(name)))).toEqual([]);
+  });
+});
