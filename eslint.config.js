@@ -24,6 +24,7 @@ export default tseslint.config(
       ],
     },
   },
+  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
   {
     files: ['src/main.ts', 'src/demo.ts', 'test/**', 'bench/**', '*.config.*'],
     rules: { 'no-restricted-properties': 'off' },

@@ -17,7 +17,7 @@ auditTrailContract('RedisAuditTrail', async () => {
   return {
     trail,
     cleanup: async () => {
-      await deletePrefix(client as unknown as PlainClient, prefix);
+      await deletePrefix(client, prefix);
       await client.close();
     },
   };
@@ -63,7 +63,7 @@ describe('RedisAuditTrail', () => {
     await trail.flush();
 
     expect(await plain.type(keys.audit)).toBe('stream');
-    const raw = (await plain.sendCommand(['XRANGE', keys.audit, '-', '+'])) as [string, string[]][];
+    const raw = await plain.sendCommand<[string, string[]][]>(['XRANGE', keys.audit, '-', '+']);
     expect(raw.map(([, fields]) => fields)).toEqual([
       [
         ...['loginId', 'abc123', 'trigger', 'schedule', 'outcome', 'succeeded', 'operator', ALICE],

@@ -1,3 +1,4 @@
+import { InteractionResponseType } from 'discord-api-types/v10';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisTokenStore } from '../../src/store/redis-token-store.js';
 import { relayKeys } from '../../src/store/keys.js';
@@ -149,8 +150,8 @@ describe('the relay as a process', () => {
     // "Enter code" opens the modal; its submission logs in.
     const enter = second.buttons.find((b) => b.label === 'Enter code')!;
     const opened = await w.discord.clickButton(bob, second.id, enter.customId!);
-    expect(opened.type).toBe(9); // MODAL
-    const modal = opened.type === 9 ? opened.data : undefined;
+    expect(opened.type).toBe(InteractionResponseType.Modal);
+    const modal = opened.type === InteractionResponseType.Modal ? opened.data : undefined;
     const secondCode = w.etna.lastCode!;
     await w.discord.submitModal(bob, modal!.custom_id, { code: secondCode }, second.id);
     const record = await eventually(async () => (await readToken(w))?.value, 'the token in Redis');

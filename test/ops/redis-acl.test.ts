@@ -36,7 +36,16 @@ const FAILURE_IGNORED = new Set(['client|setinfo']);
 /** Granted to the relay user without the relay sending it: the compose healthcheck's PING. */
 const GRANTED_FOR_OPS = new Set(['ping']);
 /** Commands whose ACL name includes the subcommand (`client|setname`). */
-const CONTAINER_COMMANDS = new Set(['client', 'config', 'acl', 'script', 'object', 'xinfo', 'memory', 'pubsub']);
+const CONTAINER_COMMANDS = new Set([
+  'client',
+  'config',
+  'acl',
+  'script',
+  'object',
+  'xinfo',
+  'memory',
+  'pubsub',
+]);
 
 /** The ACL name of a command: `get`, `client|setname`. */
 function aclName(words: readonly string[]): string {
@@ -137,7 +146,11 @@ async function exerciseRelay(
     const envelope = JSON.parse((await bot.getToken()) ?? 'null') as { value: { token: string } };
     expect(envelope.value.token).toBe('second-token');
 
-    await events.publish({ type: 'token.updated', generation: second.generation, expiresAt: second.expiresAt });
+    await events.publish({
+      type: 'token.updated',
+      generation: second.generation,
+      expiresAt: second.expiresAt,
+    });
     await vi.waitFor(() => expect(heard).toHaveLength(1), { timeout: 5_000, interval: 20 });
     expect(JSON.parse(heard[0]!)).toEqual({
       type: 'token.updated',
@@ -147,10 +160,13 @@ async function exerciseRelay(
 
     const rejected = JSON.stringify({ type: 'token.rejected', generation: second.generation });
     expect(await bot.publishRequest(rejected)).toBe(1);
-    await vi.waitFor(() => expect(requests).toEqual([{ type: 'token.rejected', generation: second.generation }]), {
-      timeout: 5_000,
-      interval: 20,
-    });
+    await vi.waitFor(
+      () => expect(requests).toEqual([{ type: 'token.rejected', generation: second.generation }]),
+      {
+        timeout: 5_000,
+        interval: 20,
+      },
+    );
 
     const login = {
       loginId: `acl-${randomUUID().slice(0, 8)}`,

@@ -105,11 +105,10 @@ export function run(
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     execFile(file, args, { ...options, timeout: 60_000 }, (error, stdout, stderr) => {
-      if (error !== null && typeof error.code !== 'number') {
-        reject(error);
-        return;
-      }
-      resolve({ code: error === null ? 0 : (error.code as number), stdout, stderr });
+      if (error === null) resolve({ code: 0, stdout, stderr });
+      else if (typeof error.code === 'number') resolve({ code: error.code, stdout, stderr });
+      // Not started (ENOENT), or killed by the timeout: there is no exit code to report.
+      else reject(new Error(`${file} did not run to its end: ${error.message}`));
     });
   });
 }

@@ -51,7 +51,11 @@ describe('deploy/redis/render-acl.sh', () => {
 
   it.each([
     ['is not set', { BOT_REDIS_PASSWORD: 'b'.repeat(32) }, 'RELAY_REDIS_PASSWORD is not set'],
-    ['is empty', { RELAY_REDIS_PASSWORD: '', BOT_REDIS_PASSWORD: 'b'.repeat(32) }, 'RELAY_REDIS_PASSWORD is not set'],
+    [
+      'is empty',
+      { RELAY_REDIS_PASSWORD: '', BOT_REDIS_PASSWORD: 'b'.repeat(32) },
+      'RELAY_REDIS_PASSWORD is not set',
+    ],
     [
       'is short',
       { RELAY_REDIS_PASSWORD: 'a'.repeat(32), BOT_REDIS_PASSWORD: 'short-secret' },
@@ -78,7 +82,11 @@ describe('deploy/redis/render-acl.sh', () => {
   it('runs the command that follows without the passwords in its environment', async () => {
     const passwords = testPasswords();
     const result = await render(
-      { RELAY_REDIS_PASSWORD: passwords.relay, BOT_REDIS_PASSWORD: passwords.bot, REDISCLI_AUTH: passwords.relay },
+      {
+        RELAY_REDIS_PASSWORD: passwords.relay,
+        BOT_REDIS_PASSWORD: passwords.bot,
+        REDISCLI_AUTH: passwords.relay,
+      },
       ACL_TEMPLATE,
       ['env'],
     );
