@@ -1,14 +1,35 @@
+import { combineObservers } from './audit/combine.js';
+import { RedisAuditTrail } from './audit/redis-audit-trail.js';
+import type { AuditEntry } from './audit/types.js';
 import { EtnaBroker } from './broker/etna-client.js';
 import type { Config } from './config.js';
 import { readiness } from './http/readiness.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import { errorFields, type Logger } from './log.js';
+import { createRelayMetrics } from './metrics/relay-metrics.js';
 import { DiscordOperatorChannel } from './operators/discord-channel.js';
+import type { StatusView } from './operators/types.js';
+import { KeepAlive } from './relay/keep-alive.js';
 import { Relay } from './relay/relay.js';
+import { cronPlannedLogins } from './relay/schedule.js';
 import { relayKeys } from './store/keys.js';
 import { connectRedis } from './store/redis-connection.js';
-import { RedisEventPublisher } from './store/redis-events.js';
+import { RedisEventPublisher, RedisRequestSubscriber } from './store/redis-events.js';
 import { RedisTokenStore } from './store/redis-token-store.js';
+
+/** How many recent logins `/status` lists. */
+const RECENT_LOGINS_IN_STATUS = 5;
+
+/** An audit entry as `/status` lists it. */
+function toRecentLogin(entry: AuditEntry): StatusView['recentLogins'][number] {
+  return {
+    reason: entry.trigger,
+    outcome: entry.outcome,
+    ...(entry.operator === undefined ? {} : { operatorId: entry.operator }),
+    attempts: entry.attempts,
+    endedAt: new Date(entry.endedAt),
+  };
+}
 
 /** A running relay, as the composition root holds it. */
 export interface RunningRelay {
@@ -25,7 +46,9 @@ export interface RunningRelay {
 export async function startRelay(config: Config, logger: Logger): Promise<RunningRelay> {
   const keys = relayKeys({ prefix: config.keyPrefix, account: config.account });
   const redis = await connectRedis({ url: config.redisUrl, logger, name: `otp-relay:${config.account}` });
-  const broker = new EtnaBroker({
+  const metrics = createRelayMetrics({ account: config.account });
+  const audit = new RedisAuditTrail({ client: redis, keys, logger });
+  const etna = new EtnaBroker({
     apiUrl: config.etna.apiUrl,
     appKey: config.etna.appKey,
     username: config.etna.username,
@@ -33,28 +56,63 @@ export async function startRelay(config: Config, logger: Logger): Promise<Runnin
     pin: config.etna.pin,
     logger,
   });
+  const broker = metrics.instrumentBroker(etna);
   const operators = new DiscordOperatorChannel({
     token: config.discord.token,
     operatorIds: config.discord.operatorIds,
     apiUrl: config.discord.apiUrl,
     logger,
   });
+  const planned =
+    config.loginSchedule === undefined
+      ? undefined
+      : cronPlannedLogins(config.loginSchedule, config.loginScheduleTz);
+  // Built after the relay, which needs it only once it answers `/status`.
+  let keepAlive: KeepAlive | undefined;
   const relay = new Relay({
     account: config.account,
     codeTimeoutMs: config.codeTimeoutMs,
     tokenLifetimeMs: config.tokenLifetimeMs,
     maxCodeAttempts: config.maxCodeAttempts,
+    maxLoginsPerHour: config.maxLoginsPerHour,
     broker,
     operators,
     store: new RedisTokenStore({ client: redis, keys, account: config.account, logger }),
     events: new RedisEventPublisher({ client: redis, keys }),
     logger,
+    observer: combineObservers(metrics.observer, audit.observer),
+    statusExtras: async () => ({
+      nextLogin: keepAlive?.nextLogin(),
+      recentLogins: (await audit.recent(RECENT_LOGINS_IN_STATUS)).map(toRecentLogin),
+    }),
+  });
+  relay.onTokenChange((token) => metrics.setToken(token));
+  metrics.setConnectionProbes({
+    redisConnected: () => redis.isReady,
+    discordConnected: () => operators.isConnected(),
+  });
+  keepAlive = new KeepAlive({
+    relay,
+    operators,
+    account: config.account,
+    renewBeforeMs: config.renewBeforeMs,
+    validateEveryMs: config.validateEveryMs,
+    planned,
+    logger,
+  });
+  const requests = new RedisRequestSubscriber({
+    client: redis,
+    keys,
+    logger,
+    onRequest: (request) => keepAlive.handleBotRequest(request),
   });
 
   let http: HttpServer | undefined;
   const stop = async (): Promise<void> => {
+    keepAlive.stop();
+    await requests.close();
     await relay.stop();
-    await Promise.allSettled([operators.stop(), http?.close(), broker.close()]);
+    await Promise.allSettled([operators.stop(), http?.close(), etna.close(), audit.flush()]);
     if (redis.isOpen)
       await redis
         .close()
@@ -73,9 +131,12 @@ export async function startRelay(config: Config, logger: Logger): Promise<Runnin
           relay: relay.snapshot(),
           now: Date.now(),
         }),
+      metrics: () => metrics.render(),
     });
     await operators.start((input) => relay.handleInput(input));
+    await requests.start();
     await relay.start();
+    keepAlive.start();
   } catch (error) {
     await stop();
     throw error;

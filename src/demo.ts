@@ -68,6 +68,7 @@ async function demo(): Promise<void> {
     codeTimeoutMs: 5 * 60_000,
     tokenLifetimeMs: 24 * 3_600_000,
     maxCodeAttempts: 3,
+    maxLoginsPerHour: 4,
     broker,
     operators,
     store,

@@ -36,22 +36,22 @@ export interface TokenClientOptions {
    */
   client?: TokenClientRedis | undefined;
   /** `RELAY_KEY_PREFIX` of the relay. */
-  prefix?: string;
+  prefix?: string | undefined;
   /** `RELAY_ACCOUNT` of the relay. */
-  account?: string;
+  account?: string | undefined;
   /** Where problems are logged; nothing is logged when omitted. */
   logger?: TokenClientLogger | undefined;
   /**
    * The name of the connections on the Redis server (`CLIENT SETNAME`): the command connection's
    * when the client opens it itself, and with `:subscriber` the subscription's.
    */
-  connectionName?: string;
+  connectionName?: string | undefined;
   /** How long one connection attempt may take (own connections only). */
-  connectTimeoutMs?: number;
+  connectTimeoutMs?: number | undefined;
   /** How long a read or a report may wait for Redis (own connections only). */
-  commandTimeoutMs?: number;
+  commandTimeoutMs?: number | undefined;
   /** The longest wait between two reconnect attempts, or two retries of a failed read. */
-  reconnectMaxDelayMs?: number;
+  reconnectMaxDelayMs?: number | undefined;
 }
 
 /** Defaults of {@link TokenClientOptions}. */
@@ -134,6 +134,7 @@ export class TokenClient {
   #command: TokenClientRedis | undefined;
   #subscriber: TokenClientRedis | undefined;
   #starting: Promise<void> | undefined;
+  #tearingDown: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #startAbort = new AbortController();
 
@@ -382,7 +383,15 @@ export class TokenClient {
     signal.throwIfAborted();
   }
 
-  async #teardown(): Promise<void> {
+  /** Closes what is open; a second call while one runs waits for the same work. */
+  #teardown(): Promise<void> {
+    this.#tearingDown ??= this.#closeConnections().finally(() => {
+      this.#tearingDown = undefined;
+    });
+    return this.#tearingDown;
+  }
+
+  async #closeConnections(): Promise<void> {
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#expiryTimer);
     this.#retryTimer = undefined;
@@ -534,8 +543,14 @@ export class TokenClient {
 
   #apply(stored: StoredToken): void {
     switch (stored.kind) {
-      case 'absent':
       case 'expired':
+        if (this.#held !== undefined && stored.generation < this.#held.generation) {
+          this.#warnOlder(stored.generation);
+          return;
+        }
+        if (this.#held !== undefined) this.#drop();
+        return;
+      case 'absent':
         // Reads never overlap, so the key is gone now: invalidated (maybe while an event was
         // missed) or expired. What is held must not outlive it.
         if (this.#held !== undefined) this.#drop();
@@ -551,14 +566,18 @@ export class TokenClient {
         if (generation > this.#highestGeneration) {
           this.#hold(stored.info, stored.expiresAtMs);
         } else if (generation < this.#highestGeneration) {
-          this.#logger?.warn(
-            { key: this.#keys.token, generation, highestGeneration: this.#highestGeneration },
-            'Ignored a stored token older than one already seen',
-          );
+          this.#warnOlder(generation);
         }
         return;
       }
     }
+  }
+
+  #warnOlder(generation: number): void {
+    this.#logger?.warn(
+      { key: this.#keys.token, generation, highestGeneration: this.#highestGeneration },
+      'Ignored a stored token older than one already seen',
+    );
   }
 
   #hold(info: ClientTokenInfo, expiresAtMs: number): void {

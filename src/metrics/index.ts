@@ -8,4 +8,5 @@ export {
   type ConnectionProbes,
   type RelayMetrics,
   type RelayMetricsOptions,
+  type TokenSummary,
 } from './relay-metrics.js';

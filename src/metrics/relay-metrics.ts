@@ -39,6 +39,13 @@ const RESULT_OUTCOMES = ['token', 'code-required', 'code-rejected', 'valid', 'in
 /** Stands for any label value outside its closed list, so a label can never grow without bound. */
 const OTHER = 'other';
 
+/** What the metrics show of a token: never the token itself. */
+export interface TokenSummary {
+  readonly generation: number;
+  /** ISO 8601. */
+  readonly expiresAt: string;
+}
+
 /** Functions that tell whether a connection is up, read at every scrape. */
 export interface ConnectionProbes {
   redisConnected: () => boolean;
@@ -83,6 +90,12 @@ export interface RelayMetrics {
    * reach `broker` untouched, results come back as they are and errors are rethrown as they are.
    */
   instrumentBroker(broker: Broker): Broker;
+  /**
+   * Shows `token` as the published one, or no token (`undefined`: expiry 0, generation kept). The
+   * observer's `tokenPublished` calls it; pass it to `Relay.onTokenChange` as well, so that a token
+   * kept at startup, or removed, shows too.
+   */
+  setToken(token: TokenSummary | undefined): void;
   /** Sets (or replaces) the probes read at every scrape; a probe not set, or that throws, reads 0. */
   setConnectionProbes(probes: Partial<ConnectionProbes>): void;
   /** The Prometheus text for `GET /metrics` (see `HttpServerOptions.metrics`). */
@@ -174,11 +187,20 @@ export function createRelayMetrics(options: RelayMetricsOptions): RelayMetrics {
         ...(result === 'failed' ? { error: bounded(BROKER_ERROR_KINDS, login.error) } : {}),
       });
     },
-    tokenPublished: (token) => {
-      tokenGeneration.set(token.generation);
-      const expiresAtMs = Date.parse(token.expiresAt);
-      if (!Number.isNaN(expiresAtMs)) tokenExpiry.set(expiresAtMs / 1_000);
-    },
+    tokenPublished: (token) => setToken(token),
+  };
+
+  const setToken = (token: TokenSummary | undefined): void => {
+    if (token === undefined) {
+      // No valid token: an expiry in the past (the epoch) makes "expires within …" alerts fire.
+      // The generation stays: it never goes back, and says which token was the last.
+      tokenExpiry.set(0);
+      return;
+    }
+    // Only these two fields are read: a whole TokenRecord (with its token) may be handed in.
+    tokenGeneration.set(token.generation);
+    const expiresAtMs = Date.parse(token.expiresAt);
+    tokenExpiry.set(Number.isNaN(expiresAtMs) ? 0 : expiresAtMs / 1_000);
   };
 
   const instrumentBroker = (broker: Broker): Broker => {
@@ -186,44 +208,24 @@ export function createRelayMetrics(options: RelayMetricsOptions): RelayMetrics {
       step: BrokerStep,
       signal: AbortSignal | undefined,
       call: () => Promise<R>,
-      outcomeOf: (result: R) => unknown,
     ): Promise<R> => {
       const startedMs = now();
+      let result: R;
       try {
-        const result = await call();
-        brokerDuration.observe(
-          { step, outcome: bounded(RESULT_OUTCOMES, outcomeOf(result)) },
-          seconds(startedMs),
-        );
-        return result;
+        result = await call();
       } catch (error) {
         brokerDuration.observe({ step, outcome: errorOutcome(error, signal) }, seconds(startedMs));
         throw error;
       }
+      // Outside the try: whatever the result looks like, it goes back to the caller as it came.
+      brokerDuration.observe({ step, outcome: resultOutcome(result) }, seconds(startedMs));
+      return result;
     };
     const seconds = (startedMs: number): number => Math.max(0, now() - startedMs) / 1_000;
     return {
-      startLogin: (...args) =>
-        timed(
-          'start-login',
-          args[0],
-          () => broker.startLogin(...args),
-          (result) => result.kind,
-        ),
-      submitCode: (...args) =>
-        timed(
-          'submit-code',
-          args[2],
-          () => broker.submitCode(...args),
-          (result) => result.kind,
-        ),
-      validate: (...args) =>
-        timed(
-          'validate',
-          args[1],
-          () => broker.validate(...args),
-          (result) => result,
-        ),
+      startLogin: (...args) => timed('start-login', args[0], () => broker.startLogin(...args)),
+      submitCode: (...args) => timed('submit-code', args[2], () => broker.submitCode(...args)),
+      validate: (...args) => timed('validate', args[1], () => broker.validate(...args)),
     };
   };
 
@@ -231,6 +233,7 @@ export function createRelayMetrics(options: RelayMetricsOptions): RelayMetrics {
     registry,
     observer,
     instrumentBroker,
+    setToken,
     setConnectionProbes: (next) => {
       probes = { ...probes, ...next };
     },
@@ -241,6 +244,12 @@ export function createRelayMetrics(options: RelayMetricsOptions): RelayMetrics {
 /** `value` when it is one of `members`, else {@link OTHER}. */
 function bounded(members: readonly string[], value: unknown): string {
   return isOneOf(members, value) ? value : OTHER;
+}
+
+/** The `kind` of a step-1 or step-2 result, or a validity (a plain string). */
+function resultOutcome(result: unknown): string {
+  const kind = typeof result === 'object' && result !== null ? (result as { kind?: unknown }).kind : result;
+  return bounded(RESULT_OUTCOMES, kind);
 }
 
 function errorOutcome(error: unknown, signal: AbortSignal | undefined): string {

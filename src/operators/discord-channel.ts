@@ -5,12 +5,15 @@ import {
   Client,
   Events,
   GatewayIntentBits,
+  InteractionContextType,
   MessageFlags,
   Partials,
   RESTJSONErrorCodes,
+  Routes,
   Status,
   escapeMarkdown,
   type ButtonInteraction,
+  type ChatInputCommandInteraction,
   type DMChannel,
   type Interaction,
   type Message,
@@ -18,6 +21,7 @@ import {
 } from 'discord.js';
 import type { Logger } from '../log.js';
 import { Secret } from '../secret.js';
+import { OPERATOR_COMMANDS, operatorCommandOf } from './discord/commands.js';
 import { codeModal, CODE_FIELD_ID, promptComponents } from './discord/components.js';
 import { parseCustomId } from './discord/custom-ids.js';
 import { describeError, discordErrorCode } from './discord/describe-error.js';
@@ -26,6 +30,7 @@ import { renderNotice, renderPrompt } from './messages.js';
 import { DEFAULT_CODE_LENGTH, parseCode } from './parse-code.js';
 import type {
   OperatorChannel,
+  OperatorCommand,
   OperatorInput,
   OperatorInputHandler,
   OperatorNotice,
@@ -49,18 +54,30 @@ export interface DiscordOperatorChannelOptions {
   rememberedLogins?: number;
   /** How long {@link DiscordOperatorChannel.start} waits for the gateway to be ready. */
   readyTimeoutMs?: number;
+  /**
+   * How long {@link DiscordOperatorChannel.start} waits for the slash commands to be registered
+   * before it goes on without them (they stay as Discord last had them).
+   */
+  registerCommandsTimeoutMs?: number;
 }
 
 const DEFAULT_OPTIONS = {
   codeLength: DEFAULT_CODE_LENGTH,
   rememberedLogins: 16,
   readyTimeoutMs: 60_000,
+  registerCommandsTimeoutMs: 15_000,
 } as const satisfies Required<
-  Pick<DiscordOperatorChannelOptions, 'codeLength' | 'rememberedLogins' | 'readyTimeoutMs'>
+  Pick<
+    DiscordOperatorChannelOptions,
+    'codeLength' | 'rememberedLogins' | 'readyTimeoutMs' | 'registerCommandsTimeoutMs'
+  >
 >;
 
 const NOT_ALLOWED = 'Only the relay’s operators can use this, and only in a DM with the bot.';
 const STALE_BUTTON = 'This button is no longer in use.';
+const STALE_COMMAND = 'This command is no longer in use.';
+/** Discord refuses a message longer than this. */
+const MAX_MESSAGE_LENGTH = 2000;
 
 /** The prompt messages of one login, and the queue that keeps its edits in order. */
 interface LoginPrompt {
@@ -71,7 +88,7 @@ interface LoginPrompt {
 
 /**
  * The operators' channel on Discord: prompts and notices as DMs from the bot, answers as DM replies,
- * buttons and a modal.
+ * buttons and a modal, and the slash commands `/status`, `/login` and `/cancel` in the bot's DM.
  *
  * Intents: only `DirectMessages`. DM text arrives without the privileged `MessageContent` intent
  * (Discord exempts DMs with the app), and interactions need no intent. `Partials.Channel` is needed
@@ -82,6 +99,12 @@ interface LoginPrompt {
  * `showPrompt` of the login tries that operator again. Only calling them before `start` throws.
  * The prompt messages of the last `rememberedLogins` logins are kept for edits; a `showPrompt` for an
  * older login sends new messages.
+ *
+ * Commands: `start` registers them as global commands usable only in the bot's DM (see
+ * {@link OPERATOR_COMMANDS}); a failed registration is logged and the channel works on. An operator's
+ * command is acknowledged at once with a deferred reply (Discord allows 3 seconds), then delivered
+ * as a `command` input whose `respond` turns that reply into the core's answer. A command from
+ * anyone else, or outside the bot's DM, gets an ephemeral refusal and is never delivered.
  */
 export class DiscordOperatorChannel implements OperatorChannel {
   readonly #token: Secret;
@@ -89,6 +112,7 @@ export class DiscordOperatorChannel implements OperatorChannel {
   readonly #codeLength: number;
   readonly #rememberedLogins: number;
   readonly #readyTimeoutMs: number;
+  readonly #registerCommandsTimeoutMs: number;
   readonly #log: Logger;
   readonly #client: Client;
   readonly #prompts = new Map<string, LoginPrompt>();
@@ -102,6 +126,7 @@ export class DiscordOperatorChannel implements OperatorChannel {
     this.#codeLength = settings.codeLength;
     this.#rememberedLogins = settings.rememberedLogins;
     this.#readyTimeoutMs = settings.readyTimeoutMs;
+    this.#registerCommandsTimeoutMs = settings.registerCommandsTimeoutMs;
     this.#log = settings.logger.child({ component: 'discord' });
     this.#client = new Client({
       intents: [GatewayIntentBits.DirectMessages],
@@ -113,9 +138,10 @@ export class DiscordOperatorChannel implements OperatorChannel {
   }
 
   /**
-   * Logs in; resolves once the gateway is ready. Fails with a {@link DiscordChannelError} when the
-   * token is refused or Discord is not ready within `readyTimeoutMs`; a channel whose start failed
-   * is spent (make a new one to try again).
+   * Logs in; resolves once the gateway is ready and the slash commands are registered (or their
+   * registration failed, which is logged). Fails with a {@link DiscordChannelError} when the token
+   * is refused or Discord is not ready within `readyTimeoutMs`; a channel whose start failed is
+   * spent (make a new one to try again).
    */
   public async start(onInput: OperatorInputHandler): Promise<void> {
     if (this.#onInput !== undefined) {
@@ -149,7 +175,7 @@ export class DiscordOperatorChannel implements OperatorChannel {
       done.abort();
     }
     this.#log.info({ operators: this.#operatorIds.size }, 'connected to Discord');
-    await this.#loadOperatorNames();
+    await Promise.all([this.#loadOperatorNames(), this.#registerCommands()]);
   }
 
   public async showPrompt(view: PromptView): Promise<void> {
@@ -261,6 +287,30 @@ export class DiscordOperatorChannel implements OperatorChannel {
     return this.#client.users.createDM(operatorId);
   }
 
+  /**
+   * Replaces the application's global commands with {@link OPERATOR_COMMANDS}. Never throws: without
+   * commands, prompts, replies and buttons still work, and the commands Discord already has stay.
+   */
+  async #registerCommands(): Promise<void> {
+    const applicationId = this.#client.application?.id ?? this.#client.user?.id;
+    if (applicationId === undefined) {
+      this.#log.error('could not register the slash commands: the application ID is unknown');
+      return;
+    }
+    try {
+      await this.#client.rest.put(Routes.applicationCommands(applicationId), {
+        body: OPERATOR_COMMANDS,
+        signal: AbortSignal.timeout(this.#registerCommandsTimeoutMs),
+      });
+      this.#log.info(
+        { commands: OPERATOR_COMMANDS.map((command) => command.name) },
+        'registered the slash commands',
+      );
+    } catch (error) {
+      this.#log.error({ error: describeError(error) }, 'could not register the slash commands');
+    }
+  }
+
   /** Fetches the operators' users once, so texts can name them; a missing one is worth a warning. */
   async #loadOperatorNames(): Promise<void> {
     await Promise.all(
@@ -343,6 +393,73 @@ export class DiscordOperatorChannel implements OperatorChannel {
     if (this.#stopped) return;
     if (interaction.isButton()) await this.#onButton(interaction);
     else if (interaction.isModalSubmit()) await this.#onModal(interaction);
+    else if (interaction.isChatInputCommand()) await this.#onCommand(interaction);
+  }
+
+  async #onCommand(interaction: ChatInputCommandInteraction): Promise<void> {
+    const userId = interaction.user.id;
+    if (!this.#allowed(interaction)) {
+      this.#log.info(
+        {
+          userId,
+          command: interaction.commandName,
+          context: interaction.context,
+          guildId: interaction.guildId,
+        },
+        'refused a command from a non-operator or outside a DM',
+      );
+      await this.#acknowledge(interaction, () =>
+        interaction.reply({ content: NOT_ALLOWED, flags: MessageFlags.Ephemeral }),
+      );
+      return;
+    }
+    const command = operatorCommandOf(interaction.commandName);
+    if (command === undefined) {
+      // A command of an older version, still in Discord's cache on the operator's device.
+      this.#log.info({ operatorId: userId, command: interaction.commandName }, 'an unknown command');
+      await this.#acknowledge(interaction, () =>
+        interaction.reply({ content: STALE_COMMAND, flags: MessageFlags.Ephemeral }),
+      );
+      return;
+    }
+    this.#log.info({ operatorId: userId, command }, 'command received');
+    // Acknowledge first: Discord gives 3 seconds, and the core's answer may take longer. A command
+    // Discord has already shown as failed is not acted on either: the operator will try again.
+    if (!(await this.#acknowledge(interaction, () => interaction.deferReply()))) return;
+    this.#deliver({
+      kind: 'command',
+      operatorId: userId,
+      command,
+      respond: this.#responder(interaction, command),
+    });
+  }
+
+  /**
+   * The `respond` of one command: turns the deferred reply into the rendered notice. The first call
+   * counts; later ones are dropped (and logged, as the core should not make them). Never rejects.
+   */
+  #responder(
+    interaction: ChatInputCommandInteraction,
+    command: OperatorCommand,
+  ): (notice: OperatorNotice) => Promise<void> {
+    const operatorId = interaction.user.id;
+    let answered = false;
+    return async (notice) => {
+      if (answered) {
+        this.#log.warn({ operatorId, command, notice: notice.kind }, 'dropped a second answer to a command');
+        return;
+      }
+      answered = true;
+      if (this.#stopped) return;
+      try {
+        await interaction.editReply({ content: fitMessage(renderNotice(notice, this.#nameOf)) });
+      } catch (error) {
+        this.#log.warn(
+          { userId: operatorId, command, error: describeError(error) },
+          'could not answer a command',
+        );
+      }
+    };
   }
 
   async #onButton(interaction: ButtonInteraction): Promise<void> {
@@ -432,20 +549,33 @@ export class DiscordOperatorChannel implements OperatorChannel {
     }
   }
 
-  /** Operators only, and only in DMs. */
-  #allowed(interaction: ButtonInteraction | ModalSubmitInteraction): boolean {
-    return !interaction.inGuild() && this.#operatorIds.has(interaction.user.id);
+  /** Operators only, and only in the DM with the bot. */
+  #allowed(interaction: Interaction): boolean {
+    return this.#inBotDm(interaction) && this.#operatorIds.has(interaction.user.id);
   }
 
-  /** Answers an interaction; a failure (e.g. past Discord's 3 seconds) is logged, never thrown. */
-  async #acknowledge(interaction: Interaction, answer: () => Promise<unknown>): Promise<void> {
+  #inBotDm(interaction: Interaction): boolean {
+    if (interaction.inGuild()) return false;
+    // Discord tells the context of every interaction; the channel's type is the fallback if it did not.
+    return interaction.context === null
+      ? interaction.channel?.type === ChannelType.DM
+      : interaction.context === InteractionContextType.BotDM;
+  }
+
+  /**
+   * Answers an interaction; a failure (e.g. past Discord's 3 seconds) is logged, never thrown.
+   * Resolves with whether the answer went through.
+   */
+  async #acknowledge(interaction: Interaction, answer: () => Promise<unknown>): Promise<boolean> {
     try {
       await answer();
+      return true;
     } catch (error) {
       this.#log.warn(
         { userId: interaction.user.id, error: describeError(error) },
         'could not answer an interaction',
       );
+      return false;
     }
   }
 
@@ -458,4 +588,9 @@ export class DiscordOperatorChannel implements OperatorChannel {
       this.#log.error({ error: describeError(error), input: input.kind }, 'the input handler threw');
     }
   }
+}
+
+/** Cuts a text Discord would refuse for its length; the core's notices stay well below it. */
+function fitMessage(text: string): string {
+  return text.length <= MAX_MESSAGE_LENGTH ? text : `${text.slice(0, MAX_MESSAGE_LENGTH - 1)}…`;
 }

@@ -1,5 +1,12 @@
 import type { BrokerErrorKind } from '../broker/errors.js';
-import type { LoginReason, OperatorNotice, PromptState, PromptView } from './types.js';
+import type {
+  LoginReason,
+  OperatorCommand,
+  OperatorNotice,
+  PromptState,
+  PromptView,
+  StatusView,
+} from './types.js';
 
 /** A button (Discord) or choice (terminal) a prompt can offer. */
 export type PromptAction = 'code' | 'resend' | 'cancel';
@@ -47,6 +54,53 @@ const REASON_TEXT = {
   'bot-request': 'a trading bot reported that the broker rejected the token',
   'operator-request': 'an operator asked for a new login',
 } as const satisfies Record<LoginReason, string>;
+
+/** A login's reason in a few words, for lists (`/status`). */
+const REASON_LABEL = {
+  startup: 'at start',
+  renewal: 'renewal',
+  schedule: 'planned',
+  'token-invalid': 'token refused',
+  'bot-request': 'bot report',
+  'operator-request': 'operator request',
+} as const satisfies Record<LoginReason, string>;
+
+/**
+ * How a login ended, in words. Keyed by the relay's outcomes; `StatusView` carries them as plain
+ * strings (operators/ does not depend on relay/), so an unknown one is shown as it is.
+ */
+const OUTCOME_TEXT: Readonly<Record<string, string>> = {
+  succeeded: 'logged in',
+  rejected: 'code refused',
+  expired: 'no code in time',
+  cancelled: 'cancelled',
+  failed: 'failed',
+};
+
+/** What went wrong in a few words, per broker error: the status line's "last failure". */
+const ERROR_SUMMARY = {
+  'bad-credentials': 'username or password refused',
+  'bad-app-key': 'app key refused',
+  'password-expired': 'password expired',
+  'pin-required': 'security PIN required',
+  'bad-pin': 'security PIN refused',
+  'unexpected-answer': 'unexpected answer from the broker',
+  network: 'broker unreachable',
+  timeout: 'broker timed out',
+  'server-error': 'broker server error',
+  'rate-limited': 'broker asked to slow down',
+} as const satisfies Record<BrokerErrorKind, string>;
+
+/** The relay's own failure reasons (besides broker errors), for the same line. */
+const FAILURE_SUMMARY: Readonly<Record<string, string>> = {
+  ...ERROR_SUMMARY,
+  expired: 'no code came in time',
+  'code-rejected': 'the broker refused the code',
+  cancelled: 'an operator cancelled the login',
+};
+
+/** How many past logins `/status` lists: enough to see a pattern, short enough for a phone. */
+const RECENT_LOGINS_SHOWN = 5;
 
 /**
  * What went wrong and what a person should do, per broker error. Fatal kinds name the setting to fix;
@@ -172,7 +226,112 @@ export function renderNotice(notice: OperatorNotice, names: OperatorNames, optio
         : `Login for account ${f.literal(notice.account)} failed: ${ERROR_ADVICE[notice.error]}. This is usually temporary: try again later.`;
     case 'pin-missing':
       return `Account ${f.literal(notice.account)} asks for a security PIN and ETNA_PIN is not set. Set it, then restart the relay.`;
+    case 'login-deferred':
+      return [
+        `${f.bold(`Login for account ${f.literal(notice.account)} held back`)} (${REASON_LABEL[notice.reason]}): the hourly SMS limit (MAX_LOGINS_PER_HOUR) is reached.`,
+        notice.retrying
+          ? `The relay starts it by itself at ${f.time(notice.nextAllowedAt)}.`
+          : `The next login may start at ${f.time(notice.nextAllowedAt)}: ${f.useCommand('login')} then if the bots need a token.`,
+      ].join('\n');
+    case 'expiry-warning':
+      return [
+        `${f.bold(`The token of account ${f.literal(notice.account)} expires before the next planned login.`)}`,
+        `It expires ${f.dateTime(notice.expiresAt)}; the next planned login is ${f.dateTime(notice.nextLoginAt)}.`,
+        `If the bots need a token in between, ${f.useCommand('login')} before it expires.`,
+      ].join('\n');
+    case 'status':
+      return renderStatus(notice.status, names, f);
+    case 'login-request':
+      return renderLoginRequest(notice, f);
+    case 'cancel-request':
+      return notice.cancelled
+        ? `The login that was waiting for a code is cancelled. To start a new one, ${f.useCommand('login')}.`
+        : 'No login is waiting for a code, so there was nothing to cancel.';
   }
+}
+
+/** The answer to `/login`. */
+function renderLoginRequest(
+  notice: Extract<OperatorNotice, { kind: 'login-request' }>,
+  f: Formatter,
+): string {
+  switch (notice.result) {
+    case 'started':
+      return 'Login started: a code is being sent by SMS, and its prompt follows here.';
+    case 'already-running':
+      return 'A login is already under way, so no new one was started. Answer its prompt with the code.';
+    case 'halted':
+      return `No login was started: a broker error stopped all logins until the configuration is fixed (${f.useCommand('status')} to see what to fix). Fix it, then restart the relay.`;
+    case 'rate-limited':
+      return notice.nextAllowedAt === undefined
+        ? 'No login was started: the hourly SMS limit (MAX_LOGINS_PER_HOUR) is reached. Try again later.'
+        : `No login was started: the hourly SMS limit (MAX_LOGINS_PER_HOUR) is reached. The next may start at ${f.time(notice.nextAllowedAt)}: ${f.useCommand('login')} then.`;
+  }
+}
+
+/** The answer to `/status`: one line per topic, the recent logins last. */
+function renderStatus(status: StatusView, names: OperatorNames, f: Formatter): string {
+  const lines = [f.bold(`Status of account ${f.literal(status.account)}`)];
+  lines.push(
+    status.token === undefined
+      ? 'Token: none.'
+      : `Token: generation ${status.token.generation}, good until ${f.dateTime(status.token.expiresAt)}.`,
+  );
+  lines.push(`Login: ${loginLine(status.login, f)}.`);
+  if (status.nextLogin !== undefined) {
+    lines.push(`Next login: ${REASON_LABEL[status.nextLogin.reason]}, ${f.dateTime(status.nextLogin.at)}.`);
+  }
+  if (status.lastFailure !== undefined) {
+    const what = FAILURE_SUMMARY[status.lastFailure.reason] ?? f.literal(status.lastFailure.reason);
+    lines.push(`Last failure: ${what}, ${f.dateTime(status.lastFailure.at)}.`);
+  }
+  if (status.halted !== undefined) {
+    lines.push(
+      `${f.bold('Halted')} since ${f.dateTime(status.halted.at)}: ${ERROR_ADVICE[status.halted.error]}. No new login starts until this is fixed.`,
+    );
+  }
+  lines.push(`SMS this hour: ${status.loginsLastHour} of ${status.maxLoginsPerHour}.`);
+  const recent = status.recentLogins.slice(0, RECENT_LOGINS_SHOWN);
+  if (recent.length > 0) {
+    lines.push('Recent logins:');
+    for (const login of recent) {
+      const outcome = OUTCOME_TEXT[login.outcome] ?? f.literal(login.outcome);
+      const by = login.operatorId === undefined ? '' : ` by ${names(login.operatorId)}`;
+      lines.push(
+        `- ${f.dateTime(login.endedAt)}: ${outcome} (${REASON_LABEL[login.reason]})${by}, ${codesTried(login.attempts)}`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+function loginLine(login: StatusView['login'], f: Formatter): string {
+  const why = login.reason === undefined ? '' : `${REASON_LABEL[login.reason]}, `;
+  switch (login.state) {
+    case 'none':
+      return 'none under way';
+    case 'starting':
+      return `${why}starting: the SMS is on its way`;
+    case 'awaiting-code': {
+      const until = login.deadline === undefined ? '' : ` until ${f.time(login.deadline)}`;
+      const tried = login.attemptsUsed === undefined ? '' : `, ${codesTried(login.attemptsUsed)}`;
+      return `${why}waiting for a code${until}${tried}`;
+    }
+    case 'exchanging':
+      return `${why}checking a code with the broker`;
+    case 'ended': {
+      const outcome =
+        login.outcome === undefined ? 'ended' : (OUTCOME_TEXT[login.outcome] ?? f.literal(login.outcome));
+      const reason = login.reason === undefined ? '' : ` (${REASON_LABEL[login.reason]})`;
+      return `none under way; the last one: ${outcome}${reason}`;
+    }
+    default:
+      return `${why}${f.literal(login.state)}`;
+  }
+}
+
+function codesTried(count: number): string {
+  return count === 0 ? 'no code tried' : count === 1 ? '1 code tried' : `${count} codes tried`;
 }
 
 function attempts(count: number): string {
@@ -196,6 +355,8 @@ interface Formatter {
   label(action: PromptAction): string;
   /** "press X" (Discord) or "choose X" (terminal). */
   press(action: PromptAction): string;
+  /** "use `/login`" (Discord's slash command) or `type "login"` (terminal). */
+  useCommand(command: OperatorCommand): string;
   examples(): string;
   /** A time within the hour or so: time of day in UTC. */
   time(at: Date): string;
@@ -210,6 +371,7 @@ function formatter(options: Required<RenderOptions>): Formatter {
       literal: (text) => `"${text}"`,
       label: (action) => `"${ACTION_LABELS[action]}"`,
       press: (action) => `choose "${ACTION_LABELS[action]}"`,
+      useCommand: (command) => `type "${command}"`,
       examples: () => listOf(CODE_EXAMPLES),
       time: (at) => `${utcTime(at)} UTC`,
       dateTime: (at) => `${utcDate(at)} ${utcTime(at).slice(0, 5)} UTC`,
@@ -221,6 +383,7 @@ function formatter(options: Required<RenderOptions>): Formatter {
     literal: (text) => `\`${text.replaceAll('`', "'")}\``,
     label: (action) => `**${ACTION_LABELS[action]}**`,
     press: (action) => `press **${ACTION_LABELS[action]}**`,
+    useCommand: (command) => `use \`/${command}\``,
     examples: () => listOf(CODE_EXAMPLES.map((example) => `\`${example}\``)),
     time: (at) => `${utcTime(at)} UTC (${relative(at)})`,
     dateTime: (at) => `${utcDate(at)} ${utcTime(at).slice(0, 5)} UTC (${relative(at)})`,

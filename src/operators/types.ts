@@ -68,7 +68,72 @@ export type OperatorNotice =
       readonly fatal: boolean;
     }
   /** The account asked for a PIN and `ETNA_PIN` is not set. */
-  | { readonly kind: 'pin-missing'; readonly account: string };
+  | { readonly kind: 'pin-missing'; readonly account: string }
+  /**
+   * The SMS guard (`MAX_LOGINS_PER_HOUR`) held a login back. `retrying` says whether the relay will
+   * start it by itself at `nextAllowedAt` (automatic triggers) or waits for an operator.
+   */
+  | {
+      readonly kind: 'login-deferred';
+      readonly account: string;
+      readonly reason: LoginReason;
+      readonly nextAllowedAt: Date;
+      readonly retrying: boolean;
+    }
+  /**
+   * The token will lapse before the next planned login (`LOGIN_SCHEDULE`): sent ahead of time, so
+   * an operator can `/login` while someone is awake.
+   */
+  | {
+      readonly kind: 'expiry-warning';
+      readonly account: string;
+      readonly expiresAt: Date;
+      readonly nextLoginAt: Date;
+    }
+  /** The answer to `/status`. */
+  | { readonly kind: 'status'; readonly status: StatusView }
+  /** The answer to `/login`. */
+  | {
+      readonly kind: 'login-request';
+      readonly result: 'started' | 'already-running' | 'halted' | 'rate-limited';
+      /** With `rate-limited`: when a login may start. */
+      readonly nextAllowedAt?: Date;
+    }
+  /** The answer to `/cancel`: whether a pending login was dropped. */
+  | { readonly kind: 'cancel-request'; readonly cancelled: boolean };
+
+/** What `/status` shows. No secret: the token's generation and expiry only. */
+export interface StatusView {
+  readonly account: string;
+  readonly token: { readonly generation: number; readonly expiresAt: Date } | undefined;
+  /** The login state (`none`, `starting`, `awaiting-code`, `exchanging`, `ended`). */
+  readonly login: {
+    readonly state: string;
+    readonly reason?: LoginReason;
+    readonly deadline?: Date;
+    readonly attemptsUsed?: number;
+    readonly outcome?: string;
+  };
+  /** When the next login is planned (renewal or schedule), if one is. */
+  readonly nextLogin: { readonly at: Date; readonly reason: LoginReason } | undefined;
+  readonly lastFailure: { readonly reason: string; readonly at: Date } | undefined;
+  /** A broker error that stopped all logins until the configuration is fixed. */
+  readonly halted: { readonly error: BrokerErrorKind; readonly at: Date } | undefined;
+  /** Step-1 calls (SMS) in the last hour, and the cap. */
+  readonly loginsLastHour: number;
+  readonly maxLoginsPerHour: number;
+  /** The last few logins, newest first (from the audit trail, when there is one). */
+  readonly recentLogins: readonly {
+    readonly reason: LoginReason;
+    readonly outcome: string;
+    readonly operatorId?: string;
+    readonly attempts: number;
+    readonly endedAt: Date;
+  }[];
+}
+
+/** Operator commands (Discord slash commands in the DM with the bot). */
+export type OperatorCommand = 'status' | 'login' | 'cancel';
 
 /** What an operator did, already parsed: the core never sees raw text. */
 export type OperatorInput =
@@ -83,7 +148,17 @@ export type OperatorInput =
   /** "Send a new code". */
   | { readonly kind: 'resend'; readonly operatorId: string; readonly loginId: string }
   /** "Cancel". */
-  | { readonly kind: 'cancel'; readonly operatorId: string; readonly loginId: string };
+  | { readonly kind: 'cancel'; readonly operatorId: string; readonly loginId: string }
+  /**
+   * A command (`/status`, `/login`, `/cancel`). The core answers through `respond` exactly once;
+   * the channel has already acknowledged the command to Discord.
+   */
+  | {
+      readonly kind: 'command';
+      readonly operatorId: string;
+      readonly command: OperatorCommand;
+      readonly respond: (notice: OperatorNotice) => Promise<void>;
+    };
 
 /** Receives operator inputs. Must not throw; the core handles its own errors. */
 export type OperatorInputHandler = (input: OperatorInput) => void;

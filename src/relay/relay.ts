@@ -6,8 +6,10 @@ import type {
   LoginReason,
   OperatorChannel,
   OperatorInput,
+  OperatorNotice,
   PromptState,
   PromptView,
+  StatusView,
 } from '../operators/types.js';
 import { Secret } from '../secret.js';
 import type { EventPublisher, RelayEvent, TokenRecord, TokenStore } from '../store/types.js';
@@ -21,6 +23,7 @@ import type {
   RelayObserver,
   RelaySnapshot,
 } from './state.js';
+import { LoginBudget } from './login-budget.js';
 
 /** Options of {@link Relay}. */
 export interface RelayOptions {
@@ -32,6 +35,8 @@ export interface RelayOptions {
   tokenLifetimeMs: number;
   /** Codes tried for one login before it gives up (`MAX_CODE_ATTEMPTS`). */
   maxCodeAttempts: number;
+  /** Step-1 calls (so SMS messages) allowed in any hour, whatever triggers them (`MAX_LOGINS_PER_HOUR`). */
+  maxLoginsPerHour: number;
   broker: Broker;
   operators: OperatorChannel;
   store: TokenStore;
@@ -45,6 +50,8 @@ export interface RelayOptions {
   publishRetryMs?: number;
   /** Metrics and audit hooks. */
   observer?: RelayObserver;
+  /** What `/status` shows beyond the relay's own state: the next planned login, recent logins. */
+  statusExtras?: () => Promise<Pick<StatusView, 'nextLogin' | 'recentLogins'>>;
 }
 
 const DEFAULTS = {
@@ -52,13 +59,33 @@ const DEFAULTS = {
   newLoginId: () => randomUUID().slice(0, 8),
   publishRetryMs: 1_000,
   observer: {},
-} as const satisfies Required<Pick<RelayOptions, 'now' | 'newLoginId' | 'publishRetryMs' | 'observer'>>;
+  statusExtras: async () => ({ nextLogin: undefined, recentLogins: [] }),
+} as const satisfies Required<
+  Pick<RelayOptions, 'now' | 'newLoginId' | 'publishRetryMs' | 'observer' | 'statusExtras'>
+>;
 
 /** The longest wait between two tries of a failed token write. */
 const MAX_PUBLISH_RETRY_MS = 30_000;
 
 /** What {@link Relay.requestLogin} did. */
-export type LoginRequestResult = 'started' | 'already-running' | 'halted';
+export type LoginRequestResult =
+  | { readonly result: 'started' | 'already-running' | 'halted' | 'needs-operator' }
+  /** The SMS guard held it back until `nextAllowedAt`. */
+  | { readonly result: 'rate-limited'; readonly nextAllowedAt: Date };
+
+/**
+ * Triggers that start a login without a person asking. After a login ended without a token
+ * (unanswered, cancelled, refused, failed), these wait for an operator: a relay that texted nobody
+ * awake does not text again on its own, so it never loops logins towards an account lock.
+ */
+const AUTOMATIC_REASONS: ReadonlySet<LoginReason> = new Set<LoginReason>([
+  'renewal',
+  'token-invalid',
+  'bot-request',
+]);
+
+/** Receives the published token whenever it changes (`undefined`: there is none now). */
+export type TokenListener = (token: TokenRecord | undefined) => void;
 
 /**
  * The login flow of one account: from a trigger, through step 1, the operators' prompt and step 2,
@@ -76,6 +103,11 @@ export class Relay {
   #lastFailure: FailureSummary | undefined;
   #deadlineTimer: NodeJS.Timeout | undefined;
   #publishTimer: NodeJS.Timeout | undefined;
+  #deferredTimer: NodeJS.Timeout | undefined;
+  /** Set when the last login ended without a token: automatic triggers then wait for a person. */
+  #waitingForOperator = false;
+  readonly #budget: LoginBudget;
+  readonly #tokenListeners = new Set<TokenListener>();
   #stopped = false;
   /** Work started by inputs and timers, awaited by {@link Relay.idle} and {@link Relay.stop}. */
   readonly #inFlight = new Set<Promise<void>>();
@@ -83,6 +115,7 @@ export class Relay {
   public constructor(options: RelayOptions) {
     this.#options = { ...DEFAULTS, ...options };
     this.#log = options.logger.child({ component: 'relay', account: options.account });
+    this.#budget = new LoginBudget({ maxPerHour: options.maxLoginsPerHour });
   }
 
   /**
@@ -92,38 +125,107 @@ export class Relay {
   public async start(): Promise<void> {
     const record = await this.#options.store.read();
     if (record !== undefined) {
-      const verdict = await this.#checkToken(record);
+      const verdict = await this.checkToken(record);
       if (verdict !== 'invalid') {
-        this.#token = record;
+        this.#setToken(record);
         this.#log.info(
           { generation: record.generation, expiresAt: record.expiresAt, check: verdict },
           'published token kept',
         );
         return;
       }
-      await this.#invalidate(record, 'rejected by the broker at startup');
+      await this.invalidate(record, 'rejected by the broker at startup');
     }
     this.requestLogin('startup');
   }
 
   /**
-   * Starts a login unless one is running or logins are halted. Returns at once; the login goes on in
-   * the background (see {@link Relay.idle}).
+   * Starts a login unless one is running, logins are halted, the SMS guard holds it back, or (for
+   * automatic triggers) the last login ended without a token and waits for an operator. Returns at
+   * once; the login goes on in the background (see {@link Relay.idle}).
    */
   public requestLogin(reason: LoginReason): LoginRequestResult {
+    if (this.#stopped) return { result: 'already-running' };
     if (this.#halted !== undefined) {
       this.#log.warn({ reason, error: this.#halted.error }, 'login not started: logins are halted');
-      return 'halted';
+      return { result: 'halted' };
     }
-    if (
-      this.#login.kind === 'starting' ||
-      this.#login.kind === 'awaiting-code' ||
-      this.#login.kind === 'exchanging'
-    ) {
-      return 'already-running';
+    if (this.#loginRunning()) return { result: 'already-running' };
+    if (AUTOMATIC_REASONS.has(reason) && this.#waitingForOperator) {
+      this.#log.warn(
+        { reason },
+        'login not started: the last one ended without a token; waiting for an operator',
+      );
+      return { result: 'needs-operator' };
     }
+    const spend = this.#budget.trySpend(this.#options.now());
+    if (!spend.ok) {
+      this.#deferLogin(reason, spend.nextAllowedAt);
+      return { result: 'rate-limited', nextAllowedAt: spend.nextAllowedAt };
+    }
+    clearTimeout(this.#deferredTimer);
+    this.#deferredTimer = undefined;
     this.#track(this.#runLogin(reason));
-    return 'started';
+    return { result: 'started' };
+  }
+
+  /**
+   * The published token, if it has not expired. Served from memory: the relay is its only writer.
+   */
+  public currentToken(): TokenRecord | undefined {
+    const token = this.#token;
+    return token !== undefined && Date.parse(token.expiresAt) > this.#options.now() ? token : undefined;
+  }
+
+  /** Calls `listener` whenever the published token changes. Returns the function that stops it. */
+  public onTokenChange(listener: TokenListener): () => void {
+    this.#tokenListeners.add(listener);
+    return () => this.#tokenListeners.delete(listener);
+  }
+
+  /**
+   * Asks the broker whether `record`'s token still works. `unchecked`: the broker could not be
+   * reached or failed (a network error or 5xx is not a dead token).
+   */
+  public async checkToken(record: TokenRecord): Promise<'valid' | 'invalid' | 'unchecked'> {
+    if (Date.parse(record.expiresAt) <= this.#options.now()) return 'invalid';
+    try {
+      return await this.#options.broker.validate(new Secret(record.token));
+    } catch (error) {
+      this.#log.warn(
+        { generation: record.generation, err: errorFields(error) },
+        'token could not be checked; kept',
+      );
+      return 'unchecked';
+    }
+  }
+
+  /**
+   * Removes a dead token from the store (only if it is still that generation) and tells the bots
+   * with `token.invalidated`.
+   */
+  public async invalidate(record: TokenRecord, reason: string): Promise<void> {
+    await this.#options.store.remove(record.generation);
+    if (this.#token?.generation === record.generation) this.#setToken(undefined);
+    this.#log.warn({ generation: record.generation, reason }, 'token invalidated');
+    await this.#emit({ type: 'token.invalidated', generation: record.generation, reason });
+  }
+
+  /**
+   * Forgets the token once it has expired (Redis drops the key by its TTL at the same moment) and
+   * tells the bots.
+   */
+  public async expire(generation: number): Promise<void> {
+    const token = this.#token;
+    if (token?.generation !== generation || Date.parse(token.expiresAt) > this.#options.now()) return;
+    this.#setToken(undefined);
+    this.#log.warn({ generation }, 'token expired');
+    await this.#emit({ type: 'token.invalidated', generation, reason: 'expired' });
+  }
+
+  /** Step-1 calls in the last hour, for `/status`. */
+  public loginsLastHour(): number {
+    return this.#budget.spent(this.#options.now()).length;
   }
 
   /** Handles one parsed operator input. Never throws; failures are logged and told to the operator. */
@@ -138,6 +240,15 @@ export class Relay {
         return;
       case 'cancel':
         this.#track(this.#onCancel(input.operatorId, input.loginId));
+        return;
+      case 'command':
+        this.#track(
+          input.command === 'status'
+            ? this.#answerStatus(input.respond)
+            : input.command === 'login'
+              ? this.#onLoginCommand(input)
+              : this.#onCancelCommand(input),
+        );
         return;
     }
   }
@@ -172,7 +283,7 @@ export class Relay {
 
   /** Whether a token is published and not past its expiry. */
   public hasValidToken(): boolean {
-    return this.#token !== undefined && Date.parse(this.#token.expiresAt) > this.#options.now();
+    return this.currentToken() !== undefined;
   }
 
   /** Resolves when no work started by inputs or timers is still running (for tests and shutdown). */
@@ -187,6 +298,7 @@ export class Relay {
     this.#stopped = true;
     clearTimeout(this.#deadlineTimer);
     clearTimeout(this.#publishTimer);
+    clearTimeout(this.#deferredTimer);
     await this.idle();
   }
 
@@ -341,8 +453,15 @@ export class Relay {
       this.#end(login, 'cancelled', { operatorId });
     }
     // Before any await: a second press on the same prompt now finds a new login id.
-    this.requestLogin('operator-request');
+    const request = this.requestLogin('operator-request');
     if (login.kind === 'awaiting-code') await this.#showPrompt(login, { kind: 'cancelled', operatorId });
+    if (request.result === 'rate-limited') {
+      await this.#notify(operatorId, {
+        kind: 'login-request',
+        result: 'rate-limited',
+        nextAllowedAt: request.nextAllowedAt,
+      });
+    }
   }
 
   async #onCancel(operatorId: string, loginId: string): Promise<void> {
@@ -428,6 +547,9 @@ export class Relay {
       endedAt: new Date(this.#options.now()),
     };
     this.#login = { ...ended, kind: 'ended' };
+    // A login replaced by a fresh one on an operator's press is not a login nobody answered.
+    const replaced = outcome === 'cancelled' && this.#loginRunning();
+    if (!replaced) this.#waitingForOperator = outcome !== 'succeeded';
     this.#observe('loginEnded', ended);
   }
 
@@ -448,27 +570,6 @@ export class Relay {
 
   // ── the token ──────────────────────────────────────────────────────────────────────────────────
 
-  async #checkToken(record: TokenRecord): Promise<'valid' | 'invalid' | 'unchecked'> {
-    if (Date.parse(record.expiresAt) <= this.#options.now()) return 'invalid';
-    try {
-      return await this.#options.broker.validate(new Secret(record.token));
-    } catch (error) {
-      // A network error or 5xx says nothing about the token: keep it rather than text a human.
-      this.#log.warn(
-        { generation: record.generation, err: errorFields(error) },
-        'token could not be checked; kept',
-      );
-      return 'unchecked';
-    }
-  }
-
-  async #invalidate(record: TokenRecord, reason: string): Promise<void> {
-    await this.#options.store.remove(record.generation);
-    if (this.#token?.generation === record.generation) this.#token = undefined;
-    this.#log.warn({ generation: record.generation, reason }, 'token invalidated');
-    await this.#emit({ type: 'token.invalidated', generation: record.generation, reason });
-  }
-
   /**
    * Publishes a new token and its `token.updated` event. A failed write is tried again with backoff
    * until it lands or the token expires: the token came from a human's code and must not be lost.
@@ -480,7 +581,7 @@ export class Relay {
     for (;;) {
       try {
         const record = await this.#options.store.publish({ token, obtainedAt, expiresAt });
-        this.#token = record;
+        this.#setToken(record);
         this.#log.info({ generation: record.generation, expiresAt: record.expiresAt }, 'token published');
         this.#observe('tokenPublished', { generation: record.generation, expiresAt: record.expiresAt });
         await this.#emit({
@@ -497,6 +598,141 @@ export class Relay {
         });
         waitMs = Math.min(waitMs * 2, MAX_PUBLISH_RETRY_MS);
       }
+    }
+  }
+
+  #loginRunning(): boolean {
+    const kind = this.#login.kind;
+    return kind === 'starting' || kind === 'awaiting-code' || kind === 'exchanging';
+  }
+
+  /**
+   * The SMS guard held a login back. Operators hear when the next may start; an automatic trigger
+   * is tried again then by itself (once), an operator's request waits for the operator.
+   */
+  #deferLogin(reason: LoginReason, nextAllowedAt: Date): void {
+    const retrying = reason !== 'operator-request';
+    this.#log.warn(
+      { reason, nextAllowedAt: nextAllowedAt.toISOString(), retrying },
+      'login held back by the SMS guard',
+    );
+    if (retrying && this.#deferredTimer === undefined) {
+      this.#deferredTimer = setTimeout(
+        () => {
+          this.#deferredTimer = undefined;
+          this.requestLogin(reason);
+        },
+        Math.max(0, nextAllowedAt.getTime() - this.#options.now()),
+      );
+      this.#deferredTimer.unref();
+    }
+    if (retrying) {
+      this.#track(
+        this.#broadcast({
+          kind: 'login-deferred',
+          account: this.#options.account,
+          reason,
+          nextAllowedAt,
+          retrying,
+        }),
+      );
+    }
+  }
+
+  #setToken(token: TokenRecord | undefined): void {
+    this.#token = token;
+    for (const listener of this.#tokenListeners) {
+      try {
+        listener(token);
+      } catch (error) {
+        this.#log.warn({ err: errorFields(error) }, 'token listener failed');
+      }
+    }
+  }
+
+  // ── commands ─────────────────────────────────────────────────────────────────────────────────
+
+  async #onLoginCommand(input: {
+    operatorId: string;
+    respond: (notice: OperatorNotice) => Promise<void>;
+  }): Promise<void> {
+    this.#log.info({ operatorId: input.operatorId }, '/login');
+    const request = this.requestLogin('operator-request');
+    await this.#respond(
+      input.respond,
+      request.result === 'rate-limited'
+        ? { kind: 'login-request', result: 'rate-limited', nextAllowedAt: request.nextAllowedAt }
+        : {
+            kind: 'login-request',
+            // An operator's request never waits for an operator; the mapping only satisfies the type.
+            result: request.result === 'needs-operator' ? 'already-running' : request.result,
+          },
+    );
+  }
+
+  async #onCancelCommand(input: {
+    operatorId: string;
+    respond: (notice: OperatorNotice) => Promise<void>;
+  }): Promise<void> {
+    const login = this.#login;
+    const cancellable = login.kind === 'awaiting-code';
+    this.#log.info({ operatorId: input.operatorId, cancellable }, '/cancel');
+    await this.#respond(input.respond, { kind: 'cancel-request', cancelled: cancellable });
+    if (cancellable) await this.#onCancel(input.operatorId, login.loginId);
+  }
+
+  async #answerStatus(respond: (notice: OperatorNotice) => Promise<void>): Promise<void> {
+    let extras: Pick<StatusView, 'nextLogin' | 'recentLogins'> = { nextLogin: undefined, recentLogins: [] };
+    try {
+      extras = await this.#options.statusExtras();
+    } catch (error) {
+      // A status without its extras beats no status: the audit trail may live in a Redis that is down.
+      this.#log.warn({ err: errorFields(error) }, 'status extras unavailable');
+    }
+    await this.#respond(respond, { kind: 'status', status: { ...this.statusView(), ...extras } });
+  }
+
+  /** The `/status` view from the relay alone (no schedule, no audit trail). */
+  public statusView(): StatusView {
+    const login = this.#login;
+    const token = this.currentToken();
+    return {
+      account: this.#options.account,
+      token:
+        token === undefined
+          ? undefined
+          : { generation: token.generation, expiresAt: new Date(token.expiresAt) },
+      login:
+        login.kind === 'none'
+          ? { state: 'none' }
+          : login.kind === 'awaiting-code' || login.kind === 'exchanging'
+            ? {
+                state: login.kind,
+                reason: login.reason,
+                deadline: login.deadline,
+                attemptsUsed: login.attemptsUsed,
+              }
+            : login.kind === 'ended'
+              ? { state: login.kind, reason: login.reason, outcome: login.outcome }
+              : { state: login.kind, reason: login.reason },
+      nextLogin: undefined,
+      lastFailure:
+        this.#lastFailure === undefined
+          ? undefined
+          : { reason: this.#lastFailure.reason, at: new Date(this.#lastFailure.at) },
+      halted:
+        this.#halted === undefined ? undefined : { error: this.#halted.error, at: new Date(this.#halted.at) },
+      loginsLastHour: this.loginsLastHour(),
+      maxLoginsPerHour: this.#options.maxLoginsPerHour,
+      recentLogins: [],
+    };
+  }
+
+  async #respond(respond: (notice: OperatorNotice) => Promise<void>, notice: OperatorNotice): Promise<void> {
+    try {
+      await respond(notice);
+    } catch (error) {
+      this.#log.error({ notice: notice.kind, err: errorFields(error) }, 'command answer not sent');
     }
   }
 
@@ -532,11 +768,19 @@ export class Relay {
     }
   }
 
-  async #notify(operatorId: string, notice: Parameters<OperatorChannel['notify']>[1]): Promise<void> {
+  async #notify(operatorId: string, notice: OperatorNotice): Promise<void> {
     try {
       await this.#options.operators.notify(operatorId, notice);
     } catch (error) {
       this.#log.error({ operatorId, notice: notice.kind, err: errorFields(error) }, 'notice not sent');
+    }
+  }
+
+  async #broadcast(notice: OperatorNotice): Promise<void> {
+    try {
+      await this.#options.operators.broadcast(notice);
+    } catch (error) {
+      this.#log.error({ notice: notice.kind, err: errorFields(error) }, 'broadcast not sent');
     }
   }
 

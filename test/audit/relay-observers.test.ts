@@ -51,6 +51,7 @@ describe('the relay feeding the audit trail and the metrics through combineObser
       codeTimeoutMs: 300,
       tokenLifetimeMs: 3_600_000,
       maxCodeAttempts: 3,
+      maxLoginsPerHour: 100,
       broker: metrics.instrumentBroker(broker),
       operators,
       store: new MemoryTokenStore({ account: 'default' }),
@@ -70,21 +71,22 @@ describe('the relay feeding the audit trail and the metrics through combineObser
     await relay.idle();
     await code(BOB, '111111');
     await code(ALICE, '123456');
-    // 2: three refused codes.
-    relay.requestLogin('operator-request');
+    // 2: three refused codes. (Later logins are an operator's: once a login ended without a
+    // token, the relay starts no automatic one until an operator asks.)
+    relay.requestLogin('renewal');
     await relay.idle();
     for (const text of ['222222', '333333', '444444']) await code(ALICE, text);
     // 3: nobody answers in time.
-    relay.requestLogin('schedule');
+    relay.requestLogin('operator-request');
     await relay.idle();
     await vi.waitFor(() => expect(relay.snapshot().login.state).toBe('ended'), { timeout: 5_000 });
     await relay.idle();
     // 4: the broker cannot be reached.
     broker.startLogin.mockRejectedValueOnce(new BrokerError({ kind: 'network', step: 'start-login' }));
-    relay.requestLogin('renewal');
+    relay.requestLogin('operator-request');
     await relay.idle();
     // 5: Bob cancels.
-    relay.requestLogin('bot-request');
+    relay.requestLogin('operator-request');
     await relay.idle();
     operators.input({ kind: 'cancel', operatorId: BOB, loginId: 'login-5' });
     await relay.idle();
@@ -93,10 +95,10 @@ describe('the relay feeding the audit trail and the metrics through combineObser
 
     const entries = await trail.recent(10);
     expect(entries.map(({ id: _id, startedAt: _s, endedAt: _e, ...rest }) => rest)).toEqual([
-      { loginId: 'login-5', trigger: 'bot-request', outcome: 'cancelled', operator: BOB, attempts: 0 },
-      { loginId: 'login-4', trigger: 'renewal', outcome: 'failed', error: 'network', attempts: 0 },
-      { loginId: 'login-3', trigger: 'schedule', outcome: 'expired', attempts: 0 },
-      { loginId: 'login-2', trigger: 'operator-request', outcome: 'rejected', operator: ALICE, attempts: 3 },
+      { loginId: 'login-5', trigger: 'operator-request', outcome: 'cancelled', operator: BOB, attempts: 0 },
+      { loginId: 'login-4', trigger: 'operator-request', outcome: 'failed', error: 'network', attempts: 0 },
+      { loginId: 'login-3', trigger: 'operator-request', outcome: 'expired', attempts: 0 },
+      { loginId: 'login-2', trigger: 'renewal', outcome: 'rejected', operator: ALICE, attempts: 3 },
       { loginId: 'login-1', trigger: 'startup', outcome: 'succeeded', operator: ALICE, attempts: 2 },
     ]);
     for (const entry of entries)
@@ -113,10 +115,10 @@ describe('the relay feeding the audit trail and the metrics through combineObser
     const logins = (trigger: string, result: string, error?: string) =>
       valueOf(samples, METRIC_NAMES.logins, { trigger, result, error });
     expect(logins('startup', 'succeeded')).toBe(1);
-    expect(logins('operator-request', 'rejected')).toBe(1);
-    expect(logins('schedule', 'expired')).toBe(1);
-    expect(logins('renewal', 'failed', 'network')).toBe(1);
-    expect(logins('bot-request', 'cancelled')).toBe(1);
+    expect(logins('renewal', 'rejected')).toBe(1);
+    expect(logins('operator-request', 'expired')).toBe(1);
+    expect(logins('operator-request', 'failed', 'network')).toBe(1);
+    expect(logins('operator-request', 'cancelled')).toBe(1);
     expect(valueOf(samples, `${METRIC_NAMES.operatorAnswer}_count`)).toBe(2);
     expect(valueOf(samples, METRIC_NAMES.tokenGeneration)).toBe(1);
     const broker_ = (step: string, outcome: string) =>

@@ -270,9 +270,9 @@ describe('TokenClient', () => {
 
     it('rejects pending waits when the client closes', async () => {
       const client = await startClient();
-      const waiting = client.waitForToken();
+      const waiting = expect(client.waitForToken()).rejects.toBeInstanceOf(TokenClientStateError);
       await client.close();
-      await expect(waiting).rejects.toBeInstanceOf(TokenClientStateError);
+      await waiting;
       await expect(client.waitForToken()).rejects.toMatchObject({ problem: 'closed' });
     });
 

@@ -4,7 +4,12 @@ import { BrokerError } from '../../src/broker/errors.js';
 import type { Broker, StartLoginResult, SubmitCodeResult, TokenValidity } from '../../src/broker/types.js';
 import { createLogger } from '../../src/log.js';
 import { startHttpServer } from '../../src/http/server.js';
-import { createRelayMetrics, METRIC_NAMES, type RelayMetricsOptions } from '../../src/metrics/index.js';
+import {
+  createRelayMetrics,
+  METRIC_NAMES,
+  type RelayMetricsOptions,
+  type TokenSummary,
+} from '../../src/metrics/index.js';
 import type { EndedLogin } from '../../src/relay/state.js';
 import { Secret } from '../../src/secret.js';
 import { find, parseSamples, valueOf, type Sample } from './prometheus-text.js';
@@ -162,6 +167,28 @@ describe('observer', () => {
     samples = await samplesOf(metrics);
     expect(valueOf(samples, METRIC_NAMES.tokenGeneration)).toBe(8);
     expect(valueOf(samples, METRIC_NAMES.tokenExpiry)).toBe(1_796_216_400);
+  });
+});
+
+describe('setToken', () => {
+  it('shows a whole token record without its token, and no token as expiry 0 with the generation kept', async () => {
+    const metrics = metricsFor();
+    metrics.setToken({
+      token: 'bearer-9f8e7d',
+      account: 'default',
+      generation: 12,
+      obtainedAt: '2026-11-30T13:00:00.000Z',
+      expiresAt: '2026-12-01T13:00:00.000Z',
+    } as TokenSummary);
+    let samples = await samplesOf(metrics);
+    expect(valueOf(samples, METRIC_NAMES.tokenGeneration)).toBe(12);
+    expect(valueOf(samples, METRIC_NAMES.tokenExpiry)).toBe(Date.parse('2026-12-01T13:00:00.000Z') / 1_000);
+    expect((await metrics.render()).body).not.toContain('bearer-9f8e7d');
+
+    metrics.setToken(undefined);
+    samples = await samplesOf(metrics);
+    expect(valueOf(samples, METRIC_NAMES.tokenGeneration)).toBe(12);
+    expect(valueOf(samples, METRIC_NAMES.tokenExpiry)).toBe(0);
   });
 });
 
@@ -386,6 +413,8 @@ describe('secrets', () => {
     await broker.submitCode(interim, code);
     fake.next = async () => SECRETS.validated;
     await broker.validate(new Secret(SECRETS.validated));
+    fake.next = async () => undefined;
+    await expect(broker.startLogin()).resolves.toBeUndefined();
     fake.next = () => Promise.reject(new Error(`code ${SECRETS.code} refused for ${SECRETS.interim}`));
     await expect(broker.submitCode(interim, code)).rejects.toThrow();
     fake.next = () =>
@@ -417,7 +446,7 @@ describe('secrets', () => {
       }
     }
     expect(find(samples, `${METRIC_NAMES.brokerRequestDuration}_count`, { outcome: 'other' })).toHaveLength(
-      2,
+      3,
     );
   });
 });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient, type RedisClientType } from 'redis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisAuditTrail } from '../../src/audit/redis-audit-trail.js';
+import { TokenClient } from '../../src/client/token-client.js';
 import type { EndedLogin } from '../../src/relay/state.js';
 import { Secret } from '../../src/secret.js';
 import type { BotRequest } from '../../src/store/bot-request.js';
@@ -33,7 +34,10 @@ const EXEMPT_FROM_ACL = new Set(['auth', 'hello', 'quit']);
  * Redis 7.2, and a 7.0 server refuses an ACL file that names it.
  */
 const FAILURE_IGNORED = new Set(['client|setinfo']);
-/** Granted to the relay user without the relay sending it: the compose healthcheck's PING. */
+/**
+ * Granted without otp-relay's own code sending it: PING, for the compose healthcheck (relay) and
+ * for client libraries' health checks (bot; redis-py's health_check_interval, say).
+ */
 const GRANTED_FOR_OPS = new Set(['ping']);
 /** Commands whose ACL name includes the subcommand (`client|setname`). */
 const CONTAINER_COMMANDS = new Set([
@@ -194,6 +198,69 @@ async function exerciseRelay(
   expect(problems).toEqual([]);
 }
 
+/**
+ * A trading bot's whole Redis traffic through otp-relay/client (`TokenClient`, connections of its
+ * own, named): start (subscribe to events, read the token), take a new token the relay publishes
+ * meanwhile, report it rejected, close. `relay` publishes as the relay would, on whichever server.
+ */
+async function exerciseBot(
+  botUrl: string,
+  relay: RedisClientType,
+  beforeClose: () => Promise<void> = async () => undefined,
+): Promise<void> {
+  const log = captureLog();
+  const tokens = new TokenClient({ redisUrl: botUrl, connectionName: 'trading-bot-1', logger: log.logger });
+  await tokens.start({ signal: AbortSignal.timeout(10_000) });
+  try {
+    const store = new RedisTokenStore({ client: relay, keys, account: 'default' });
+    const record = await store.publish({
+      token: new Secret('token-for-the-client'),
+      obtainedAt: new Date(),
+      expiresAt: new Date(Date.now() + 60_000),
+    });
+    await new RedisEventPublisher({ client: relay, keys }).publish({
+      type: 'token.updated',
+      generation: record.generation,
+      expiresAt: record.expiresAt,
+    });
+    const token = await tokens.waitForToken({
+      minGeneration: record.generation,
+      signal: AbortSignal.timeout(10_000),
+    });
+    expect(token.token).toBe('token-for-the-client');
+    expect(await tokens.reportRejected(token.generation)).toBe(0);
+    await beforeClose();
+  } finally {
+    await tokens.close();
+  }
+  const problems = log.lines().filter((line) => typeof line.level === 'number' && line.level >= 40);
+  expect(problems).toEqual([]);
+}
+
+/** The commands the clients named `<name>` and `<name>:subscriber` sent, as ACL names. */
+async function recordedFor(
+  recorder: CommandRecorder,
+  admin: RedisClientType,
+  addresses: ReadonlySet<string>,
+): Promise<Set<string>> {
+  const marker = `end-${randomUUID()}`;
+  await admin.echo(marker);
+  await recorder.waitForLine((line) => line.includes(marker));
+  return new Set(
+    recorder
+      .commands()
+      .filter(({ client }) => client === 'lua' || addresses.has(client))
+      .map(({ words }) => aclName(words))
+      .filter((name) => !EXEMPT_FROM_ACL.has(name) && !FAILURE_IGNORED.has(name)),
+  );
+}
+
+/** Addresses of the connections whose names start with `prefix`, as CLIENT LIST shows them. */
+async function addressesOf(admin: RedisClientType, prefix: string): Promise<Set<string>> {
+  const list = await admin.clientList();
+  return new Set(list.filter((entry) => entry.name.startsWith(prefix)).map((entry) => entry.addr));
+}
+
 describe('deploy/redis/users.acl.template, loaded into Redis', () => {
   let passwords: { relay: string; bot: string };
   let acl: RenderedAcl | undefined;
@@ -250,27 +317,29 @@ describe('deploy/redis/users.acl.template, loaded into Redis', () => {
       expect(await (await client(relayUrl())).ping()).toBe('PONG');
     });
 
-    it.each([
-      ['GET', OTHER_KEY],
-      ['SET', OTHER_KEY, 'x'],
-      ['DEL', OTHER_KEY],
-      ['INCR', OTHER_KEY],
-      ['XADD', 'other:stream', '*', 'field', 'value'],
-      ['PUBLISH', 'other:channel', 'x'],
-      ['KEYS', '*'],
-      ['SCAN', '0'],
-      ['FLUSHALL'],
-      ['FLUSHDB'],
-      ['CONFIG', 'GET', '*'],
-      ['ACL', 'LIST'],
-      ['CLIENT', 'LIST'],
-      ['CLIENT', 'KILL', 'ID', '1'],
-      ['SELECT', '1'],
-      ['SCRIPT', 'FLUSH'],
-      ['EXPIRE', keys.token, '1'],
-      ['SWAPDB', '0', '1'],
-      ['MONITOR'],
-    ])('cannot %s %s', async (...command: string[]) => {
+    it.each(
+      [
+        ['GET', OTHER_KEY],
+        ['SET', OTHER_KEY, 'x'],
+        ['DEL', OTHER_KEY],
+        ['INCR', OTHER_KEY],
+        ['XADD', 'other:stream', '*', 'field', 'value'],
+        ['PUBLISH', 'other:channel', 'x'],
+        ['KEYS', '*'],
+        ['SCAN', '0'],
+        ['FLUSHALL'],
+        ['FLUSHDB'],
+        ['CONFIG', 'GET', '*'],
+        ['ACL', 'LIST'],
+        ['CLIENT', 'LIST'],
+        ['CLIENT', 'KILL', 'ID', '1'],
+        ['SELECT', '1'],
+        ['SCRIPT', 'FLUSH'],
+        ['EXPIRE', keys.token, '1'],
+        ['SWAPDB', '0', '1'],
+        ['MONITOR'],
+      ].map((command) => [command.join(' '), command] as const),
+    )('cannot %s', async (_, command) => {
       const relay = await client(relayUrl());
       await expect(relay.sendCommand(command)).rejects.toThrow(/NOPERM/);
     });
@@ -333,35 +402,41 @@ describe('deploy/redis/users.acl.template, loaded into Redis', () => {
       }
     });
 
-    it.each([
-      ['SET', keys.token, 'forged'],
-      ['DEL', keys.token],
-      ['GETDEL', keys.token],
-      ['GETEX', keys.token, 'PERSIST'],
-      ['EXPIRE', keys.token, '1'],
-      ['RENAME', keys.token, 'otp-relay:token:other'],
-      ['GET', keys.generation],
-      ['INCR', keys.generation],
-      ['GET', OTHER_KEY],
-      ['SET', OTHER_KEY, 'x'],
-      ['XREVRANGE', keys.audit, '+', '-'],
-      ['XADD', keys.audit, '*', 'field', 'value'],
-      ['PUBLISH', keys.events, '{"type":"token.updated","generation":999,"expiresAt":"x"}'],
-      ['PUBLISH', 'other:channel', 'x'],
-      ['KEYS', '*'],
-      ['SCAN', '0'],
-      ['EXISTS', keys.token],
-      ['TTL', keys.token],
-      ['FLUSHALL'],
-      ['FLUSHDB'],
-      ['CONFIG', 'GET', '*'],
-      ['CONFIG', 'SET', 'dir', '/tmp'],
-      ['ACL', 'LIST'],
-      ['CLIENT', 'LIST'],
-      ['EVAL', 'return 1', '0'],
-      ['SWAPDB', '0', '1'],
-      ['MONITOR'],
-    ])('cannot %s %s', async (...command: string[]) => {
+    it('is all otp-relay/client needs (TokenClient: start, read, report, close)', async () => {
+      await exerciseBot(botUrl(), await client(relayUrl()));
+    });
+
+    it.each(
+      [
+        ['SET', keys.token, 'forged'],
+        ['DEL', keys.token],
+        ['GETDEL', keys.token],
+        ['GETEX', keys.token, 'PERSIST'],
+        ['EXPIRE', keys.token, '1'],
+        ['RENAME', keys.token, 'otp-relay:token:other'],
+        ['GET', keys.generation],
+        ['INCR', keys.generation],
+        ['GET', OTHER_KEY],
+        ['SET', OTHER_KEY, 'x'],
+        ['XREVRANGE', keys.audit, '+', '-'],
+        ['XADD', keys.audit, '*', 'field', 'value'],
+        ['PUBLISH', keys.events, '{"type":"token.updated","generation":999,"expiresAt":"x"}'],
+        ['PUBLISH', 'other:channel', 'x'],
+        ['KEYS', '*'],
+        ['SCAN', '0'],
+        ['EXISTS', keys.token],
+        ['TTL', keys.token],
+        ['FLUSHALL'],
+        ['FLUSHDB'],
+        ['CONFIG', 'GET', '*'],
+        ['CONFIG', 'SET', 'dir', '/tmp'],
+        ['ACL', 'LIST'],
+        ['CLIENT', 'LIST'],
+        ['EVAL', 'return 1', '0'],
+        ['SWAPDB', '0', '1'],
+        ['MONITOR'],
+      ].map((command) => [command.join(' '), command] as const),
+    )('cannot %s', async (_, command) => {
       const bot = await client(botUrl());
       await expect(bot.sendCommand(command)).rejects.toThrow(/NOPERM/);
     });
@@ -379,10 +454,10 @@ describe('deploy/redis/users.acl.template, loaded into Redis', () => {
   });
 });
 
-describe('the relay user is granted exactly the commands the relay sends', () => {
+describe('each user is granted exactly the commands its code sends', () => {
   let plain: RedisServer | undefined;
   let acl: RenderedAcl | undefined;
-  const clients: RedisClientType[] = [];
+  let admin: RedisClientType | undefined;
   let recorder: CommandRecorder | undefined;
 
   beforeAll(async () => {
@@ -390,46 +465,52 @@ describe('the relay user is granted exactly the commands the relay sends', () =>
     // MONITOR needs an admin, which the ACL file has none of: record on a server without users.
     plain = await startRedisServer();
     recorder = await CommandRecorder.start(plain);
+    admin = await connectAs(plain.url);
   });
 
   afterAll(async () => {
     recorder?.close();
-    await Promise.all(clients.map(closeQuietly));
+    await closeQuietly(admin);
     await plain?.stop();
     await acl?.remove();
   });
 
-  it('no more, no less (PING aside, for the healthcheck)', async () => {
-    const admin = await connectAs(plain!.url);
-    clients.push(admin);
+  /** Sent but refused: NOPERM in production. Granted but never sent: more than the code needs. */
+  function expectExactly(sent: ReadonlySet<string>, user: string): void {
+    const granted = new Set(grantedCommands(acl!.text, user));
+    expect(sent.size).toBeGreaterThan(3);
+    expect({ refused: sorted([...sent].filter((name) => !granted.has(name))) }).toEqual({ refused: [] });
+    expect({
+      unused: sorted([...granted].filter((name) => !sent.has(name) && !GRANTED_FOR_OPS.has(name))),
+    }).toEqual({ unused: [] });
+  }
+
+  it('relay: what RedisTokenStore, RedisEventPublisher, RedisRequestSubscriber and RedisAuditTrail send', async () => {
     const bot = await botSide(await connectAs(plain!.url));
-    const relayAddresses = new Set<string>();
+    let relayAddresses = new Set<string>();
     try {
       await exerciseRelay(plain!.url, bot, async () => {
         // Both relay connections are open here (main and subscriber): note their addresses.
-        const list = await admin.clientList();
-        for (const entry of list) if (entry.name.startsWith('otp-relay:')) relayAddresses.add(entry.addr);
+        relayAddresses = await addressesOf(admin!, 'otp-relay:');
       });
     } finally {
       await bot.close();
     }
     expect(relayAddresses.size).toBe(2);
-    const marker = `end-${randomUUID()}`;
-    await admin.echo(marker);
-    await recorder!.waitForLine((line) => line.includes(marker));
+    expectExactly(await recordedFor(recorder!, admin!, relayAddresses), 'relay');
+  });
 
-    const sent = new Set(
-      recorder!
-        .commands()
-        .filter(({ client }) => client === 'lua' || relayAddresses.has(client))
-        .map(({ words }) => aclName(words))
-        .filter((name) => !EXEMPT_FROM_ACL.has(name) && !FAILURE_IGNORED.has(name)),
-    );
-    const granted = new Set(grantedCommands(acl!.text, 'relay'));
-    expect(sent.size).toBeGreaterThan(5);
-    // Sent but refused: the relay would fail in production with NOPERM.
-    expect(sorted([...sent].filter((name) => !granted.has(name)))).toEqual([]);
-    // Granted but never sent: the ACL gives more than the relay needs.
-    expect(sorted([...granted].filter((name) => !sent.has(name) && !GRANTED_FOR_OPS.has(name)))).toEqual([]);
+  it('bot: what otp-relay/client sends', async () => {
+    const relay = await connectAs(plain!.url);
+    let botAddresses = new Set<string>();
+    try {
+      await exerciseBot(plain!.url, relay, async () => {
+        botAddresses = await addressesOf(admin!, 'trading-bot-1');
+      });
+    } finally {
+      await closeQuietly(relay);
+    }
+    expect(botAddresses.size).toBe(2);
+    expectExactly(await recordedFor(recorder!, admin!, botAddresses), 'bot');
   });
 });

@@ -28,6 +28,11 @@ export async function startRedisServer(options: { aclFile?: string } = {}): Prom
     try {
       return await startOn(port, options.aclFile);
     } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new Error('redis-server is not on PATH: test/ops starts Redis servers of its own', {
+          cause: error,
+        });
+      }
       lastError = error;
     }
   }

@@ -7,10 +7,17 @@ import {
   renderPrompt,
   type RenderOptions,
 } from '../../src/operators/messages.js';
-import type { LoginReason, OperatorNotice, PromptState, PromptView } from '../../src/operators/types.js';
+import type {
+  LoginReason,
+  OperatorNotice,
+  PromptState,
+  PromptView,
+  StatusView,
+} from '../../src/operators/types.js';
 
 const deadline = new Date('2025-03-04T08:05:30Z');
 const expiresAt = new Date('2025-03-05T08:01:00Z');
+const nextLoginAt = new Date('2025-03-05T12:30:00Z');
 const names = (id: string): string => ({ u1: 'Alice', u2: 'Bob' })[id] ?? `user ${id}`;
 
 function view(state: PromptState, reason: LoginReason = 'renewal'): PromptView {
@@ -59,6 +66,91 @@ const NOTICES: readonly OperatorNotice[] = [
       ({ kind: 'login-failed', account: 'main', error, fatal: FATAL_BROKER_ERROR_KINDS.has(error) }) as const,
   ),
   { kind: 'pin-missing', account: 'main' },
+  { kind: 'login-deferred', account: 'main', reason: 'renewal', nextAllowedAt: deadline, retrying: true },
+  {
+    kind: 'login-deferred',
+    account: 'main',
+    reason: 'bot-request',
+    nextAllowedAt: deadline,
+    retrying: false,
+  },
+  { kind: 'expiry-warning', account: 'main', expiresAt, nextLoginAt },
+  { kind: 'login-request', result: 'started' },
+  { kind: 'login-request', result: 'already-running' },
+  { kind: 'login-request', result: 'halted' },
+  { kind: 'login-request', result: 'rate-limited', nextAllowedAt: deadline },
+  { kind: 'login-request', result: 'rate-limited' },
+  { kind: 'cancel-request', cancelled: true },
+  { kind: 'cancel-request', cancelled: false },
+];
+
+const endedAt = new Date('2025-03-04T07:58:00Z');
+
+/** A quiet relay: no token yet, nothing under way, nothing planned. */
+const EMPTY_STATUS: StatusView = {
+  account: 'main',
+  token: undefined,
+  login: { state: 'none' },
+  nextLogin: undefined,
+  lastFailure: undefined,
+  halted: undefined,
+  loginsLastHour: 0,
+  maxLoginsPerHour: 4,
+  recentLogins: [],
+};
+
+/** A busy relay: every optional part of the view filled in. */
+const FULL_STATUS: StatusView = {
+  account: 'main',
+  token: { generation: 42, expiresAt },
+  login: { state: 'awaiting-code', reason: 'renewal', deadline, attemptsUsed: 1 },
+  nextLogin: { at: nextLoginAt, reason: 'schedule' },
+  lastFailure: { reason: 'code-rejected', at: endedAt },
+  halted: { error: 'bad-app-key', at: endedAt },
+  loginsLastHour: 2,
+  maxLoginsPerHour: 4,
+  recentLogins: [
+    { reason: 'renewal', outcome: 'succeeded', operatorId: 'u1', attempts: 1, endedAt },
+    { reason: 'bot-request', outcome: 'rejected', operatorId: 'u2', attempts: 3, endedAt },
+    { reason: 'startup', outcome: 'expired', attempts: 0, endedAt },
+    { reason: 'operator-request', outcome: 'cancelled', operatorId: 'u2', attempts: 0, endedAt },
+    { reason: 'schedule', outcome: 'failed', attempts: 0, endedAt },
+    { reason: 'token-invalid', outcome: 'succeeded', operatorId: 'u1', attempts: 2, endedAt },
+  ],
+};
+
+/** Every login state `/status` can show, and the words that must say it. */
+const LOGIN_LINES: readonly { login: StatusView['login']; words: readonly string[] }[] = [
+  { login: { state: 'none' }, words: ['Login: none under way'] },
+  { login: { state: 'starting', reason: 'operator-request' }, words: ['Login: operator request, starting'] },
+  {
+    login: { state: 'awaiting-code', reason: 'renewal', deadline, attemptsUsed: 2 },
+    words: ['Login: renewal, waiting for a code until 08:05:30 UTC, 2 codes tried.'],
+  },
+  { login: { state: 'exchanging', reason: 'schedule' }, words: ['Login: planned, checking a code'] },
+  {
+    login: { state: 'ended', reason: 'renewal', outcome: 'expired' },
+    words: ['none under way; the last one: no code in time (renewal).'],
+  },
+  { login: { state: 'ended' }, words: ['none under way; the last one: ended.'] },
+  { login: { state: 'paused' }, words: ['"paused"'] },
+];
+
+const STATUS_NOTICES: readonly OperatorNotice[] = [
+  { kind: 'status', status: EMPTY_STATUS },
+  { kind: 'status', status: FULL_STATUS },
+  ...LOGIN_LINES.map(({ login }) => ({ kind: 'status', status: { ...EMPTY_STATUS, login } }) as const),
+  ...ALL_ERRORS.map(
+    (error) =>
+      ({
+        kind: 'status',
+        status: {
+          ...EMPTY_STATUS,
+          halted: { error, at: endedAt },
+          lastFailure: { reason: error, at: endedAt },
+        },
+      }) as const,
+  ),
 ];
 
 const FORMATS: readonly Required<RenderOptions>['format'][] = ['discord', 'plain'];
@@ -156,10 +248,32 @@ describe('renderPrompt', () => {
   });
 });
 
+/** A test name that tells the variants of one kind apart. */
+function noticeLabel(notice: OperatorNotice): string {
+  const detail = (() => {
+    switch (notice.kind) {
+      case 'login-failed':
+        return notice.error;
+      case 'code-rejected':
+        return String(notice.attemptsLeft);
+      case 'login-deferred':
+        return notice.retrying ? 'retrying' : 'waiting for an operator';
+      case 'login-request':
+        return `${notice.result}${notice.nextAllowedAt === undefined ? '' : ' with a time'}`;
+      case 'cancel-request':
+        return notice.cancelled ? 'cancelled' : 'nothing to cancel';
+      case 'status':
+        return `${notice.status.login.state}${notice.status.halted === undefined ? '' : ` halted ${notice.status.halted.error}`}${notice.status.recentLogins.length > 0 ? ' full' : ''}`;
+      default:
+        return '';
+    }
+  })();
+  return detail === '' ? notice.kind : `${notice.kind} ${detail}`;
+}
+
 describe('renderNotice', () => {
-  for (const notice of NOTICES) {
-    const label = `${notice.kind}${'error' in notice ? ` ${notice.error}` : ''}${'attemptsLeft' in notice ? ` ${notice.attemptsLeft}` : ''}`;
-    it(`renders ${label}`, () => {
+  for (const notice of [...NOTICES, ...STATUS_NOTICES]) {
+    it(`renders ${noticeLabel(notice)}`, () => {
       for (const format of FORMATS) {
         const text = renderNotice(notice, names, { format });
         expect(text.length).toBeGreaterThan(10);
@@ -191,5 +305,137 @@ describe('renderNotice', () => {
     expect(
       renderNotice({ kind: 'login-failed', account: 'main', error: 'bad-app-key', fatal: true }, names),
     ).toContain('ETNA_APP_KEY');
+  });
+});
+
+describe('renderNotice for the SMS guard, expiry and commands', () => {
+  it('says when a held-back login starts by itself, or that an operator should /login then', () => {
+    const retrying = renderNotice(
+      { kind: 'login-deferred', account: 'main', reason: 'renewal', nextAllowedAt: deadline, retrying: true },
+      names,
+    );
+    expect(retrying).toContain('`main`');
+    expect(retrying).toContain('MAX_LOGINS_PER_HOUR');
+    expect(retrying).toContain('starts it by itself at 08:05:30 UTC');
+    expect(retrying).not.toContain('/login');
+
+    const waiting = {
+      kind: 'login-deferred',
+      account: 'main',
+      reason: 'bot-request',
+      nextAllowedAt: deadline,
+      retrying: false,
+    } as const;
+    expect(renderNotice(waiting, names)).toContain('08:05:30 UTC');
+    expect(renderNotice(waiting, names)).toContain('use `/login` then');
+    expect(renderNotice(waiting, names, { format: 'plain' })).toContain('type "login" then');
+  });
+
+  it('warns with both times that the token lapses before the next planned login', () => {
+    const text = renderNotice({ kind: 'expiry-warning', account: 'main', expiresAt, nextLoginAt }, names, {
+      format: 'plain',
+    });
+    expect(text).toContain('"main"');
+    expect(text).toContain('2025-03-05 08:01 UTC');
+    expect(text).toContain('2025-03-05 12:30 UTC');
+    expect(text).toContain('type "login" before it expires');
+    expect(
+      renderNotice({ kind: 'expiry-warning', account: 'main', expiresAt, nextLoginAt }, names),
+    ).toContain('use `/login` before');
+  });
+
+  it('answers /login with each result, and the time when rate-limited', () => {
+    const texts = (['started', 'already-running', 'halted', 'rate-limited'] as const).map((result) =>
+      renderNotice({ kind: 'login-request', result }, names),
+    );
+    expect(new Set(texts).size).toBe(4);
+    expect(texts[2]).toContain('configuration');
+    expect(texts[2]).toContain('`/status`');
+    expect(texts[3]).toContain('MAX_LOGINS_PER_HOUR');
+    expect(
+      renderNotice({ kind: 'login-request', result: 'rate-limited', nextAllowedAt: deadline }, names, {
+        format: 'plain',
+      }),
+    ).toContain('08:05:30 UTC');
+  });
+
+  it('answers /cancel whether or not there was a login to cancel', () => {
+    expect(renderNotice({ kind: 'cancel-request', cancelled: true }, names)).toContain('cancelled');
+    expect(renderNotice({ kind: 'cancel-request', cancelled: false }, names)).toContain('nothing to cancel');
+  });
+});
+
+describe('renderNotice for /status', () => {
+  const render = (status: StatusView): string =>
+    renderNotice({ kind: 'status', status }, names, { format: 'plain' });
+
+  it('shows a quiet relay in a few lines: no token, no login, the SMS count', () => {
+    const text = render(EMPTY_STATUS);
+    expect(text.split('\n')).toEqual([
+      'Status of account "main"',
+      'Token: none.',
+      'Login: none under way.',
+      'SMS this hour: 0 of 4.',
+    ]);
+  });
+
+  it('shows every part of a busy relay', () => {
+    const text = render(FULL_STATUS);
+    expect(text).toContain('Token: generation 42, good until 2025-03-05 08:01 UTC.');
+    expect(text).toContain('Login: renewal, waiting for a code until 08:05:30 UTC, 1 code tried.');
+    expect(text).toContain('Next login: planned, 2025-03-05 12:30 UTC.');
+    expect(text).toContain('Last failure: the broker refused the code, 2025-03-04 07:58 UTC.');
+    expect(text).toContain('Halted since 2025-03-04 07:58 UTC');
+    expect(text).toContain('ETNA_APP_KEY');
+    expect(text).toContain('SMS this hour: 2 of 4.');
+    expect(text).toContain('- 2025-03-04 07:58 UTC: logged in (renewal) by Alice, 1 code tried');
+    expect(text).toContain('code refused (bot report) by Bob, 3 codes tried');
+    expect(text).toContain('no code in time (at start), no code tried');
+    expect(text).toContain('cancelled (operator request) by Bob');
+    expect(text).toContain('failed (planned), no code tried');
+  });
+
+  it('lists only the last five logins', () => {
+    const text = render(FULL_STATUS);
+    expect(text.split('\n').filter((line) => line.startsWith('- '))).toHaveLength(5);
+    expect(text).not.toContain('token refused');
+  });
+
+  it('says each login state in words', () => {
+    for (const { login, words } of LOGIN_LINES) {
+      const text = render({ ...EMPTY_STATUS, login });
+      for (const word of words) expect(text).toContain(word);
+    }
+  });
+
+  it('tells what to fix when halted, for every fatal broker error', () => {
+    for (const error of FATAL_BROKER_ERROR_KINDS) {
+      const text = render({ ...EMPTY_STATUS, halted: { error, at: endedAt } });
+      expect(text).toMatch(/ETNA_[A-Z]+/);
+      expect(text).toContain('No new login starts until this is fixed');
+    }
+  });
+
+  it('shows an unknown failure reason or outcome as it is, never as markup', () => {
+    const text = renderNotice(
+      {
+        kind: 'status',
+        status: {
+          ...EMPTY_STATUS,
+          lastFailure: { reason: 'odd*reason', at: endedAt },
+          recentLogins: [{ reason: 'renewal', outcome: 'odd_outcome', attempts: 1, endedAt }],
+        },
+      },
+      names,
+    );
+    expect(text).toContain('`odd*reason`');
+    expect(text).toContain('`odd_outcome`');
+  });
+
+  it('uses Discord timestamps and bold in the discord format', () => {
+    const text = renderNotice({ kind: 'status', status: FULL_STATUS }, names);
+    expect(text).toContain('**Status of account `main`**');
+    expect(text).toContain(`<t:${expiresAt.getTime() / 1000}:R>`);
+    expect(text).toContain('**Halted**');
   });
 });

@@ -27,6 +27,7 @@ function setup(observer: RelayObserver = {}) {
     codeTimeoutMs: CODE_TIMEOUT_MS,
     tokenLifetimeMs: 24 * 3_600_000,
     maxCodeAttempts: 3,
+    maxLoginsPerHour: 4,
     broker,
     operators,
     store,
@@ -319,7 +320,7 @@ describe('broker failures', () => {
       await t.relay.idle();
       expect(t.operators.lastPrompt?.state).toEqual({ kind: 'failed', error: kind, fatal: true });
       expect(t.published.at(-1)).toEqual({ type: 'login.failed', reason: kind });
-      expect(t.relay.requestLogin('operator-request')).toBe('halted');
+      expect(t.relay.requestLogin('operator-request')).toEqual({ result: 'halted' });
       t.operators.input({ kind: 'resend', operatorId: ALICE, loginId: 'login-1' });
       await vi.advanceTimersByTimeAsync(3_600_000);
       await t.relay.idle();
@@ -362,7 +363,7 @@ describe('publishing', () => {
     const t = await awaitingCode();
     t.code(ALICE, '123456');
     await t.relay.idle();
-    expect(t.relay.requestLogin('operator-request')).toBe('started');
+    expect(t.relay.requestLogin('operator-request')).toEqual({ result: 'started' });
     await t.relay.idle();
     t.code(ALICE, '123456');
     await t.relay.idle();

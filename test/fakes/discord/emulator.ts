@@ -15,13 +15,18 @@ import {
   InteractionContextType,
   InteractionType,
   Locale,
+  PermissionFlagsBits,
   type APIApplication,
   type APIApplicationCommand,
+  type APIChatInputApplicationCommandDMInteraction,
+  type APIChatInputApplicationCommandGuildInteraction,
+  type APIChatInputApplicationCommandInteractionData,
   type APIMessageComponentDMInteraction,
   type APIModalSubmitDMInteraction,
   type RESTGetAPIGatewayBotResult,
   type RESTPostAPICurrentUserCreateDMChannelJSONBody,
   type RESTPutAPIApplicationCommandsJSONBody,
+  type GuildMemberFlags,
 } from 'discord-api-types/v10';
 import { GatewayServer, type GatewayStats } from './gateway.js';
 import { Errors, RestError, Router, readJsonBody, sendJson, type RestRequest } from './http.js';
@@ -70,6 +75,17 @@ export interface RestCall {
   readonly at: Date;
 }
 
+/** Options of {@link DiscordEmulator.runCommand}. */
+export interface RunCommandOptions {
+  /** Run it in the guild's text channel instead of the user's DM with the bot. */
+  inGuild?: boolean;
+  /**
+   * Deliver it even where its `contexts` keep Discord from offering it (a command registered
+   * without that context), to test the bot's own guard. Off by default: such a run throws.
+   */
+  ignoreContexts?: boolean;
+}
+
 /** Options of {@link DiscordEmulator.waitFor}. */
 export interface WaitForOptions {
   /** Default 5000. */
@@ -113,6 +129,26 @@ export interface DiscordEmulator {
     values: Readonly<Record<string, string>>,
     messageId?: string,
   ): Promise<InteractionCallback>;
+
+  /**
+   * The user runs the slash command `/name` (INTERACTION_CREATE of type APPLICATION_COMMAND, a
+   * CHAT_INPUT command with no options) in their DM with the bot, or with `inGuild` in the guild's
+   * text channel. Settles with the bot's callback (a deferred reply is
+   * `DeferredChannelMessageWithSource`), or fails when none comes within the interaction timeout.
+   * Throws when no such command is registered, or when its `contexts` leave out where it is run:
+   * a real user could not run it.
+   *
+   * What the bot makes of the reply later (`PATCH /webhooks/{appId}/{token}/messages/@original`)
+   * is seen with {@link interactionReply}.
+   */
+  runCommand(userId: string, name: string, options?: RunCommandOptions): Promise<InteractionCallback>;
+  /**
+   * The reply of interaction `interactionId` (its `@original`), as it is now: the message its
+   * callback made, with the bot's webhook edits applied and counted in `editCount`. A deferred
+   * reply shows `MessageFlags.Loading` and no content until its first edit. For a (deferred)
+   * update, the message updated. `undefined` before the callback and after a modal.
+   */
+  interactionReply(interactionId: string): EmulatedMessage | undefined;
 
   /** Messages the bot sent in the user's DM (ephemeral replies included), as they are now. */
   dmsTo(userId: string): readonly EmulatedMessage[];
@@ -321,6 +357,78 @@ class Emulator implements DiscordEmulator {
     };
     this.#gateway.dispatch(GatewayDispatchEvents.InteractionCreate, () => interaction);
     return answered;
+  }
+
+  public async runCommand(
+    userId: string,
+    name: string,
+    options?: RunCommandOptions,
+  ): Promise<InteractionCallback> {
+    const user = this.#user(userId);
+    const command = this.registeredCommands.find(
+      (registered) => registered.name === name && registered.type === ApplicationCommandType.ChatInput,
+    );
+    if (command === undefined) throw new Error(`no slash command /${name} is registered`);
+    const inGuild = options?.inGuild ?? false;
+    const context = inGuild ? InteractionContextType.Guild : InteractionContextType.BotDM;
+    // No `contexts` means every context, as on Discord.
+    const contexts = command.contexts ?? undefined;
+    if (contexts !== undefined && !contexts.includes(context) && options?.ignoreContexts !== true) {
+      throw new Error(
+        `/${name} is not offered ${inGuild ? 'in a guild' : 'in the DM with the bot'} (contexts ${JSON.stringify(contexts)})`,
+      );
+    }
+    const channel = inGuild ? this.#world.guildChannel() : this.#world.dmChannelWith(userId);
+    const id = this.#world.nextId();
+    const { token, answered } = this.#desk.open({
+      id,
+      type: InteractionType.ApplicationCommand,
+      userId,
+      channelId: channel.id,
+      sourceMessageId: undefined,
+    });
+    const data: APIChatInputApplicationCommandInteractionData = {
+      id: command.id,
+      name: command.name,
+      type: ApplicationCommandType.ChatInput,
+    };
+    const base = this.#interactionBase(id, token, channel);
+    if (channel.kind === 'dm') {
+      const interaction: APIChatInputApplicationCommandDMInteraction = {
+        ...base,
+        type: InteractionType.ApplicationCommand,
+        user,
+        data,
+      };
+      this.#gateway.dispatch(GatewayDispatchEvents.InteractionCreate, () => interaction);
+    } else {
+      const interaction: APIChatInputApplicationCommandGuildInteraction = {
+        ...base,
+        type: InteractionType.ApplicationCommand,
+        context: InteractionContextType.Guild,
+        authorizing_integration_owners: { [ApplicationIntegrationType.GuildInstall]: channel.guildId },
+        guild_id: channel.guildId,
+        guild: { id: channel.guildId, features: [], locale: Locale.EnglishUS },
+        guild_locale: Locale.EnglishUS,
+        member: {
+          user,
+          roles: [],
+          permissions: String(PermissionFlagsBits.SendMessages | PermissionFlagsBits.UseApplicationCommands),
+          joined_at: new Date(0).toISOString(),
+          deaf: false,
+          mute: false,
+          flags: 0 as GuildMemberFlags,
+        },
+        data,
+      };
+      this.#gateway.dispatch(GatewayDispatchEvents.InteractionCreate, () => interaction);
+    }
+    return answered;
+  }
+
+  public interactionReply(interactionId: string): EmulatedMessage | undefined {
+    const stored = this.#desk.originalOf(interactionId);
+    return stored === undefined ? undefined : toEmulatedMessage(stored);
   }
 
   public dmsTo(userId: string): readonly EmulatedMessage[] {

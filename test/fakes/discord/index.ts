@@ -7,6 +7,7 @@ export {
   type DiscordEmulator,
   type DiscordEmulatorOptions,
   type RestCall,
+  type RunCommandOptions,
   type WaitForOptions,
 } from './emulator.js';
 export { PRIVILEGED_INTENTS, type GatewayStats, type IdentifySummary } from './gateway.js';

@@ -35,7 +35,8 @@ export class InteractionTimeoutError extends Error {
 interface PendingInteraction {
   readonly id: string;
   readonly token: string;
-  readonly type: InteractionType.MessageComponent | InteractionType.ModalSubmit;
+  readonly type:
+    InteractionType.ApplicationCommand | InteractionType.MessageComponent | InteractionType.ModalSubmit;
   readonly userId: string;
   readonly channelId: string;
   /** The message whose component was used (a button's message, or the message a modal came from). */
@@ -210,6 +211,15 @@ export class InteractionDesk {
       resource: { type: response.type, ...(original === undefined ? {} : { message: original.message }) },
     };
     return result;
+  }
+
+  /**
+   * What `@original` is for interaction `interactionId` now: the reply its callback made, or the
+   * message a (deferred) update answered; `undefined` before the callback, or after a modal.
+   */
+  public originalOf(interactionId: string): StoredMessage | undefined {
+    const messageId = this.#byId.get(interactionId)?.originalMessageId;
+    return messageId === undefined ? undefined : this.#options.world.messages.get(messageId);
   }
 
   /** `GET /webhooks/{appId}/{token}/messages/@original`. */

@@ -1,0 +1,147 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { relayKeys } from '../../src/store/keys.js';
+import type { EmulatedMessage } from '../fakes/discord/index.js';
+import { connectRedis } from '../helpers/redis.js';
+import { eventually, listen, startWorld, type World } from './harness.js';
+
+let world: World | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+type Envelope = { value: { token: string; generation: number; expiresAt: string }; expires: number };
+
+async function readToken(w: World): Promise<Envelope['value'] | undefined> {
+  const redis = await connectRedis();
+  const raw = await redis.get(relayKeys({ prefix: w.prefix, account: w.account }).token);
+  await redis.quit();
+  return raw === null ? undefined : (JSON.parse(raw) as Envelope).value;
+}
+
+async function publishRequest(w: World, generation: number): Promise<void> {
+  const redis = await connectRedis();
+  await redis.publish(
+    relayKeys({ prefix: w.prefix, account: w.account }).requests,
+    JSON.stringify({ type: 'token.rejected', generation }),
+  );
+  await redis.quit();
+}
+
+/** Waits for prompt number `promptsBefore + 1` in Alice's DMs, then answers it with the texted code. */
+async function answerLatestPrompt(w: World, promptsBefore: number): Promise<void> {
+  const [alice] = w.operators;
+  await w.discord.waitFor(
+    () =>
+      w.discord
+        .dmsTo(alice)
+        .filter((m: EmulatedMessage) => m.content.includes('Login for account'))
+        .at(promptsBefore)
+        ?.buttons.some((b) => b.label === 'Enter code'),
+    { what: 'a new prompt', timeoutMs: 15_000 },
+  );
+  w.discord.sendDm(alice, w.etna.lastCode!);
+}
+
+function openPrompts(w: World): number {
+  return w.discord.dmsTo(w.operators[0]).filter((m) => m.content.includes('Login for account')).length;
+}
+
+/** Starts a relay and logs it in once (generation 1). */
+async function loggedIn(w: World, env: Record<string, string> = {}) {
+  const relay = w.spawnRelay(env);
+  await answerLatestPrompt(w, 0);
+  await eventually(async () => (await readToken(w))?.generation === 1, 'generation 1');
+  return relay;
+}
+
+describe('keeping the token alive (the relay as a process)', () => {
+  it('starts the next login by itself before expiry; bots keep the old token until the new one', async () => {
+    const w = (world = await startWorld());
+    const events = await listen(relayKeys({ prefix: w.prefix, account: w.account }).events);
+    await loggedIn(w, { TOKEN_LIFETIME: '8s', RENEW_BEFORE: '5s' });
+    const first = await readToken(w);
+
+    await eventually(async () => w.etna.counts.step1Calls === 2, 'the renewal login', 15_000);
+    expect(await readToken(w)).toEqual(first); // the old token is still there while the new one is asked for
+    await answerLatestPrompt(w, 1);
+    await eventually(async () => (await readToken(w))?.generation === 2, 'generation 2');
+    expect(events.messages).toContainEqual({ type: 'login.started', reason: 'renewal' });
+    expect(events.messages).toContainEqual(expect.objectContaining({ type: 'token.updated', generation: 2 }));
+    await events.close();
+  });
+
+  it('finds a revoked token by validation, removes it, tells the bots and logs in', async () => {
+    const w = (world = await startWorld());
+    const events = await listen(relayKeys({ prefix: w.prefix, account: w.account }).events);
+    await loggedIn(w, { VALIDATE_EVERY: '1s' });
+    w.etna.revoke(w.etna.lastToken!);
+    await eventually(async () => w.etna.counts.step1Calls === 2, 'a login after the revocation');
+    expect(await readToken(w)).toBeUndefined();
+    expect(events.messages).toContainEqual({
+      type: 'token.invalidated',
+      generation: 1,
+      reason: 'rejected by the broker',
+    });
+    expect(events.messages).toContainEqual({ type: 'login.started', reason: 'token-invalid' });
+    await events.close();
+  });
+
+  it('answers token.rejected: an older generation and a still-valid token change nothing; a dead one logs in', async () => {
+    const w = (world = await startWorld());
+    const relay = await loggedIn(w);
+    const validations = w.etna.counts.validateCalls;
+
+    await publishRequest(w, 0); // older than the current generation: handled, no broker call
+    await relay.waitForLog(
+      (line) => line.msg === 'bot reported another generation than the current one; handled',
+    );
+    await publishRequest(w, 1); // current and still valid: checked once, kept
+    await relay.waitForLog(
+      (line) => line.msg === 'bot reported a rejected token; checked' && line.verdict === 'valid',
+    );
+    expect(w.etna.counts.validateCalls).toBe(validations + 1);
+    expect((await readToken(w))?.generation).toBe(1);
+
+    w.etna.revoke(w.etna.lastToken!);
+    await publishRequest(w, 1); // a repeat within VALIDATE_EVERY of a valid verdict: handled
+    await relay.waitForLog((line) => line.msg === 'repeat bot report; handled');
+    expect(w.etna.counts.step1Calls).toBe(1);
+  });
+
+  it('logs in on token.rejected once the broker confirms the token is dead', async () => {
+    const w = (world = await startWorld());
+    const relay = await loggedIn(w);
+    w.etna.revoke(w.etna.lastToken!);
+    await publishRequest(w, 1);
+    await relay.waitForLog(
+      (line) => line.msg === 'bot reported a rejected token; checked' && line.verdict === 'invalid',
+    );
+    await eventually(async () => w.etna.counts.step1Calls === 2, 'a login after the bot report');
+    expect(await readToken(w)).toBeUndefined();
+  });
+
+  it('holds step 1 to MAX_LOGINS_PER_HOUR and tells the operator when the next may start', async () => {
+    const w = (world = await startWorld());
+    const [alice] = w.operators;
+    w.spawnRelay({ MAX_LOGINS_PER_HOUR: '2' });
+    for (let pressed = 0; pressed < 3; pressed += 1) {
+      const prompt = await w.discord.waitFor(() =>
+        w.discord
+          .dmsTo(alice)
+          .findLast((m) => m.buttons.some((b) => b.label === 'Send a new code' && !b.disabled)),
+      );
+      await w.discord.clickButton(
+        alice,
+        prompt.id,
+        prompt.buttons.find((b) => b.label === 'Send a new code')!.customId!,
+      );
+      if (pressed < 1) await eventually(async () => w.etna.counts.step1Calls === pressed + 2, 'a new login');
+    }
+    await w.discord.waitFor(() =>
+      w.discord.dmsTo(alice).find((m) => /next login may start|may start/i.test(m.content)),
+    );
+    expect(w.etna.counts.step1Calls).toBe(2);
+    expect(openPrompts(w)).toBeGreaterThan(0);
+  });
+});
