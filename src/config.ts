@@ -513,6 +513,11 @@ class EnvReader {
   public timeZone(name: ConfigVariableName): string | undefined {
     const text = this.text(name);
     if (text === undefined) return undefined;
+    // An IANA name only. Node 24's Intl also takes offsets like `+05:00`, which have no daylight
+    // saving: a schedule in one would drift an hour from the operators' clocks twice a year.
+    if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(text)) {
+      return this.bad(name, `${quote(text)} is not an IANA time zone name`);
+    }
     try {
       // Canonical spelling: `america/new_york` becomes `America/New_York`.
       return new Intl.DateTimeFormat('en-US', { timeZone: text }).resolvedOptions().timeZone;

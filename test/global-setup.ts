@@ -12,7 +12,9 @@ export default async function setup(): Promise<void> {
     await client.connect();
     await client.ping();
   } catch {
-    throw new Error(`No Redis answers at REDIS_URL (${url.replace(/\/\/[^@]*@/, '//***@')}): start one first.`);
+    throw new Error(
+      `No Redis answers at REDIS_URL (${url.replace(/\/\/[^@]*@/, '//***@')}): start one first.`,
+    );
   } finally {
     if (client.isOpen) await client.quit();
   }

@@ -3,7 +3,13 @@ import type { Readable, Writable } from 'node:stream';
 import { Secret } from '../secret.js';
 import { ACTION_LABELS, renderNotice, renderPrompt, type PromptAction } from './messages.js';
 import { parseCode } from './parse-code.js';
-import type { OperatorChannel, OperatorInputHandler, OperatorNotice, PromptView } from './types.js';
+import type {
+  OperatorChannel,
+  OperatorCommand,
+  OperatorInputHandler,
+  OperatorNotice,
+  PromptView,
+} from './types.js';
 
 /** Options of {@link TerminalOperatorChannel}. */
 export interface TerminalChannelOptions {
@@ -21,20 +27,26 @@ const DEFAULTS = { operatorId: 'terminal', codeLength: 6 } as const satisfies Re
   Pick<TerminalChannelOptions, 'operatorId' | 'codeLength'>
 >;
 
-/** What the operator types for each action other than a code. */
-const TYPED_ACTIONS = {
-  resend: ['new', 'resend', ACTION_LABELS.resend.toLowerCase()],
-  cancel: ['cancel', ACTION_LABELS.cancel.toLowerCase()],
-} as const;
+/** What the operator types for "Send a new code" on the current prompt. */
+const TYPED_RESEND: readonly string[] = ['new', 'resend', ACTION_LABELS.resend.toLowerCase()];
+
+/** What the operator types for each command: its name, with or without Discord's slash. */
+const TYPED_COMMANDS = {
+  status: ['status', '/status'],
+  login: ['login', '/login'],
+  cancel: ['cancel', '/cancel'],
+} as const satisfies Record<OperatorCommand, readonly string[]>;
 
 /**
  * One operator at a terminal: the demo's stand-in for Discord. Lines typed are parsed exactly as DM
- * replies are; "new" and "cancel" stand for the prompt's buttons.
+ * replies are; "new" stands for the prompt's "Send a new code" button, and "status", "login" and
+ * "cancel" are the slash commands (so "cancel" drops whatever login waits for a code, as `/cancel`
+ * does, rather than a button of one prompt).
  */
 export class TerminalOperatorChannel implements OperatorChannel {
   readonly #options: Required<TerminalChannelOptions>;
   #lines: Interface | undefined;
-  /** The login whose prompt was shown last, for "new" and "cancel". */
+  /** The login whose prompt was shown last, for "new". */
   #currentLoginId: string | undefined;
 
   public constructor(options: TerminalChannelOptions) {
@@ -47,17 +59,18 @@ export class TerminalOperatorChannel implements OperatorChannel {
     this.#lines.on('line', (line) => {
       const text = line.trim().toLowerCase();
       const loginId = this.#currentLoginId;
-      if ((TYPED_ACTIONS.resend as readonly string[]).includes(text) && loginId !== undefined) {
+      if (TYPED_RESEND.includes(text) && loginId !== undefined) {
         onInput({ kind: 'resend', operatorId, loginId });
         return;
       }
-      if ((TYPED_ACTIONS.cancel as readonly string[]).includes(text) && loginId !== undefined) {
-        onInput({ kind: 'cancel', operatorId, loginId });
+      const command = commandOf(text);
+      if (command !== undefined) {
+        onInput({ kind: 'command', operatorId, command, respond: this.#responder() });
         return;
       }
       const parsed = parseCode(line, { length: this.#options.codeLength });
       if (parsed.ok) onInput({ kind: 'code', operatorId, code: new Secret(parsed.code) });
-      else this.#write(renderNotice({ kind: 'help' }, this.#name, { format: 'plain' }));
+      else this.#write(`${this.#render({ kind: 'help' })}\n${COMMANDS_HINT}`);
     });
   }
 
@@ -68,11 +81,11 @@ export class TerminalOperatorChannel implements OperatorChannel {
   }
 
   public async notify(_operatorId: string, notice: OperatorNotice): Promise<void> {
-    this.#write(renderNotice(notice, this.#name, { format: 'plain' }));
+    this.#write(this.#render(notice));
   }
 
   public async broadcast(notice: OperatorNotice): Promise<void> {
-    this.#write(renderNotice(notice, this.#name, { format: 'plain' }));
+    this.#write(this.#render(notice));
   }
 
   public isConnected(): boolean {
@@ -87,9 +100,32 @@ export class TerminalOperatorChannel implements OperatorChannel {
   readonly #name = (operatorId: string): string =>
     operatorId === this.#options.operatorId ? 'you' : `operator ${operatorId}`;
 
+  /** A command's `respond`: prints the first answer; later ones, and any after `stop`, are dropped. */
+  #responder(): (notice: OperatorNotice) => Promise<void> {
+    let answered = false;
+    return async (notice) => {
+      if (answered || this.#lines === undefined) return;
+      answered = true;
+      this.#write(this.#render(notice));
+    };
+  }
+
+  #render(notice: OperatorNotice): string {
+    return renderNotice(notice, this.#name, { format: 'plain' });
+  }
+
   #write(text: string): void {
     this.#options.output.write(`${text}\n`);
   }
+}
+
+/** Printed after the help: the terminal has no command picker to show them. */
+const COMMANDS_HINT = 'Or type "status", "login" or "cancel".';
+
+function commandOf(text: string): OperatorCommand | undefined {
+  return (Object.keys(TYPED_COMMANDS) as OperatorCommand[]).find((command) =>
+    (TYPED_COMMANDS[command] as readonly string[]).includes(text),
+  );
 }
 
 function hint(actions: readonly PromptAction[]): string {

@@ -3,12 +3,7 @@ import type { Secret } from '../secret.js';
 
 /** Why a login started. Shown to operators and sent in `login.started` events. */
 export type LoginReason =
-  | 'startup'
-  | 'renewal'
-  | 'schedule'
-  | 'token-invalid'
-  | 'bot-request'
-  | 'operator-request';
+  'startup' | 'renewal' | 'schedule' | 'token-invalid' | 'bot-request' | 'operator-request';
 
 /** Where one login's prompt stands; each state decides the prompt's text and its live buttons. */
 export type PromptState =

@@ -109,9 +109,11 @@ describe('TokenClient', () => {
     });
 
     it('forgets a short-lived token when it expires, and tells the listeners', async () => {
-      await relay.storeToken('bearer-short', 400);
       const client = await startClient();
-      expect(client.getToken()?.token).toBe('bearer-short');
+      // Published once the client runs, so that a slow start cannot eat the token's short life.
+      const arrived = nextChange(client, (token) => token !== undefined);
+      await relay.publishToken('bearer-short', 1_000);
+      expect((await arrived)?.token).toBe('bearer-short');
 
       await nextChange(client, (token) => token === undefined);
       expect(client.getToken()).toBeUndefined();

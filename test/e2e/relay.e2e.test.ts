@@ -38,6 +38,7 @@ function prompt(messages: readonly EmulatedMessage[]): EmulatedMessage | undefin
 async function waitForPrompt(w: World, operatorId: string): Promise<EmulatedMessage> {
   return w.discord.waitFor(() => prompt(w.discord.dmsTo(operatorId)), {
     what: `a prompt DM to ${operatorId}`,
+    timeoutMs: 15_000,
   });
 }
 

@@ -1,10 +1,14 @@
 import { once } from 'node:events';
 import {
+  ApplicationCommandType,
   GatewayCloseCodes,
   GatewayDispatchEvents,
   GatewayIntentBits,
   GatewayOpcodes,
+  InteractionContextType,
   InteractionResponseType,
+  InteractionType,
+  MessageFlags,
 } from 'discord-api-types/v10';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -227,6 +231,88 @@ describe('Discord emulator', () => {
     );
     expect(late.status).toBe(404);
     expect(((await late.json()) as { code: number }).code).toBe(10062);
+  });
+
+  it('stores commands, runs one as an APPLICATION_COMMAND, and shows its deferred reply with edits', async () => {
+    const user = emulator.createUser();
+    const bot = await identify();
+    const headers = { authorization: `Bot ${emulator.botToken}`, 'content-type': 'application/json' };
+    const commandsUrl = `${emulator.apiUrl}/v10/applications/${emulator.applicationId}/commands`;
+    const bad = await fetch(commandsUrl, {
+      method: 'PUT',
+      headers,
+      body: JSON.stringify([{ name: 'Status', description: '' }]),
+    });
+    expect(bad.status).toBe(400);
+    const put = await fetch(commandsUrl, {
+      method: 'PUT',
+      headers,
+      body: JSON.stringify([
+        { name: 'status', description: 'Show the status', contexts: [InteractionContextType.BotDM] },
+      ]),
+    });
+    expect(put.status).toBe(200);
+    const [stored] = (await put.json()) as { id: string; type: number }[];
+    expect(stored?.type).toBe(ApplicationCommandType.ChatInput);
+    expect(await (await fetch(commandsUrl, { headers })).json()).toEqual(emulator.registeredCommands);
+
+    await expect(emulator.runCommand(user, 'nope')).rejects.toThrow(/no slash command/);
+    await expect(emulator.runCommand(user, 'status', { inGuild: true })).rejects.toThrow(/not offered/);
+
+    const ran = emulator.runCommand(user, 'status');
+    const created = (await bot.next(GatewayDispatchEvents.InteractionCreate)).d as Record<string, unknown>;
+    expect(created).toMatchObject({
+      type: InteractionType.ApplicationCommand,
+      context: InteractionContextType.BotDM,
+      user: { id: user },
+      data: { id: stored?.id, name: 'status', type: ApplicationCommandType.ChatInput },
+    });
+    const id = String(created.id);
+    const token = String(created.token);
+    expect(emulator.interactionReply(id)).toBeUndefined();
+    const deferred = await fetch(`${emulator.apiUrl}/v10/interactions/${id}/${token}/callback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: InteractionResponseType.DeferredChannelMessageWithSource }),
+    });
+    expect(deferred.status).toBe(204);
+    expect((await ran).type).toBe(InteractionResponseType.DeferredChannelMessageWithSource);
+    expect(emulator.interactionReply(id)).toMatchObject({
+      content: '',
+      flags: MessageFlags.Loading,
+      editCount: 0,
+    });
+
+    // discord.js percent-encodes `@original`; both spellings reach the same route.
+    for (const original of ['@original', '%40original']) {
+      const edited = await fetch(
+        `${emulator.apiUrl}/v10/webhooks/${emulator.applicationId}/${token}/messages/${original}`,
+        {
+          method: 'PATCH',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ content: original }),
+        },
+      );
+      expect(edited.status).toBe(200);
+    }
+    const reply = emulator.interactionReply(id);
+    expect(reply).toMatchObject({ content: '%40original', flags: 0, editCount: 2, ephemeral: false });
+    expect(emulator.dmsTo(user).map((message) => message.id)).toEqual([reply?.id]);
+  });
+
+  it('fails the requests a test asks it to, then serves them again', async () => {
+    const headers = { authorization: `Bot ${emulator.botToken}` };
+    emulator.failRequests('GET', '/users/@me', { status: 503, times: 2 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      statuses.push((await fetch(`${emulator.apiUrl}/v10/users/@me`, { headers })).status);
+    }
+    expect(statuses).toEqual([503, 503, 200]);
+    const restore = emulator.failRequests('GET', '/users/@me');
+    expect((await fetch(`${emulator.apiUrl}/v10/users/@me`, { headers })).status).toBe(500);
+    expect((await fetch(`${emulator.apiUrl}/v10/users/@me`, { headers })).status).toBe(500);
+    restore();
+    expect((await fetch(`${emulator.apiUrl}/v10/users/@me`, { headers })).status).toBe(200);
   });
 
   it('rejects waitFor after its timeout', async () => {

@@ -37,6 +37,10 @@ describe('deploy/redis/render-acl.sh', () => {
       for (const line of lines) {
         expect(line).not.toMatch(/[#$]\{|\s\s|^\s|\s$/);
         expect(line).toContain(' -@all');
+        // Commands one by one, on patterns: never a category, every key, channel or command.
+        for (const rule of line.split(' ')) {
+          expect(rule).not.toMatch(/^(\+@|(%R|%W|%RW)?~\*$|&\*$|allkeys|allchannels|allcommands|nopass)/);
+        }
       }
       expect(lines[0]).toBe('user default off resetpass resetkeys resetchannels clearselectors -@all');
       expect(lines[1]).toContain(` on resetpass #${sha256(passwords.relay)} `);

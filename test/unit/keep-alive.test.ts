@@ -32,9 +32,8 @@ function setup(options: Options = {}) {
   const published: RelayEvent[] = [];
   events.subscribe((event) => published.push(event));
   const logger = createLogger({ level: 'silent' });
-  let keepAlive!: KeepAlive;
   let ids = 0;
-  const relay = new Relay({
+  const relay: Relay = new Relay({
     account: 'default',
     codeTimeoutMs: 5 * MINUTE,
     tokenLifetimeMs: options.tokenLifetimeMs ?? 24 * HOUR,
@@ -48,7 +47,8 @@ function setup(options: Options = {}) {
     newLoginId: () => `login-${++ids}`,
     statusExtras: async () => ({ nextLogin: keepAlive.nextLogin(), recentLogins: [] }),
   });
-  keepAlive = new KeepAlive({
+  // Built after the relay, whose `/status` answer reads it only once running.
+  const keepAlive: KeepAlive = new KeepAlive({
     relay,
     operators,
     account: 'default',

@@ -168,6 +168,12 @@ export interface DiscordEmulator {
    * 10 ms (for state outside the emulator); rejects after `timeoutMs`.
    */
   waitFor<T>(predicate: () => T | undefined | null | false, options?: WaitForOptions): Promise<T>;
+  /**
+   * Makes requests to one route fail: `method` and the route's template as in {@link RestCall}
+   * (e.g. `PUT`, `/applications/:appId/commands`) get `status` (default 500) with no effect, `times`
+   * times (default: until the returned function is called). discord.js retries a 5xx answer.
+   */
+  failRequests(method: string, route: string, options?: { status?: number; times?: number }): () => void;
   /** Drops the gateway connections with `code` (default 4000: discord.js resumes). */
   closeGateway(code?: number, options?: { invalidateSession?: boolean }): Promise<void>;
   /** Closes the server, every socket and timer. */
@@ -198,6 +204,7 @@ class Emulator implements DiscordEmulator {
   readonly #router = new Router();
   readonly #server = createServer((request, response) => void this.#onRequest(request, response));
   readonly #waiters = new Set<(error: Error) => void>();
+  readonly #faults = new Map<string, { status: number; timesLeft: number }>();
   #port = 0;
 
   public constructor(settings: Required<DiscordEmulatorOptions>) {
@@ -474,6 +481,29 @@ class Emulator implements DiscordEmulator {
     });
   }
 
+  public failRequests(
+    method: string,
+    route: string,
+    options?: { status?: number; times?: number },
+  ): () => void {
+    const key = `${method} ${route}`;
+    const fault = { status: options?.status ?? 500, timesLeft: options?.times ?? Number.POSITIVE_INFINITY };
+    this.#faults.set(key, fault);
+    return () => {
+      if (this.#faults.get(key) === fault) this.#faults.delete(key);
+    };
+  }
+
+  /** Throws the error a test asked {@link failRequests} for, if any is left for this route. */
+  #injectedFault(method: string, route: string): void {
+    const key = `${method} ${route}`;
+    const fault = this.#faults.get(key);
+    if (fault === undefined) return;
+    fault.timesLeft -= 1;
+    if (fault.timesLeft <= 0) this.#faults.delete(key);
+    throw new RestError(fault.status, 0, `${fault.status}: failure injected by the test`);
+  }
+
   public async closeGateway(code = 4000, options?: { invalidateSession?: boolean }): Promise<void> {
     await this.#gateway.closeAll(code, options?.invalidateSession ?? false);
   }
@@ -562,6 +592,7 @@ class Emulator implements DiscordEmulator {
       if (match === undefined) throw Errors.notFound();
       const authorized = request.headers.authorization === `Bot ${this.botToken}`;
       if (match.route.auth && !authorized) throw Errors.unauthorized();
+      this.#injectedFault(method, match.route.template);
       const body = await readJsonBody(request);
       const restRequest: RestRequest = {
         method,
@@ -700,6 +731,8 @@ class Emulator implements DiscordEmulator {
     r.add('PUT', '/applications/:appId/commands', ({ params, body }) => {
       if (params.appId !== world.applicationId) throw Errors.unauthorized();
       if (!Array.isArray(body)) throw Errors.invalidForm(['the body must be an array of commands']);
+      const problems = commandProblems(body as RESTPutAPIApplicationCommandsJSONBody);
+      if (problems.length > 0) throw Errors.invalidForm(problems);
       this.registeredCommands = (body as RESTPutAPIApplicationCommandsJSONBody).map((command) => ({
         ...command,
         id: this.registeredCommands.find((existing) => existing.name === command.name)?.id ?? world.nextId(),
@@ -744,4 +777,58 @@ class Emulator implements DiscordEmulator {
       permissions: '0',
     } as APIApplication;
   }
+}
+
+/** Discord's rule for CHAT_INPUT names: 1 to 32 letters, digits, `-`, `_` or `'`, lowercase where a letter has a case. */
+const CHAT_INPUT_NAME = /^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;
+const CONTEXTS: readonly number[] = [
+  InteractionContextType.Guild,
+  InteractionContextType.BotDM,
+  InteractionContextType.PrivateChannel,
+];
+const INTEGRATION_TYPES: readonly number[] = [
+  ApplicationIntegrationType.GuildInstall,
+  ApplicationIntegrationType.UserInstall,
+];
+
+/**
+ * Checks a bulk overwrite of global commands the way Discord does, for the mistakes a bot can make:
+ * the problems as "Invalid Form Body" would list them, or an empty list.
+ */
+function commandProblems(commands: RESTPutAPIApplicationCommandsJSONBody): string[] {
+  const problems: string[] = [];
+  if (commands.length > 100) problems.push('must be 100 or fewer in length');
+  const seen = new Set<string>();
+  commands.forEach((command, index) => {
+    const where = `${index}`;
+    const type = command.type ?? ApplicationCommandType.ChatInput;
+    if (type === ApplicationCommandType.ChatInput) {
+      if (
+        typeof command.name !== 'string' ||
+        !CHAT_INPUT_NAME.test(command.name) ||
+        command.name !== command.name.toLowerCase()
+      ) {
+        problems.push(`${where}.name: invalid application command name`);
+      }
+      const description = 'description' in command ? command.description : undefined;
+      if (typeof description !== 'string' || description.length < 1 || description.length > 100) {
+        problems.push(`${where}.description: must be between 1 and 100 in length`);
+      }
+    }
+    const key = `${type}:${command.name}`;
+    if (seen.has(key)) problems.push(`${where}.name: application command names must be unique`);
+    seen.add(key);
+    for (const context of command.contexts ?? []) {
+      if (!CONTEXTS.includes(context))
+        problems.push(`${where}.contexts: ${String(context)} is not a valid context`);
+    }
+    for (const integrationType of command.integration_types ?? []) {
+      if (!INTEGRATION_TYPES.includes(integrationType)) {
+        problems.push(
+          `${where}.integration_types: ${String(integrationType)} is not a valid integration type`,
+        );
+      }
+    }
+  });
+  return problems;
 }

@@ -92,13 +92,25 @@ export class Router {
   }
 
   public match(method: string, path: string): RouteMatch | undefined {
+    // Clients may percent-encode any segment (discord.js sends `@original` as `%40original`), so
+    // templates are matched against the decoded segments. A decoded `/` stays encoded: it is data.
+    const decoded = path
+      .split('/')
+      .map((segment) => {
+        try {
+          return decodeURIComponent(segment).replaceAll('/', '%2F');
+        } catch {
+          return segment;
+        }
+      })
+      .join('/');
     for (const route of this.#routes) {
       if (route.method !== method) continue;
-      const found = route.pattern.exec(path);
+      const found = route.pattern.exec(decoded);
       if (found === null) continue;
       const params: Record<string, string> = {};
       route.keys.forEach((key, index) => {
-        params[key] = decodeURIComponent(found[index + 1] ?? '');
+        params[key] = found[index + 1] ?? '';
       });
       return { route, params };
     }

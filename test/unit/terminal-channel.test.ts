@@ -1,0 +1,132 @@
+import { PassThrough } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { renderNotice } from '../../src/operators/messages.js';
+import { TerminalOperatorChannel } from '../../src/operators/terminal-channel.js';
+import type { OperatorInput, OperatorNotice, PromptView } from '../../src/operators/types.js';
+
+let input: PassThrough;
+let output: PassThrough;
+let written: string;
+let inputs: OperatorInput[];
+let channel: TerminalOperatorChannel;
+
+/** Resolves once `predicate` holds; readline hands lines over asynchronously. */
+async function until(predicate: () => boolean, what: string): Promise<void> {
+  for (let waitedMs = 0; !predicate(); waitedMs += 5) {
+    if (waitedMs > 2000) throw new Error(`timed out waiting for ${what}`);
+    await delay(5);
+  }
+}
+
+/** Types `line` and waits for the input it makes. */
+async function type(line: string): Promise<OperatorInput> {
+  const before = inputs.length;
+  input.write(`${line}\n`);
+  await until(() => inputs.length > before, `the input of ${JSON.stringify(line)}`);
+  expect(inputs).toHaveLength(before + 1);
+  return inputs[before]!;
+}
+
+const plain = (notice: OperatorNotice): string =>
+  renderNotice(notice, (id) => (id === 'terminal' ? 'you' : `operator ${id}`), { format: 'plain' });
+
+const view: PromptView = {
+  loginId: 'login-7',
+  account: 'main',
+  reason: 'operator-request',
+  deadline: new Date(Date.now() + 5 * 60_000),
+  state: { kind: 'open', attemptsLeft: 3 },
+};
+
+beforeEach(async () => {
+  input = new PassThrough();
+  output = new PassThrough();
+  written = '';
+  output.on('data', (chunk: Buffer) => {
+    written += chunk.toString('utf8');
+  });
+  inputs = [];
+  channel = new TerminalOperatorChannel({ input, output });
+  await channel.start((received) => inputs.push(received));
+});
+
+afterEach(async () => {
+  await channel.stop();
+});
+
+describe('TerminalOperatorChannel commands', () => {
+  it.each([
+    ['status', 'status'],
+    ['login', 'login'],
+    ['cancel', 'cancel'],
+    ['  Status ', 'status'],
+    ['/login', 'login'],
+    ['CANCEL', 'cancel'],
+  ] as const)('turns %j into the %s command of the terminal operator', async (line, command) => {
+    const received = await type(line);
+    expect(received).toMatchObject({ kind: 'command', operatorId: 'terminal', command });
+  });
+
+  it('prints the answer given through respond, once', async () => {
+    const received = await type('cancel');
+    if (received.kind !== 'command') throw new Error(`not a command: ${received.kind}`);
+    const answer: OperatorNotice = { kind: 'cancel-request', cancelled: true };
+    await received.respond(answer);
+    await received.respond({ kind: 'cancel-request', cancelled: false });
+    expect(written).toBe(`${plain(answer)}\n`);
+    expect(written).not.toMatch(/\*\*|<t:|`/);
+  });
+
+  it('prints a /status answer in plain text', async () => {
+    const received = await type('status');
+    if (received.kind !== 'command') throw new Error(`not a command: ${received.kind}`);
+    const answer: OperatorNotice = {
+      kind: 'status',
+      status: {
+        account: 'main',
+        token: undefined,
+        login: { state: 'none' },
+        nextLogin: undefined,
+        lastFailure: undefined,
+        halted: undefined,
+        loginsLastHour: 1,
+        maxLoginsPerHour: 4,
+        recentLogins: [],
+      },
+    };
+    await received.respond(answer);
+    expect(written).toContain('Status of account "main"');
+    expect(written).toContain('SMS this hour: 1 of 4.');
+  });
+
+  it('makes "cancel" a command even while a prompt is shown, and keeps "new" as its resend', async () => {
+    await channel.showPrompt(view);
+    expect(written).toContain('type "cancel" to drop this login');
+    expect(await type('cancel')).toMatchObject({ kind: 'command', command: 'cancel' });
+    expect(await type('new')).toEqual({ kind: 'resend', operatorId: 'terminal', loginId: 'login-7' });
+    expect(await type('Send a new code')).toMatchObject({ kind: 'resend', loginId: 'login-7' });
+  });
+
+  it('still takes a code, and answers anything else with help that names the commands', async () => {
+    const code = await type('123 456');
+    expect(code.kind === 'code' && code.code.reveal()).toBe('123456');
+
+    const before = inputs.length;
+    input.write('hello\n');
+    // "new" with no prompt shown is not an action either.
+    input.write('new\n');
+    await until(() => written.split('Or type').length === 3, 'two help texts');
+    expect(written).toContain(plain({ kind: 'help' }));
+    expect(written).toContain('Or type "status", "login" or "cancel".');
+    expect(inputs).toHaveLength(before);
+  });
+
+  it('drops an answer that comes after stop', async () => {
+    const received = await type('login');
+    if (received.kind !== 'command') throw new Error(`not a command: ${received.kind}`);
+    await channel.stop();
+    await received.respond({ kind: 'login-request', result: 'started' });
+    expect(written).toBe('');
+  });
+});
