@@ -144,4 +144,42 @@ describe('keeping the token alive (the relay as a process)', () => {
     expect(w.etna.counts.step1Calls).toBe(2);
     expect(openPrompts(w)).toBeGreaterThan(0);
   });
+
+  it('answers each slash command from an operator, and none from a stranger', async () => {
+    const w = (world = await startWorld());
+    const [alice] = w.operators;
+    const relay = await loggedIn(w);
+    await w.discord.waitFor(() => w.discord.registeredCommands.length === 3, { what: 'registered commands' });
+    expect(w.discord.registeredCommands.map((c) => c.name).sort()).toEqual(['cancel', 'login', 'status']);
+
+    const reply = async (userId: string, name: string): Promise<string> => {
+      const callback = await w.discord.runCommand(userId, name);
+      return (
+        await w.discord.waitFor(() => {
+          const message = w.discord.interactionReply(callback.interactionId);
+          return message !== undefined && (message.editCount > 0 || message.content !== '')
+            ? message
+            : undefined;
+        })
+      ).content;
+    };
+
+    const status = await reply(alice, 'status');
+    expect(status).toContain('default');
+    expect(status).toContain('Token: generation 1');
+    expect(status).toMatch(/Next login: renewal/);
+    expect(status).toMatch(/logged in \(at start\) by alice, 1 code tried/); // from the audit trail
+    expect(status).not.toContain(w.etna.lastToken!);
+
+    expect(await reply(alice, 'login')).toMatch(/start/i);
+    await eventually(async () => w.etna.counts.step1Calls === 2, 'the /login login');
+    expect(await reply(alice, 'cancel')).toMatch(/cancel/i);
+    await w.discord.waitFor(() => w.discord.dmsTo(alice).find((m) => /cancelled this login/.test(m.content)));
+
+    const stepsBefore = w.etna.counts.step1Calls;
+    const refused = await reply(w.stranger, 'login');
+    expect(refused).toMatch(/not allowed|only/i);
+    await relay.waitForLog((line) => line.userId === w.stranger || line.operatorId === w.stranger);
+    expect(w.etna.counts.step1Calls).toBe(stepsBefore);
+  });
 });
