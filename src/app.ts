@@ -14,6 +14,8 @@ import { Relay } from './relay/relay.js';
 import { cronPlannedLogins } from './relay/schedule.js';
 import { relayKeys } from './store/keys.js';
 import { connectRedis } from './store/redis-connection.js';
+import { RedisCoordination } from './store/redis-coordination.js';
+import { watchTokenEvents, type TokenEventWatch } from './store/redis-event-watch.js';
 import { RedisEventPublisher, RedisRequestSubscriber } from './store/redis-events.js';
 import { RedisTokenStore } from './store/redis-token-store.js';
 
@@ -77,6 +79,7 @@ export async function startRelay(config: Config, logger: Logger): Promise<Runnin
     operators,
     store: new RedisTokenStore({ client: redis, keys, account: config.account, logger }),
     events: new RedisEventPublisher({ client: redis, keys }),
+    coordination: new RedisCoordination({ client: redis, keys, logger }),
     logger,
     observer: combineObservers(metrics.observer, audit.observer),
     statusExtras: async () => ({
@@ -107,9 +110,27 @@ export async function startRelay(config: Config, logger: Logger): Promise<Runnin
   });
 
   let http: HttpServer | undefined;
+  // A relay learns of tokens other relays publish; after a Redis outage it writes back a token
+  // Redis lost (a Redis restarted empty).
+  let watch: TokenEventWatch | undefined;
+  let connectedOnce = false;
+  const onRedisReady = (): void => {
+    if (!connectedOnce) {
+      connectedOnce = true;
+      return;
+    }
+    logger.info('redis reconnected; checking the published token');
+    relay
+      .restoreToken()
+      .catch((error: unknown) => logger.error({ err: errorFields(error) }, 'token not restored'));
+  };
+  redis.on('ready', onRedisReady);
+  if (redis.isReady) connectedOnce = true;
+
   const stop = async (): Promise<void> => {
+    redis.off('ready', onRedisReady);
     keepAlive.stop();
-    await requests.close();
+    await Promise.allSettled([requests.close(), watch?.close()]);
     await relay.stop();
     await Promise.allSettled([operators.stop(), http?.close(), etna.close(), audit.flush()]);
     if (redis.isOpen)
@@ -134,6 +155,16 @@ export async function startRelay(config: Config, logger: Logger): Promise<Runnin
     });
     await operators.start((input) => relay.handleInput(input));
     await requests.start();
+    watch = await watchTokenEvents({
+      client: redis,
+      keys,
+      logger,
+      onTokenEvent: () => {
+        relay
+          .refreshToken()
+          .catch((error: unknown) => logger.warn({ err: errorFields(error) }, 'token not refreshed'));
+      },
+    });
     await relay.start();
     keepAlive.start();
   } catch (error) {

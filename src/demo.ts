@@ -10,9 +10,12 @@ import { Relay } from './relay/relay.js';
 import { startEtnaServer } from './sandbox/etna-server.js';
 import { Secret } from './secret.js';
 import { relayKeys } from './store/keys.js';
+import type { LoginCoordination } from './relay/coordination.js';
+import { MemoryCoordination } from './store/memory-coordination.js';
 import { MemoryEventPublisher } from './store/memory-events.js';
 import { MemoryTokenStore } from './store/memory-token-store.js';
 import { connectRedis, type RedisClient } from './store/redis-connection.js';
+import { RedisCoordination } from './store/redis-coordination.js';
 import { RedisEventPublisher } from './store/redis-events.js';
 import { RedisTokenStore } from './store/redis-token-store.js';
 import type { EventPublisher, RelayEvent, TokenStore } from './store/types.js';
@@ -42,14 +45,17 @@ async function demo(): Promise<void> {
   let redis: RedisClient | undefined;
   let store: TokenStore;
   let inner: EventPublisher;
+  let coordination: LoginCoordination;
   const redisUrl = process.env.REDIS_URL;
   if (redisUrl !== undefined && redisUrl !== '') {
     redis = await connectRedis({ url: new Secret(redisUrl), logger, name: 'otp-relay-demo' });
     store = new RedisTokenStore({ client: redis, keys, account, logger });
     inner = new RedisEventPublisher({ client: redis, keys });
+    coordination = new RedisCoordination({ client: redis, keys, logger });
   } else {
     store = new MemoryTokenStore({ account });
     inner = new MemoryEventPublisher();
+    coordination = new MemoryCoordination();
   }
 
   let finish!: (event: RelayEvent) => void;
@@ -73,6 +79,7 @@ async function demo(): Promise<void> {
     operators,
     store,
     events,
+    coordination,
     logger,
   });
 

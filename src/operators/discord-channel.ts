@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
@@ -12,6 +13,8 @@ import {
   Routes,
   Status,
   escapeMarkdown,
+  type ActionRowBuilder,
+  type ButtonBuilder,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   type DMChannel,
@@ -20,12 +23,15 @@ import {
   type ModalSubmitInteraction,
 } from 'discord.js';
 import type { Logger } from '../log.js';
+import type { PromptRefs } from '../relay/coordination.js';
 import { Secret } from '../secret.js';
 import { OPERATOR_COMMANDS, operatorCommandOf } from './discord/commands.js';
 import { codeModal, CODE_FIELD_ID, promptComponents } from './discord/components.js';
 import { parseCustomId } from './discord/custom-ids.js';
 import { describeError, discordErrorCode } from './discord/describe-error.js';
 import { DiscordChannelError } from './discord/errors.js';
+import { readPromptRefs, toPromptRefs, type PromptMessageRef } from './discord/prompt-refs.js';
+import { DEFAULT_RETRY_OPTIONS, withRetries, type RetryOptions } from './discord/retry.js';
 import { renderNotice, renderPrompt } from './messages.js';
 import { DEFAULT_CODE_LENGTH, parseCode } from './parse-code.js';
 import type {
@@ -38,6 +44,8 @@ import type {
 } from './types.js';
 
 export { DiscordChannelError, type DiscordChannelErrorKind } from './discord/errors.js';
+export type { PromptMessageRef } from './discord/prompt-refs.js';
+export type { RetryOptions } from './discord/retry.js';
 
 /** Options of {@link DiscordOperatorChannel}. */
 export interface DiscordOperatorChannelOptions {
@@ -59,6 +67,12 @@ export interface DiscordOperatorChannelOptions {
    * before it goes on without them (they stay as Discord last had them).
    */
   registerCommandsTimeoutMs?: number;
+  /**
+   * How a DM (a prompt sent or edited, a notice, a command's answer) that failed for a passing
+   * reason (Discord's 5xx, a timeout, the network) is tried again. discord.js waits out a 429 by
+   * itself.
+   */
+  dmRetry?: RetryOptions;
 }
 
 const DEFAULT_OPTIONS = {
@@ -78,12 +92,30 @@ const STALE_BUTTON = 'This button is no longer in use.';
 const STALE_COMMAND = 'This command is no longer in use.';
 /** Discord refuses a message longer than this. */
 const MAX_MESSAGE_LENGTH = 2000;
+/** Discord forgets an interaction that is not acknowledged within this. */
+const INTERACTION_ACK_WINDOW_MS = 3_000;
+
+/**
+ * What Discord answers an edit of a prompt message that cannot be edited any more (deleted, or a ref
+ * that points at a message the bot did not write): the operator gets a new prompt instead.
+ */
+const PROMPT_GONE: ReadonlySet<number | string> = new Set([
+  RESTJSONErrorCodes.UnknownMessage,
+  RESTJSONErrorCodes.UnknownChannel,
+  RESTJSONErrorCodes.CannotEditMessageAuthoredByAnotherUser,
+]);
 
 /** The prompt messages of one login, and the queue that keeps its edits in order. */
 interface LoginPrompt {
   /** Operator ID → the prompt message in that operator's DM. */
-  readonly messages: Map<string, { readonly channelId: string; readonly messageId: string }>;
-  queue: Promise<void>;
+  readonly messages: Map<string, PromptMessageRef>;
+  queue: Promise<unknown>;
+}
+
+/** A prompt's text and buttons: the body of its first send and of every edit. */
+interface PromptBody {
+  readonly content: string;
+  readonly components: ActionRowBuilder<ButtonBuilder>[];
 }
 
 /**
@@ -94,11 +126,22 @@ interface LoginPrompt {
  * (Discord exempts DMs with the app), and interactions need no intent. `Partials.Channel` is needed
  * because DM channels are not cached when their first message arrives.
  *
+ * Several relays: each runs its own channel with the same bot token, so every relay receives every
+ * DM and every interaction. Each input carries an `inputId` (the message's or the interaction's ID)
+ * by which the core claims it once for all relays. A DM is delivered by every relay, unclear text
+ * included (as an `unclear` input: the core, once it has claimed it, answers with help). An
+ * interaction is acknowledged by the first relay only (Discord refuses the others with 40060), and
+ * only the relay whose acknowledgement went through delivers it; the others stay quiet. A prompt's
+ * messages are described by {@link PromptRefs} (`{ [operatorId]: { channelId, messageId } }`), which
+ * another relay, or this one after a restart, passes back to edit the same messages.
+ *
  * Delivery: `showPrompt`, `notify` and `broadcast` never reject because a DM failed (closed DMs, an
- * unknown user, Discord down); each failure is logged with the operator's user ID, and the next
- * `showPrompt` of the login tries that operator again. Only calling them before `start` throws.
- * The prompt messages of the last `rememberedLogins` logins are kept for edits; a `showPrompt` for an
- * older login sends new messages.
+ * unknown user, Discord down). A failure for a passing reason is tried again (`dmRetry`); each
+ * failure is logged with the operator's user ID, and the next `showPrompt` of the login tries that
+ * operator again. Sends carry a nonce Discord enforces, so a retry after a lost answer does not make
+ * a second message. Only calling them before `start` throws. The prompt messages of the last
+ * `rememberedLogins` logins are kept for edits; a `showPrompt` for an older login sends new messages
+ * unless it is given refs.
  *
  * Commands: `start` registers them as global commands usable only in the bot's DM (see
  * {@link OPERATOR_COMMANDS}); a failed registration is logged and the channel works on. An operator's
@@ -113,9 +156,12 @@ export class DiscordOperatorChannel implements OperatorChannel {
   readonly #rememberedLogins: number;
   readonly #readyTimeoutMs: number;
   readonly #registerCommandsTimeoutMs: number;
+  readonly #dmRetry: Required<RetryOptions>;
   readonly #log: Logger;
   readonly #client: Client;
   readonly #prompts = new Map<string, LoginPrompt>();
+  /** Aborted by `stop`: ends the waits between DM retries. */
+  readonly #stopping = new AbortController();
   #onInput: OperatorInputHandler | undefined;
   #stopped = false;
 
@@ -127,6 +173,7 @@ export class DiscordOperatorChannel implements OperatorChannel {
     this.#rememberedLogins = settings.rememberedLogins;
     this.#readyTimeoutMs = settings.readyTimeoutMs;
     this.#registerCommandsTimeoutMs = settings.registerCommandsTimeoutMs;
+    this.#dmRetry = { ...DEFAULT_RETRY_OPTIONS, ...options.dmRetry };
     this.#log = settings.logger.child({ component: 'discord' });
     this.#client = new Client({
       intents: [GatewayIntentBits.DirectMessages],
@@ -178,14 +225,26 @@ export class DiscordOperatorChannel implements OperatorChannel {
     await Promise.all([this.#loadOperatorNames(), this.#registerCommands()]);
   }
 
-  public async showPrompt(view: PromptView): Promise<void> {
+  /**
+   * Sends or edits the login's prompt in every operator's DM; resolves with where each operator's
+   * message is. Per operator, the message edited is the one this channel sent or adopted for the
+   * login, else the one `refs` names (sent by another relay, or by this one before a restart), else
+   * a new one is sent; one whose edit Discord refuses as gone is sent anew. Refs of an unknown shape
+   * are ignored (and logged, without their contents).
+   */
+  public async showPrompt(view: PromptView, refs?: PromptRefs): Promise<PromptRefs> {
     this.#assertStarted();
-    if (this.#stopped) return;
+    const given =
+      refs === undefined ? new Map<string, PromptMessageRef>() : this.#readRefs(view.loginId, refs);
+    if (this.#stopped) {
+      // Nothing is sent any more, but what is known still holds: the caller must not lose it.
+      return toPromptRefs(new Map([...given, ...(this.#prompts.get(view.loginId)?.messages ?? [])]));
+    }
     const prompt = this.#promptOf(view.loginId);
     // One login's renders run one after another, so the last view is the one operators see.
-    const run = prompt.queue.then(() => this.#render(view, prompt));
+    const run = prompt.queue.then(() => this.#render(view, prompt, given));
     prompt.queue = run.catch(() => undefined);
-    await run;
+    return run;
   }
 
   public async notify(operatorId: string, notice: OperatorNotice): Promise<void> {
@@ -221,42 +280,103 @@ export class DiscordOperatorChannel implements OperatorChannel {
   public async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#stopping.abort();
     await this.#client.destroy();
     this.#log.info('disconnected from Discord');
   }
 
   // ---- prompts and notices --------------------------------------------------------------------
 
-  async #render(view: PromptView, prompt: LoginPrompt): Promise<void> {
+  /** Renders `view` to every operator; resolves with the refs of every prompt message known after. */
+  async #render(
+    view: PromptView,
+    prompt: LoginPrompt,
+    given: ReadonlyMap<string, PromptMessageRef>,
+  ): Promise<PromptRefs> {
     const { text, actions } = renderPrompt(view, this.#nameOf);
-    const body = { content: text, components: promptComponents(view.loginId, actions) };
+    const body: PromptBody = { content: text, components: promptComponents(view.loginId, actions) };
+    // One operator's closed DMs must not keep the prompt from the others: each one's failure is logged.
     await Promise.all(
-      [...this.#operatorIds].map(async (operatorId) => {
-        const sent = prompt.messages.get(operatorId);
-        try {
-          if (sent !== undefined) {
-            try {
-              const channel = await this.#dmChannel(operatorId);
-              await channel.messages.edit(sent.messageId, body);
-              return;
-            } catch (error) {
-              // The message is gone: send the prompt anew below. Anything else is a real failure.
-              if (discordErrorCode(error) !== RESTJSONErrorCodes.UnknownMessage) throw error;
-              prompt.messages.delete(operatorId);
-            }
-          }
-          const channel = await this.#dmChannel(operatorId);
-          const message = await channel.send(body);
-          prompt.messages.set(operatorId, { channelId: channel.id, messageId: message.id });
-        } catch (error) {
-          // One operator's closed DMs must not keep the prompt from the others.
-          this.#log.warn(
-            { userId: operatorId, loginId: view.loginId, error: describeError(error) },
-            sent === undefined ? 'could not send the prompt' : 'could not update the prompt',
-          );
-        }
-      }),
+      [...this.#operatorIds].map((operatorId) =>
+        this.#renderTo(operatorId, view.loginId, prompt, given, body),
+      ),
     );
+    return toPromptRefs(prompt.messages);
+  }
+
+  async #renderTo(
+    operatorId: string,
+    loginId: string,
+    prompt: LoginPrompt,
+    given: ReadonlyMap<string, PromptMessageRef>,
+    body: PromptBody,
+  ): Promise<void> {
+    const known = prompt.messages.get(operatorId) ?? given.get(operatorId);
+    if (known !== undefined) {
+      try {
+        if (
+          await this.#retrying(operatorId, 'prompt edit', () => this.#editPrompt(operatorId, known, body))
+        ) {
+          prompt.messages.set(operatorId, known);
+          return;
+        }
+        this.#log.warn(
+          { userId: operatorId, loginId },
+          'a prompt ref is not in the operator’s DM; sending a new prompt',
+        );
+      } catch (error) {
+        if (!PROMPT_GONE.has(discordErrorCode(error) ?? '')) {
+          // The message is most likely still there: keep it, so the next render edits it again
+          // rather than send the operator a second prompt.
+          prompt.messages.set(operatorId, known);
+          this.#log.warn(
+            { userId: operatorId, loginId, error: describeError(error) },
+            'could not update the prompt',
+          );
+          return;
+        }
+        this.#log.info(
+          { userId: operatorId, loginId, error: describeError(error) },
+          'the prompt message is gone; sending a new one',
+        );
+      }
+      prompt.messages.delete(operatorId);
+    }
+    try {
+      const message = await this.#sendDm(operatorId, body, 'prompt');
+      prompt.messages.set(operatorId, { channelId: message.channelId, messageId: message.id });
+    } catch (error) {
+      this.#log.warn(
+        { userId: operatorId, loginId, error: describeError(error) },
+        'could not send the prompt',
+      );
+    }
+  }
+
+  /**
+   * Edits a prompt message. Resolves to `false`, without a request, when the ref is not in the
+   * operator's DM: refs come from outside, and must not make the bot edit anything else.
+   */
+  async #editPrompt(operatorId: string, ref: PromptMessageRef, body: PromptBody): Promise<boolean> {
+    const channel = await this.#dmChannel(operatorId);
+    if (channel.id !== ref.channelId) return false;
+    await channel.messages.edit(ref.messageId, body);
+    return true;
+  }
+
+  /** Reads refs given to `showPrompt`; what is left out is logged by count, never by content. */
+  #readRefs(loginId: string, refs: PromptRefs): ReadonlyMap<string, PromptMessageRef> {
+    const read = readPromptRefs(refs, this.#operatorIds);
+    if (read.malformed > 0) {
+      this.#log.warn({ loginId, ignored: read.malformed }, 'ignored prompt refs of an unknown shape');
+    }
+    if (read.strangers > 0) {
+      this.#log.debug(
+        { loginId, ignored: read.strangers },
+        'ignored prompt refs of users who are not operators',
+      );
+    }
+    return read.refs;
   }
 
   #promptOf(loginId: string): LoginPrompt {
@@ -273,13 +393,41 @@ export class DiscordOperatorChannel implements OperatorChannel {
     return prompt;
   }
 
+  /** Sends a notice; a failure is logged, never thrown. */
   async #send(operatorId: string, text: string, what: string): Promise<void> {
     try {
-      const channel = await this.#dmChannel(operatorId);
-      await channel.send({ content: text });
+      await this.#sendDm(operatorId, { content: text }, what);
     } catch (error) {
       this.#log.warn({ userId: operatorId, error: describeError(error) }, `could not send the ${what}`);
     }
+  }
+
+  /** Sends a DM, trying again after a passing failure. */
+  async #sendDm(
+    operatorId: string,
+    body: { readonly content: string; readonly components?: PromptBody['components'] },
+    what: string,
+  ): Promise<Message> {
+    // One nonce for every try, enforced: if Discord made the message but its answer was lost, the
+    // next try gets that message back instead of making a second one.
+    const nonce = randomBytes(12).toString('base64url');
+    return this.#retrying(operatorId, what, async () => {
+      const channel = await this.#dmChannel(operatorId);
+      return channel.send({ ...body, nonce, enforceNonce: true });
+    });
+  }
+
+  /** Runs one DM request with the `dmRetry` policy; each retry is logged with the user ID. */
+  async #retrying<T>(operatorId: string, what: string, attempt: () => Promise<T>): Promise<T> {
+    return withRetries(attempt, {
+      ...this.#dmRetry,
+      signal: this.#stopping.signal,
+      onRetry: (error, failedTry, delayMs) =>
+        this.#log.warn(
+          { userId: operatorId, failedTry, retryInMs: delayMs, error: describeError(error) },
+          `the ${what} failed for a passing reason; trying again`,
+        ),
+    });
   }
 
   /** The DM channel with an operator: cached by discord.js after the first call. */
@@ -374,19 +522,13 @@ export class DiscordOperatorChannel implements OperatorChannel {
     }
     const parsed = parseCode(message.content, { length: this.#codeLength });
     if (!parsed.ok) {
-      this.#log.info(
-        { operatorId: userId, reason: parsed.reason },
-        'a DM reply is not one code; sending help',
-      );
-      try {
-        await message.channel.send({ content: renderNotice({ kind: 'help' }, this.#nameOf) });
-      } catch (error) {
-        this.#log.warn({ userId, error: describeError(error) }, 'could not send the help notice');
-      }
+      // Every relay gets this DM: the core answers it with help, once, after claiming it.
+      this.#log.info({ operatorId: userId, reason: parsed.reason }, 'a DM reply is not one code');
+      this.#deliver({ kind: 'unclear', operatorId: userId, inputId: message.id });
       return;
     }
     this.#log.info({ operatorId: userId, via: 'dm' }, 'code received');
-    this.#deliver({ kind: 'code', operatorId: userId, code: new Secret(parsed.code) });
+    this.#deliver({ kind: 'code', operatorId: userId, code: new Secret(parsed.code), inputId: message.id });
   }
 
   async #onInteraction(interaction: Interaction): Promise<void> {
@@ -399,38 +541,44 @@ export class DiscordOperatorChannel implements OperatorChannel {
   async #onCommand(interaction: ChatInputCommandInteraction): Promise<void> {
     const userId = interaction.user.id;
     if (!this.#allowed(interaction)) {
-      this.#log.info(
-        {
-          userId,
-          command: interaction.commandName,
-          context: interaction.context,
-          guildId: interaction.guildId,
-        },
-        'refused a command from a non-operator or outside a DM',
-      );
-      await this.#acknowledge(interaction, () =>
+      const refused = await this.#acknowledge(interaction, () =>
         interaction.reply({ content: NOT_ALLOWED, flags: MessageFlags.Ephemeral }),
       );
+      if (refused) {
+        this.#log.info(
+          {
+            userId,
+            command: interaction.commandName,
+            context: interaction.context,
+            guildId: interaction.guildId,
+          },
+          'refused a command from a non-operator or outside a DM',
+        );
+      }
       return;
     }
     const command = operatorCommandOf(interaction.commandName);
     if (command === undefined) {
       // A command of an older version, still in Discord's cache on the operator's device.
-      this.#log.info({ operatorId: userId, command: interaction.commandName }, 'an unknown command');
-      await this.#acknowledge(interaction, () =>
+      const answered = await this.#acknowledge(interaction, () =>
         interaction.reply({ content: STALE_COMMAND, flags: MessageFlags.Ephemeral }),
       );
+      if (answered) {
+        this.#log.info({ operatorId: userId, command: interaction.commandName }, 'an unknown command');
+      }
       return;
     }
-    this.#log.info({ operatorId: userId, command }, 'command received');
-    // Acknowledge first: Discord gives 3 seconds, and the core's answer may take longer. A command
-    // Discord has already shown as failed is not acted on either: the operator will try again.
+    // Acknowledge first: Discord gives 3 seconds, and the core's answer may take longer. Only the
+    // relay whose acknowledgement went through acts on it; a command Discord has already shown as
+    // failed is not acted on either: the operator will try again.
     if (!(await this.#acknowledge(interaction, () => interaction.deferReply()))) return;
+    this.#log.info({ operatorId: userId, command }, 'command received');
     this.#deliver({
       kind: 'command',
       operatorId: userId,
       command,
       respond: this.#responder(interaction, command),
+      inputId: interaction.id,
     });
   }
 
@@ -451,8 +599,9 @@ export class DiscordOperatorChannel implements OperatorChannel {
       }
       answered = true;
       if (this.#stopped) return;
+      const content = fitMessage(renderNotice(notice, this.#nameOf));
       try {
-        await interaction.editReply({ content: fitMessage(renderNotice(notice, this.#nameOf)) });
+        await this.#retrying(operatorId, 'command answer', () => interaction.editReply({ content }));
       } catch (error) {
         this.#log.warn(
           { userId: operatorId, command, error: describeError(error) },
@@ -471,29 +620,39 @@ export class DiscordOperatorChannel implements OperatorChannel {
       return;
     }
     const operatorId = interaction.user.id;
-    const context = { operatorId, loginId: target.loginId, action: target.action };
+    const { loginId, action } = target;
     if (!this.#allowed(interaction)) {
-      this.#log.info(
-        { userId: operatorId, action: target.action },
-        'refused a button press from a non-operator',
-      );
-      await this.#acknowledge(interaction, () =>
-        interaction.reply({ content: NOT_ALLOWED, flags: MessageFlags.Ephemeral }),
-      );
+      if (
+        await this.#acknowledge(interaction, () =>
+          interaction.reply({ content: NOT_ALLOWED, flags: MessageFlags.Ephemeral }),
+        )
+      ) {
+        this.#log.info({ userId: operatorId, action }, 'refused a button press from a non-operator');
+      }
       return;
     }
-    this.#log.info(context, 'button pressed');
-    switch (target.action) {
+    const inputId = interaction.id;
+    switch (action) {
       case 'code':
-        await this.#acknowledge(interaction, () =>
-          interaction.showModal(codeModal(target.loginId, this.#codeLength)),
-        );
+        if (
+          await this.#acknowledge(interaction, () =>
+            interaction.showModal(codeModal(loginId, this.#codeLength)),
+          )
+        ) {
+          this.#log.info({ operatorId, loginId, action }, 'button pressed');
+        }
         return;
       case 'resend':
       case 'cancel':
-        // Acknowledge first: Discord gives 3 seconds, and the core's answer may take longer.
-        await this.#acknowledge(interaction, () => interaction.deferUpdate());
-        this.#deliver({ kind: target.action, operatorId, loginId: target.loginId });
+        // Acknowledge first: Discord gives 3 seconds, and the core's answer may take longer. Only
+        // the relay whose acknowledgement went through delivers the press.
+        if (!(await this.#acknowledge(interaction, () => interaction.deferUpdate()))) return;
+        this.#log.info({ operatorId, loginId, action }, 'button pressed');
+        this.#deliver(
+          action === 'resend'
+            ? { kind: 'resend', operatorId, loginId, inputId }
+            : { kind: 'cancel', operatorId, loginId, inputId },
+        );
         return;
     }
   }
@@ -507,30 +666,37 @@ export class DiscordOperatorChannel implements OperatorChannel {
       return;
     }
     const operatorId = interaction.user.id;
+    const { loginId } = target;
     if (!this.#allowed(interaction)) {
-      this.#log.info({ userId: operatorId }, 'refused a code modal from a non-operator');
-      await this.#acknowledge(interaction, () =>
-        interaction.reply({ content: NOT_ALLOWED, flags: MessageFlags.Ephemeral }),
-      );
+      if (
+        await this.#acknowledge(interaction, () =>
+          interaction.reply({ content: NOT_ALLOWED, flags: MessageFlags.Ephemeral }),
+        )
+      ) {
+        this.#log.info({ userId: operatorId }, 'refused a code modal from a non-operator');
+      }
       return;
     }
     const parsed = parseCode(this.#fieldValue(interaction), { length: this.#codeLength });
     if (!parsed.ok) {
-      this.#log.info(
-        { operatorId, loginId: target.loginId, reason: parsed.reason },
-        'a modal entry is not one code; sending help',
-      );
-      await this.#acknowledge(interaction, () =>
+      // Answered here, not by the core: only one relay can acknowledge an interaction, so the help
+      // goes out once without a claim, and nothing is delivered.
+      const answered = await this.#acknowledge(interaction, () =>
         interaction.reply({
           content: renderNotice({ kind: 'help' }, this.#nameOf),
           flags: MessageFlags.Ephemeral,
         }),
       );
+      if (answered) {
+        this.#log.info(
+          { operatorId, loginId, reason: parsed.reason },
+          'a modal entry is not one code; sent help',
+        );
+      }
       return;
     }
-    this.#log.info({ operatorId, loginId: target.loginId, via: 'modal' }, 'code received');
     // Closes the modal without a message of its own: the core answers by updating the prompt.
-    await this.#acknowledge(interaction, () =>
+    const acknowledged = await this.#acknowledge(interaction, () =>
       interaction.isFromMessage()
         ? interaction.deferUpdate()
         : interaction.reply({
@@ -538,7 +704,15 @@ export class DiscordOperatorChannel implements OperatorChannel {
             flags: MessageFlags.Ephemeral,
           }),
     );
-    this.#deliver({ kind: 'code', operatorId, code: new Secret(parsed.code), loginId: target.loginId });
+    if (!acknowledged) return;
+    this.#log.info({ operatorId, loginId, via: 'modal' }, 'code received');
+    this.#deliver({
+      kind: 'code',
+      operatorId,
+      code: new Secret(parsed.code),
+      loginId,
+      inputId: interaction.id,
+    });
   }
 
   #fieldValue(interaction: ModalSubmitInteraction): string {
@@ -563,16 +737,32 @@ export class DiscordOperatorChannel implements OperatorChannel {
   }
 
   /**
-   * Answers an interaction; a failure (e.g. past Discord's 3 seconds) is logged, never thrown.
-   * Resolves with whether the answer went through.
+   * Answers (acknowledges) an interaction. Resolves with whether this relay's answer went through:
+   * only then may it act on the interaction. Every relay receives every interaction and Discord takes
+   * the first answer only; the others get 40060 (already acknowledged) or 10062 (unknown
+   * interaction). That is how a relay learns another one has it: logged at debug, and nothing else.
+   * Any other failure (e.g. past Discord's 3 seconds) is logged as a warning. Never throws.
    */
   async #acknowledge(interaction: Interaction, answer: () => Promise<unknown>): Promise<boolean> {
     try {
       await answer();
       return true;
     } catch (error) {
+      const discordCode = discordErrorCode(error);
+      // 10062 also comes to a relay too slow for Discord's window: that one is worth a warning.
+      const answeredElsewhere =
+        discordCode === RESTJSONErrorCodes.InteractionHasAlreadyBeenAcknowledged ||
+        (discordCode === RESTJSONErrorCodes.UnknownInteraction &&
+          Date.now() - interaction.createdTimestamp <= INTERACTION_ACK_WINDOW_MS);
+      if (answeredElsewhere) {
+        this.#log.debug(
+          { userId: interaction.user.id, interactionId: interaction.id, discordCode },
+          'another relay answered this interaction',
+        );
+        return false;
+      }
       this.#log.warn(
-        { userId: interaction.user.id, error: describeError(error) },
+        { userId: interaction.user.id, interactionId: interaction.id, error: describeError(error) },
         'could not answer an interaction',
       );
       return false;
@@ -585,7 +775,10 @@ export class DiscordOperatorChannel implements OperatorChannel {
       this.#onInput(input);
     } catch (error) {
       // The handler must not throw; if it does, the gateway's event loop must not suffer for it.
-      this.#log.error({ error: describeError(error), input: input.kind }, 'the input handler threw');
+      this.#log.error(
+        { error: describeError(error), input: input.kind, inputId: input.inputId },
+        'the input handler threw',
+      );
     }
   }
 }

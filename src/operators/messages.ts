@@ -261,7 +261,9 @@ function renderLoginRequest(
     case 'already-running':
       return 'A login is already under way, so no new one was started. Answer its prompt with the code.';
     case 'halted':
-      return `No login was started: a broker error stopped all logins until the configuration is fixed (${f.useCommand('status')} to see what to fix). Fix it, then restart the relay.`;
+      return `No login was started: a broker error stopped all logins until the configuration is fixed (${f.useCommand('status')} to see what to fix). Fix it, restart the relay, then ${f.useCommand('login')}.`;
+    case 'unavailable':
+      return 'No login was started: the relay cannot reach Redis right now. Try again in a minute.';
     case 'rate-limited':
       return notice.nextAllowedAt === undefined
         ? 'No login was started: the hourly SMS limit (MAX_LOGINS_PER_HOUR) is reached. Try again later.'

@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
+import type { PromptRefs } from '../relay/coordination.js';
 import { Secret } from '../secret.js';
 import { ACTION_LABELS, renderNotice, renderPrompt, type PromptAction } from './messages.js';
 import { parseCode } from './parse-code.js';
@@ -41,10 +43,17 @@ const TYPED_COMMANDS = {
  * One operator at a terminal: the demo's stand-in for Discord. Lines typed are parsed exactly as DM
  * replies are; "new" stands for the prompt's "Send a new code" button, and "status", "login" and
  * "cancel" are the slash commands (so "cancel" drops whatever login waits for a code, as `/cancel`
- * does, rather than a button of one prompt).
+ * does, rather than a button of one prompt). Anything else is an `unclear` input, which the core
+ * answers with the `help` notice.
+ *
+ * Each line's `inputId` is a counter behind a prefix drawn at random per channel: the core's claims
+ * of inputs may outlive this process (Redis), so a restarted demo must not reuse an earlier run's IDs.
+ * The terminal keeps no prompt messages: `showPrompt` prints the prompt anew and resolves with `{}`.
  */
 export class TerminalOperatorChannel implements OperatorChannel {
   readonly #options: Required<TerminalChannelOptions>;
+  readonly #inputIdPrefix = `terminal-${randomBytes(6).toString('hex')}`;
+  #inputCount = 0;
   #lines: Interface | undefined;
   /** The login whose prompt was shown last, for "new". */
   #currentLoginId: string | undefined;
@@ -57,27 +66,30 @@ export class TerminalOperatorChannel implements OperatorChannel {
     const operatorId = this.#options.operatorId;
     this.#lines = createInterface({ input: this.#options.input, terminal: false });
     this.#lines.on('line', (line) => {
+      const inputId = this.#nextInputId();
       const text = line.trim().toLowerCase();
       const loginId = this.#currentLoginId;
       if (TYPED_RESEND.includes(text) && loginId !== undefined) {
-        onInput({ kind: 'resend', operatorId, loginId });
+        onInput({ kind: 'resend', operatorId, loginId, inputId });
         return;
       }
       const command = commandOf(text);
       if (command !== undefined) {
-        onInput({ kind: 'command', operatorId, command, respond: this.#responder() });
+        onInput({ kind: 'command', operatorId, command, respond: this.#responder(), inputId });
         return;
       }
       const parsed = parseCode(line, { length: this.#options.codeLength });
-      if (parsed.ok) onInput({ kind: 'code', operatorId, code: new Secret(parsed.code) });
-      else this.#write(`${this.#render({ kind: 'help' })}\n${COMMANDS_HINT}`);
+      if (parsed.ok) onInput({ kind: 'code', operatorId, code: new Secret(parsed.code), inputId });
+      else onInput({ kind: 'unclear', operatorId, inputId });
     });
   }
 
-  public async showPrompt(view: PromptView): Promise<void> {
+  /** Prints the prompt; there is no message to edit later, so no refs: `{}`. */
+  public async showPrompt(view: PromptView, _refs?: PromptRefs): Promise<PromptRefs> {
     const { text, actions } = renderPrompt(view, this.#name, { format: 'plain' });
     this.#currentLoginId = view.loginId;
     this.#write(`\n── ${text.split('\n').join('\n   ')}\n${hint(actions)}`);
+    return {};
   }
 
   public async notify(_operatorId: string, notice: OperatorNotice): Promise<void> {
@@ -111,7 +123,14 @@ export class TerminalOperatorChannel implements OperatorChannel {
   }
 
   #render(notice: OperatorNotice): string {
-    return renderNotice(notice, this.#name, { format: 'plain' });
+    const text = renderNotice(notice, this.#name, { format: 'plain' });
+    // The terminal has no command picker: the help names the commands too.
+    return notice.kind === 'help' ? `${text}\n${COMMANDS_HINT}` : text;
+  }
+
+  #nextInputId(): string {
+    this.#inputCount += 1;
+    return `${this.#inputIdPrefix}-${this.#inputCount}`;
   }
 
   #write(text: string): void {

@@ -1,4 +1,5 @@
 import type { BrokerErrorKind } from '../broker/errors.js';
+import type { PromptRefs } from '../relay/coordination.js';
 import type { Secret } from '../secret.js';
 
 /** Why a login started. Shown to operators and sent in `login.started` events. */
@@ -90,7 +91,8 @@ export type OperatorNotice =
   /** The answer to `/login`. */
   | {
       readonly kind: 'login-request';
-      readonly result: 'started' | 'already-running' | 'halted' | 'rate-limited';
+      /** `unavailable`: the coordination store (Redis) could not be reached. */
+      readonly result: 'started' | 'already-running' | 'halted' | 'rate-limited' | 'unavailable';
       /** With `rate-limited`: when a login may start. */
       readonly nextAllowedAt?: Date;
     }
@@ -130,30 +132,39 @@ export interface StatusView {
 /** Operator commands (Discord slash commands in the DM with the bot). */
 export type OperatorCommand = 'status' | 'login' | 'cancel';
 
-/** What an operator did, already parsed: the core never sees raw text. */
+/**
+ * What an operator did, already parsed: the core never sees raw text. Every input carries an
+ * `inputId` unique to the operator's action (Discord: the message or interaction ID): several relays
+ * each receive the same DM through their own gateway connection, and only the one that claims the
+ * input acts on it and answers.
+ */
 export type OperatorInput =
   /** A clean code (digits only), from a DM reply or the modal. */
-  | {
-      readonly kind: 'code';
-      readonly operatorId: string;
-      readonly code: Secret;
-      /** The prompt's login when the code came through its modal; absent for a plain DM reply. */
-      readonly loginId?: string;
-    }
-  /** "Send a new code". */
-  | { readonly kind: 'resend'; readonly operatorId: string; readonly loginId: string }
-  /** "Cancel". */
-  | { readonly kind: 'cancel'; readonly operatorId: string; readonly loginId: string }
-  /**
-   * A command (`/status`, `/login`, `/cancel`). The core answers through `respond` exactly once;
-   * the channel has already acknowledged the command to Discord.
-   */
-  | {
-      readonly kind: 'command';
-      readonly operatorId: string;
-      readonly command: OperatorCommand;
-      readonly respond: (notice: OperatorNotice) => Promise<void>;
-    };
+  (
+    | {
+        readonly kind: 'code';
+        readonly operatorId: string;
+        readonly code: Secret;
+        /** The prompt's login when the code came through its modal; absent for a plain DM reply. */
+        readonly loginId?: string;
+      }
+    /** A DM that is not clearly one code: the core answers with the `help` notice, never the broker. */
+    | { readonly kind: 'unclear'; readonly operatorId: string }
+    /** "Send a new code". */
+    | { readonly kind: 'resend'; readonly operatorId: string; readonly loginId: string }
+    /** "Cancel". */
+    | { readonly kind: 'cancel'; readonly operatorId: string; readonly loginId: string }
+    /**
+     * A command (`/status`, `/login`, `/cancel`). The core answers through `respond` exactly once;
+     * the channel has already acknowledged the command to Discord.
+     */
+    | {
+        readonly kind: 'command';
+        readonly operatorId: string;
+        readonly command: OperatorCommand;
+        readonly respond: (notice: OperatorNotice) => Promise<void>;
+      }
+  ) & { readonly inputId: string };
 
 /** Receives operator inputs. Must not throw; the core handles its own errors. */
 export type OperatorInputHandler = (input: OperatorInput) => void;
@@ -167,9 +178,11 @@ export interface OperatorChannel {
   start(onInput: OperatorInputHandler): Promise<void>;
   /**
    * Shows a login's prompt to every operator: the first call for a `loginId` sends it, later calls
-   * edit the messages already sent.
+   * edit the messages already sent. `refs` (from an earlier call, possibly by another relay or before
+   * a restart) say where those messages are when this channel has not seen the login. Resolves with
+   * the refs of every operator's message, to be shared.
    */
-  showPrompt(view: PromptView): Promise<void>;
+  showPrompt(view: PromptView, refs?: PromptRefs): Promise<PromptRefs>;
   /** Tells one operator something. */
   notify(operatorId: string, notice: OperatorNotice): Promise<void>;
   /** Tells every operator something. */

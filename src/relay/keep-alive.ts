@@ -85,7 +85,7 @@ export class KeepAlive {
     const token = relay.currentToken();
     if (token === undefined) {
       // No token at all: a login is what the bot needs (unless one runs, or one waits for a person).
-      const { result } = relay.requestLogin('bot-request');
+      const { result } = await relay.requestLogin('bot-request');
       this.#log.info(
         { generation: request.generation, result },
         'bot reported a rejected token; none is published',
@@ -171,10 +171,10 @@ export class KeepAlive {
       this.#renewTimer = this.#after(MAX_TIMER_MS, () => this.#armRenewal(at, reason));
       return;
     }
-    this.#renewTimer = this.#after(delayMs, () => {
+    this.#renewTimer = this.#after(delayMs, async () => {
       this.#renewTimer = undefined;
       this.#nextLogin = undefined;
-      const { result } = this.#options.relay.requestLogin(reason);
+      const { result } = await this.#options.relay.requestLogin(reason);
       this.#log.info({ reason, result }, 'planned login');
     });
   }
@@ -193,7 +193,7 @@ export class KeepAlive {
 
   async #dead(token: TokenRecord, why: string, reason: LoginReason): Promise<void> {
     await this.#options.relay.invalidate(token, why);
-    const { result } = this.#options.relay.requestLogin(reason);
+    const { result } = await this.#options.relay.requestLogin(reason);
     this.#log.info({ reason, result }, 'login after a dead token');
   }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { BrokerError, type BrokerStep } from '../broker/errors.js';
-import type { Broker } from '../broker/types.js';
+import type { Broker, StartLoginResult } from '../broker/types.js';
 import { errorFields, type Logger } from '../log.js';
 import type {
   LoginReason,
@@ -11,8 +11,9 @@ import type {
   PromptView,
   StatusView,
 } from '../operators/types.js';
-import { Secret } from '../secret.js';
+import type { Secret } from '../secret.js';
 import type { EventPublisher, RelayEvent, TokenRecord, TokenStore } from '../store/types.js';
+import type { LoginCoordination, LoginHalt, PromptRefs, SharedLogin } from './coordination.js';
 import type {
   EndedLogin,
   FailureSummary,
@@ -23,7 +24,19 @@ import type {
   RelayObserver,
   RelaySnapshot,
 } from './state.js';
-import { LoginBudget } from './login-budget.js';
+import { emitSafely, TokenHolder, type TokenListener } from './token-holder.js';
+
+export type { TokenListener } from './token-holder.js';
+
+/** Bounded retries of step 1 after a transient broker error. */
+export interface StartRetryOptions {
+  /** Step-1 calls at most, the first included. */
+  attempts: number;
+  /** Wait before the second call; it doubles with each call, with jitter. */
+  baseDelayMs: number;
+  /** Longest wait; a `Retry-After` beyond it ends the login instead. */
+  maxDelayMs: number;
+}
 
 /** Options of {@link Relay}. */
 export interface RelayOptions {
@@ -41,13 +54,22 @@ export interface RelayOptions {
   operators: OperatorChannel;
   store: TokenStore;
   events: EventPublisher;
+  /** What the relays of the account share: lock, pending login, halt, SMS budget. */
+  coordination: LoginCoordination;
   logger: Logger;
+  /** This relay's name in the lock and in claims; unique per process. */
+  relayId?: string;
   /** Current time in epoch ms; injectable for tests. */
   now?: () => number;
   /** New login ids; injectable for tests. */
   newLoginId?: () => string;
   /** First wait before publishing a token again after a failed store write. */
   publishRetryMs?: number;
+  /** How long the login lock lives unless renewed (it is renewed while held). */
+  lockTtlMs?: number;
+  startRetry?: StartRetryOptions;
+  /** Jitter source in [0, 1); injectable for tests. */
+  random?: () => number;
   /** Metrics and audit hooks. */
   observer?: RelayObserver;
   /** What `/status` shows beyond the relay's own state: the next planned login, recent logins. */
@@ -55,21 +77,38 @@ export interface RelayOptions {
 }
 
 const DEFAULTS = {
+  relayId: `relay-${randomUUID().slice(0, 8)}`,
   now: () => Date.now(),
   newLoginId: () => randomUUID().slice(0, 8),
   publishRetryMs: 1_000,
+  lockTtlMs: 15_000,
+  startRetry: { attempts: 3, baseDelayMs: 1_000, maxDelayMs: 30_000 },
+  random: Math.random,
   observer: {},
   statusExtras: async () => ({ nextLogin: undefined, recentLogins: [] }),
-} as const satisfies Required<
-  Pick<RelayOptions, 'now' | 'newLoginId' | 'publishRetryMs' | 'observer' | 'statusExtras'>
+} as const satisfies Required<Omit<RelayOptions, keyof RelayRequiredOptions>>;
+
+type RelayRequiredOptions = Pick<
+  RelayOptions,
+  | 'account'
+  | 'codeTimeoutMs'
+  | 'tokenLifetimeMs'
+  | 'maxCodeAttempts'
+  | 'maxLoginsPerHour'
+  | 'broker'
+  | 'operators'
+  | 'store'
+  | 'events'
+  | 'coordination'
+  | 'logger'
 >;
 
-/** The longest wait between two tries of a failed token write. */
-const MAX_PUBLISH_RETRY_MS = 30_000;
+/** How long a claimed input is remembered across relays (a DM is delivered to each once). */
+const INPUT_CLAIM_TTL_MS = 10 * 60_000;
 
 /** What {@link Relay.requestLogin} did. */
 export type LoginRequestResult =
-  | { readonly result: 'started' | 'already-running' | 'halted' | 'needs-operator' }
+  | { readonly result: 'started' | 'already-running' | 'halted' | 'needs-operator' | 'unavailable' }
   /** The SMS guard held it back until `nextAllowedAt`. */
   | { readonly result: 'rate-limited'; readonly nextAllowedAt: Date };
 
@@ -84,68 +123,89 @@ const AUTOMATIC_REASONS: ReadonlySet<LoginReason> = new Set<LoginReason>([
   'bot-request',
 ]);
 
-/** Receives the published token whenever it changes (`undefined`: there is none now). */
-export type TokenListener = (token: TokenRecord | undefined) => void;
-
 /**
  * The login flow of one account: from a trigger, through step 1, the operators' prompt and step 2,
- * to the published token. It speaks only the three ports (broker, operators, store + events).
+ * to the published token. It speaks only ports: broker, operators, token store + events, and the
+ * coordination store that several relays (or one relay across restarts) share.
  *
- * Every handler checks and changes {@link LoginState} synchronously before its first `await`, so two
- * inputs arriving together can never both claim the same login: a code reaches the broker once.
+ * Exactly-once rests on the coordination store: the lock and the pending login let one relay call
+ * step 1 per login; each operator input is claimed once; a code is claimed for the broker with an
+ * atomic compare-and-set, so it reaches the broker once, whichever relay received it.
  */
 export class Relay {
   readonly #options: Required<RelayOptions>;
   readonly #log: Logger;
+  readonly #tokens: TokenHolder;
+  /** This relay's view of the current (or last) login. The coordination store decides. */
   #login: LoginState = { kind: 'none' };
-  #token: TokenRecord | undefined;
-  #halted: { error: BrokerError['kind']; at: string } | undefined;
+  /** Where the current login's prompt messages are. */
+  #prompts: PromptRefs = {};
+  #halted: LoginHalt | undefined;
   #lastFailure: FailureSummary | undefined;
   #deadlineTimer: NodeJS.Timeout | undefined;
-  #publishTimer: NodeJS.Timeout | undefined;
   #deferredTimer: NodeJS.Timeout | undefined;
+  #lockTimer: NodeJS.Timeout | undefined;
+  #sleepTimer: NodeJS.Timeout | undefined;
+  #wake: (() => void) | undefined;
   /** Set when the last login ended without a token: automatic triggers then wait for a person. */
   #waitingForOperator = false;
-  readonly #budget: LoginBudget;
-  readonly #tokenListeners = new Set<TokenListener>();
   #stopped = false;
   /** Work started by inputs and timers, awaited by {@link Relay.idle} and {@link Relay.stop}. */
   readonly #inFlight = new Set<Promise<void>>();
 
   public constructor(options: RelayOptions) {
     this.#options = { ...DEFAULTS, ...options };
-    this.#log = options.logger.child({ component: 'relay', account: options.account });
-    this.#budget = new LoginBudget({ maxPerHour: options.maxLoginsPerHour });
+    this.#log = options.logger.child({
+      component: 'relay',
+      account: options.account,
+      relayId: this.#options.relayId,
+    });
+    this.#tokens = new TokenHolder({
+      store: options.store,
+      events: options.events,
+      broker: options.broker,
+      logger: this.#log,
+      tokenLifetimeMs: options.tokenLifetimeMs,
+      now: this.#options.now,
+      publishRetryMs: this.#options.publishRetryMs,
+      onPublished: (record) =>
+        this.#observe('tokenPublished', { generation: record.generation, expiresAt: record.expiresAt }),
+    });
   }
 
   /**
-   * Looks at what is published. A token the broker still accepts is kept, and nothing else happens:
-   * no login, no DM. Otherwise a login starts.
+   * Carries on a pending login (after a restart, no new SMS and no new DM), then looks at what is
+   * published: a token the broker still accepts is kept, and nothing else happens. Otherwise a login
+   * starts.
    */
   public async start(): Promise<void> {
+    const coordination = this.#options.coordination;
+    this.#halted = await coordination.loadHalt();
+    const pending = await coordination.loadPending();
+    if (pending !== undefined) this.#adoptPending(pending);
     const record = await this.#options.store.read();
     if (record !== undefined) {
-      const verdict = await this.checkToken(record);
+      const verdict = await this.#tokens.check(record);
       if (verdict !== 'invalid') {
-        this.#setToken(record);
+        this.#tokens.adopt(record);
         this.#log.info(
           { generation: record.generation, expiresAt: record.expiresAt, check: verdict },
           'published token kept',
         );
         return;
       }
-      await this.invalidate(record, 'rejected by the broker at startup');
+      await this.#tokens.invalidate(record, 'rejected by the broker at startup');
     }
-    this.requestLogin('startup');
+    if (pending === undefined) await this.requestLogin('startup');
   }
 
   /**
-   * Starts a login unless one is running, logins are halted, the SMS guard holds it back, or (for
-   * automatic triggers) the last login ended without a token and waits for an operator. Returns at
-   * once; the login goes on in the background (see {@link Relay.idle}).
+   * Starts a login unless one is running (here or on another relay), logins are halted, the SMS
+   * guard holds it back, or (for automatic triggers) the last login ended without a token and waits
+   * for an operator. The login goes on in the background (see {@link Relay.idle}).
    */
-  public requestLogin(reason: LoginReason): LoginRequestResult {
-    if (this.#stopped) return { result: 'already-running' };
+  public async requestLogin(reason: LoginReason): Promise<LoginRequestResult> {
+    if (this.#stopped) return { result: 'unavailable' };
     if (this.#halted !== undefined) {
       this.#log.warn({ reason, error: this.#halted.error }, 'login not started: logins are halted');
       return { result: 'halted' };
@@ -158,110 +218,111 @@ export class Relay {
       );
       return { result: 'needs-operator' };
     }
-    const spend = this.#budget.trySpend(this.#options.now());
-    if (!spend.ok) {
-      this.#deferLogin(reason, spend.nextAllowedAt);
-      return { result: 'rate-limited', nextAllowedAt: spend.nextAllowedAt };
+
+    // Claim the login in this process before any await: a second trigger now finds it running.
+    const previous = this.#login;
+    const base: LoginBase = {
+      loginId: this.#options.newLoginId(),
+      reason,
+      startedAt: new Date(this.#options.now()),
+    };
+    this.#login = { ...base, kind: 'starting' };
+    const giveUp = async <R extends LoginRequestResult>(result: R, held: boolean): Promise<R> => {
+      if (held) await this.#releaseLock();
+      if (this.#login.kind === 'starting' && this.#login.loginId === base.loginId) this.#login = previous;
+      return result;
+    };
+
+    const coordination = this.#options.coordination;
+    let held = false;
+    try {
+      held = await coordination.acquireLock(this.#options.relayId, this.#options.lockTtlMs);
+      if (!held) {
+        // Another relay is starting a login, or one died holding the lock: look again once the
+        // lock has had time to expire (a live holder will have stored its pending login by then).
+        this.#lookAgainAfterLock(reason);
+        return await giveUp({ result: 'already-running' }, false);
+      }
+      this.#keepLock();
+      const pending = await coordination.loadPending();
+      if (pending !== undefined) {
+        await giveUp({ result: 'already-running' }, true);
+        this.#adoptPending(pending);
+        return { result: 'already-running' };
+      }
+      const halt = await coordination.loadHalt();
+      if (halt !== undefined) {
+        this.#halted = halt;
+        return await giveUp({ result: 'halted' }, true);
+      }
+      const spend = await coordination.spendLogin(this.#options.now(), this.#options.maxLoginsPerHour);
+      if (!spend.ok) {
+        const limited = { result: 'rate-limited', nextAllowedAt: spend.nextAllowedAt } as const;
+        await giveUp(limited, true);
+        this.#deferLogin(reason, spend.nextAllowedAt);
+        return limited;
+      }
+    } catch (error) {
+      this.#log.error(
+        { reason, err: errorFields(error) },
+        'login not started: the coordination store failed',
+      );
+      return await giveUp({ result: 'unavailable' }, held).catch(() => ({ result: 'unavailable' as const }));
     }
     clearTimeout(this.#deferredTimer);
     this.#deferredTimer = undefined;
-    this.#track(this.#runLogin(reason));
+    this.#track(this.#runLogin(base));
     return { result: 'started' };
-  }
-
-  /**
-   * The published token, if it has not expired. Served from memory: the relay is its only writer.
-   */
-  public currentToken(): TokenRecord | undefined {
-    const token = this.#token;
-    return token !== undefined && Date.parse(token.expiresAt) > this.#options.now() ? token : undefined;
-  }
-
-  /** Calls `listener` whenever the published token changes. Returns the function that stops it. */
-  public onTokenChange(listener: TokenListener): () => void {
-    this.#tokenListeners.add(listener);
-    return () => this.#tokenListeners.delete(listener);
-  }
-
-  /**
-   * Asks the broker whether `record`'s token still works. `unchecked`: the broker could not be
-   * reached or failed (a network error or 5xx is not a dead token).
-   */
-  public async checkToken(record: TokenRecord): Promise<'valid' | 'invalid' | 'unchecked'> {
-    if (Date.parse(record.expiresAt) <= this.#options.now()) return 'invalid';
-    try {
-      return await this.#options.broker.validate(new Secret(record.token));
-    } catch (error) {
-      this.#log.warn(
-        { generation: record.generation, err: errorFields(error) },
-        'token could not be checked; kept',
-      );
-      return 'unchecked';
-    }
-  }
-
-  /**
-   * Removes a dead token from the store (only if it is still that generation) and tells the bots
-   * with `token.invalidated`.
-   */
-  public async invalidate(record: TokenRecord, reason: string): Promise<void> {
-    await this.#options.store.remove(record.generation);
-    if (this.#token?.generation === record.generation) this.#setToken(undefined);
-    this.#log.warn({ generation: record.generation, reason }, 'token invalidated');
-    await this.#emit({ type: 'token.invalidated', generation: record.generation, reason });
-  }
-
-  /**
-   * Forgets the token once it has expired (Redis drops the key by its TTL at the same moment) and
-   * tells the bots.
-   */
-  public async expire(generation: number): Promise<void> {
-    const token = this.#token;
-    if (token?.generation !== generation || Date.parse(token.expiresAt) > this.#options.now()) return;
-    this.#setToken(undefined);
-    this.#log.warn({ generation }, 'token expired');
-    await this.#emit({ type: 'token.invalidated', generation, reason: 'expired' });
-  }
-
-  /** Step-1 calls in the last hour, for `/status`. */
-  public loginsLastHour(): number {
-    return this.#budget.spent(this.#options.now()).length;
   }
 
   /** Handles one parsed operator input. Never throws; failures are logged and told to the operator. */
   public handleInput(input: OperatorInput): void {
     if (this.#stopped) return;
-    switch (input.kind) {
-      case 'code':
-        this.#track(this.#onCode(input.operatorId, input.code, input.loginId));
-        return;
-      case 'resend':
-        this.#track(this.#onResend(input.operatorId, input.loginId));
-        return;
-      case 'cancel':
-        this.#track(this.#onCancel(input.operatorId, input.loginId));
-        return;
-      case 'command':
-        this.#track(
-          input.command === 'status'
-            ? this.#answerStatus(input.respond)
-            : input.command === 'login'
-              ? this.#onLoginCommand(input)
-              : this.#onCancelCommand(input),
-        );
-        return;
-    }
+    this.#track(this.#handle(input));
+  }
+
+  /** The published token, if it has not expired. Served from memory. */
+  public currentToken(): TokenRecord | undefined {
+    return this.#tokens.current();
+  }
+
+  /** Calls `listener` whenever the published token changes. Returns the function that stops it. */
+  public onTokenChange(listener: TokenListener): () => void {
+    return this.#tokens.onChange(listener);
+  }
+
+  /** See {@link TokenHolder.check}. */
+  public checkToken(record: TokenRecord): Promise<'valid' | 'invalid' | 'unchecked'> {
+    return this.#tokens.check(record);
+  }
+
+  /** See {@link TokenHolder.invalidate}. */
+  public invalidate(record: TokenRecord, reason: string): Promise<void> {
+    return this.#tokens.invalidate(record, reason);
+  }
+
+  /** See {@link TokenHolder.expire}. */
+  public expire(generation: number): Promise<void> {
+    return this.#tokens.expire(generation);
+  }
+
+  /** Reads the token store again: another relay may have published. */
+  public refreshToken(): Promise<TokenRecord | undefined> {
+    return this.#tokens.refresh();
+  }
+
+  /** After Redis came back: writes the token held back if Redis lost it. */
+  public restoreToken(): Promise<boolean> {
+    return this.#tokens.restoreIfLost();
   }
 
   /** A picture of the relay with no secret in it. */
   public snapshot(): RelaySnapshot {
     const login = this.#login;
+    const token = this.#tokens.current();
     return {
       account: this.#options.account,
-      token:
-        this.#token === undefined
-          ? undefined
-          : { generation: this.#token.generation, expiresAt: this.#token.expiresAt },
+      token: token === undefined ? undefined : { generation: token.generation, expiresAt: token.expiresAt },
       login:
         login.kind === 'none'
           ? { state: 'none' }
@@ -276,14 +337,17 @@ export class Relay {
                   deadline: login.deadline.toISOString(),
                   attemptsUsed: login.attemptsUsed,
                 },
-      halted: this.#halted,
+      halted:
+        this.#halted === undefined
+          ? undefined
+          : { error: this.#halted.error, at: this.#halted.at.toISOString() },
       lastFailure: this.#lastFailure,
     };
   }
 
   /** Whether a token is published and not past its expiry. */
   public hasValidToken(): boolean {
-    return this.currentToken() !== undefined;
+    return this.#tokens.current() !== undefined;
   }
 
   /** Resolves when no work started by inputs or timers is still running (for tests and shutdown). */
@@ -293,29 +357,36 @@ export class Relay {
     }
   }
 
-  /** Stops timers and waits for work under way. The pending login is left as it is. */
+  /**
+   * Stops timers, waits for work under way and releases the login lock. The pending login stays in
+   * the coordination store for another relay, or this one after a restart.
+   */
   public async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#deadlineTimer);
-    clearTimeout(this.#publishTimer);
     clearTimeout(this.#deferredTimer);
+    clearTimeout(this.#sleepTimer);
+    clearTimeout(this.#lockRetryTimer);
+    this.#wake?.();
+    this.#tokens.stop();
     await this.idle();
+    await this.#releaseLock();
   }
 
   // ── the login ──────────────────────────────────────────────────────────────────────────────────
 
-  async #runLogin(reason: LoginReason): Promise<void> {
-    const loginId = this.#options.newLoginId();
-    const base: LoginBase = { loginId, reason, startedAt: new Date(this.#options.now()) };
-    this.#login = { ...base, kind: 'starting' };
+  /** Runs a login whose lock this relay holds, from step 1 to the prompt (or the token). */
+  async #runLogin(base: LoginBase): Promise<void> {
+    const { loginId, reason } = base;
     this.#log.info({ loginId, reason }, 'login started');
     this.#observe('loginStarted', base);
     await this.#emit({ type: 'login.started', reason });
 
-    let result;
+    let result: StartLoginResult;
     try {
-      result = await this.#options.broker.startLogin();
+      result = await this.#startLoginWithRetries(loginId);
     } catch (error) {
+      await this.#releaseLock();
       await this.#failLogin(
         { ...base, attemptsUsed: 0 },
         'start-login',
@@ -327,71 +398,173 @@ export class Relay {
 
     if (result.kind === 'token') {
       // The account has no second factor: nobody was asked, nobody needs telling.
+      await this.#releaseLock();
       this.#end({ ...base, attemptsUsed: 0 }, 'succeeded');
-      await this.#publish(result.token);
+      await this.#tokens.publish(result.token);
       return;
     }
 
     const deadline = new Date(this.#options.now() + this.#options.codeTimeoutMs);
-    const pending: PendingLogin = { ...base, interim: result.interim, deadline, attemptsUsed: 0 };
-    this.#login = { ...pending, kind: 'awaiting-code' };
+    const shared: SharedLogin = {
+      ...base,
+      interim: result.interim,
+      deadline,
+      attemptsUsed: 0,
+      phase: { kind: 'awaiting-code' },
+      prompts: {},
+    };
+    try {
+      await this.#options.coordination.savePending(shared);
+    } catch (error) {
+      // The SMS is out: carry on here, even if other relays (or a restart) cannot take it over.
+      this.#log.error({ loginId, err: errorFields(error) }, 'pending login not shared');
+    }
+    // The pending login now keeps other relays from starting one: the lock has done its work.
+    await this.#releaseLock();
+    this.#login = { ...shared, kind: 'awaiting-code' };
+    this.#prompts = {};
     this.#armDeadline(loginId, deadline);
     this.#log.info({ loginId, deadline: deadline.toISOString() }, 'code requested from operators');
-    await this.#showPrompt(pending, { kind: 'open', attemptsLeft: this.#options.maxCodeAttempts });
+    await this.#showPrompt(shared, { kind: 'open', attemptsLeft: this.#options.maxCodeAttempts });
+  }
+
+  /**
+   * Step 1, tried again after network errors, time-outs, 5xx and 429 (its `Retry-After` honoured),
+   * with exponential backoff and jitter, a bounded number of times. Each try counts against the SMS
+   * guard: a call that failed on the way back may still have texted someone.
+   */
+  async #startLoginWithRetries(loginId: string): Promise<StartLoginResult> {
+    const retry = this.#options.startRetry;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.#options.broker.startLogin();
+      } catch (error) {
+        if (
+          !(error instanceof BrokerError) ||
+          !error.transient ||
+          attempt >= retry.attempts ||
+          this.#stopped
+        ) {
+          throw error;
+        }
+        const backoffMs = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
+        const waitMs = error.retryAfterMs ?? Math.round(backoffMs * (0.5 + this.#options.random() / 2));
+        if (waitMs > retry.maxDelayMs) throw error;
+        this.#log.warn(
+          { loginId, attempt, kind: error.kind, retryInMs: waitMs },
+          'step 1 failed; trying again',
+        );
+        await this.#sleep(waitMs);
+        if (this.#stopped) throw error;
+        const spend = await this.#options.coordination.spendLogin(
+          this.#options.now(),
+          this.#options.maxLoginsPerHour,
+        );
+        if (!spend.ok) throw error;
+      }
+    }
+  }
+
+  async #handle(input: OperatorInput): Promise<void> {
+    // Every relay receives the same DM: only the one that claims it acts and answers. Commands are
+    // already single: only one relay's acknowledgement of an interaction succeeds.
+    if (input.kind !== 'command') {
+      let claimed: boolean;
+      try {
+        claimed = await this.#options.coordination.claimInput(input.inputId, INPUT_CLAIM_TTL_MS);
+      } catch (error) {
+        this.#log.error(
+          { operatorId: input.operatorId, err: errorFields(error) },
+          'input dropped: the coordination store failed',
+        );
+        return;
+      }
+      if (!claimed) {
+        this.#log.debug({ operatorId: input.operatorId, input: input.kind }, 'input taken by another relay');
+        return;
+      }
+    }
+    switch (input.kind) {
+      case 'code':
+        return this.#onCode(input.operatorId, input.code, input.loginId);
+      case 'unclear':
+        return this.#notify(input.operatorId, { kind: 'help' });
+      case 'resend':
+        return this.#onResend(input.operatorId, input.loginId);
+      case 'cancel':
+        await this.#onCancel(input.operatorId, input.loginId);
+        return;
+      case 'command':
+        return input.command === 'status'
+          ? this.#answerStatus(input.respond)
+          : input.command === 'login'
+            ? this.#onLoginCommand(input)
+            : this.#onCancelCommand(input);
+    }
   }
 
   async #onCode(operatorId: string, code: Secret, promptLoginId: string | undefined): Promise<void> {
-    const login = this.#login;
-    if (login.kind === 'exchanging') {
-      await this.#notify(operatorId, { kind: 'busy', operatorId: login.operatorId });
-      return;
-    }
-    if (login.kind !== 'awaiting-code') {
+    const coordination = this.#options.coordination;
+    const loginId = promptLoginId ?? this.#pendingLoginId() ?? (await coordination.loadPending())?.loginId;
+    if (loginId === undefined) {
       await this.#notify(operatorId, { kind: 'no-pending-login' });
       return;
     }
-    if (promptLoginId !== undefined && promptLoginId !== login.loginId) {
-      await this.#notify(operatorId, { kind: 'prompt-inactive' });
+    const claim = await coordination.claimCode(loginId, this.#options.relayId, operatorId);
+    if (!claim.ok) {
+      await this.#notify(
+        operatorId,
+        claim.reason === 'busy'
+          ? { kind: 'busy', operatorId: claim.operatorId }
+          : promptLoginId === undefined
+            ? { kind: 'no-pending-login' }
+            : { kind: 'prompt-inactive' },
+      );
       return;
     }
 
-    // Claim the login before any await: a second code arriving now finds `exchanging`.
-    const attempt = login.attemptsUsed + 1;
+    const shared = claim.login;
+    const attempt = shared.attemptsUsed;
     const pending: PendingLogin = {
-      loginId: login.loginId,
-      reason: login.reason,
-      startedAt: login.startedAt,
-      interim: login.interim,
-      deadline: login.deadline,
+      loginId,
+      reason: shared.reason,
+      startedAt: shared.startedAt,
+      interim: shared.interim,
+      deadline: shared.deadline,
       attemptsUsed: attempt,
     };
     this.#login = { ...pending, kind: 'exchanging', operatorId };
-    this.#log.info({ loginId: login.loginId, operatorId, attempt }, 'code received');
+    this.#prompts = shared.prompts;
+    this.#log.info({ loginId, operatorId, attempt }, 'code received');
     this.#observe('codeReceived', {
-      loginId: login.loginId,
+      loginId,
       operatorId,
       attempt,
       // The deadline was set CODE_TIMEOUT after the prompt went out.
-      waitedMs: this.#options.now() - (login.deadline.getTime() - this.#options.codeTimeoutMs),
+      waitedMs: this.#options.now() - (shared.deadline.getTime() - this.#options.codeTimeoutMs),
     });
     await this.#showPrompt(pending, { kind: 'checking', operatorId });
 
+    const holder = { kind: 'exchanging', relayId: this.#options.relayId } as const;
     let result;
     try {
-      result = await this.#options.broker.submitCode(login.interim, code);
+      result = await this.#options.broker.submitCode(shared.interim, code);
     } catch (error) {
       // Whether the broker saw the code is unknown, and the same code must never be sent twice:
       // this login is over. "Send a new code" starts a fresh one.
       clearTimeout(this.#deadlineTimer);
-      await this.#failLogin(pending, 'submit-code', error, login.deadline, operatorId);
+      await this.#quietly(coordination.endPending(loginId, holder));
+      await this.#failLogin(pending, 'submit-code', error, shared.deadline, operatorId);
       return;
     }
 
     if (result.kind === 'token') {
       clearTimeout(this.#deadlineTimer);
       this.#end(pending, 'succeeded', { operatorId });
-      this.#log.info({ loginId: login.loginId, operatorId, attempt }, 'code accepted');
-      const record = await this.#publish(result.token);
+      this.#log.info({ loginId, operatorId, attempt }, 'code accepted');
+      // The token first: it is what a crash must not lose. The pending login goes after.
+      const record = await this.#tokens.publish(result.token);
+      await this.#quietly(coordination.endPending(loginId, holder));
       const expiresAt = new Date(record.expiresAt);
       await this.#showPrompt(pending, { kind: 'succeeded', operatorId, expiresAt });
       await this.#notify(operatorId, { kind: 'logged-in', account: this.#options.account, expiresAt });
@@ -399,15 +572,19 @@ export class Relay {
     }
 
     const attemptsLeft = this.#options.maxCodeAttempts - attempt;
-    const pastDeadline = this.#options.now() >= login.deadline.getTime();
+    const pastDeadline = this.#options.now() >= shared.deadline.getTime();
     this.#log.warn(
-      { loginId: login.loginId, operatorId, attempt, attemptsLeft, interimSpent: result.interimSpent },
+      { loginId, operatorId, attempt, attemptsLeft, interimSpent: result.interimSpent },
       'code rejected',
     );
-    if (result.interimSpent || attemptsLeft <= 0 || pastDeadline) {
+    const reopened =
+      !result.interimSpent && attemptsLeft > 0 && !pastDeadline
+        ? await coordination.reopen(loginId, this.#options.relayId).catch(() => false)
+        : false;
+    if (!reopened) {
       clearTimeout(this.#deadlineTimer);
-      const outcome: LoginOutcome =
-        pastDeadline && !result.interimSpent && attemptsLeft > 0 ? 'expired' : 'rejected';
+      await this.#quietly(coordination.endPending(loginId, holder));
+      const outcome: LoginOutcome = !result.interimSpent && attemptsLeft > 0 ? 'expired' : 'rejected';
       this.#end(pending, outcome, { operatorId });
       this.#recordFailure(outcome === 'expired' ? 'expired' : 'code-rejected', false);
       await this.#emit({ type: 'login.failed', reason: outcome === 'expired' ? 'expired' : 'code-rejected' });
@@ -427,16 +604,26 @@ export class Relay {
   }
 
   async #onResend(operatorId: string, loginId: string): Promise<void> {
-    const login = this.#login;
-    if (login.kind === 'none' || login.loginId !== loginId) {
+    const coordination = this.#options.coordination;
+    const pending = await coordination.loadPending();
+    if (pending !== undefined && pending.loginId !== loginId) {
       await this.#notify(operatorId, { kind: 'prompt-inactive' });
       return;
     }
-    if (login.kind === 'exchanging') {
-      await this.#notify(operatorId, { kind: 'busy', operatorId: login.operatorId });
+    if (pending?.phase.kind === 'exchanging') {
+      await this.#notify(operatorId, { kind: 'busy', operatorId: pending.phase.operatorId });
       return;
     }
-    if (login.kind === 'starting') return; // the press that started it is still being served
+    if (pending === undefined) {
+      // Only the last login's prompt may start a new one (after a restart this relay knows none):
+      // an old prompt's button must not text anyone while a newer login has done its work.
+      const known = this.#login;
+      const isLast = known.kind === 'none' || (known.kind === 'ended' && known.loginId === loginId);
+      if (!isLast) {
+        await this.#notify(operatorId, { kind: 'prompt-inactive' });
+        return;
+      }
+    }
     if (this.#halted !== undefined) {
       await this.#notify(operatorId, {
         kind: 'login-failed',
@@ -447,39 +634,73 @@ export class Relay {
       return;
     }
     this.#log.info({ operatorId, previousLoginId: loginId }, 'new code asked for by an operator');
-    if (login.kind === 'awaiting-code') {
+    if (pending !== undefined) {
       // The operator got no SMS (or lost it): this login is replaced by a fresh one.
+      const ended = await coordination.endPending(loginId, { kind: 'awaiting-code' });
+      if (ended === undefined) {
+        await this.#notify(operatorId, { kind: 'prompt-inactive' });
+        return;
+      }
       clearTimeout(this.#deadlineTimer);
-      this.#end(login, 'cancelled', { operatorId });
+      this.#prompts = ended.prompts;
+      this.#end(ended, 'cancelled', { operatorId });
+      await this.#showPrompt(ended, { kind: 'cancelled', operatorId });
     }
-    // Before any await: a second press on the same prompt now finds a new login id.
-    const request = this.requestLogin('operator-request');
-    if (login.kind === 'awaiting-code') await this.#showPrompt(login, { kind: 'cancelled', operatorId });
-    if (request.result === 'rate-limited') {
-      await this.#notify(operatorId, {
-        kind: 'login-request',
-        result: 'rate-limited',
-        nextAllowedAt: request.nextAllowedAt,
-      });
+    const request = await this.requestLogin('operator-request');
+    if (request.result !== 'started') {
+      await this.#notify(
+        operatorId,
+        request.result === 'rate-limited'
+          ? { kind: 'login-request', result: 'rate-limited', nextAllowedAt: request.nextAllowedAt }
+          : { kind: 'login-request', result: toRequestNotice(request.result) },
+      );
     }
   }
 
-  async #onCancel(operatorId: string, loginId: string): Promise<void> {
-    const login = this.#login;
-    if (login.kind === 'exchanging' && login.loginId === loginId) {
-      await this.#notify(operatorId, { kind: 'busy', operatorId: login.operatorId });
-      return;
+  async #onCancel(operatorId: string, loginId: string): Promise<boolean> {
+    const coordination = this.#options.coordination;
+    const ended = await coordination.endPending(loginId, { kind: 'awaiting-code' });
+    if (ended === undefined) {
+      const pending = await coordination.loadPending();
+      await this.#notify(
+        operatorId,
+        pending?.loginId === loginId && pending.phase.kind === 'exchanging'
+          ? { kind: 'busy', operatorId: pending.phase.operatorId }
+          : { kind: 'prompt-inactive' },
+      );
+      return false;
     }
-    if (login.kind !== 'awaiting-code' || login.loginId !== loginId) {
-      await this.#notify(operatorId, { kind: 'prompt-inactive' });
-      return;
-    }
-    clearTimeout(this.#deadlineTimer);
-    this.#end(login, 'cancelled', { operatorId });
+    if (this.#pendingLoginId() === loginId) clearTimeout(this.#deadlineTimer);
+    this.#prompts = ended.prompts;
+    this.#end(ended, 'cancelled', { operatorId });
     this.#log.info({ loginId, operatorId }, 'login cancelled by an operator');
     this.#recordFailure('cancelled', false);
     await this.#emit({ type: 'login.failed', reason: 'cancelled' });
-    await this.#showPrompt(login, { kind: 'cancelled', operatorId });
+    await this.#showPrompt(ended, { kind: 'cancelled', operatorId });
+    return true;
+  }
+
+  /** Takes over a pending login from the coordination store: its deadline, its prompt messages. */
+  #adoptPending(shared: SharedLogin): void {
+    if (this.#pendingLoginId() === shared.loginId) return;
+    const pending: PendingLogin = {
+      loginId: shared.loginId,
+      reason: shared.reason,
+      startedAt: shared.startedAt,
+      interim: shared.interim,
+      deadline: shared.deadline,
+      attemptsUsed: shared.attemptsUsed,
+    };
+    this.#login =
+      shared.phase.kind === 'exchanging'
+        ? { ...pending, kind: 'exchanging', operatorId: shared.phase.operatorId }
+        : { ...pending, kind: 'awaiting-code' };
+    this.#prompts = shared.prompts;
+    this.#armDeadline(shared.loginId, shared.deadline);
+    this.#log.info(
+      { loginId: shared.loginId, phase: shared.phase.kind, deadline: shared.deadline.toISOString() },
+      'pending login taken over',
+    );
   }
 
   #armDeadline(loginId: string, deadline: Date): void {
@@ -492,14 +713,44 @@ export class Relay {
   }
 
   async #onDeadline(loginId: string): Promise<void> {
+    const coordination = this.#options.coordination;
+    const ended = await coordination.endPending(loginId, { kind: 'awaiting-code' }).catch(() => undefined);
     const login = this.#login;
-    // A code being checked right now decides the login itself: it is not cut off mid-exchange.
-    if (login.kind !== 'awaiting-code' || login.loginId !== loginId) return;
-    this.#end(login, 'expired');
+    if (ended === undefined) {
+      // A code being checked (here or on another relay) decides the login itself...
+      const pending = await coordination.loadPending().catch(() => undefined);
+      if (pending?.loginId === loginId) {
+        // Look again once the stored login has expired with its deadline.
+        if (pending.phase.kind === 'exchanging')
+          this.#armDeadline(loginId, new Date(this.#options.now() + 1_000));
+        return;
+      }
+      // ...unless the relay that claimed it died mid-exchange (the stored login expired with its
+      // deadline, still exchanging): if a token came of it, the login worked; else it is over.
+      if (login.kind === 'exchanging' && login.loginId === loginId) {
+        const token = await this.#tokens.refresh().catch(() => undefined);
+        if (token !== undefined && Date.parse(token.obtainedAt) >= login.startedAt.getTime()) {
+          this.#end(login, 'succeeded', { operatorId: login.operatorId });
+          return;
+        }
+        this.#end(login, 'expired', { operatorId: login.operatorId });
+        this.#log.warn({ loginId }, 'the relay checking a code stopped; the login is over');
+        this.#recordFailure('expired', false);
+        await this.#emit({ type: 'login.failed', reason: 'expired' });
+        await this.#showPrompt(login, { kind: 'expired' });
+        return;
+      }
+      // Gone already (the stored login expired with its deadline): report it if this relay knows it.
+      if (login.kind !== 'awaiting-code' || login.loginId !== loginId) return;
+    }
+    const base = ended ?? (login.kind === 'awaiting-code' ? login : undefined);
+    if (base === undefined) return;
+    if (ended !== undefined) this.#prompts = ended.prompts;
+    this.#end(base, 'expired');
     this.#log.warn({ loginId }, 'no code arrived in time');
     this.#recordFailure('expired', false);
     await this.#emit({ type: 'login.failed', reason: 'expired' });
-    await this.#showPrompt(login, { kind: 'expired' });
+    await this.#showPrompt(base, { kind: 'expired' });
   }
 
   async #failLogin(
@@ -509,7 +760,7 @@ export class Relay {
     deadline: Date,
     operatorId?: string,
   ): Promise<void> {
-    const { loginId, reason } = login;
+    const { loginId } = login;
     const brokerError =
       error instanceof BrokerError
         ? error
@@ -521,15 +772,17 @@ export class Relay {
     });
     this.#recordFailure(brokerError.kind, fatal);
     if (fatal) {
-      // Retrying bad credentials can lock the account: nothing starts a login until a person acts.
-      this.#halted = { error: brokerError.kind, at: new Date(this.#options.now()).toISOString() };
+      // Retrying bad credentials can lock the account: nothing starts a login until a person acts,
+      // on any relay and across restarts.
+      this.#halted = { error: brokerError.kind, at: new Date(this.#options.now()) };
+      await this.#quietly(this.#options.coordination.saveHalt(this.#halted));
     }
     this.#log.error(
       { loginId, err: errorFields(brokerError), fatal },
-      fatal ? 'login failed; logins halted until the configuration is fixed' : 'login failed',
+      fatal ? 'login failed; logins halted until an operator acts' : 'login failed',
     );
     await this.#emit({ type: 'login.failed', reason: brokerError.kind });
-    await this.#showPrompt({ loginId, reason, deadline }, { kind: 'failed', error: brokerError.kind, fatal });
+    await this.#showPrompt({ ...login, deadline }, { kind: 'failed', error: brokerError.kind, fatal });
   }
 
   #end(
@@ -547,63 +800,22 @@ export class Relay {
       endedAt: new Date(this.#options.now()),
     };
     this.#login = { ...ended, kind: 'ended' };
-    // A login replaced by a fresh one on an operator's press is not a login nobody answered.
-    const replaced = outcome === 'cancelled' && this.#loginRunning();
-    if (!replaced) this.#waitingForOperator = outcome !== 'succeeded';
+    this.#waitingForOperator = outcome !== 'succeeded';
     this.#observe('loginEnded', ended);
-  }
-
-  /** Calls an observer hook; a failing observer never disturbs a login. */
-  #observe<K extends keyof RelayObserver>(hook: K, ...args: Parameters<NonNullable<RelayObserver[K]>>): void {
-    const observer = this.#options.observer;
-    const fn = observer[hook] as ((...a: typeof args) => void) | undefined;
-    try {
-      fn?.apply(observer, args);
-    } catch (error) {
-      this.#log.warn({ hook, err: errorFields(error) }, 'observer failed');
-    }
   }
 
   #recordFailure(reason: string, fatal: boolean): void {
     this.#lastFailure = { reason, at: new Date(this.#options.now()).toISOString(), fatal };
   }
 
-  // ── the token ──────────────────────────────────────────────────────────────────────────────────
-
-  /**
-   * Publishes a new token and its `token.updated` event. A failed write is tried again with backoff
-   * until it lands or the token expires: the token came from a human's code and must not be lost.
-   */
-  async #publish(token: Secret): Promise<TokenRecord> {
-    const obtainedAt = new Date(this.#options.now());
-    const expiresAt = new Date(obtainedAt.getTime() + this.#options.tokenLifetimeMs);
-    let waitMs: number = this.#options.publishRetryMs;
-    for (;;) {
-      try {
-        const record = await this.#options.store.publish({ token, obtainedAt, expiresAt });
-        this.#setToken(record);
-        this.#log.info({ generation: record.generation, expiresAt: record.expiresAt }, 'token published');
-        this.#observe('tokenPublished', { generation: record.generation, expiresAt: record.expiresAt });
-        await this.#emit({
-          type: 'token.updated',
-          generation: record.generation,
-          expiresAt: record.expiresAt,
-        });
-        return record;
-      } catch (error) {
-        if (this.#stopped || this.#options.now() + waitMs >= expiresAt.getTime()) throw error;
-        this.#log.error({ err: errorFields(error), retryInMs: waitMs }, 'token write failed; trying again');
-        await new Promise<void>((resolve) => {
-          this.#publishTimer = setTimeout(resolve, waitMs);
-        });
-        waitMs = Math.min(waitMs * 2, MAX_PUBLISH_RETRY_MS);
-      }
-    }
-  }
-
   #loginRunning(): boolean {
     const kind = this.#login.kind;
     return kind === 'starting' || kind === 'awaiting-code' || kind === 'exchanging';
+  }
+
+  #pendingLoginId(): string | undefined {
+    const login = this.#login;
+    return login.kind === 'awaiting-code' || login.kind === 'exchanging' ? login.loginId : undefined;
   }
 
   /**
@@ -616,38 +828,63 @@ export class Relay {
       { reason, nextAllowedAt: nextAllowedAt.toISOString(), retrying },
       'login held back by the SMS guard',
     );
-    if (retrying && this.#deferredTimer === undefined) {
+    if (!retrying) return;
+    if (this.#deferredTimer === undefined) {
       this.#deferredTimer = setTimeout(
         () => {
           this.#deferredTimer = undefined;
-          this.requestLogin(reason);
+          this.#track(this.requestLogin(reason).then(() => undefined));
         },
         Math.max(0, nextAllowedAt.getTime() - this.#options.now()),
       );
       this.#deferredTimer.unref();
     }
-    if (retrying) {
-      this.#track(
-        this.#broadcast({
-          kind: 'login-deferred',
-          account: this.#options.account,
-          reason,
-          nextAllowedAt,
-          retrying,
-        }),
-      );
-    }
+    this.#track(
+      this.#broadcast({
+        kind: 'login-deferred',
+        account: this.#options.account,
+        reason,
+        nextAllowedAt,
+        retrying,
+      }),
+    );
   }
 
-  #setToken(token: TokenRecord | undefined): void {
-    this.#token = token;
-    for (const listener of this.#tokenListeners) {
-      try {
-        listener(token);
-      } catch (error) {
-        this.#log.warn({ err: errorFields(error) }, 'token listener failed');
-      }
-    }
+  // ── the lock ─────────────────────────────────────────────────────────────────────────────────
+
+  #lockRetryTimer: NodeJS.Timeout | undefined;
+
+  #lookAgainAfterLock(reason: LoginReason): void {
+    if (this.#lockRetryTimer !== undefined || this.#stopped) return;
+    this.#lockRetryTimer = setTimeout(() => {
+      this.#lockRetryTimer = undefined;
+      this.#track(
+        this.#options.coordination.loadPending().then(async (pending) => {
+          if (pending !== undefined) this.#adoptPending(pending);
+          else if (this.#tokens.current() === undefined || reason === 'operator-request')
+            await this.requestLogin(reason);
+        }),
+      );
+    }, this.#options.lockTtlMs + 1_000);
+    this.#lockRetryTimer.unref();
+  }
+
+  /** Renews the login lock while this relay holds it (step 1 may take a while with retries). */
+  #keepLock(): void {
+    clearInterval(this.#lockTimer);
+    this.#lockTimer = setInterval(() => {
+      void this.#options.coordination
+        .renewLock(this.#options.relayId, this.#options.lockTtlMs)
+        .catch((error: unknown) => this.#log.warn({ err: errorFields(error) }, 'login lock not renewed'));
+    }, this.#options.lockTtlMs / 3);
+    this.#lockTimer.unref();
+  }
+
+  async #releaseLock(): Promise<void> {
+    if (this.#lockTimer === undefined) return;
+    clearInterval(this.#lockTimer);
+    this.#lockTimer = undefined;
+    await this.#quietly(this.#options.coordination.releaseLock(this.#options.relayId));
   }
 
   // ── commands ─────────────────────────────────────────────────────────────────────────────────
@@ -657,16 +894,21 @@ export class Relay {
     respond: (notice: OperatorNotice) => Promise<void>;
   }): Promise<void> {
     this.#log.info({ operatorId: input.operatorId }, '/login');
-    const request = this.requestLogin('operator-request');
+    if (this.#halted !== undefined) {
+      // An operator's /login is the person acting: lift the halt (the configuration was fixed).
+      this.#log.warn(
+        { operatorId: input.operatorId, error: this.#halted.error },
+        'halt lifted by an operator',
+      );
+      this.#halted = undefined;
+      await this.#quietly(this.#options.coordination.saveHalt(undefined));
+    }
+    const request = await this.requestLogin('operator-request');
     await this.#respond(
       input.respond,
       request.result === 'rate-limited'
         ? { kind: 'login-request', result: 'rate-limited', nextAllowedAt: request.nextAllowedAt }
-        : {
-            kind: 'login-request',
-            // An operator's request never waits for an operator; the mapping only satisfies the type.
-            result: request.result === 'needs-operator' ? 'already-running' : request.result,
-          },
+        : { kind: 'login-request', result: toRequestNotice(request.result) },
     );
   }
 
@@ -674,28 +916,33 @@ export class Relay {
     operatorId: string;
     respond: (notice: OperatorNotice) => Promise<void>;
   }): Promise<void> {
-    const login = this.#login;
-    const cancellable = login.kind === 'awaiting-code';
+    const pending = await this.#options.coordination.loadPending();
+    const cancellable = pending?.phase.kind === 'awaiting-code';
     this.#log.info({ operatorId: input.operatorId, cancellable }, '/cancel');
-    await this.#respond(input.respond, { kind: 'cancel-request', cancelled: cancellable });
-    if (cancellable) await this.#onCancel(input.operatorId, login.loginId);
+    const cancelled = cancellable ? await this.#onCancel(input.operatorId, pending.loginId) : false;
+    await this.#respond(input.respond, { kind: 'cancel-request', cancelled });
   }
 
   async #answerStatus(respond: (notice: OperatorNotice) => Promise<void>): Promise<void> {
     let extras: Pick<StatusView, 'nextLogin' | 'recentLogins'> = { nextLogin: undefined, recentLogins: [] };
+    let loginsLastHour = 0;
     try {
       extras = await this.#options.statusExtras();
+      loginsLastHour = await this.#options.coordination.loginsInLastHour(this.#options.now());
     } catch (error) {
-      // A status without its extras beats no status: the audit trail may live in a Redis that is down.
+      // A status without its extras beats no status: they live in a Redis that may be down.
       this.#log.warn({ err: errorFields(error) }, 'status extras unavailable');
     }
-    await this.#respond(respond, { kind: 'status', status: { ...this.statusView(), ...extras } });
+    await this.#respond(respond, {
+      kind: 'status',
+      status: { ...this.statusView(loginsLastHour), ...extras },
+    });
   }
 
   /** The `/status` view from the relay alone (no schedule, no audit trail). */
-  public statusView(): StatusView {
+  public statusView(loginsLastHour = 0): StatusView {
     const login = this.#login;
-    const token = this.currentToken();
+    const token = this.#tokens.current();
     return {
       account: this.#options.account,
       token:
@@ -720,31 +967,17 @@ export class Relay {
         this.#lastFailure === undefined
           ? undefined
           : { reason: this.#lastFailure.reason, at: new Date(this.#lastFailure.at) },
-      halted:
-        this.#halted === undefined ? undefined : { error: this.#halted.error, at: new Date(this.#halted.at) },
-      loginsLastHour: this.loginsLastHour(),
+      halted: this.#halted,
+      loginsLastHour,
       maxLoginsPerHour: this.#options.maxLoginsPerHour,
       recentLogins: [],
     };
   }
 
-  async #respond(respond: (notice: OperatorNotice) => Promise<void>, notice: OperatorNotice): Promise<void> {
-    try {
-      await respond(notice);
-    } catch (error) {
-      this.#log.error({ notice: notice.kind, err: errorFields(error) }, 'command answer not sent');
-    }
-  }
-
   // ── ports, with their failures contained ──────────────────────────────────────────────────────
 
   async #emit(event: RelayEvent): Promise<void> {
-    try {
-      await this.#options.events.publish(event);
-    } catch (error) {
-      // Events are a convenience; the token key is the truth. A lost event is logged, not fatal.
-      this.#log.warn({ event: event.type, err: errorFields(error) }, 'event not published');
-    }
+    await emitSafely(this.#options.events, event, this.#log);
   }
 
   async #showPrompt(
@@ -759,7 +992,17 @@ export class Relay {
       state,
     };
     try {
-      await this.#options.operators.showPrompt(view);
+      const known = this.#prompts;
+      const refs = await this.#options.operators.showPrompt(view, known);
+      if (this.#pendingLoginId() === login.loginId || this.#login.kind === 'ended') this.#prompts = refs;
+      if (state.kind === 'open' && Object.keys(known).length === 0) {
+        // Shared, so another relay or a restart edits these messages instead of sending new ones.
+        await this.#quietly(this.#options.coordination.savePrompts(login.loginId, refs));
+        this.#log.debug(
+          { loginId: login.loginId, operators: Object.keys(refs).length },
+          'prompt messages shared',
+        );
+      }
     } catch (error) {
       this.#log.error(
         { loginId: login.loginId, state: state.kind, err: errorFields(error) },
@@ -784,11 +1027,59 @@ export class Relay {
     }
   }
 
-  #track(work: Promise<void>): void {
-    const tracked = work.catch((error: unknown) => {
-      this.#log.error({ err: errorFields(error) }, 'relay task failed');
+  async #respond(respond: (notice: OperatorNotice) => Promise<void>, notice: OperatorNotice): Promise<void> {
+    try {
+      await respond(notice);
+    } catch (error) {
+      this.#log.error({ notice: notice.kind, err: errorFields(error) }, 'command answer not sent');
+    }
+  }
+
+  /** Awaits a coordination write whose failure must not stop the flow (it is logged). */
+  async #quietly(work: Promise<unknown>): Promise<void> {
+    try {
+      await work;
+    } catch (error) {
+      this.#log.error({ err: errorFields(error) }, 'coordination store write failed');
+    }
+  }
+
+  /** Calls an observer hook; a failing observer never disturbs a login. */
+  #observe<K extends keyof RelayObserver>(hook: K, ...args: Parameters<NonNullable<RelayObserver[K]>>): void {
+    const observer = this.#options.observer;
+    const fn = observer[hook] as ((...a: typeof args) => void) | undefined;
+    try {
+      fn?.apply(observer, args);
+    } catch (error) {
+      this.#log.warn({ hook, err: errorFields(error) }, 'observer failed');
+    }
+  }
+
+  /** Waits `ms`, or less if the relay stops. */
+  async #sleep(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.#wake = resolve;
+      this.#sleepTimer = setTimeout(resolve, ms);
+      this.#sleepTimer.unref();
     });
+  }
+
+  #track(work: Promise<unknown>): void {
+    const tracked = work.then(
+      () => undefined,
+      (error: unknown) => {
+        this.#log.error({ err: errorFields(error) }, 'relay task failed');
+      },
+    );
     this.#inFlight.add(tracked);
     void tracked.finally(() => this.#inFlight.delete(tracked));
   }
+}
+
+/** A login request's result as `/login` reports it. */
+function toRequestNotice(
+  result: 'started' | 'already-running' | 'halted' | 'needs-operator' | 'unavailable',
+): 'started' | 'already-running' | 'halted' | 'unavailable' {
+  // An operator's request never waits for an operator; the mapping only satisfies the type.
+  return result === 'needs-operator' ? 'already-running' : result;
 }

@@ -35,3 +35,9 @@ export {
   type RedisRequestSubscriberOptions,
 } from './redis-events.js';
 export { MemoryEventPublisher, type RelayEventListener } from './memory-events.js';
+export { RedisCoordination, type RedisCoordinationOptions } from './redis-coordination.js';
+export {
+  MemoryCoordination,
+  MEMORY_COORDINATION_DEFAULTS,
+  type MemoryCoordinationOptions,
+} from './memory-coordination.js';

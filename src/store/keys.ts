@@ -17,5 +17,10 @@ export function relayKeys(options: RelayKeysOptions): RelayKeys {
     requests: `${prefix}:requests:${account}`,
     generation: `${prefix}:generation:${account}`,
     audit: `${prefix}:audit:${account}`,
+    lock: `${prefix}:lock:${account}`,
+    pending: `${prefix}:pending:${account}`,
+    halt: `${prefix}:halt:${account}`,
+    logins: `${prefix}:logins:${account}`,
+    inputs: `${prefix}:inputs:${account}`,
   };
 }

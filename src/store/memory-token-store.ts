@@ -1,10 +1,32 @@
-import { buildTokenRecord, checkNewToken, isExpired } from './token-record.js';
+import { InvalidTokenError } from './errors.js';
+import { buildTokenRecord, checkNewToken, isExpired, toTokenRecord } from './token-record.js';
 import type { NewToken, TokenRecord, TokenStore } from './types.js';
 
 /** Options of {@link MemoryTokenStore}. */
 export interface MemoryTokenStoreOptions {
   /** `RELAY_ACCOUNT`, written into every record. */
   account: string;
+}
+
+/**
+ * Checks a record given to `TokenStore.restore` and returns it reduced to the record's own fields,
+ * in the order DESIGN.md lists them (so both stores write the same bytes). Throws
+ * {@link InvalidTokenError} or a `RangeError`, whose messages never hold the token. Shared by both
+ * stores; expiry is the caller's to check, as an expired record is refused, not an error.
+ */
+export function checkRestorable(record: TokenRecord, account: string): TokenRecord {
+  const checked = toTokenRecord(record);
+  if (checked === undefined) {
+    if (typeof record.token !== 'string' || record.token.length === 0) {
+      throw new InvalidTokenError('empty-token');
+    }
+    if (!Number.isSafeInteger(record.generation) || record.generation < 0) {
+      throw new RangeError('Token not restored: its generation is not a non-negative integer');
+    }
+    throw new InvalidTokenError('invalid-date');
+  }
+  if (checked.account !== account) throw new RangeError('Token not restored: it is of another account');
+  return checked;
 }
 
 /**
@@ -47,5 +69,25 @@ export class MemoryTokenStore implements TokenStore {
     const wasLive = !isExpired(this.#current, Date.now());
     this.#current = undefined;
     return Promise.resolve(wasLive);
+  }
+
+  /**
+   * Stores `record` as it was, refused as in Redis: expired, a record of the same or a newer
+   * generation held, or the counter already past it (a newer token was issued, and removed since).
+   * Raises the counter to its generation.
+   */
+  public restore(record: TokenRecord): Promise<boolean> {
+    return new Promise((resolve) => {
+      const checked = checkRestorable(record, this.#account);
+      const now = Date.now();
+      if (isExpired(checked, now) || this.#generation > checked.generation) return resolve(false);
+      const current = this.#current;
+      if (current !== undefined && !isExpired(current, now) && current.generation >= checked.generation) {
+        return resolve(false);
+      }
+      this.#current = checked;
+      this.#generation = checked.generation;
+      resolve(true);
+    });
   }
 }

@@ -2,6 +2,7 @@ import KeyvRedis, { Keyv, type RedisClientConnectionType } from '@keyv/redis';
 import type { Logger } from '../log.js';
 import { RedisNotConnectedError, StaleGenerationError } from './errors.js';
 import type { RedisClient } from './redis-connection.js';
+import { checkRestorable } from './memory-token-store.js';
 import { buildTokenRecord, checkNewToken, isExpired, toTokenRecord } from './token-record.js';
 import type { NewToken, RelayKeys, TokenRecord, TokenStore } from './types.js';
 
@@ -41,6 +42,30 @@ if ok and type(stored) == 'table' and type(stored.value) == 'table'
   return 1
 end
 return 0
+`;
+
+/**
+ * Writes back a record the store lost, refused when anything of the same or a newer generation
+ * exists: a stored record, or a counter past it (a newer token was issued, and removed since). Then
+ * raises the counter to the record's generation, so the next `INCR` goes past it. Returns 1 once
+ * written, else 0.
+ * ARGV: the envelope, its generation, the TTL in milliseconds.
+ */
+const RESTORE_SCRIPT = `
+local generation = tonumber(ARGV[2])
+local counter = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+if counter > generation then return 0 end
+local current = redis.call('GET', KEYS[1])
+if current then
+  local ok, stored = pcall(cjson.decode, current)
+  if ok and type(stored) == 'table' and type(stored.value) == 'table'
+    and type(stored.value.generation) == 'number' and stored.value.generation >= generation then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+if counter < generation then redis.call('SET', KEYS[2], ARGV[2]) end
+return 1
 `;
 
 /**
@@ -191,6 +216,30 @@ export class RedisTokenStore implements TokenStore {
       arguments: [String(generation)],
     });
     return removed === 1;
+  }
+
+  /**
+   * Writes `record` back byte for byte as {@link RedisTokenStore.publish} would have (keyv's
+   * envelope, `expires` and the `PX` TTL at `expiresAt`) and raises `P:generation:A` to its
+   * generation, in one Lua script. Refused (`false`) when the record has expired, when a record of
+   * the same or a newer generation is stored, or when the counter is already past it (a newer token
+   * was issued and removed since: this one is superseded). Throws `InvalidTokenError` or a
+   * `RangeError` (never with the token in it) for a value that is not a record of this account.
+   */
+  public async restore(record: TokenRecord): Promise<boolean> {
+    const checked = checkRestorable(record, this.#account);
+    const expiresAtMs = Date.parse(checked.expiresAt);
+    const ttlMs = expiresAtMs - Date.now();
+    if (!(ttlMs > 0)) return false;
+    if (!this.#client.isOpen) throw new RedisNotConnectedError();
+    // The same bytes keyv writes (see the serializer in the constructor), with `expires` exactly at
+    // `expiresAt` rather than at keyv's clock read plus the TTL.
+    const envelope = JSON.stringify({ value: checked, expires: expiresAtMs });
+    const written = await this.#client.eval(RESTORE_SCRIPT, {
+      keys: [this.#keys.token, this.#keys.generation],
+      arguments: [envelope, String(checked.generation), String(ttlMs)],
+    });
+    return written === 1;
   }
 
   #warnCorrupt(problem: string): void {

@@ -41,6 +41,13 @@ export interface TokenStore {
    * Resolves to whether it removed anything.
    */
   remove(generation: number): Promise<boolean>;
+  /**
+   * Writes `record` back exactly as it was (same generation and times) when the store lost it (a
+   * Redis restarted empty), and makes sure the generation counter is at least its generation, so
+   * generations never go back. Refused (resolves `false`) when the store holds the same or a newer
+   * generation, or the record has expired.
+   */
+  restore(record: TokenRecord): Promise<boolean>;
 }
 
 /** Events on `P:events:A`. Field names and types are public contract. Never a token or a code. */
@@ -68,4 +75,20 @@ export interface RelayKeys {
   readonly generation: string;
   /** `P:audit:A`, the capped stream of ended logins (the relay's own; see `audit/`). */
   readonly audit: string;
+  /** `P:lock:A`, the login lock: the owner's ID, with a TTL (the relay's own). */
+  readonly lock: string;
+  /**
+   * `P:pending:A`, the pending login as JSON, step 1's interim token included; its TTL ends at the
+   * login's deadline (the relay's own, readable only by the relay's ACL user).
+   */
+  readonly pending: string;
+  /** `P:halt:A`, the halt of all logins as JSON, with no TTL (the relay's own). */
+  readonly halt: string;
+  /** `P:logins:A`, a sorted set of step-1 times over the last hour: the SMS budget (the relay's own). */
+  readonly logins: string;
+  /**
+   * `P:inputs:A`, a sorted set of the operator inputs (DM and interaction IDs) some relay claimed,
+   * scored by when each claim is forgotten (the relay's own).
+   */
+  readonly inputs: string;
 }

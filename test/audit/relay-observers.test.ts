@@ -7,6 +7,7 @@ import { createRelayMetrics, METRIC_NAMES } from '../../src/metrics/index.js';
 import { Relay } from '../../src/relay/relay.js';
 import { Secret } from '../../src/secret.js';
 import { relayKeys } from '../../src/store/keys.js';
+import { MemoryCoordination } from '../../src/store/memory-coordination.js';
 import { MemoryEventPublisher } from '../../src/store/memory-events.js';
 import { MemoryTokenStore } from '../../src/store/memory-token-store.js';
 import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/store/redis-connection.js';
@@ -56,6 +57,9 @@ describe('the relay feeding the audit trail and the metrics through combineObser
       operators,
       store: new MemoryTokenStore({ account: 'default' }),
       events: new MemoryEventPublisher(),
+      coordination: new MemoryCoordination(),
+      // One step-1 call per login, so the network failure below ends its login.
+      startRetry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
       logger: createLogger({ level: 'silent' }),
       newLoginId: () => `login-${++ids}`,
       observer: combineObservers(metrics.observer, trail.observer),
@@ -73,20 +77,20 @@ describe('the relay feeding the audit trail and the metrics through combineObser
     await code(ALICE, '123456');
     // 2: three refused codes. (Later logins are an operator's: once a login ended without a
     // token, the relay starts no automatic one until an operator asks.)
-    relay.requestLogin('renewal');
+    await relay.requestLogin('renewal');
     await relay.idle();
     for (const text of ['222222', '333333', '444444']) await code(ALICE, text);
     // 3: nobody answers in time.
-    relay.requestLogin('operator-request');
+    await relay.requestLogin('operator-request');
     await relay.idle();
     await vi.waitFor(() => expect(relay.snapshot().login.state).toBe('ended'), { timeout: 5_000 });
     await relay.idle();
     // 4: the broker cannot be reached.
     broker.startLogin.mockRejectedValueOnce(new BrokerError({ kind: 'network', step: 'start-login' }));
-    relay.requestLogin('operator-request');
+    await relay.requestLogin('operator-request');
     await relay.idle();
     // 5: Bob cancels.
-    relay.requestLogin('operator-request');
+    await relay.requestLogin('operator-request');
     await relay.idle();
     operators.input({ kind: 'cancel', operatorId: BOB, loginId: 'login-5' });
     await relay.idle();

@@ -1,3 +1,4 @@
+import type { PromptRefs } from '../../src/relay/coordination.js';
 import type {
   OperatorChannel,
   OperatorInput,
@@ -6,21 +7,43 @@ import type {
   PromptView,
 } from '../../src/operators/types.js';
 
+/** An {@link OperatorInput} whose `inputId` may be left out: {@link RecordingOperators.input} fills it. */
+export type RecordedInput = OperatorInput extends infer Input
+  ? Input extends OperatorInput
+    ? Omit<Input, 'inputId'> & { readonly inputId?: string }
+    : never
+  : never;
+
+/**
+ * Counts default input IDs across every instance: two recording channels (two relays in a test) must
+ * not give two different actions the same ID, or the core would take the second for a repeat.
+ */
+let inputCount = 0;
+
 /** An in-memory {@link OperatorChannel} that records what the relay showed and lets a test answer. */
 export class RecordingOperators implements OperatorChannel {
+  /** The view of every `showPrompt` call, in order. */
   public readonly prompts: PromptView[] = [];
+  /** The refs passed with every `showPrompt` call (`undefined` when none), in step with `prompts`. */
+  public readonly refsPassed: (PromptRefs | undefined)[] = [];
   public readonly notices: { operatorId: string; notice: OperatorNotice }[] = [];
   public readonly broadcasts: OperatorNotice[] = [];
   #onInput: OperatorInputHandler | undefined;
   #connected = false;
+  #lastRefs: PromptRefs | undefined;
 
   public async start(onInput: OperatorInputHandler): Promise<void> {
     this.#onInput = onInput;
     this.#connected = true;
   }
 
-  public async showPrompt(view: PromptView): Promise<void> {
+  /** Records the call; resolves with dummy refs that name the login, `{ recorded: loginId }`. */
+  public async showPrompt(view: PromptView, refs?: PromptRefs): Promise<PromptRefs> {
     this.prompts.push(view);
+    this.refsPassed.push(refs);
+    const resolved: PromptRefs = { recorded: view.loginId };
+    this.#lastRefs = resolved;
+    return resolved;
   }
 
   public async notify(operatorId: string, notice: OperatorNotice): Promise<void> {
@@ -39,15 +62,27 @@ export class RecordingOperators implements OperatorChannel {
     this.#connected = false;
   }
 
-  /** Delivers an input as if an operator had acted. */
-  public input(input: OperatorInput): void {
+  /**
+   * Delivers an input as if an operator had acted; without an `inputId`, a new one, unique in the
+   * test process (`recorded-input-1`, `-2`…). Returns the input as delivered, so a test can deliver it again as
+   * another relay would.
+   */
+  public input(input: RecordedInput): OperatorInput {
     if (this.#onInput === undefined) throw new Error('channel not started');
-    this.#onInput(input);
+    inputCount += 1;
+    const delivered = { ...input, inputId: input.inputId ?? `recorded-input-${inputCount}` } as OperatorInput;
+    this.#onInput(delivered);
+    return delivered;
   }
 
   /** The last prompt shown. */
   public get lastPrompt(): PromptView | undefined {
     return this.prompts.at(-1);
+  }
+
+  /** The refs the last `showPrompt` resolved with, as a relay would share them. */
+  public get lastRefs(): PromptRefs | undefined {
+    return this.#lastRefs;
   }
 
   /** Notices sent to one operator, by kind. */

@@ -121,7 +121,12 @@ describe('slash commands through DiscordOperatorChannel and the Discord emulator
       const before = inputs.length;
       const { callback, input } = await run(alice, name);
       expect(callback.type).toBe(InteractionResponseType.DeferredChannelMessageWithSource);
-      expect(input).toMatchObject({ kind: 'command', operatorId: alice, command: name });
+      expect(input).toMatchObject({
+        kind: 'command',
+        operatorId: alice,
+        command: name,
+        inputId: callback.interactionId,
+      });
       // Deferred: Discord shows "thinking…" until the core answers.
       expect(emulator.interactionReply(callback.interactionId)?.flags).toBe(MessageFlags.Loading);
 

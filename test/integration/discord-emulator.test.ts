@@ -233,6 +233,93 @@ describe('Discord emulator', () => {
     expect(((await late.json()) as { code: number }).code).toBe(10062);
   });
 
+  it('takes the first callback of an interaction only: a second one gets 40060, as another relay would', async () => {
+    const user = emulator.createUser();
+    const first = await identify();
+    const second = await identify();
+    const headers = { authorization: `Bot ${emulator.botToken}`, 'content-type': 'application/json' };
+    await fetch(`${emulator.apiUrl}/v10/applications/${emulator.applicationId}/commands`, {
+      method: 'PUT',
+      headers,
+      body: JSON.stringify([{ name: 'status', description: 'Show the status' }]),
+    });
+    const ran = emulator.runCommand(user, 'status');
+    // Both sessions get the same interaction.
+    const [seenByFirst, seenBySecond] = await Promise.all([
+      first.next(GatewayDispatchEvents.InteractionCreate),
+      second.next(GatewayDispatchEvents.InteractionCreate),
+    ]);
+    expect(seenBySecond.d?.id).toBe(seenByFirst.d?.id);
+    const callback = (type: InteractionResponseType) =>
+      fetch(
+        `${emulator.apiUrl}/v10/interactions/${String(seenByFirst.d?.id)}/${String(seenByFirst.d?.token)}/callback`,
+        { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type }) },
+      );
+    const [won, lost] = [
+      await callback(InteractionResponseType.DeferredChannelMessageWithSource),
+      await callback(InteractionResponseType.DeferredChannelMessageWithSource),
+    ];
+    expect(won.status).toBe(204);
+    expect(lost.status).toBe(400);
+    expect(await lost.json()).toEqual({ message: 'Interaction has already been acknowledged.', code: 40060 });
+    expect((await ran).type).toBe(InteractionResponseType.DeferredChannelMessageWithSource);
+    expect(emulator.interactionCallbacks).toHaveLength(1);
+  });
+
+  it('fails the next DMs to one user, with or without their effect, and enforces a nonce', async () => {
+    const headers = { authorization: `Bot ${emulator.botToken}`, 'content-type': 'application/json' };
+    const [ann, ben] = [emulator.createUser('ann'), emulator.createUser('ben')];
+    const dmOf = async (user: string) =>
+      (
+        (await (
+          await fetch(`${emulator.apiUrl}/v10/users/@me/channels`, {
+            method: 'POST',
+            headers,
+            body: JSON.stringify({ recipient_id: user }),
+          })
+        ).json()) as { id: string }
+      ).id;
+    const [annDm, benDm] = [await dmOf(ann), await dmOf(ben)];
+    const send = (channelId: string, body: Record<string, unknown>) =>
+      fetch(`${emulator.apiUrl}/v10/channels/${channelId}/messages`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+      });
+
+    emulator.failDmsTo(ann, { times: 2, status: 502 });
+    expect((await send(benDm, { content: 'for ben' })).status).toBe(200);
+    expect((await send(annDm, { content: 'lost' })).status).toBe(502);
+    expect((await send(annDm, { content: 'lost' })).status).toBe(502);
+    expect(emulator.dmsTo(ann)).toEqual([]);
+    const delivered = await send(annDm, { content: 'at last' });
+    expect(delivered.status).toBe(200);
+    const message = (await delivered.json()) as { id: string };
+    expect(emulator.dmsTo(ann).map((m) => m.content)).toEqual(['at last']);
+
+    // An edit fails the same way; `applied` makes it take effect first, as when an answer is lost.
+    emulator.failDmsTo(ann, { applied: true });
+    const edited = await fetch(`${emulator.apiUrl}/v10/channels/${annDm}/messages/${message.id}`, {
+      method: 'PATCH',
+      headers,
+      body: JSON.stringify({ content: 'edited' }),
+    });
+    expect(edited.status).toBe(500);
+    expect(emulator.dmsTo(ann)[0]).toMatchObject({ content: 'edited', editCount: 1 });
+
+    // With enforce_nonce, a send that took effect but failed is not made twice when tried again.
+    emulator.failDmsTo(ann, { applied: true });
+    const body = { content: 'once', nonce: 'n-1', enforce_nonce: true };
+    expect((await send(annDm, body)).status).toBe(500);
+    const again = await send(annDm, body);
+    expect(again.status).toBe(200);
+    expect(emulator.dmsTo(ann).map((m) => m.content)).toEqual(['edited', 'once']);
+    expect(((await again.json()) as { id: string }).id).toBe(emulator.dmsTo(ann)[1]?.id);
+    // Without enforce_nonce, a nonce does not dedupe.
+    await send(annDm, { content: 'once', nonce: 'n-1' });
+    expect(emulator.dmsTo(ann)).toHaveLength(3);
+  });
+
   it('stores commands, runs one as an APPLICATION_COMMAND, and shows its deferred reply with edits', async () => {
     const user = emulator.createUser();
     const bot = await identify();

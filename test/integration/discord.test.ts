@@ -31,14 +31,25 @@ function view(loginId: string, state: PromptView['state'] = { kind: 'open', atte
   return { loginId, account: 'main', reason: 'renewal', deadline: new Date(Date.now() + 5 * 60_000), state };
 }
 
-/** Waits for the help reply that follows `send`, and returns the inputs delivered meanwhile. */
-async function helpAfter(userId: string, send: () => void): Promise<OperatorInput[]> {
-  const before = emulator.dmsTo(userId).length;
+/**
+ * Sends `text` from `userId`, which is not one code, and waits for its `unclear` input. Returns the
+ * inputs delivered before it (since the call): DMs arrive in order, so this is a sentinel that shows
+ * what came of earlier DMs. The channel itself never replies to unclear text (the core does).
+ */
+async function unclearAfter(userId: string, text: string): Promise<OperatorInput[]> {
+  const dmsBefore = emulator.dmsTo(userId).length;
   const inputsBefore = inputs.length;
-  send();
-  const reply = await emulator.waitFor(() => emulator.dmsTo(userId)[before], { what: 'the help reply' });
-  expect(reply.content).toContain('not clearly one code');
-  return inputs.slice(inputsBefore);
+  const messageId = emulator.sendDm(userId, text);
+  const index = await emulator.waitFor(
+    () => {
+      const found = inputs.findIndex((input, i) => i >= inputsBefore && input.inputId === messageId);
+      return found >= 0 ? found + 1 : undefined;
+    },
+    { what: 'the unclear input' },
+  );
+  expect(inputs[index - 1]).toEqual({ kind: 'unclear', operatorId: userId, inputId: messageId });
+  expect(emulator.dmsTo(userId)).toHaveLength(dmsBefore);
+  return inputs.slice(inputsBefore, index - 1);
 }
 
 beforeAll(async () => {
@@ -55,6 +66,7 @@ beforeAll(async () => {
       level: 'debug',
       destination: { write: (line: string) => void logLines.push(line) },
     }),
+    dmRetry: { baseDelayMs: 20, maxDelayMs: 50 },
   });
   await channel.start((input) => inputs.push(input));
 });
@@ -94,22 +106,23 @@ describe('DiscordOperatorChannel against the Discord emulator', () => {
     expect(failures.some((line) => line.includes(missingUser))).toBe(true);
   });
 
-  it('takes a DM reply `123 456` as one clean code', async () => {
+  it('takes a DM reply `123 456` as one clean code, with the message ID as its input ID', async () => {
     const before = inputs.length;
-    emulator.sendDm(alice, '123 456');
+    const messageId = emulator.sendDm(alice, '123 456');
     const input = await emulator.waitFor(() => inputs[before], { what: 'the code input' });
-    expect(input).toMatchObject({ kind: 'code', operatorId: alice });
+    expect(input).toMatchObject({ kind: 'code', operatorId: alice, inputId: messageId });
     expect(input.kind === 'code' && input.code.reveal()).toBe('123456');
     expect(input.kind === 'code' && input.loginId).toBeUndefined();
-    // A sentinel: the next unclear text gets its help, and nothing came between.
-    expect(await helpAfter(alice, () => emulator.sendDm(alice, 'hello'))).toEqual([]);
-    expect(inputs).toHaveLength(before + 1);
+    // A sentinel: the next unclear text is the next input, and nothing came between.
+    expect(await unclearAfter(alice, 'hello')).toEqual([]);
+    expect(inputs).toHaveLength(before + 2);
   });
 
   it.each(['hello', '12345', '123456 654321', ''])(
-    'answers %j with help and sends nothing on',
+    'delivers %j as an unclear input, without a reply of its own',
     async (text) => {
-      expect(await helpAfter(bob, () => emulator.sendDm(bob, text))).toEqual([]);
+      // unclearAfter checks the input (with the message's ID) and that no reply came.
+      expect(await unclearAfter(bob, text)).toEqual([]);
     },
   );
 
@@ -152,7 +165,12 @@ describe('DiscordOperatorChannel against the Discord emulator', () => {
     });
     expect(callback.type).toBe(InteractionResponseType.DeferredMessageUpdate);
     const input = await emulator.waitFor(() => inputs[before]);
-    expect(input).toMatchObject({ kind: 'code', operatorId: alice, loginId: 'login-a' });
+    expect(input).toMatchObject({
+      kind: 'code',
+      operatorId: alice,
+      loginId: 'login-a',
+      inputId: callback.interactionId,
+    });
     expect(input.kind === 'code' && input.code.reveal()).toBe(TYPED_CODES[2]);
   });
 
@@ -179,6 +197,7 @@ describe('DiscordOperatorChannel against the Discord emulator', () => {
         kind: action,
         operatorId: bob,
         loginId: 'login-a',
+        inputId: callback.interactionId,
       });
     }
   });
@@ -224,8 +243,8 @@ describe('DiscordOperatorChannel against the Discord emulator', () => {
   it('ignores DMs from non-operators, without a reply', async () => {
     const before = inputs.length;
     emulator.sendDm(outsider, TYPED_CODES[0]);
-    await helpAfter(alice, () => emulator.sendDm(alice, 'sentinel'));
-    expect(inputs).toHaveLength(before);
+    expect(await unclearAfter(alice, 'sentinel')).toEqual([]);
+    expect(inputs).toHaveLength(before + 1);
     expect(emulator.dmsTo(outsider)).toHaveLength(0);
     expect(logLines.some((line) => line.includes(outsider) && line.includes('not an operator'))).toBe(true);
   });
@@ -243,8 +262,8 @@ describe('DiscordOperatorChannel against the Discord emulator', () => {
   it('takes nothing from a guild message, even an operator’s', async () => {
     const before = inputs.length;
     emulator.sendGuildMessage(alice, TYPED_CODES[1]);
-    await helpAfter(alice, () => emulator.sendDm(alice, 'sentinel'));
-    expect(inputs).toHaveLength(before);
+    expect(await unclearAfter(alice, 'sentinel')).toEqual([]);
+    expect(inputs).toHaveLength(before + 1);
   });
 
   it('tells one operator, or all, a notice', async () => {
@@ -260,6 +279,58 @@ describe('DiscordOperatorChannel against the Discord emulator', () => {
     });
     expect(emulator.dmsTo(alice)[aliceBefore + 1]?.content).toContain('Logged in');
     expect(emulator.dmsTo(bob)[bobBefore]?.content).toContain('Logged in');
+  });
+
+  it('tries a DM again after Discord failed it for a while, and logs it by user ID', async () => {
+    const before = emulator.dmsTo(alice).length;
+    // discord.js tries a 5xx 4 times at once; the channel's own retry comes after, with a backoff.
+    emulator.failDmsTo(alice, { times: 4 });
+    await channel.notify(alice, { kind: 'code-rejected', attemptsLeft: 1 });
+    expect(emulator.dmsTo(alice)).toHaveLength(before + 1);
+    expect(emulator.dmsTo(alice)[before]?.content).toContain('1 attempt left');
+    const retries = logLines.filter((line) => line.includes('trying again'));
+    expect(retries).toHaveLength(1);
+    expect(retries[0]).toContain(`"userId":"${alice}"`);
+  });
+
+  it('gives a DM up after its tries, and never retries a permanent refusal', async () => {
+    const retriesBefore = logLines.filter((line) => line.includes('trying again')).length;
+    const refusedBefore = emulator.restCalls.filter((call) => call.status === 403).length;
+    const bobBefore = emulator.dmsTo(bob).length;
+    const restore = emulator.failDmsTo(bob, { times: 1000 });
+    try {
+      await channel.broadcast({ kind: 'no-pending-login' });
+    } finally {
+      restore();
+    }
+    expect(emulator.dmsTo(bob)).toHaveLength(bobBefore);
+    const retries = logLines.filter((line) => line.includes('trying again')).slice(retriesBefore);
+    // 3 tries: 2 retries, all of them for bob; closed DMs (50007) and an unknown user are final.
+    expect(retries).toHaveLength(2);
+    expect(retries.every((line) => line.includes(`"userId":"${bob}"`))).toBe(true);
+    expect(emulator.restCalls.filter((call) => call.status === 403).length).toBe(refusedBefore + 1);
+    expect(
+      logLines.some(
+        (line) => line.includes('could not send the no-pending-login notice') && line.includes(bob),
+      ),
+    ).toBe(true);
+  });
+
+  it('sends a DM once when Discord made it but its answer was lost', async () => {
+    const before = emulator.dmsTo(alice).length;
+    emulator.failDmsTo(alice, { times: 4, applied: true });
+    await channel.notify(alice, { kind: 'prompt-inactive' });
+    expect(emulator.dmsTo(alice)).toHaveLength(before + 1);
+  });
+
+  it('tries a prompt edit again, and keeps editing the same message', async () => {
+    await channel.showPrompt(view('login-r'));
+    const prompt = emulator.dmsTo(alice).at(-1)!;
+    emulator.failDmsTo(alice, { times: 4 });
+    const refs = await channel.showPrompt(view('login-r', { kind: 'expired' }));
+    expect(emulator.dmsTo(alice).at(-1)?.id).toBe(prompt.id);
+    expect(emulator.dmsTo(alice).at(-1)?.content).toContain('No code came');
+    expect(refs[alice]).toEqual({ channelId: prompt.channelId, messageId: prompt.id });
   });
 
   it('resumes after the gateway drops, and keeps delivering', async () => {

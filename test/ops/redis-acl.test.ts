@@ -7,6 +7,7 @@ import type { EndedLogin } from '../../src/relay/state.js';
 import { Secret } from '../../src/secret.js';
 import type { BotRequest } from '../../src/store/bot-request.js';
 import { relayKeys } from '../../src/store/keys.js';
+import { RedisCoordination } from '../../src/store/redis-coordination.js';
 import { connectRedis } from '../../src/store/redis-connection.js';
 import { RedisEventPublisher, subscribeToRequests } from '../../src/store/redis-events.js';
 import { RedisTokenStore } from '../../src/store/redis-token-store.js';
@@ -106,8 +107,49 @@ async function botSide(client: RedisClientType): Promise<BotSide> {
 }
 
 /**
+ * Every operation of {@link RedisCoordination}, each at least once, and each branch that sends a
+ * command of its own (a refused spend reads the oldest time back).
+ */
+async function exerciseCoordination(coordination: RedisCoordination): Promise<void> {
+  expect(await coordination.acquireLock('relay-1', 30_000)).toBe(true);
+  expect(await coordination.acquireLock('relay-2', 30_000)).toBe(false);
+  expect(await coordination.renewLock('relay-1', 30_000)).toBe(true);
+  await coordination.releaseLock('relay-1');
+
+  const login = {
+    loginId: `acl-login-${randomUUID().slice(0, 8)}`,
+    reason: 'startup',
+    startedAt: new Date(),
+    interim: new Secret('interim-token-of-the-acl-test'),
+    deadline: new Date(Date.now() + 60_000),
+    attemptsUsed: 0,
+    phase: { kind: 'awaiting-code' },
+    prompts: {},
+  } as const;
+  await coordination.savePending(login);
+  await coordination.savePrompts(login.loginId, { discord: { op: { messageId: '1' } } });
+  expect((await coordination.loadPending())?.interim.reveal()).toBe('interim-token-of-the-acl-test');
+  expect((await coordination.claimCode(login.loginId, 'relay-1', 'op')).ok).toBe(true);
+  expect(await coordination.claimCode(login.loginId, 'relay-2', 'op-2')).toMatchObject({ reason: 'busy' });
+  expect(await coordination.reopen(login.loginId, 'relay-1')).toBe(true);
+  expect(await coordination.endPending(login.loginId, { kind: 'awaiting-code' })).toBeDefined();
+
+  expect(await coordination.claimInput('dm-1', 60_000)).toBe(true);
+  expect(await coordination.claimInput('dm-1', 60_000)).toBe(false);
+
+  await coordination.saveHalt({ error: 'bad-credentials', at: new Date() });
+  expect((await coordination.loadHalt())?.error).toBe('bad-credentials');
+  await coordination.saveHalt(undefined);
+
+  const nowMs = Date.now();
+  expect(await coordination.spendLogin(nowMs, 1)).toEqual({ ok: true });
+  expect((await coordination.spendLogin(nowMs + 1, 1)).ok).toBe(false);
+  expect(await coordination.loginsInLastHour(nowMs + 1)).toBe(1);
+}
+
+/**
  * The relay's whole Redis traffic through its real adapters: connection (named, as app.ts does),
- * token store, event publisher, request subscriber and audit trail. Asserts along the way, and
+ * token store, login coordination, event publisher, request subscriber and audit trail. Asserts along the way, and
  * that nothing was logged at warn or above (a refused audit write is only logged).
  */
 async function exerciseRelay(
@@ -120,6 +162,7 @@ async function exerciseRelay(
   const client = await connectRedis({ url: new Secret(relayUrl), name: 'otp-relay:default', logger });
   try {
     const store = new RedisTokenStore({ client, keys, account: 'default', logger });
+    await exerciseCoordination(new RedisCoordination({ client, keys, logger }));
     const events = new RedisEventPublisher({ client, keys });
     const audit = new RedisAuditTrail({ client, keys, logger });
     const requests: BotRequest[] = [];
@@ -188,6 +231,11 @@ async function exerciseRelay(
     expect(await store.remove(first.generation)).toBe(false);
     expect(await store.remove(second.generation)).toBe(true);
     expect(await store.read()).toBeUndefined();
+    // A record the store lost, written back (as after a Redis restarted empty); an older one refused.
+    expect(await store.restore(second)).toBe(true);
+    expect(await store.restore(first)).toBe(false);
+    expect(await store.read()).toEqual(second);
+    expect(await store.remove(second.generation)).toBe(true);
 
     await beforeClose();
     await subscriber.close();
@@ -340,6 +388,10 @@ describe('deploy/redis/users.acl.template, loaded into Redis', () => {
         ['SELECT', '1'],
         ['SCRIPT', 'FLUSH'],
         ['EXPIRE', keys.token, '1'],
+        ['PEXPIRE', OTHER_KEY, '1'],
+        ['ZADD', 'other:zset', '1', 'member'],
+        ['ZRANGE', 'other:zset', '0', '-1'],
+        ['PERSIST', keys.lock],
         ['SWAPDB', '0', '1'],
         ['MONITOR'],
       ].map((command) => [command.join(' '), command] as const),
@@ -420,6 +472,14 @@ describe('deploy/redis/users.acl.template, loaded into Redis', () => {
         ['RENAME', keys.token, 'otp-relay:token:other'],
         ['GET', keys.generation],
         ['INCR', keys.generation],
+        // The pending login holds step 1's interim token: the relay's alone.
+        ['GET', keys.pending],
+        ['GET', keys.lock],
+        ['GET', keys.halt],
+        ['SET', keys.lock, 'bot', 'NX', 'PX', '1000'],
+        ['DEL', keys.halt],
+        ['ZRANGE', keys.logins, '0', '-1'],
+        ['ZADD', keys.inputs, '1', 'dm-1'],
         ['GET', OTHER_KEY],
         ['SET', OTHER_KEY, 'x'],
         ['XREVRANGE', keys.audit, '+', '-'],
@@ -489,7 +549,7 @@ describe('each user is granted exactly the commands its code sends', () => {
     }).toEqual({ unused: [] });
   }
 
-  it('relay: what RedisTokenStore, RedisEventPublisher, RedisRequestSubscriber and RedisAuditTrail send', async () => {
+  it('relay: what RedisTokenStore, RedisCoordination, RedisEventPublisher, RedisRequestSubscriber and RedisAuditTrail send', async () => {
     const bot = await botSide(await connectAs(plain!.url));
     let relayAddresses = new Set<string>();
     try {

@@ -19,8 +19,14 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** Starts `redis-server` on a free port, with no persistence, and waits until it accepts commands. */
-export async function startRedisServer(options: { aclFile?: string } = {}): Promise<RedisServer> {
+/**
+ * Starts `redis-server` on a free port (or `port`: a restart on the same address), with no
+ * persistence, and waits until it accepts commands.
+ */
+export async function startRedisServer(
+  options: { aclFile?: string; port?: number } = {},
+): Promise<RedisServer> {
+  if (options.port !== undefined) return startOn(options.port, options.aclFile);
   let lastError: unknown;
   // A free port can be taken between the check and the server's bind: try again on another one.
   for (let attempt = 0; attempt < 5; attempt += 1) {

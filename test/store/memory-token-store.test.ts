@@ -5,6 +5,8 @@ import { newToken, tokenStoreContract } from './token-store.contract.js';
 tokenStoreContract('MemoryTokenStore', async () => ({
   store: new MemoryTokenStore({ account: 'default' }),
   account: 'default',
+  // A store in memory loses everything only with its process: the restarted one is a new store.
+  loseAll: async () => new MemoryTokenStore({ account: 'default' }),
 }));
 
 describe('MemoryTokenStore', () => {

@@ -24,9 +24,16 @@ async function closeQuietly(client: { isOpen: boolean; close(): Promise<void> })
 tokenStoreContract('RedisTokenStore', async () => {
   const prefix = uniquePrefix('token-contract');
   const client = await relayClient();
+  const keys = relayKeys({ prefix, account: ACCOUNT });
+  const store = new RedisTokenStore({ client, keys, account: ACCOUNT });
   return {
-    store: new RedisTokenStore({ client, keys: relayKeys({ prefix, account: ACCOUNT }), account: ACCOUNT }),
+    store,
     account: ACCOUNT,
+    // A Redis restarted empty: the token and the generation counter are gone.
+    loseAll: async () => {
+      await client.del([keys.token, keys.generation]);
+      return store;
+    },
     cleanup: async () => {
       await deletePrefix(client, prefix);
       await closeQuietly(client);
@@ -219,6 +226,74 @@ describe('RedisTokenStore', () => {
         newerGeneration: 7,
       });
       expect(await store.read()).toEqual(newer);
+    });
+  });
+
+  describe('restore', () => {
+    it('writes back the envelope publish wrote, byte for byte, when only the token key was lost', async () => {
+      const record = await store.publish(newToken('lost-token', 60_000));
+      await plain.del(keys.token);
+
+      expect(await store.restore(record)).toBe(true);
+      const raw = (await plain.get(keys.token))!;
+      expect(raw).toBe(JSON.stringify({ value: record, expires: Date.parse(record.expiresAt) }));
+      const remainingMs = await plain.pTTL(keys.token);
+      expect(remainingMs).toBeGreaterThan(Date.parse(record.expiresAt) - Date.now() - 5_000);
+      expect(remainingMs).toBeLessThanOrEqual(60_000);
+      expect(await plain.get(keys.generation)).toBe(String(record.generation));
+      expect(await store.read()).toEqual(record);
+      expect((await store.publish(newToken('next'))).generation).toBe(record.generation + 1);
+    });
+
+    it('raises a lower counter to the generation, as a string INCR can go on from', async () => {
+      await plain.set(keys.generation, '2');
+      const record = {
+        token: 'restored',
+        account: ACCOUNT,
+        generation: 9,
+        obtainedAt: new Date().toISOString(),
+        expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      };
+      expect(await store.restore(record)).toBe(true);
+      expect(await plain.get(keys.generation)).toBe('9');
+      expect(await plain.incr(keys.generation)).toBe(10);
+    });
+
+    it('refuses when a newer record is stored, even with the counter behind it', async () => {
+      const newer = {
+        token: 'manual',
+        account: ACCOUNT,
+        generation: 7,
+        obtainedAt: new Date().toISOString(),
+        expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      };
+      const raw = JSON.stringify({ value: newer, expires: Date.parse(newer.expiresAt) });
+      await plain.set(keys.token, raw, { PX: 60_000 });
+
+      expect(await store.restore({ ...newer, token: 'older', generation: 6 })).toBe(false);
+      expect(await plain.get(keys.token)).toBe(raw);
+      expect(await plain.exists(keys.generation)).toBe(0);
+    });
+
+    it('replaces a value that is not a record', async () => {
+      await plain.set(keys.token, 'corrupt');
+      const record = {
+        token: 'restored',
+        account: ACCOUNT,
+        generation: 1,
+        obtainedAt: new Date().toISOString(),
+        expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      };
+      expect(await store.restore(record)).toBe(true);
+      expect(await store.read()).toEqual(record);
+    });
+
+    it('rejects through a closed client', async () => {
+      const record = await store.publish(newToken('t'));
+      await plain.del(keys.token);
+      await client.close();
+      await expect(store.restore(record)).rejects.toBeInstanceOf(RedisNotConnectedError);
+      expect(await plain.exists(keys.token)).toBe(0);
     });
   });
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Secret } from '../../src/secret.js';
 import { InvalidTokenError } from '../../src/store/errors.js';
-import type { NewToken, TokenStore } from '../../src/store/types.js';
+import type { NewToken, TokenRecord, TokenStore } from '../../src/store/types.js';
 
 /** One store under test, fresh and empty, and how to clean up after it. */
 export interface TokenStoreHarness {
@@ -9,6 +9,11 @@ export interface TokenStoreHarness {
   /** The account the store was created for. */
   readonly account: string;
   readonly cleanup?: () => Promise<void>;
+  /**
+   * The store losing everything, as a Redis restarted empty (token and generation counter): resolves
+   * to the store to use from then on (the same one for Redis; a fresh one for a store in memory).
+   */
+  readonly loseAll: () => Promise<TokenStore>;
 }
 
 const ISO_UTC_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -17,6 +22,18 @@ const ISO_UTC_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 export function newToken(token: string, lifetimeMs = 3_600_000): NewToken {
   const obtainedAt = new Date();
   return { token: new Secret(token), obtainedAt, expiresAt: new Date(obtainedAt.getTime() + lifetimeMs) };
+}
+
+/** A record of generation `generation`, as a relay would hold it, valid for another minute. */
+export function restorable(account: string, generation: number): TokenRecord {
+  const obtainedAt = new Date(Date.now() - 1_000);
+  return {
+    token: `restored-token-${generation}-do-not-leak`,
+    account,
+    generation,
+    obtainedAt: obtainedAt.toISOString(),
+    expiresAt: new Date(obtainedAt.getTime() + 61_000).toISOString(),
+  };
 }
 
 /**
@@ -127,6 +144,76 @@ export function tokenStoreContract(name: string, create: () => Promise<TokenStor
 
       expect(await store.read()).toBeUndefined();
       expect((await store.publish(newToken('valid'))).generation).toBe(1);
+    });
+
+    describe('restore', () => {
+      it('writes back a record the store lost, exactly, and generations go on from it', async () => {
+        await store.publish(newToken('one'));
+        const lost = await store.publish(newToken('two'));
+        const after = await harness.loseAll();
+        expect(await after.read()).toBeUndefined();
+
+        expect(await after.restore(lost)).toBe(true);
+        const read = await after.read();
+        expect(read).toEqual(lost);
+        expect(Object.keys(read!)).toEqual(['token', 'account', 'generation', 'obtainedAt', 'expiresAt']);
+        expect((await after.publish(newToken('three'))).generation).toBe(lost.generation + 1);
+      });
+
+      it('raises the generation counter to the restored generation', async () => {
+        const after = await harness.loseAll();
+        const record = restorable(harness.account, 41);
+        expect(await after.restore(record)).toBe(true);
+        expect(await after.read()).toEqual(record);
+        expect((await after.publish(newToken('next'))).generation).toBe(42);
+      });
+
+      it('refuses when the same or a newer generation is stored', async () => {
+        const older = await store.publish(newToken('older'));
+        const newer = await store.publish(newToken('newer'));
+        expect(await store.restore(older)).toBe(false);
+        expect(await store.restore(newer)).toBe(false);
+        expect(await store.read()).toEqual(newer);
+        expect((await store.publish(newToken('next'))).generation).toBe(newer.generation + 1);
+      });
+
+      it('refuses a record older than a generation issued since, even one removed meanwhile', async () => {
+        const older = await store.publish(newToken('older'));
+        const newer = await store.publish(newToken('newer'));
+        expect(await store.remove(newer.generation)).toBe(true);
+        expect(await store.restore(older)).toBe(false);
+        expect(await store.read()).toBeUndefined();
+      });
+
+      it('refuses an expired record, and takes no generation for it', async () => {
+        const after = await harness.loseAll();
+        const expired: TokenRecord = {
+          ...restorable(harness.account, 5),
+          obtainedAt: new Date(Date.now() - 120_000).toISOString(),
+          expiresAt: new Date(Date.now() - 1).toISOString(),
+        };
+        expect(await after.restore(expired)).toBe(false);
+        expect(await after.read()).toBeUndefined();
+        expect((await after.publish(newToken('fresh'))).generation).toBe(1);
+      });
+
+      it('throws for what is not a record of this account, without the token in the error', async () => {
+        const record = restorable(harness.account, 3);
+        const attempts = [
+          { ...record, token: '' },
+          { ...record, generation: -1 },
+          { ...record, generation: 1.5 },
+          { ...record, expiresAt: 'soon' },
+          { ...record, account: `${harness.account}-other` },
+        ];
+        for (const attempt of attempts) {
+          const error: unknown = await store.restore(attempt).catch((caught: unknown) => caught);
+          expect(error).toBeInstanceOf(Error);
+          expect(String((error as Error).message)).not.toContain(record.token);
+          expect(String((error as Error).stack)).not.toContain(record.token);
+        }
+        expect(await store.read()).toBeUndefined();
+      });
     });
 
     it('never puts the token into an error message', async () => {

@@ -6,6 +6,7 @@ import { KeepAlive } from '../../src/relay/keep-alive.js';
 import { Relay } from '../../src/relay/relay.js';
 import { cronPlannedLogins } from '../../src/relay/schedule.js';
 import { Secret } from '../../src/secret.js';
+import { MemoryCoordination } from '../../src/store/memory-coordination.js';
 import { MemoryEventPublisher } from '../../src/store/memory-events.js';
 import { MemoryTokenStore } from '../../src/store/memory-token-store.js';
 import type { RelayEvent } from '../../src/store/types.js';
@@ -43,6 +44,7 @@ function setup(options: Options = {}) {
     operators,
     store,
     events,
+    coordination: new MemoryCoordination(),
     logger,
     newLoginId: () => `login-${++ids}`,
     statusExtras: async () => ({ nextLogin: keepAlive.nextLogin(), recentLogins: [] }),

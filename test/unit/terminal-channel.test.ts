@@ -104,22 +104,53 @@ describe('TerminalOperatorChannel commands', () => {
     await channel.showPrompt(view);
     expect(written).toContain('type "cancel" to drop this login');
     expect(await type('cancel')).toMatchObject({ kind: 'command', command: 'cancel' });
-    expect(await type('new')).toEqual({ kind: 'resend', operatorId: 'terminal', loginId: 'login-7' });
+    expect(await type('new')).toEqual({
+      kind: 'resend',
+      operatorId: 'terminal',
+      loginId: 'login-7',
+      inputId: expect.any(String),
+    });
     expect(await type('Send a new code')).toMatchObject({ kind: 'resend', loginId: 'login-7' });
   });
 
-  it('still takes a code, and answers anything else with help that names the commands', async () => {
+  it('still takes a code, and delivers anything else as unclear, printing nothing itself', async () => {
     const code = await type('123 456');
     expect(code.kind === 'code' && code.code.reveal()).toBe('123456');
 
-    const before = inputs.length;
-    input.write('hello\n');
+    expect(await type('hello')).toEqual({
+      kind: 'unclear',
+      operatorId: 'terminal',
+      inputId: expect.any(String),
+    });
     // "new" with no prompt shown is not an action either.
-    input.write('new\n');
-    await until(() => written.split('Or type').length === 3, 'two help texts');
-    expect(written).toContain(plain({ kind: 'help' }));
-    expect(written).toContain('Or type "status", "login" or "cancel".');
-    expect(inputs).toHaveLength(before);
+    expect(await type('new')).toMatchObject({ kind: 'unclear' });
+    expect(written).toBe('');
+  });
+
+  it('prints the help notice with the commands, since the terminal has no command picker', async () => {
+    await channel.notify('terminal', { kind: 'help' });
+    expect(written).toBe(`${plain({ kind: 'help' })}\nOr type "status", "login" or "cancel".\n`);
+  });
+
+  it('gives every line its own input ID, never one an earlier run gave', async () => {
+    const first = await type('hello');
+    const second = await type('123456');
+    expect(first.inputId).not.toBe(second.inputId);
+
+    // A restarted demo: a new channel must not reuse IDs the core may still hold claims for.
+    const replayed: OperatorInput[] = [];
+    const restartedInput = new PassThrough();
+    const restarted = new TerminalOperatorChannel({ input: restartedInput, output: new PassThrough() });
+    await restarted.start((received) => replayed.push(received));
+    restartedInput.write('hello\n');
+    await until(() => replayed.length === 1, 'the restarted channel’s input');
+    expect([first.inputId, second.inputId]).not.toContain(replayed[0]?.inputId);
+    await restarted.stop();
+  });
+
+  it('resolves showPrompt with no refs: there is no message to edit later', async () => {
+    expect(await channel.showPrompt(view)).toEqual({});
+    expect(await channel.showPrompt(view, { anything: 'from another relay' })).toEqual({});
   });
 
   it('drops an answer that comes after stop', async () => {

@@ -86,6 +86,16 @@ export interface RunCommandOptions {
   ignoreContexts?: boolean;
 }
 
+/** Options of {@link DiscordEmulator.failDmsTo}. */
+export interface FailDmsOptions {
+  /** How many requests fail; default 1. */
+  times?: number;
+  /** Default 500. */
+  status?: number;
+  /** The request takes effect, then fails (a lost answer). Default false: no effect. */
+  applied?: boolean;
+}
+
 /** Options of {@link DiscordEmulator.waitFor}. */
 export interface WaitForOptions {
   /** Default 5000. */
@@ -174,6 +184,13 @@ export interface DiscordEmulator {
    * times (default: until the returned function is called). discord.js retries a 5xx answer.
    */
   failRequests(method: string, route: string, options?: { status?: number; times?: number }): () => void;
+  /**
+   * Makes the bot's next DMs to one user fail: `POST` and `PATCH` of messages in the user's DM
+   * channel get `status` (default 500), `times` times (default 1; discord.js retries a 5xx answer 3
+   * times by itself, so 4 failures make one failed send). With `applied`, each request takes effect
+   * before it fails, as when Discord's answer is lost. Returns a function that stops the failures.
+   */
+  failDmsTo(userId: string, options?: FailDmsOptions): () => void;
   /** Drops the gateway connections with `code` (default 4000: discord.js resumes). */
   closeGateway(code?: number, options?: { invalidateSession?: boolean }): Promise<void>;
   /** Closes the server, every socket and timer. */
@@ -181,6 +198,8 @@ export interface DiscordEmulator {
 }
 
 const POLL_INTERVAL_MS = 10;
+/** How long Discord remembers a message's nonce for `enforce_nonce` ("the past few minutes"). */
+const NONCE_MEMORY_MS = 5 * 60_000;
 
 /** Starts an emulator on a free port of 127.0.0.1. */
 export async function startDiscordEmulator(options?: DiscordEmulatorOptions): Promise<DiscordEmulator> {
@@ -205,6 +224,9 @@ class Emulator implements DiscordEmulator {
   readonly #server = createServer((request, response) => void this.#onRequest(request, response));
   readonly #waiters = new Set<(error: Error) => void>();
   readonly #faults = new Map<string, { status: number; timesLeft: number }>();
+  readonly #dmFaults = new Map<string, { status: number; timesLeft: number; applied: boolean }>();
+  /** `channelId:authorId:nonce` → the message made with it, and when. */
+  readonly #nonces = new Map<string, { messageId: string; atMs: number }>();
   #port = 0;
 
   public constructor(settings: Required<DiscordEmulatorOptions>) {
@@ -504,6 +526,52 @@ class Emulator implements DiscordEmulator {
     throw new RestError(fault.status, 0, `${fault.status}: failure injected by the test`);
   }
 
+  public failDmsTo(userId: string, options?: FailDmsOptions): () => void {
+    this.#user(userId);
+    const fault = {
+      status: options?.status ?? 500,
+      timesLeft: options?.times ?? 1,
+      applied: options?.applied ?? false,
+    };
+    this.#dmFaults.set(userId, fault);
+    return () => {
+      if (this.#dmFaults.get(userId) === fault) this.#dmFaults.delete(userId);
+    };
+  }
+
+  /**
+   * Takes one failure {@link failDmsTo} asked for, if any is left for the DM channel `channel`:
+   * returns the error to answer with, after the effect (`applied`) or before it.
+   */
+  #dmFault(channel: StoredChannel): { error: RestError; applied: boolean } | undefined {
+    if (channel.kind !== 'dm') return undefined;
+    const fault = this.#dmFaults.get(channel.recipientId);
+    if (fault === undefined) return undefined;
+    fault.timesLeft -= 1;
+    if (fault.timesLeft <= 0) this.#dmFaults.delete(channel.recipientId);
+    return {
+      error: new RestError(fault.status, 0, `${fault.status}: failure injected by the test`),
+      applied: fault.applied,
+    };
+  }
+
+  /**
+   * Discord's `enforce_nonce`: a message with the nonce of one the same author made in the same
+   * channel a few minutes ago is not made again; that one is returned.
+   */
+  #sameNonce(channelId: string, body: MessageBody & { nonce?: unknown; enforce_nonce?: unknown }) {
+    if (body.enforce_nonce !== true || (typeof body.nonce !== 'string' && typeof body.nonce !== 'number')) {
+      return { key: undefined, existing: undefined };
+    }
+    const key = `${channelId}:${this.#world.botUser.id}:${String(body.nonce)}`;
+    const seen = this.#nonces.get(key);
+    const existing =
+      seen !== undefined && Date.now() - seen.atMs <= NONCE_MEMORY_MS
+        ? this.#world.messages.get(seen.messageId)
+        : undefined;
+    return { key, existing };
+  }
+
   public async closeGateway(code = 4000, options?: { invalidateSession?: boolean }): Promise<void> {
     await this.#gateway.closeAll(code, options?.invalidateSession ?? false);
   }
@@ -658,17 +726,28 @@ class Emulator implements DiscordEmulator {
     });
     r.add('POST', '/channels/:channelId/messages', ({ params, body }) => {
       const channel = this.#channel(params.channelId);
+      const fault = this.#dmFault(channel);
+      if (fault !== undefined && !fault.applied) throw fault.error;
       if (channel.kind === 'dm' && world.users.get(channel.recipientId)?.dmsOpen === false)
         throw Errors.cannotDm();
-      const data = (body ?? {}) as MessageBody;
+      const data = (body ?? {}) as MessageBody & { nonce?: unknown; enforce_nonce?: unknown };
       const problems = messageBodyProblems(data, true);
       if (problems.includes('cannot send an empty message')) throw Errors.cannotSendEmpty();
       if (problems.length > 0) throw Errors.invalidForm(problems);
+      const { key, existing } = this.#sameNonce(channel.id, data);
+      if (existing !== undefined) {
+        if (fault !== undefined) throw fault.error;
+        return existing.message;
+      }
       const stored = world.addMessage(channel.id, world.botUser, data);
+      if (key !== undefined) this.#nonces.set(key, { messageId: stored.message.id, atMs: Date.now() });
       this.#announce(stored, 'create');
+      if (fault !== undefined) throw fault.error;
       return stored.message;
     });
     r.add('PATCH', '/channels/:channelId/messages/:messageId', ({ params, body }) => {
+      const fault = this.#dmFault(this.#channel(params.channelId));
+      if (fault !== undefined && !fault.applied) throw fault.error;
       const stored = this.#message(params.channelId, params.messageId);
       if (stored.message.author.id !== world.botUser.id) throw Errors.cannotEditOthers();
       const data = (body ?? {}) as MessageBody;
@@ -676,6 +755,7 @@ class Emulator implements DiscordEmulator {
       if (problems.length > 0) throw Errors.invalidForm(problems);
       world.editMessage(stored, data);
       this.#announce(stored, 'update');
+      if (fault !== undefined) throw fault.error;
       return stored.message;
     });
 

@@ -6,6 +6,7 @@ export {
   startDiscordEmulator,
   type DiscordEmulator,
   type DiscordEmulatorOptions,
+  type FailDmsOptions,
   type RestCall,
   type RunCommandOptions,
   type WaitForOptions,

@@ -1,0 +1,118 @@
+import type { BrokerErrorKind } from '../broker/errors.js';
+import type { LoginReason } from '../operators/types.js';
+import type { Secret } from '../secret.js';
+
+/**
+ * Where each operator's prompt message is, as the operator channel recorded it (Discord: channel and
+ * message IDs per operator). Opaque to the relay core; JSON-serialisable so that another relay, or
+ * this one after a restart, can edit the same messages instead of sending new ones.
+ */
+export type PromptRefs = Readonly<Record<string, unknown>>;
+
+/** Where a shared login stands. */
+export type SharedLoginPhase =
+  | { readonly kind: 'awaiting-code' }
+  /** `relayId` claimed `operatorId`'s code and is the only relay that may send it to the broker. */
+  | { readonly kind: 'exchanging'; readonly relayId: string; readonly operatorId: string };
+
+/**
+ * A login waiting for (or checking) a code, shared by every relay of the account through the
+ * coordination store, so that a restarted relay or another replica carries it on: the operators'
+ * answer is taken without a new SMS.
+ */
+export interface SharedLogin {
+  readonly loginId: string;
+  readonly reason: LoginReason;
+  readonly startedAt: Date;
+  /** Step 1's interim token: what step 2 needs. A secret. */
+  readonly interim: Secret;
+  /** Until when a code is accepted; the stored login expires then. */
+  readonly deadline: Date;
+  /** Codes claimed for the broker so far. */
+  readonly attemptsUsed: number;
+  readonly phase: SharedLoginPhase;
+  readonly prompts: PromptRefs;
+}
+
+/** What {@link LoginCoordination.claimCode} found. */
+export type ClaimResult =
+  /** The caller now holds the exchange: `login.phase` is `exchanging` by it, `attemptsUsed` + 1. */
+  | { readonly ok: true; readonly login: SharedLogin }
+  /** No login `loginId` waits for a code (none, another one, or it ended). */
+  | { readonly ok: false; readonly reason: 'none' }
+  /** Another code of this login is at the broker right now. */
+  | { readonly ok: false; readonly reason: 'busy'; readonly operatorId: string };
+
+/** A halt of all logins after a broker error only a person can fix. Survives restarts. */
+export interface LoginHalt {
+  readonly error: BrokerErrorKind;
+  readonly at: Date;
+}
+
+/**
+ * What the relays of one account share to act as one: the login lock, the pending login, the halt
+ * and the SMS budget. Every transition is atomic across relays (Redis: Lua scripts), so exactly one
+ * relay calls step 1 per login and exactly one sends a given code. One contract suite runs against
+ * every implementation (memory and Redis).
+ */
+export interface LoginCoordination {
+  /**
+   * Takes the account's login lock for `owner` for `ttlMs`, if nobody holds it. The lock guards the
+   * start of a login (step 1 and the DMs) until the pending login is stored.
+   */
+  acquireLock(owner: string, ttlMs: number): Promise<boolean>;
+  /** Extends the lock, only if `owner` still holds it. */
+  renewLock(owner: string, ttlMs: number): Promise<boolean>;
+  /** Releases the lock, only if `owner` holds it. */
+  releaseLock(owner: string): Promise<void>;
+
+  /** The pending login, if one is stored and its deadline has not passed. */
+  loadPending(): Promise<SharedLogin | undefined>;
+  /** Stores `login` as the pending login (replacing any), expiring at its deadline. */
+  savePending(login: SharedLogin): Promise<void>;
+  /** Records where the prompt messages of pending login `loginId` are (no-op if it is gone). */
+  savePrompts(loginId: string, prompts: PromptRefs): Promise<void>;
+  /**
+   * Atomically moves pending login `loginId` from `awaiting-code` to `exchanging` by `relayId` for
+   * `operatorId`, counting one more attempt.
+   */
+  claimCode(loginId: string, relayId: string, operatorId: string): Promise<ClaimResult>;
+  /**
+   * After a refused code: back to `awaiting-code`, only if `relayId` holds the exchange of
+   * `loginId`. Resolves to whether it did.
+   */
+  reopen(loginId: string, relayId: string): Promise<boolean>;
+  /**
+   * Ends pending login `loginId` (removes it) if it is in the expected phase: `awaiting-code`
+   * (a time-out, a cancel, a new code asked for), `exchanging` by `relayId` (the exchange is over),
+   * or `any` (a relay found the exchange's owner gone). Resolves to the login as it was, if this
+   * caller ended it, so exactly one relay reports each ending.
+   */
+  endPending(
+    loginId: string,
+    expect:
+      | { readonly kind: 'awaiting-code' }
+      | { readonly kind: 'exchanging'; readonly relayId: string }
+      | { readonly kind: 'any' },
+  ): Promise<SharedLogin | undefined>;
+
+  /**
+   * Claims one operator input (a DM or an interaction, by its ID) for this relay: every replica
+   * receives the same DM, and only the first to claim it acts and answers. Resolves to whether this
+   * caller got it. Claims are forgotten after `ttlMs`.
+   */
+  claimInput(inputId: string, ttlMs: number): Promise<boolean>;
+
+  /** The current halt, if any. */
+  loadHalt(): Promise<LoginHalt | undefined>;
+  /** Sets (or, with `undefined`, lifts) the halt. */
+  saveHalt(halt: LoginHalt | undefined): Promise<void>;
+
+  /**
+   * The SMS guard, shared: records a step-1 call at `nowMs` if fewer than `maxPerHour` were made in
+   * the hour before; otherwise says when the next may be.
+   */
+  spendLogin(nowMs: number, maxPerHour: number): Promise<{ ok: true } | { ok: false; nextAllowedAt: Date }>;
+  /** Step-1 calls in the hour before `nowMs`. */
+  loginsInLastHour(nowMs: number): Promise<number>;
+}

@@ -1,0 +1,48 @@
+import { errorFields, type Logger } from '../log.js';
+import { connectSubscriber, type RedisClient } from './redis-connection.js';
+import type { RelayKeys } from './types.js';
+
+/** Options of {@link watchTokenEvents}. */
+export interface TokenEventWatchOptions {
+  /** The relay's connected client; the watch runs on its own duplicate. */
+  client: RedisClient;
+  keys: Pick<RelayKeys, 'events'>;
+  /** Called on every `token.updated` or `token.invalidated` (another relay's, or this one's). */
+  onTokenEvent: () => void;
+  logger?: Logger;
+}
+
+/** A running watch; `close()` ends its connection. */
+export interface TokenEventWatch {
+  close(): Promise<void>;
+}
+
+/**
+ * Listens to the account's events channel, so that a relay learns of tokens other relays published
+ * or removed. Only the event's `type` is read; the token itself is always read from its key.
+ */
+export async function watchTokenEvents(options: TokenEventWatchOptions): Promise<TokenEventWatch> {
+  const subscriber = await connectSubscriber(options.client, {
+    logger: options.logger,
+    name: `${options.client.options?.name ?? 'otp-relay'}:events`,
+  });
+  await subscriber.subscribe(options.keys.events, (message) => {
+    let type: unknown;
+    try {
+      type = (JSON.parse(message) as { type?: unknown }).type;
+    } catch {
+      return; // not ours to judge: bots never publish here
+    }
+    if (type === 'token.updated' || type === 'token.invalidated') options.onTokenEvent();
+  });
+  return {
+    close: async () => {
+      if (!subscriber.isOpen) return;
+      await subscriber
+        .close()
+        .catch((error: unknown) =>
+          options.logger?.warn({ err: errorFields(error) }, 'event watch close failed'),
+        );
+    },
+  };
+}

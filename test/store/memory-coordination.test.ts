@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryCoordination } from '../../src/store/memory-coordination.js';
+import { coordinationContract, sharedLogin } from './coordination.contract.js';
+
+coordinationContract('MemoryCoordination', async () => {
+  const coordination = new MemoryCoordination();
+  // Replicas in one process share one instance: that is what the demo and the relay tests do.
+  return { coordination, replica: async () => coordination };
+});
+
+describe('MemoryCoordination', () => {
+  it('expires the lock, the pending login and input claims by its own clock', async () => {
+    let nowMs = Date.parse('2026-01-05T09:00:00Z');
+    const coordination = new MemoryCoordination({ now: () => nowMs });
+    const login = sharedLogin({ deadline: new Date(nowMs + 60_000) });
+
+    expect(await coordination.acquireLock('relay-a', 30_000)).toBe(true);
+    await coordination.savePending(login);
+    expect(await coordination.claimInput('dm-1', 30_000)).toBe(true);
+
+    nowMs += 30_000;
+    expect(await coordination.acquireLock('relay-b', 30_000)).toBe(true);
+    expect(await coordination.claimInput('dm-1', 30_000)).toBe(true);
+    expect((await coordination.loadPending())?.loginId).toBe(login.loginId);
+
+    nowMs = login.deadline.getTime() - 1;
+    expect((await coordination.claimCode(login.loginId, 'relay-a', 'op')).ok).toBe(true);
+    nowMs = login.deadline.getTime();
+    expect(await coordination.loadPending()).toBeUndefined();
+    expect(await coordination.endPending(login.loginId, { kind: 'any' })).toBeUndefined();
+  });
+
+  it('refuses a deadline already past by its own clock', async () => {
+    const nowMs = Date.parse('2026-01-05T09:00:00Z');
+    const coordination = new MemoryCoordination({ now: () => nowMs });
+    await expect(coordination.savePending(sharedLogin({ deadline: new Date(nowMs) }))).rejects.toBeInstanceOf(
+      RangeError,
+    );
+    await coordination.savePending(sharedLogin({ deadline: new Date(nowMs + 1) }));
+    expect(await coordination.loadPending()).toBeDefined();
+  });
+
+  it('keeps instances independent', async () => {
+    const a = new MemoryCoordination();
+    const b = new MemoryCoordination();
+    expect(await a.acquireLock('relay', 1_000)).toBe(true);
+    expect(await b.acquireLock('relay', 1_000)).toBe(true);
+  });
+});

@@ -1,0 +1,223 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BrokerError } from '../../src/broker/errors.js';
+import { createLogger } from '../../src/log.js';
+import type { OperatorInput } from '../../src/operators/types.js';
+import { Relay } from '../../src/relay/relay.js';
+import { Secret } from '../../src/secret.js';
+import { MemoryCoordination } from '../../src/store/memory-coordination.js';
+import { MemoryEventPublisher } from '../../src/store/memory-events.js';
+import { MemoryTokenStore } from '../../src/store/memory-token-store.js';
+import { RecordingOperators } from '../fakes/recording-operators.js';
+import { ScriptedBroker } from '../fakes/scripted-broker.js';
+
+const ALICE = '100000000000000001';
+const BOB = '100000000000000002';
+
+/** What several relays of one account share: the broker, the store, the coordination store. */
+function sharedWorld() {
+  const broker = new ScriptedBroker();
+  const store = new MemoryTokenStore({ account: 'default' });
+  const events = new MemoryEventPublisher();
+  const coordination = new MemoryCoordination();
+  let ids = 0;
+  const relays: { relay: Relay; operators: RecordingOperators }[] = [];
+  const spawn = (name: string) => {
+    const operators = new RecordingOperators();
+    const relay = new Relay({
+      account: 'default',
+      codeTimeoutMs: 5 * 60_000,
+      tokenLifetimeMs: 24 * 3_600_000,
+      maxCodeAttempts: 3,
+      maxLoginsPerHour: 4,
+      broker,
+      operators,
+      store,
+      events,
+      coordination,
+      logger: createLogger({ level: 'silent' }),
+      relayId: name,
+      newLoginId: () => `login-${++ids}`,
+      random: () => 0.5,
+    });
+    void operators.start((input) => relay.handleInput(input));
+    relays.push({ relay, operators });
+    return { relay, operators };
+  };
+  /** The same operator action, delivered to every relay (each has its own gateway connection). */
+  const deliverToAll = (input: OperatorInput) => {
+    for (const { operators } of relays) operators.input(input);
+  };
+  const idle = () => Promise.all(relays.map(({ relay }) => relay.idle()));
+  return { broker, store, coordination, spawn, deliverToAll, idle, relays };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+  vi.setSystemTime(new Date('2026-11-30T13:00:00Z'));
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('restarts', () => {
+  it('a relay started after the DMs went out takes the answer: no new SMS, no new DM', async () => {
+    const w = sharedWorld();
+    const first = w.spawn('first');
+    await first.relay.start();
+    await first.relay.idle();
+    const refs = first.operators.lastRefs;
+    await first.relay.stop(); // as good as killed: it leaves the pending login behind
+
+    const second = w.spawn('second');
+    await second.relay.start();
+    expect(w.broker.startLogin).toHaveBeenCalledTimes(1);
+    second.operators.input({ kind: 'code', operatorId: ALICE, code: new Secret('123456'), inputId: 'dm-1' });
+    await second.relay.idle();
+
+    expect(w.broker.submitCode).toHaveBeenCalledTimes(1);
+    expect(w.broker.submitCode.mock.calls[0]?.[0].reveal()).toBe('interim-secret');
+    expect((await w.store.read())?.generation).toBe(1);
+    // The second relay edited the first one's prompt messages.
+    expect(second.operators.refsPassed.at(-1)).toEqual(refs);
+    expect(second.operators.lastPrompt?.state.kind).toBe('succeeded');
+  });
+
+  it('keeps logins halted across a restart until an operator uses /login', async () => {
+    const w = sharedWorld();
+    w.broker.startLogin.mockRejectedValueOnce(
+      new BrokerError({ kind: 'bad-credentials', step: 'start-login', status: 401 }),
+    );
+    const first = w.spawn('first');
+    await first.relay.start();
+    await first.relay.idle();
+    await first.relay.stop();
+
+    const second = w.spawn('second');
+    await second.relay.start();
+    await second.relay.idle();
+    expect(w.broker.startLogin).toHaveBeenCalledTimes(1);
+    expect(second.relay.snapshot().halted?.error).toBe('bad-credentials');
+
+    const replies: unknown[] = [];
+    second.operators.input({
+      kind: 'command',
+      operatorId: ALICE,
+      command: 'login',
+      inputId: 'cmd-1',
+      respond: async (notice) => void replies.push(notice),
+    });
+    await second.relay.idle();
+    expect(replies).toEqual([{ kind: 'login-request', result: 'started' }]);
+    expect(w.broker.startLogin).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('replicas', () => {
+  it('two relays started together make one step-1 call and one prompt', async () => {
+    const w = sharedWorld();
+    const a = w.spawn('a');
+    const b = w.spawn('b');
+    await Promise.all([a.relay.start(), b.relay.start()]);
+    await w.idle();
+    expect(w.broker.startLogin).toHaveBeenCalledTimes(1);
+    expect(a.operators.prompts.length + b.operators.prompts.length).toBe(1);
+  });
+
+  it('a DM every relay receives is acted on once; the code reaches the broker once', async () => {
+    const w = sharedWorld();
+    const a = w.spawn('a');
+    const b = w.spawn('b');
+    const c = w.spawn('c');
+    await a.relay.start();
+    await w.idle();
+    await Promise.all([b.relay.start(), c.relay.start()]);
+    w.deliverToAll({ kind: 'code', operatorId: ALICE, code: new Secret('123456'), inputId: 'dm-1' });
+    await w.idle();
+    expect(w.broker.submitCode).toHaveBeenCalledTimes(1);
+    expect((await w.store.read())?.generation).toBe(1);
+    // Exactly one relay answered the operator.
+    const answers = w.relays.flatMap(({ operators }) => operators.noticesTo(ALICE));
+    expect(answers).toEqual(['logged-in']);
+  });
+
+  it('two operators answering through two relays at once: one code is checked, the other told so', async () => {
+    const w = sharedWorld();
+    const a = w.spawn('a');
+    const b = w.spawn('b');
+    await a.relay.start();
+    await w.idle();
+    let answer!: (value: { kind: 'token'; token: Secret }) => void;
+    w.broker.submitCode.mockImplementationOnce(() => new Promise((resolve) => (answer = resolve)));
+    a.operators.input({ kind: 'code', operatorId: ALICE, code: new Secret('123456'), inputId: 'dm-a' });
+    b.operators.input({ kind: 'code', operatorId: BOB, code: new Secret('123456'), inputId: 'dm-b' });
+    await vi.advanceTimersByTimeAsync(10);
+    answer({ kind: 'token', token: new Secret('one-token') });
+    await w.idle();
+    expect(w.broker.submitCode).toHaveBeenCalledTimes(1);
+    expect(b.operators.noticesTo(BOB)).toEqual(['busy']);
+    expect((await w.store.read())?.token).toBe('one-token');
+  });
+});
+
+describe('broker errors at step 1', () => {
+  it('tries again with backoff after a 503, counting each call against the SMS guard', async () => {
+    const w = sharedWorld();
+    w.broker.startLogin
+      .mockRejectedValueOnce(new BrokerError({ kind: 'server-error', step: 'start-login', status: 503 }))
+      .mockRejectedValueOnce(new BrokerError({ kind: 'network', step: 'start-login' }));
+    const a = w.spawn('a');
+    await a.relay.start();
+    await vi.advanceTimersByTimeAsync(10_000);
+    await a.relay.idle();
+    expect(w.broker.startLogin).toHaveBeenCalledTimes(3);
+    expect(a.operators.lastPrompt?.state).toEqual({ kind: 'open', attemptsLeft: 3 });
+    expect(await w.coordination.loginsInLastHour(Date.now())).toBe(3);
+  });
+
+  it('honours Retry-After on a 429, and gives up when it is longer than the longest wait', async () => {
+    const w = sharedWorld();
+    w.broker.startLogin
+      .mockRejectedValueOnce(
+        new BrokerError({ kind: 'rate-limited', step: 'start-login', status: 429, retryAfterMs: 7_000 }),
+      )
+      .mockRejectedValueOnce(
+        new BrokerError({ kind: 'rate-limited', step: 'start-login', status: 429, retryAfterMs: 3_600_000 }),
+      );
+    const a = w.spawn('a');
+    await a.relay.start();
+    await vi.advanceTimersByTimeAsync(6_999);
+    expect(w.broker.startLogin).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1);
+    await a.relay.idle();
+    expect(w.broker.startLogin).toHaveBeenCalledTimes(2);
+    expect(a.operators.lastPrompt?.state).toEqual({ kind: 'failed', error: 'rate-limited', fatal: false });
+  });
+
+  it('never retries bad credentials', async () => {
+    const w = sharedWorld();
+    w.broker.startLogin.mockRejectedValue(
+      new BrokerError({ kind: 'bad-credentials', step: 'start-login', status: 401 }),
+    );
+    const a = w.spawn('a');
+    await a.relay.start();
+    await vi.advanceTimersByTimeAsync(120_000);
+    await a.relay.idle();
+    expect(w.broker.startLogin).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('a store that lost the token', () => {
+  it('gets the same token back, same generation, after Redis returns empty', async () => {
+    const w = sharedWorld();
+    const a = w.spawn('a');
+    await a.relay.start();
+    await a.relay.idle();
+    a.operators.input({ kind: 'code', operatorId: ALICE, code: new Secret('123456'), inputId: 'dm-1' });
+    await a.relay.idle();
+    const before = await w.store.read();
+    await w.store.remove(before!.generation); // what a Redis restarted empty looks like to a reader
+    expect(await a.relay.restoreToken()).toBe(true);
+    expect(await w.store.read()).toEqual(before);
+    expect(await a.relay.restoreToken()).toBe(false);
+  });
+});
