@@ -41,15 +41,21 @@ tokenStoreContract('RedisTokenStore', async () => {
   };
 });
 
+/** Debian's python3 first: CI's `apt-get install python3-redis` puts redis-py there. */
+const PYTHON =
+  ['/usr/bin/python3', 'python3'].find(
+    (candidate) => spawnSync(candidate, ['-c', 'import redis'], { stdio: 'ignore' }).status === 0,
+  ) ?? 'python3';
+
 function pythonCan(code: string): boolean {
-  return spawnSync('python3', ['-c', code], { stdio: 'ignore' }).status === 0;
+  return spawnSync(PYTHON, ['-c', code], { stdio: 'ignore' }).status === 0;
 }
 
 const HAS_PYTHON = pythonCan('import json');
 const HAS_PYTHON_REDIS = HAS_PYTHON && pythonCan('import redis');
 
 function runPython(code: string, input?: string): string {
-  const result = spawnSync('python3', ['-c', code], {
+  const result = spawnSync(PYTHON, ['-c', code], {
     input,
     encoding: 'utf8',
     env: { ...process.env, PYTHONIOENCODING: 'utf-8', REDIS_URL: TEST_REDIS_URL },
