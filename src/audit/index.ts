@@ -12,4 +12,4 @@ export {
 } from './memory-audit-trail.js';
 export { combineObservers } from './combine.js';
 export { parseAuditFields, toAuditFields, type AuditFields } from './entry.js';
-export { BROKER_ERROR_KINDS, LOGIN_OUTCOMES, LOGIN_REASONS, isOneOf } from './vocabulary.js';
+export { BROKER_ERROR_KINDS, LOGIN_OUTCOMES, LOGIN_REASONS, isOneOf } from '../relay/vocabulary.js';

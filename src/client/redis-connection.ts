@@ -51,31 +51,6 @@ export function createOwnedClient(settings: OwnedConnectionSettings): TokenClien
   });
 }
 
-/**
- * Connects `client`, giving up when `signal` aborts: node-redis retries a failed first connection
- * like a reconnect, forever, so the signal is the only way out. On abort the client is destroyed
- * and the promise rejects with the signal's reason.
- */
-export async function connectOrAbort(client: TokenClientRedis, signal: AbortSignal): Promise<void> {
-  signal.throwIfAborted();
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  const connecting = client.connect();
-  // Once the abort wins the race, a later rejection of connect() has no one left to hear it.
-  connecting.catch(() => undefined);
-  try {
-    await Promise.race([connecting, aborted]);
-  } catch (error) {
-    if (client.isOpen) client.destroy();
-    throw error;
-  } finally {
-    if (onAbort) signal.removeEventListener('abort', onAbort);
-  }
-}
-
 /** Closes a connection gracefully when it is up, at once when it is not; never throws. */
 export async function closeQuietly(client: TokenClientRedis): Promise<void> {
   if (!client.isOpen) return;

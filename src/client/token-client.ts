@@ -1,10 +1,10 @@
+import { connectOrAbort } from '../store/connect-or-abort.js';
 import { relayKeys } from '../store/keys.js';
 import { reconnectDelayMs } from '../store/redis-connection.js';
 import type { RelayKeys } from '../store/types.js';
 import { TokenClientRedisError, TokenClientStateError } from './errors.js';
 import {
   closeQuietly,
-  connectOrAbort,
   createOwnedClient,
   describeConnectionError,
   type TokenClientRedis,

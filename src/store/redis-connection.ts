@@ -1,3 +1,4 @@
+import { connectOrAbort } from './connect-or-abort.js';
 import { createClient, type RedisClientType } from 'redis';
 import type { Logger } from '../log.js';
 import type { Secret } from '../secret.js';
@@ -187,31 +188,6 @@ function checkConnectionName(name: string): void {
     throw new TypeError(
       `Redis connection name ${JSON.stringify(name)} must be printable ASCII without spaces`,
     );
-  }
-}
-
-async function connectOrAbort(client: RedisClient, signal: AbortSignal | undefined): Promise<void> {
-  signal?.throwIfAborted();
-  if (signal === undefined) {
-    await client.connect();
-    return;
-  }
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  const connecting = client.connect();
-  // Once the abort wins the race, a later rejection of connect() has no one left to hear it.
-  connecting.catch(() => undefined);
-  try {
-    await Promise.race([connecting, aborted]);
-  } catch (error) {
-    // Stops the retry loop; destroy() is a no-op on a client that is already closed.
-    if (client.isOpen) client.destroy();
-    throw error;
-  } finally {
-    if (onAbort) signal.removeEventListener('abort', onAbort);
   }
 }
 

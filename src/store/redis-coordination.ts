@@ -1,3 +1,4 @@
+import { BROKER_ERROR_KINDS, LOGIN_REASONS, isOneOf } from '../relay/vocabulary.js';
 import { randomUUID } from 'node:crypto';
 import type { BrokerErrorKind } from '../broker/errors.js';
 import type { Logger } from '../log.js';
@@ -180,26 +181,6 @@ interface StoredHalt {
 }
 
 // Records over the unions: adding a reason or an error kind without listing it here fails to compile.
-const LOGIN_REASONS: Readonly<Record<LoginReason, true>> = {
-  startup: true,
-  renewal: true,
-  schedule: true,
-  'token-invalid': true,
-  'bot-request': true,
-  'operator-request': true,
-};
-const BROKER_ERROR_KINDS: Readonly<Record<BrokerErrorKind, true>> = {
-  'bad-credentials': true,
-  'bad-app-key': true,
-  'password-expired': true,
-  'pin-required': true,
-  'bad-pin': true,
-  'unexpected-answer': true,
-  network: true,
-  timeout: true,
-  'server-error': true,
-  'rate-limited': true,
-};
 
 // ---- The adapter -------------------------------------------------------------------------------
 
@@ -442,7 +423,7 @@ function parsePending(raw: string): SharedLogin | string {
   const { version, loginId, reason, startedAt, interim, deadline, attemptsUsed, phase, prompts } = value;
   if (version !== PENDING_FORMAT_VERSION) return 'unknown format version';
   if (typeof loginId !== 'string' || loginId.length === 0) return 'bad loginId';
-  if (typeof reason !== 'string' || !Object.hasOwn(LOGIN_REASONS, reason)) return 'bad reason';
+  if (typeof reason !== 'string' || !isOneOf(LOGIN_REASONS, reason)) return 'bad reason';
   const startedAtDate = toDate(startedAt);
   const deadlineDate = toDate(deadline);
   if (startedAtDate === undefined || deadlineDate === undefined) return 'bad date';
@@ -461,7 +442,7 @@ function parsePending(raw: string): SharedLogin | string {
   if (!isObject(parsedPrompts)) return 'bad prompts';
   return Object.freeze({
     loginId,
-    reason: reason as LoginReason,
+    reason: reason,
     startedAt: startedAtDate,
     interim: new Secret(interim),
     deadline: deadlineDate,
@@ -481,10 +462,10 @@ function parseHalt(raw: string): LoginHalt | string {
   }
   if (!isObject(value)) return 'not an object';
   const { error } = value;
-  if (typeof error !== 'string' || !Object.hasOwn(BROKER_ERROR_KINDS, error)) return 'bad error kind';
+  if (typeof error !== 'string' || !isOneOf(BROKER_ERROR_KINDS, error)) return 'bad error kind';
   const at = toDate(value.at);
   if (at === undefined) return 'bad date';
-  return Object.freeze({ error: error as BrokerErrorKind, at });
+  return Object.freeze({ error: error, at });
 }
 
 function toPhase(value: unknown): SharedLoginPhase | undefined {

@@ -1,6 +1,6 @@
 import type { BrokerErrorKind } from '../broker/errors.js';
 import type { LoginReason } from '../operators/types.js';
-import type { LoginOutcome } from '../relay/state.js';
+import type { LoginOutcome } from './state.js';
 
 /**
  * Every value of a closed string union, as a readonly list. The `Record` makes the compiler insist
