@@ -543,13 +543,16 @@ export class Relay {
       // The deadline was set CODE_TIMEOUT after the prompt went out.
       waitedMs: this.#options.now() - (shared.deadline.getTime() - this.#options.codeTimeoutMs),
     });
-    await this.#showPrompt(pending, { kind: 'checking', operatorId });
+    // The "checking" edits go out while the broker checks the code: they are not on the path from
+    // the answer to the token. Later edits of this prompt wait for them, so the last view wins.
+    const checking = this.#showPrompt(pending, { kind: 'checking', operatorId });
 
     const holder = { kind: 'exchanging', relayId: this.#options.relayId } as const;
     let result;
     try {
       result = await this.#options.broker.submitCode(shared.interim, code);
     } catch (error) {
+      await checking;
       // Whether the broker saw the code is unknown, and the same code must never be sent twice:
       // this login is over. "Send a new code" starts a fresh one.
       clearTimeout(this.#deadlineTimer);
@@ -564,6 +567,7 @@ export class Relay {
       this.#log.info({ loginId, operatorId, attempt }, 'code accepted');
       // The token first: it is what a crash must not lose. The pending login goes after.
       const record = await this.#tokens.publish(result.token);
+      await checking;
       await this.#quietly(coordination.endPending(loginId, holder));
       const expiresAt = new Date(record.expiresAt);
       await this.#showPrompt(pending, { kind: 'succeeded', operatorId, expiresAt });
@@ -571,6 +575,7 @@ export class Relay {
       return;
     }
 
+    await checking;
     const attemptsLeft = this.#options.maxCodeAttempts - attempt;
     const pastDeadline = this.#options.now() >= shared.deadline.getTime();
     this.#log.warn(

@@ -52,7 +52,8 @@ export async function startWorld(etna: EtnaServerOptions = {}): Promise<World> {
     username: 'team-account',
   };
   const etnaServer = await startEtnaServer({ ...secrets, ...etna });
-  const discord = await startDiscordEmulator();
+  // Whole processes start under the test runner's load: wait for them generously.
+  const discord = await startDiscordEmulator({ waitForTimeoutMs: 20_000 });
   const operators = [discord.createUser('alice'), discord.createUser('bob')] as const;
   const stranger = discord.createUser('mallory');
   const prefix = uniquePrefix('e2e');
@@ -131,7 +132,7 @@ export function spawnRelayProcess(env: Record<string, string>): RelayProcess {
     });
   }
 
-  const waitForLog: RelayProcess['waitForLog'] = (match, timeoutMs = 15_000) =>
+  const waitForLog: RelayProcess['waitForLog'] = (match, timeoutMs = 20_000) =>
     new Promise((resolve, reject) => {
       const check = (): boolean => {
         const found = parsed.find(match);
@@ -189,7 +190,7 @@ export async function listen(channel: string): Promise<{ messages: unknown[]; cl
 export async function eventually<T>(
   check: () => Promise<T | undefined | null | false>,
   what: string,
-  timeoutMs = 10_000,
+  timeoutMs = 20_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -54,6 +54,8 @@ export interface DiscordEmulatorOptions {
   privilegedIntents?: number;
   /** Added before every REST answer, to see the bot under a slower Discord. */
   restLatencyMs?: number;
+  /** How long `waitFor` waits unless told otherwise (end-to-end tests wait for whole processes). */
+  waitForTimeoutMs?: number;
 }
 
 const DEFAULT_OPTIONS = {
@@ -62,6 +64,7 @@ const DEFAULT_OPTIONS = {
   interactionTimeoutMs: 3_000,
   privilegedIntents: 0,
   restLatencyMs: 0,
+  waitForTimeoutMs: 5_000,
 } as const satisfies Required<DiscordEmulatorOptions>;
 
 /** One REST request the emulator answered. */
@@ -98,7 +101,7 @@ export interface FailDmsOptions {
 
 /** Options of {@link DiscordEmulator.waitFor}. */
 export interface WaitForOptions {
-  /** Default 5000. */
+  /** Default: the emulator's `waitForTimeoutMs` (5000). */
   timeoutMs?: number;
   /** Named in the timeout error. */
   what?: string;
@@ -470,7 +473,7 @@ class Emulator implements DiscordEmulator {
   }
 
   public waitFor<T>(predicate: () => T | undefined | null | false, options?: WaitForOptions): Promise<T> {
-    const timeoutMs = options?.timeoutMs ?? 5000;
+    const timeoutMs = options?.timeoutMs ?? this.#settings.waitForTimeoutMs;
     return new Promise<T>((resolve, reject) => {
       const finish = (outcome: { value: T } | { error: Error }): void => {
         clearTimeout(timer);
