@@ -55,7 +55,8 @@ async function answer(code: string): Promise<void> {
   if (!/^\d{6}$/.test(code) || interim === undefined) throw new Error('bare-answer: no login to answer');
   const answer = await post({ ...baseHeaders, Authorization: `Bearer ${interim}`, VerificationCode: code });
   interim = undefined;
-  if (answer.State !== 'Succeeded' || answer.Token === undefined) throw new Error('bare-answer: step 2 failed');
+  if (answer.State !== 'Succeeded' || answer.Token === undefined)
+    throw new Error('bare-answer: step 2 failed');
   generation += 1;
   const obtainedAtMs = Date.now();
   const expiresAtMs = obtainedAtMs + tokenLifetimeMs;
@@ -79,8 +80,8 @@ async function answer(code: string): Promise<void> {
 }
 
 const socket = new WebSocket(env('BENCH_WS_URL'));
-socket.on('message', (data: WebSocket.RawData) => {
-  const message = JSON.parse(data.toString()) as { type: string; code?: string };
+socket.on('message', (data: Buffer) => {
+  const message = JSON.parse(data.toString('utf8')) as { type: string; code?: string };
   const work = message.type === 'prepare' ? prepare() : answer(message.code ?? '');
   work.then(
     () => socket.send(JSON.stringify({ type: message.type === 'prepare' ? 'prepared' : 'done' })),

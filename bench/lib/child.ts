@@ -5,8 +5,11 @@ import { fileURLToPath } from 'node:url';
 
 /** The repository's root (this file is `.bench-build/bench/lib/child.js` once compiled). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-/** The relay as `npm start` runs it. */
-export const RELAY_MAIN = fileURLToPath(new URL('dist/main.js', `file://${REPO_ROOT}`));
+/** The relay as `npm start` runs it (BENCH_RELAY_MAIN: another build of it, to compare a change). */
+export const RELAY_MAIN =
+  process.env.BENCH_RELAY_MAIN ?? fileURLToPath(new URL('dist/main.js', `file://${REPO_ROOT}`));
+/** Extra node options for the relay process of benchmarks 1 and 5 (BENCH_RELAY_NODE_ARGS, e.g. `--cpu-prof`). */
+export const RELAY_NODE_ARGS = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /** A compiled bench script, by its name under bench/ (`relay-host` → `.bench-build/bench/relay-host.js`). */
 export function benchScript(name: string): string {
   return fileURLToPath(new URL(`${name}.js`, new URL('../', import.meta.url)));
@@ -28,6 +31,8 @@ export interface Child {
   readonly pid: number;
   /** Every line printed, stdout and stderr, in order (the last ones are kept). */
   readonly lines: readonly string[];
+  /** Log lines at error level or above (pino level >= 50), the first 50. */
+  readonly errors: readonly string[];
   /** Resolves with the first JSON line (past or future) that `match` accepts, and when it was read. */
   waitForLine(
     match: (line: Record<string, unknown>) => boolean,
@@ -71,6 +76,7 @@ export function spawnNode(script: string, options: SpawnOptions): Child {
   child.on('error', () => undefined);
   const keep = options.keepLines ?? 2000;
   const lines: string[] = [];
+  const errors: string[] = [];
   const lineWaiters = new Set<(line: Record<string, unknown>, at: number) => boolean>();
   const parsedHistory: { line: Record<string, unknown>; at: number }[] = [];
 
@@ -93,6 +99,7 @@ export function spawnNode(script: string, options: SpawnOptions): Child {
         } catch {
           continue;
         }
+        if (typeof parsed.level === 'number' && parsed.level >= 50 && errors.length < 50) errors.push(text);
         if (parsedHistory.length < keep) parsedHistory.push({ line: parsed, at });
         for (const waiter of lineWaiters) if (waiter(parsed, at)) lineWaiters.delete(waiter);
       }
@@ -153,6 +160,7 @@ export function spawnNode(script: string, options: SpawnOptions): Child {
     process: child,
     pid: child.pid ?? -1,
     lines,
+    errors,
     waitForLine,
     waitForMessage,
     send: (message) => {

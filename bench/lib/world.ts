@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createClient, type RedisClientType } from 'redis';
+import { Secret } from '../../src/secret.js';
+import { RedisTokenStore } from '../../src/store/redis-token-store.js';
 import { relayKeys } from '../../src/store/keys.js';
 import type { RelayKeys } from '../../src/store/types.js';
 import { startDiscordEmulator, type DiscordEmulator, type RestCall } from '../../test/fakes/discord/index.js';
 import { startEtnaServer, type EtnaServer } from '../../test/fakes/etna.js';
-import { BENCH_REDIS_URL, benchPrefix, deletePrefix } from './redis.js';
+import { BENCH_REDIS_URL, benchPrefix, connectBenchRedis, deletePrefix } from './redis.js';
 
 /**
  * A fake broker answering at once, a Discord emulator with two operators, and a key prefix of this
@@ -23,6 +25,14 @@ export interface BenchWorld {
   close(): Promise<void>;
 }
 
+/** BENCH_RELAY_ENV=`LOG_LEVEL=warn,…`: extra relay variables, to compare a setting. */
+const RELAY_ENV_OVERRIDES: Record<string, string> = Object.fromEntries(
+  (process.env.BENCH_RELAY_ENV ?? '')
+    .split(',')
+    .filter((pair) => pair.includes('='))
+    .map((pair) => [pair.slice(0, pair.indexOf('=')).trim(), pair.slice(pair.indexOf('=') + 1).trim()]),
+);
+
 export async function startBenchWorld(name: string): Promise<BenchWorld> {
   const secrets = {
     appKey: `appkey-${randomBytes(12).toString('hex')}`,
@@ -30,7 +40,10 @@ export async function startBenchWorld(name: string): Promise<BenchWorld> {
     username: 'team-account',
   };
   const etna = await startEtnaServer({ ...secrets });
-  const discord = await startDiscordEmulator();
+  // BENCH_DISCORD_LATENCY_MS: a slower Discord (its answers come later, as from a real one).
+  const discord = await startDiscordEmulator({
+    restLatencyMs: Number(process.env.BENCH_DISCORD_LATENCY_MS ?? 0),
+  });
   const operators = [discord.createUser('alice'), discord.createUser('bob')] as const;
   const prefix = benchPrefix(name);
   const account = 'default';
@@ -57,6 +70,7 @@ export async function startBenchWorld(name: string): Promise<BenchWorld> {
       HTTP_PORT: '0',
       LOG_LEVEL: 'info',
       MAX_LOGINS_PER_HOUR: '60',
+      ...RELAY_ENV_OVERRIDES,
       ...overrides,
     }),
     async close() {
@@ -190,6 +204,15 @@ export class LoginDriver {
     return new LoginDriver(world, watch, publisher);
   }
 
+  /**
+   * The relay started with a valid token of `generation` already published (see
+   * {@link publishValidToken}): no start-up login to answer; the first login is triggered.
+   */
+  public startedWithToken(generation: number): void {
+    this.#first = false;
+    this.#generation = generation;
+  }
+
   /** The relay's current token generation (0 before its first login). */
   public get generation(): number {
     return this.#generation;
@@ -235,5 +258,46 @@ export class LoginDriver {
 
   public async close(): Promise<void> {
     await this.#publisher.close();
+  }
+}
+
+/**
+ * Logs in at the fake broker (steps 1 and 2, as any client would) and publishes that token for the
+ * world's relay (or a relay of this world under another `prefix`) with the relay's own store, valid
+ * for a day: a relay started now keeps it. Returns its generation.
+ */
+export async function publishValidToken(world: BenchWorld, prefix = world.prefix): Promise<number> {
+  const tokenUrl = new URL('token', world.etna.url);
+  const headers = {
+    Accept: 'application/json',
+    'Et-App-Key': world.secrets.appKey,
+    Username: world.secrets.username,
+    Password: world.secrets.password,
+  };
+  const step1 = (await (await fetch(tokenUrl, { method: 'POST', headers })).json()) as { Token: string };
+  const step2 = (await (
+    await fetch(tokenUrl, {
+      method: 'POST',
+      headers: {
+        ...headers,
+        Authorization: `Bearer ${step1.Token}`,
+        VerificationCode: world.etna.lastCode ?? '',
+      },
+    })
+  ).json()) as { Token?: string };
+  if (step2.Token === undefined) throw new Error('the fake broker refused the login');
+  const redis = await connectBenchRedis();
+  try {
+    const keys = relayKeys({ prefix, account: world.account });
+    const store = new RedisTokenStore({ client: redis, keys, account: world.account });
+    const now = Date.now();
+    const record = await store.publish({
+      token: new Secret(step2.Token),
+      obtainedAt: new Date(now),
+      expiresAt: new Date(now + 24 * 3_600_000),
+    });
+    return record.generation;
+  } finally {
+    await redis.close();
   }
 }

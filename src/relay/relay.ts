@@ -103,6 +103,9 @@ type RelayRequiredOptions = Pick<
   | 'logger'
 >;
 
+/** A code the broker has not judged by then is shown as being checked. */
+const CHECKING_PROMPT_AFTER_MS = 250;
+
 /** How long a claimed input is remembered across relays (a DM is delivered to each once). */
 const INPUT_CLAIM_TTL_MS = 10 * 60_000;
 
@@ -543,15 +546,21 @@ export class Relay {
       // The deadline was set CODE_TIMEOUT after the prompt went out.
       waitedMs: this.#options.now() - (shared.deadline.getTime() - this.#options.codeTimeoutMs),
     });
-    // The "checking" edits go out while the broker checks the code: they are not on the path from
-    // the answer to the token. Later edits of this prompt wait for them, so the last view wins.
-    const checking = this.#showPrompt(pending, { kind: 'checking', operatorId });
+    // "Checking…" is shown only if the broker is slow to answer: most answers come first, and the
+    // edits would cost the answer-to-token path CPU for a view nobody sees. Later edits of this
+    // prompt wait for it, so the last view wins.
+    let checking: Promise<void> = Promise.resolve();
+    const checkingTimer = setTimeout(() => {
+      checking = this.#showPrompt(pending, { kind: 'checking', operatorId });
+    }, CHECKING_PROMPT_AFTER_MS);
+    checkingTimer.unref();
 
     const holder = { kind: 'exchanging', relayId: this.#options.relayId } as const;
     let result;
     try {
       result = await this.#options.broker.submitCode(shared.interim, code);
     } catch (error) {
+      clearTimeout(checkingTimer);
       await checking;
       // Whether the broker saw the code is unknown, and the same code must never be sent twice:
       // this login is over. "Send a new code" starts a fresh one.
@@ -561,6 +570,7 @@ export class Relay {
       return;
     }
 
+    clearTimeout(checkingTimer);
     if (result.kind === 'token') {
       clearTimeout(this.#deadlineTimer);
       this.#end(pending, 'succeeded', { operatorId });

@@ -1,0 +1,33 @@
+/**
+ * The relay for the memory benchmark: the production composition (`startRelay` of src/app.ts, as
+ * `node dist/main.js` runs it, with the real Discord channel, Redis store and undici broker),
+ * configured from the environment by `loadConfig`, with two guards lifted so that 1,000 logins fit
+ * in a bench run:
+ *
+ * - `MAX_LOGINS_PER_HOUR` (1–60 in the configuration) is set past 1,000 on the parsed Config;
+ * - discord.js' client-side global REST limit (50 requests a second, Discord's own) is raised: each
+ *   login makes about 7 REST calls (2 prompts, 2 "checking" and 2 "logged in" edits, 1 notice).
+ *
+ * Neither changes what a login keeps in memory; both only let logins come faster. Runs with
+ * --expose-gc and answers `measure` on its IPC channel (see lib/memory-probe.ts).
+ */
+import { createRequire } from 'node:module';
+import { startRelay } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/log.js';
+import { serveMemoryProbe } from './lib/memory-probe.js';
+
+// discord.js is CommonJS: its REST is the CommonJS @discordjs/rest, whose defaults every REST takes.
+const requireFromDiscord = createRequire(createRequire(import.meta.url).resolve('discord.js'));
+const rest = requireFromDiscord('@discordjs/rest') as {
+  DefaultRestOptions: { globalRequestsPerSecond: number };
+};
+rest.DefaultRestOptions.globalRequestsPerSecond = 100_000;
+
+const config = loadConfig(process.env);
+const relay = await startRelay(
+  { ...config, maxLoginsPerHour: Number(process.env.BENCH_MAX_LOGINS_PER_HOUR ?? 100_000) },
+  createLogger({ level: config.logLevel }),
+);
+serveMemoryProbe(() => relay.stop());
+process.send?.({ type: 'ready', httpUrl: relay.httpUrl });
