@@ -190,7 +190,10 @@ function promptBody(
     case 'failed':
       return state.fatal
         ? {
-            body: [`Login failed: ${ERROR_ADVICE[state.error]}.`, 'No new login starts until this is fixed.'],
+            body: [
+              `Login failed: ${ERROR_ADVICE[state.error]}.`,
+              `No new login starts until this is fixed: after the restart, ${f.useCommand('login')}.`,
+            ],
             actions: NO_ACTIONS,
           }
         : {
@@ -222,7 +225,7 @@ export function renderNotice(notice: OperatorNotice, names: OperatorNames, optio
       return 'That login is over and its buttons no longer work. Use the latest login message.';
     case 'login-failed':
       return notice.fatal
-        ? `Login for account ${f.literal(notice.account)} failed: ${ERROR_ADVICE[notice.error]}. No new login starts until this is fixed.`
+        ? `Login for account ${f.literal(notice.account)} failed: ${ERROR_ADVICE[notice.error]}. No new login starts until this is fixed: after the restart, ${f.useCommand('login')}.`
         : `Login for account ${f.literal(notice.account)} failed: ${ERROR_ADVICE[notice.error]}. This is usually temporary: try again later.`;
     case 'pin-missing':
       return `Account ${f.literal(notice.account)} asks for a security PIN and ETNA_PIN is not set. Set it, then restart the relay.`;
@@ -289,7 +292,7 @@ function renderStatus(status: StatusView, names: OperatorNames, f: Formatter): s
   }
   if (status.halted !== undefined) {
     lines.push(
-      `${f.bold('Halted')} since ${f.dateTime(status.halted.at)}: ${ERROR_ADVICE[status.halted.error]}. No new login starts until this is fixed.`,
+      `${f.bold('Halted')} since ${f.dateTime(status.halted.at)}: ${ERROR_ADVICE[status.halted.error]}. No new login starts until this is fixed: after the restart, ${f.useCommand('login')}.`,
     );
   }
   lines.push(`SMS this hour: ${status.loginsLastHour} of ${status.maxLoginsPerHour}.`);
