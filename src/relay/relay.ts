@@ -508,12 +508,20 @@ export class Relay {
 
   async #onCode(operatorId: string, code: Secret, promptLoginId: string | undefined): Promise<void> {
     const coordination = this.#options.coordination;
-    const loginId = promptLoginId ?? this.#pendingLoginId() ?? (await coordination.loadPending())?.loginId;
+    let loginId = promptLoginId ?? this.#pendingLoginId() ?? (await coordination.loadPending())?.loginId;
     if (loginId === undefined) {
       await this.#notify(operatorId, { kind: 'no-pending-login' });
       return;
     }
-    const claim = await coordination.claimCode(loginId, this.#options.relayId, operatorId);
+    let claim = await coordination.claimCode(loginId, this.#options.relayId, operatorId);
+    if (!claim.ok && claim.reason === 'none' && promptLoginId === undefined) {
+      // A plain reply is for whatever login waits now: this relay's view may be behind another's.
+      const current = (await coordination.loadPending())?.loginId;
+      if (current !== undefined && current !== loginId) {
+        loginId = current;
+        claim = await coordination.claimCode(loginId, this.#options.relayId, operatorId);
+      }
+    }
     if (!claim.ok) {
       await this.#notify(
         operatorId,
@@ -731,6 +739,12 @@ export class Relay {
     const coordination = this.#options.coordination;
     const ended = await coordination.endPending(loginId, { kind: 'awaiting-code' }).catch(() => undefined);
     const login = this.#login;
+    // Every relay that knows the login arms its deadline. An ending taken with endPending is this
+    // relay's alone; one found already gone (the stored login expired by itself) is reported by the
+    // one relay that claims it, and the others only bring their own view up to date.
+    const reportHere = async (): Promise<boolean> =>
+      ended !== undefined ||
+      (await coordination.claimInput(`deadline:${loginId}`, INPUT_CLAIM_TTL_MS).catch(() => true));
     if (ended === undefined) {
       // A code being checked (here or on another relay) decides the login itself...
       const pending = await coordination.loadPending().catch(() => undefined);
@@ -744,11 +758,10 @@ export class Relay {
       // deadline, still exchanging): if a token came of it, the login worked; else it is over.
       if (login.kind === 'exchanging' && login.loginId === loginId) {
         const token = await this.#tokens.refresh().catch(() => undefined);
-        if (token !== undefined && Date.parse(token.obtainedAt) >= login.startedAt.getTime()) {
-          this.#end(login, 'succeeded', { operatorId: login.operatorId });
-          return;
-        }
-        this.#end(login, 'expired', { operatorId: login.operatorId });
+        const worked = token !== undefined && Date.parse(token.obtainedAt) >= login.startedAt.getTime();
+        const report = await reportHere();
+        this.#end(login, worked ? 'succeeded' : 'expired', { operatorId: login.operatorId }, report);
+        if (worked || !report) return;
         this.#log.warn({ loginId }, 'the relay checking a code stopped; the login is over');
         this.#recordFailure('expired', false);
         await this.#emit({ type: 'login.failed', reason: 'expired' });
@@ -760,8 +773,10 @@ export class Relay {
     }
     const base = ended ?? (login.kind === 'awaiting-code' ? login : undefined);
     if (base === undefined) return;
+    const report = await reportHere();
+    this.#end(base, 'expired', {}, report);
+    if (!report) return;
     if (ended !== undefined) this.#prompts = ended.prompts;
-    this.#end(base, 'expired');
     this.#log.warn({ loginId }, 'no code arrived in time');
     this.#recordFailure('expired', false);
     await this.#emit({ type: 'login.failed', reason: 'expired' });
@@ -800,10 +815,15 @@ export class Relay {
     await this.#showPrompt({ ...login, deadline }, { kind: 'failed', error: brokerError.kind, fatal });
   }
 
+  /**
+   * Ends this relay's view of a login. `report`: this relay is the one that tells the observers
+   * (metrics, audit trail) about it; another relay's view is only brought up to date.
+   */
   #end(
     login: LoginBase & { readonly attemptsUsed: number },
     outcome: LoginOutcome,
     details: Pick<EndedLogin, 'error' | 'operatorId'> = {},
+    report = true,
   ): void {
     const ended: EndedLogin = {
       loginId: login.loginId,
@@ -816,7 +836,7 @@ export class Relay {
     };
     this.#login = { ...ended, kind: 'ended' };
     this.#waitingForOperator = outcome !== 'succeeded';
-    this.#observe('loginEnded', ended);
+    if (report) this.#observe('loginEnded', ended);
   }
 
   #recordFailure(reason: string, fatal: boolean): void {

@@ -48,7 +48,7 @@ function sharedWorld() {
     for (const { operators } of relays) operators.input(input);
   };
   const idle = () => Promise.all(relays.map(({ relay }) => relay.idle()));
-  return { broker, store, coordination, spawn, deliverToAll, idle, relays };
+  return { broker, store, events, coordination, spawn, deliverToAll, idle, relays };
 }
 
 beforeEach(() => {
@@ -156,6 +156,38 @@ describe('replicas', () => {
     expect(w.broker.submitCode).toHaveBeenCalledTimes(1);
     expect(b.operators.noticesTo(BOB)).toEqual(['busy']);
     expect((await w.store.read())?.token).toBe('one-token');
+  });
+  it('a relay whose view of the login is behind still takes a plain reply for the login that waits now', async () => {
+    const w = sharedWorld();
+    const a = w.spawn('a');
+    const b = w.spawn('b');
+    await a.relay.start();
+    await w.idle();
+    await b.relay.start(); // b takes over login-1 as pending
+    a.operators.input({ kind: 'code', operatorId: ALICE, code: new Secret('123456'), inputId: 'dm-1' });
+    await w.idle();
+    expect(await a.relay.requestLogin('operator-request')).toEqual({ result: 'started' });
+    await w.idle(); // login-2 waits; b still thinks login-1 does
+    b.operators.input({ kind: 'code', operatorId: BOB, code: new Secret('123456'), inputId: 'dm-2' });
+    await w.idle();
+    expect(w.broker.submitCode).toHaveBeenCalledTimes(2);
+    expect((await w.store.read())?.generation).toBe(2);
+    expect(b.operators.noticesTo(BOB)).toEqual(['logged-in']);
+  });
+  it('a login nobody answered is reported expired once, though every relay knew it', async () => {
+    const w = sharedWorld();
+    const a = w.spawn('a');
+    const b = w.spawn('b');
+    await a.relay.start();
+    await w.idle();
+    await b.relay.start(); // b takes over the pending login and arms its deadline too
+    await vi.advanceTimersByTimeAsync(5 * 60_000);
+    await w.idle();
+    expect(w.events.events.filter((e) => e.type === 'login.failed')).toEqual([
+      { type: 'login.failed', reason: 'expired' },
+    ]);
+    expect(a.relay.snapshot().login.state).toBe('ended');
+    expect(b.relay.snapshot().login.state).toBe('ended');
   });
 });
 
