@@ -21,7 +21,7 @@ export {
   MAX_RELAY_EVENT_LENGTH,
   type RelayEvent,
   type RelayEventParseResult,
-} from './relay-event.js';
+} from '../store/relay-event.js';
 export type { TokenClientRedis } from './redis-connection.js';
 export {
   TokenClientRedisError,

@@ -9,7 +9,7 @@ import {
   describeConnectionError,
   type TokenClientRedis,
 } from './redis-connection.js';
-import { parseRelayEvent, type RelayEvent } from './relay-event.js';
+import { parseRelayEvent, type RelayEvent } from '../store/relay-event.js';
 import { type ClientTokenInfo, parseStoredToken, type StoredToken, type TokenInfo } from './token-info.js';
 
 /**

@@ -1,3 +1,5 @@
+import { isNonNegativeInteger, parseJsonObject } from './json-object.js';
+
 /** A request a bot publishes on `P:requests:A` (DESIGN.md). Field names are public contract. */
 export interface BotRequest {
   /** The broker answered 401 to token `generation`. */
@@ -19,19 +21,11 @@ export const MAX_BOT_REQUEST_LENGTH = 1024;
  * that does not quote the message.
  */
 export function parseBotRequest(text: string): BotRequestParseResult {
-  if (text.length > MAX_BOT_REQUEST_LENGTH) return { ok: false, error: 'message too long' };
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { ok: false, error: 'not JSON' };
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { ok: false, error: 'not a JSON object' };
-  }
-  const { type, generation } = value as Record<string, unknown>;
+  const parsed = parseJsonObject(text, MAX_BOT_REQUEST_LENGTH);
+  if (!parsed.ok) return parsed;
+  const { type, generation } = parsed.value;
   if (type !== 'token.rejected') return { ok: false, error: 'unknown type' };
-  if (typeof generation !== 'number' || !Number.isSafeInteger(generation) || generation < 0) {
+  if (!isNonNegativeInteger(generation)) {
     return { ok: false, error: 'generation is not a non-negative integer' };
   }
   // `-0` is a valid JSON number equal to 0; normalize it so `Object.is` comparisons behave.

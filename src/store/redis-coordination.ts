@@ -1,3 +1,4 @@
+import { isNonNegativeInteger, isJsonObject, parseJsonObject } from './json-object.js';
 import { BROKER_ERROR_KINDS, LOGIN_REASONS, isOneOf } from '../relay/vocabulary.js';
 import { randomUUID } from 'node:crypto';
 import type { BrokerErrorKind } from '../broker/errors.js';
@@ -413,14 +414,10 @@ export class RedisCoordination implements LoginCoordination {
 
 /** A `P:pending:A` value as a login, or what is wrong with it (never a piece of the value). */
 function parsePending(raw: string): SharedLogin | string {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    return 'not JSON';
-  }
-  if (!isObject(value)) return 'not an object';
-  const { version, loginId, reason, startedAt, interim, deadline, attemptsUsed, phase, prompts } = value;
+  const parsed = parseJsonObject(raw);
+  if (!parsed.ok) return parsed.error;
+  const { version, loginId, reason, startedAt, interim, deadline, attemptsUsed, phase, prompts } =
+    parsed.value;
   if (version !== PENDING_FORMAT_VERSION) return 'unknown format version';
   if (typeof loginId !== 'string' || loginId.length === 0) return 'bad loginId';
   if (typeof reason !== 'string' || !isOneOf(LOGIN_REASONS, reason)) return 'bad reason';
@@ -428,9 +425,7 @@ function parsePending(raw: string): SharedLogin | string {
   const deadlineDate = toDate(deadline);
   if (startedAtDate === undefined || deadlineDate === undefined) return 'bad date';
   if (typeof interim !== 'string' || interim.length === 0) return 'bad interim';
-  if (typeof attemptsUsed !== 'number' || !Number.isSafeInteger(attemptsUsed) || attemptsUsed < 0) {
-    return 'bad attemptsUsed';
-  }
+  if (!isNonNegativeInteger(attemptsUsed)) return 'bad attemptsUsed';
   const parsedPhase = toPhase(phase);
   if (parsedPhase === undefined) return 'bad phase';
   let parsedPrompts: unknown;
@@ -439,7 +434,7 @@ function parsePending(raw: string): SharedLogin | string {
   } catch {
     parsedPrompts = undefined;
   }
-  if (!isObject(parsedPrompts)) return 'bad prompts';
+  if (!isJsonObject(parsedPrompts)) return 'bad prompts';
   return Object.freeze({
     loginId,
     reason: reason,
@@ -454,22 +449,17 @@ function parsePending(raw: string): SharedLogin | string {
 
 /** A `P:halt:A` value as a halt, or what is wrong with it. */
 function parseHalt(raw: string): LoginHalt | string {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    return 'not JSON';
-  }
-  if (!isObject(value)) return 'not an object';
-  const { error } = value;
+  const parsed = parseJsonObject(raw);
+  if (!parsed.ok) return parsed.error;
+  const { error, at: atText } = parsed.value;
   if (typeof error !== 'string' || !isOneOf(BROKER_ERROR_KINDS, error)) return 'bad error kind';
-  const at = toDate(value.at);
+  const at = toDate(atText);
   if (at === undefined) return 'bad date';
   return Object.freeze({ error: error, at });
 }
 
 function toPhase(value: unknown): SharedLoginPhase | undefined {
-  if (!isObject(value)) return undefined;
+  if (!isJsonObject(value)) return undefined;
   if (value.kind === 'awaiting-code') return Object.freeze({ kind: 'awaiting-code' });
   const { kind, relayId, operatorId } = value;
   if (kind === 'exchanging' && typeof relayId === 'string' && typeof operatorId === 'string') {
@@ -482,10 +472,6 @@ function toDate(value: unknown): Date | undefined {
   if (typeof value !== 'string') return undefined;
   const ms = Date.parse(value);
   return Number.isFinite(ms) ? new Date(ms) : undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** A script's string reply (node-redis gives strings, or Buffers with a buffer type mapping). */

@@ -1,5 +1,6 @@
 import { errorFields, type Logger } from '../log.js';
 import { connectSubscriber, type RedisClient } from './redis-connection.js';
+import { parseRelayEvent } from './relay-event.js';
 import type { RelayKeys } from './types.js';
 
 /** Options of {@link watchTokenEvents}. */
@@ -27,13 +28,10 @@ export async function watchTokenEvents(options: TokenEventWatchOptions): Promise
     name: `${options.client.options?.name ?? 'otp-relay'}:events`,
   });
   await subscriber.subscribe(options.keys.events, (message) => {
-    let type: unknown;
-    try {
-      type = (JSON.parse(message) as { type?: unknown }).type;
-    } catch {
-      return; // not ours to judge: bots never publish here
+    const parsed = parseRelayEvent(message);
+    if (parsed.ok && (parsed.event.type === 'token.updated' || parsed.event.type === 'token.invalidated')) {
+      options.onTokenEvent();
     }
-    if (type === 'token.updated' || type === 'token.invalidated') options.onTokenEvent();
   });
   return {
     close: async () => {

@@ -1,3 +1,4 @@
+import { parseJsonObject } from './json-object.js';
 import KeyvRedis, { Keyv, type RedisClientConnectionType } from '@keyv/redis';
 import type { Logger } from '../log.js';
 import { RedisNotConnectedError, StaleGenerationError } from './errors.js';
@@ -167,17 +168,12 @@ export class RedisTokenStore implements TokenStore {
     // throws on a value that is not JSON.
     const raw = await this.#adapter.get(this.#keys.token);
     if (raw === undefined) return undefined;
-    let envelope: unknown;
-    try {
-      envelope = JSON.parse(raw);
-    } catch {
+    const envelope = parseJsonObject(raw);
+    if (!envelope.ok && envelope.error === 'not JSON') {
       this.#warnCorrupt('not JSON');
       return undefined;
     }
-    const record =
-      typeof envelope === 'object' && envelope !== null
-        ? toTokenRecord((envelope as { value?: unknown }).value)
-        : undefined;
+    const record = envelope.ok ? toTokenRecord(envelope.value.value) : undefined;
     if (record === undefined) {
       this.#warnCorrupt('not a token record');
       return undefined;

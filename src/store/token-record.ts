@@ -1,3 +1,4 @@
+import { isJsonObject, isNonNegativeInteger } from './json-object.js';
 import { InvalidTokenError } from './errors.js';
 import type { NewToken, TokenRecord } from './types.js';
 
@@ -53,11 +54,11 @@ function isIsoDate(value: unknown): value is string {
  * Only the record's own fields are kept.
  */
 export function toTokenRecord(value: unknown): TokenRecord | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const { token, account, generation, obtainedAt, expiresAt } = value as Record<string, unknown>;
+  if (!isJsonObject(value)) return undefined;
+  const { token, account, generation, obtainedAt, expiresAt } = value;
   if (typeof token !== 'string' || token.length === 0) return undefined;
   if (typeof account !== 'string') return undefined;
-  if (typeof generation !== 'number' || !Number.isSafeInteger(generation) || generation < 0) return undefined;
+  if (!isNonNegativeInteger(generation)) return undefined;
   if (!isIsoDate(obtainedAt) || !isIsoDate(expiresAt)) return undefined;
   return Object.freeze({ token, account, generation, obtainedAt, expiresAt });
 }

@@ -1,4 +1,5 @@
-import type { RelayEvent } from '../store/types.js';
+import { isNonNegativeInteger, parseJsonObject } from './json-object.js';
+import type { RelayEvent } from './types.js';
 
 export type { RelayEvent };
 
@@ -10,30 +11,22 @@ export type RelayEventParseResult =
 export const MAX_RELAY_EVENT_LENGTH = 4096;
 
 /**
- * Reads one message of `P:events:A`. Accepts the four event types of DESIGN.md with their fields
+ * Reads one message of `P:events:A` (the relay's own watch and the bots' client both use it). Accepts the four event types of DESIGN.md with their fields
  * of the right types, keeping only those fields. Never throws: anything else is `{ ok: false }`
  * with a short reason that never quotes the message (`'unknown type'` for a type this version does
  * not know, which a newer relay may send).
  */
 export function parseRelayEvent(text: string): RelayEventParseResult {
-  if (text.length > MAX_RELAY_EVENT_LENGTH) return { ok: false, error: 'message too long' };
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { ok: false, error: 'not JSON' };
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { ok: false, error: 'not a JSON object' };
-  }
-  const { type, generation, expiresAt, reason } = value as Record<string, unknown>;
+  const parsed = parseJsonObject(text, MAX_RELAY_EVENT_LENGTH);
+  if (!parsed.ok) return parsed;
+  const { type, generation, expiresAt, reason } = parsed.value;
   switch (type) {
     case 'token.updated':
-      if (!isGeneration(generation)) return { ok: false, error: 'bad generation' };
+      if (!isNonNegativeInteger(generation)) return { ok: false, error: 'bad generation' };
       if (typeof expiresAt !== 'string') return { ok: false, error: 'bad expiresAt' };
       return { ok: true, event: { type, generation, expiresAt } };
     case 'token.invalidated':
-      if (!isGeneration(generation)) return { ok: false, error: 'bad generation' };
+      if (!isNonNegativeInteger(generation)) return { ok: false, error: 'bad generation' };
       if (typeof reason !== 'string') return { ok: false, error: 'bad reason' };
       return { ok: true, event: { type, generation, reason } };
     case 'login.started':
@@ -43,8 +36,4 @@ export function parseRelayEvent(text: string): RelayEventParseResult {
     default:
       return { ok: false, error: typeof type === 'string' ? 'unknown type' : 'no type' };
   }
-}
-
-function isGeneration(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
