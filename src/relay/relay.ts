@@ -976,27 +976,16 @@ export class Relay {
 
   /** The `/status` view from the relay alone (no schedule, no audit trail). */
   public statusView(loginsLastHour = 0): StatusView {
-    const login = this.#login;
-    const token = this.#tokens.current();
+    // The same picture as the readiness snapshot, with dates as dates.
+    const { token, login } = this.snapshot();
+    const { loginId: _loginId, deadline, ...loginState } = login;
     return {
       account: this.#options.account,
       token:
         token === undefined
           ? undefined
           : { generation: token.generation, expiresAt: new Date(token.expiresAt) },
-      login:
-        login.kind === 'none'
-          ? { state: 'none' }
-          : login.kind === 'awaiting-code' || login.kind === 'exchanging'
-            ? {
-                state: login.kind,
-                reason: login.reason,
-                deadline: login.deadline,
-                attemptsUsed: login.attemptsUsed,
-              }
-            : login.kind === 'ended'
-              ? { state: login.kind, reason: login.reason, outcome: login.outcome }
-              : { state: login.kind, reason: login.reason },
+      login: deadline === undefined ? loginState : { ...loginState, deadline: new Date(deadline) },
       nextLogin: undefined,
       lastFailure:
         this.#lastFailure === undefined
