@@ -201,7 +201,7 @@ export interface RedisCoordinationOptions {
  * - `P:lock:A`: the owner's ID, `SET NX PX`; renewed (`PEXPIRE`) and released (`DEL`) only by its
  *   owner, in Lua.
  * - `P:pending:A`: the pending login as JSON, the interim token revealed in it (so the key must be
- *   readable by the relay's ACL user only), with a `PX` TTL that ends at the deadline. Claims,
+ *   readable by the relay's ACL user only), with a `PXAT` expiry at the deadline. Claims,
  *   reopenings, prompt updates and endings are compare-and-set Lua scripts that keep the TTL.
  * - `P:inputs:A`: a sorted set of claimed operator input IDs, scored by when each claim is
  *   forgotten; claimed (`ZADD NX`) and trimmed in one Lua script.
@@ -262,7 +262,7 @@ export class RedisCoordination implements LoginCoordination {
   }
 
   /**
-   * `SET P:pending:A <json> PX <deadline - now>`, replacing any pending login. Rejects with a
+   * `SET P:pending:A <json> PXAT <deadline>`, replacing any pending login. Rejects with a
    * `RangeError` (nothing written, nothing replaced) when the deadline has passed.
    */
   public async savePending(login: SharedLogin): Promise<void> {
@@ -280,8 +280,10 @@ export class RedisCoordination implements LoginCoordination {
       phase: copyPhase(login.phase),
       prompts: serializePrompts(login.prompts),
     };
+    // PXAT, not PX: the key expires at the deadline itself, not a round trip after it, so a code
+    // cannot be claimed for a login that loadPending already reports gone.
     await this.#client.set(this.#keys.pending, JSON.stringify(stored), {
-      expiration: { type: 'PX', value: login.deadline.getTime() - nowMs },
+      expiration: { type: 'PXAT', value: login.deadline.getTime() },
     });
   }
 
