@@ -103,6 +103,10 @@ type RelayRequiredOptions = Pick<
   | 'logger'
 >;
 
+/** How long, at most, a relay waits for another relay to record where its prompts went. */
+const PROMPT_REFS_WAIT_MS = 100;
+const PROMPT_REFS_WAITS = 20;
+
 /** A code the broker has not judged by then is shown as being checked. */
 const CHECKING_PROMPT_AFTER_MS = 250;
 
@@ -143,6 +147,8 @@ export class Relay {
   #login: LoginState = { kind: 'none' };
   /** Where the current login's prompt messages are. */
   #prompts: PromptRefs = {};
+  /** The login this relay started (and so sent the prompts of), if it is the current one. */
+  #startedHere: string | undefined;
   #halted: LoginHalt | undefined;
   #lastFailure: FailureSummary | undefined;
   #deadlineTimer: NodeJS.Timeout | undefined;
@@ -426,6 +432,7 @@ export class Relay {
     await this.#releaseLock();
     this.#login = { ...shared, kind: 'awaiting-code' };
     this.#prompts = {};
+    this.#startedHere = loginId;
     this.#armDeadline(loginId, deadline);
     this.#log.info({ loginId, deadline: deadline.toISOString() }, 'code requested from operators');
     await this.#showPrompt(shared, { kind: 'open', attemptsLeft: this.#options.maxCodeAttempts });
@@ -545,7 +552,7 @@ export class Relay {
       attemptsUsed: attempt,
     };
     this.#login = { ...pending, kind: 'exchanging', operatorId };
-    this.#prompts = shared.prompts;
+    this.#prompts = await this.#promptsOf(shared);
     this.#log.info({ loginId, operatorId, attempt }, 'code received');
     this.#observe('codeReceived', {
       loginId,
@@ -701,6 +708,24 @@ export class Relay {
     await this.#emit({ type: 'login.failed', reason: 'cancelled' });
     await this.#showPrompt(ended, { kind: 'cancelled', operatorId });
     return true;
+  }
+
+  /**
+   * Where the prompt messages of `shared` are, for a relay about to edit them. Only the relay that
+   * started a login sends its prompts; it records where they went right after. An answer can reach
+   * another relay first, within that moment: it waits for the record (briefly) rather than send
+   * every operator a second prompt.
+   */
+  async #promptsOf(shared: SharedLogin): Promise<PromptRefs> {
+    if (Object.keys(shared.prompts).length > 0) return shared.prompts;
+    if (this.#startedHere === shared.loginId) return this.#prompts;
+    for (let wait = 0; wait < PROMPT_REFS_WAITS; wait += 1) {
+      await this.#sleep(PROMPT_REFS_WAIT_MS);
+      const pending = await this.#options.coordination.loadPending().catch(() => undefined);
+      if (pending?.loginId !== shared.loginId) break;
+      if (Object.keys(pending.prompts).length > 0) return pending.prompts;
+    }
+    return {};
   }
 
   /** Takes over a pending login from the coordination store: its deadline, its prompt messages. */

@@ -189,6 +189,32 @@ describe('replicas', () => {
     expect(a.relay.snapshot().login.state).toBe('ended');
     expect(b.relay.snapshot().login.state).toBe('ended');
   });
+  it('an answer reaching another relay before the prompt messages are recorded edits them, not new ones', async () => {
+    const w = sharedWorld();
+    const save = w.coordination.savePrompts.bind(w.coordination);
+    let release!: () => void;
+    const recorded = new Promise<void>((resolve) => (release = resolve));
+    vi.spyOn(w.coordination, 'savePrompts').mockImplementation(async (loginId, prompts) => {
+      await recorded; // the starting relay is slow to record where its DMs went
+      return save(loginId, prompts);
+    });
+    const a = w.spawn('a');
+    const b = w.spawn('b');
+    await a.relay.start();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(a.operators.prompts).toHaveLength(1); // the DMs are out; where they went is not recorded yet
+    b.operators.input({ kind: 'code', operatorId: ALICE, code: new Secret('123456'), inputId: 'dm-1' });
+    await vi.advanceTimersByTimeAsync(250);
+    release();
+    await vi.advanceTimersByTimeAsync(1_000);
+    await w.idle();
+    expect((await w.store.read())?.generation).toBe(1);
+    // b edited a's prompt messages: every prompt b showed came with a's refs.
+    expect(b.operators.refsPassed.length).toBeGreaterThan(0);
+    expect(
+      b.operators.refsPassed.every((refs) => JSON.stringify(refs) === JSON.stringify(a.operators.lastRefs)),
+    ).toBe(true);
+  });
 });
 
 describe('broker errors at step 1', () => {
