@@ -52,6 +52,31 @@ export type OperatorNotice =
   | { readonly kind: 'logged-in'; readonly account: string; readonly expiresAt: Date }
   /** A code came but no login waits for one. */
   | { readonly kind: 'no-pending-login' }
+  /**
+   * A plain reply written before the current login's prompt went out (the operator typed the code of
+   * an earlier login's SMS): not sent to the broker. `promptSentAt` is when the current login's SMS
+   * was asked for.
+   */
+  | { readonly kind: 'stale-code'; readonly promptSentAt: Date }
+  /** The same code was already sent for this login and refused: not sent again. */
+  | { readonly kind: 'code-already-tried' }
+  /** The login has used every attempt (`MAX_CODE_ATTEMPTS`): nothing more is sent for it. */
+  | { readonly kind: 'no-attempts-left' }
+  /**
+   * The input could not be taken (the coordination store, Redis, failed while claiming it): nothing
+   * was sent to the broker; the operator should try again in a moment.
+   */
+  | { readonly kind: 'input-not-taken' }
+  /**
+   * A login's SMS may have gone out but the login could not be recorded: `another-login` (another
+   * relay's login is the one waiting; its prompt is the one to answer), `lock-lost` (this relay lost
+   * its login lock while step 1 ran) or `store-unavailable` (Redis failed). Its code will not be taken.
+   */
+  | {
+      readonly kind: 'login-abandoned';
+      readonly account: string;
+      readonly why: 'another-login' | 'lock-lost' | 'store-unavailable';
+    }
   /** A code came while `operatorId`'s code is being checked. */
   | { readonly kind: 'busy'; readonly operatorId: string }
   /** A button of a login that is over was pressed. */
@@ -91,10 +116,18 @@ export type OperatorNotice =
   /** The answer to `/login`. */
   | {
       readonly kind: 'login-request';
-      /** `unavailable`: the coordination store (Redis) could not be reached. */
-      readonly result: 'started' | 'already-running' | 'halted' | 'rate-limited' | 'unavailable';
+      /**
+       * `unavailable`: the coordination store (Redis) could not be reached. `halt-confirm`: logins
+       * are halted after `haltError` and the credentials are the same as when the broker refused
+       * them: the answer explains the risk (a repeated refusal may lock the account) and offers a
+       * "Try anyway" button, which comes back as the `login` command with `force: true`.
+       */
+      readonly result:
+        'started' | 'already-running' | 'halted' | 'halt-confirm' | 'rate-limited' | 'unavailable';
       /** With `rate-limited`: when a login may start. */
       readonly nextAllowedAt?: Date;
+      /** With `halt-confirm`: the broker error that halted logins. */
+      readonly haltError?: BrokerErrorKind;
     }
   /** The answer to `/cancel`: whether a pending login was dropped. */
   | { readonly kind: 'cancel-request'; readonly cancelled: boolean };
@@ -147,6 +180,12 @@ export type OperatorInput =
         readonly code: Secret;
         /** The prompt's login when the code came through its modal; absent for a plain DM reply. */
         readonly loginId?: string;
+        /**
+         * When the operator wrote it (Discord: the message's or interaction's timestamp; terminal:
+         * when the line was read). A plain reply written before the current login's prompt went out
+         * belongs to an earlier login and is never sent to the broker.
+         */
+        readonly sentAt: Date;
       }
     /** A DM that is not clearly one code: the core answers with the `help` notice, never the broker. */
     | { readonly kind: 'unclear'; readonly operatorId: string }
@@ -162,6 +201,11 @@ export type OperatorInput =
         readonly kind: 'command';
         readonly operatorId: string;
         readonly command: OperatorCommand;
+        /**
+         * With `login`: the operator pressed "Try anyway" on a `halt-confirm` answer, and accepts the
+         * risk of retrying credentials the broker refused.
+         */
+        readonly force?: boolean;
         readonly respond: (notice: OperatorNotice) => Promise<void>;
       }
   ) & { readonly inputId: string };

@@ -30,23 +30,76 @@ export interface SharedLogin {
   readonly deadline: Date;
   /** Codes claimed for the broker so far. */
   readonly attemptsUsed: number;
+  /**
+   * When step 1 returned, so when the SMS can first have been read: a plain reply written before
+   * this belongs to an earlier login and is never sent to this one.
+   */
+  readonly promptedAt: Date;
+  /**
+   * A random key of this login (base64url, 32 bytes) for {@link codeDigest}: codes are compared by
+   * their keyed hash, never stored. A secret.
+   */
+  readonly codeKey: Secret;
+  /** Keyed hashes ({@link codeDigest}) of the codes already sent to the broker for this login. */
+  readonly triedCodes: readonly string[];
   readonly phase: SharedLoginPhase;
   readonly prompts: PromptRefs;
 }
 
-/** What {@link LoginCoordination.claimCode} found. */
+/** What the caller of {@link LoginCoordination.claimCode} asks for. */
+export interface CodeClaim {
+  /** The login the code is for. */
+  readonly loginId: string;
+  /** The relay that will send it to the broker. */
+  readonly relayId: string;
+  readonly operatorId: string;
+  /** {@link codeDigest} of the code with this login's `codeKey`. */
+  readonly codeDigest: string;
+  /**
+   * When the operator wrote the code, for a plain DM reply (epoch ms); absent when the input named
+   * its login (the modal). Earlier than the login's `promptedAt`: refused as `stale`.
+   */
+  readonly writtenAtMs?: number;
+  /** `MAX_CODE_ATTEMPTS`: a login that used them all takes no more codes. */
+  readonly maxAttempts: number;
+}
+
+/** What {@link LoginCoordination.claimCode} found. Every check is in the same atomic step. */
 export type ClaimResult =
-  /** The caller now holds the exchange: `login.phase` is `exchanging` by it, `attemptsUsed` + 1. */
+  /**
+   * The caller now holds the exchange: `login.phase` is `exchanging` by it, `attemptsUsed` + 1,
+   * and the code's digest is in `triedCodes`.
+   */
   | { readonly ok: true; readonly login: SharedLogin }
   /** No login `loginId` waits for a code (none, another one, or it ended). */
   | { readonly ok: false; readonly reason: 'none' }
   /** Another code of this login is at the broker right now. */
-  | { readonly ok: false; readonly reason: 'busy'; readonly operatorId: string };
+  | { readonly ok: false; readonly reason: 'busy'; readonly operatorId: string }
+  /** Written before the login's prompt went out (`promptedAt`): it belongs to an earlier login. */
+  | { readonly ok: false; readonly reason: 'stale'; readonly promptedAt: Date }
+  /** This code was already sent to the broker for this login. */
+  | { readonly ok: false; readonly reason: 'already-tried' }
+  /** The login has used `maxAttempts` codes. */
+  | { readonly ok: false; readonly reason: 'no-attempts-left' };
+
+/** What {@link LoginCoordination.savePending} did. */
+export type SaveResult =
+  | 'saved'
+  /** The caller does not hold the login lock (any more): another relay may be starting a login. */
+  | 'lock-lost'
+  /** Another login is pending already: it is the one the operators answer. */
+  | 'other-pending';
 
 /** A halt of all logins after a broker error only a person can fix. Survives restarts. */
 export interface LoginHalt {
   readonly error: BrokerErrorKind;
   readonly at: Date;
+  /**
+   * A keyed hash of the credentials the broker refused (`<salt>.<hmac>`, see
+   * `credentialsDigest` in relay/digest.ts), so that `/login` can tell whether they changed since.
+   * Absent in halts saved before it existed: treated as "unknown", which asks for confirmation.
+   */
+  readonly credentials?: string;
 }
 
 /**
@@ -68,15 +121,20 @@ export interface LoginCoordination {
 
   /** The pending login, if one is stored and its deadline has not passed. */
   loadPending(): Promise<SharedLogin | undefined>;
-  /** Stores `login` as the pending login (replacing any), expiring at its deadline. */
-  savePending(login: SharedLogin): Promise<void>;
+  /**
+   * Stores `login` as the pending login, expiring at its deadline, in one atomic step that checks
+   * that `owner` still holds the login lock and that no other login is pending. Never replaces
+   * another login.
+   */
+  savePending(login: SharedLogin, owner: string): Promise<SaveResult>;
   /** Records where the prompt messages of pending login `loginId` are (no-op if it is gone). */
   savePrompts(loginId: string, prompts: PromptRefs): Promise<void>;
   /**
-   * Atomically moves pending login `loginId` from `awaiting-code` to `exchanging` by `relayId` for
-   * `operatorId`, counting one more attempt.
+   * Atomically moves pending login `claim.loginId` from `awaiting-code` to `exchanging` by
+   * `claim.relayId` for `claim.operatorId`, counting one more attempt and recording the code's
+   * digest; refused when the code is stale, was tried already, or the attempts are used up.
    */
-  claimCode(loginId: string, relayId: string, operatorId: string): Promise<ClaimResult>;
+  claimCode(claim: CodeClaim): Promise<ClaimResult>;
   /**
    * After a refused code: back to `awaiting-code`, only if `relayId` holds the exchange of
    * `loginId`. Resolves to whether it did.
