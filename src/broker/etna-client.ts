@@ -216,11 +216,11 @@ export class EtnaBroker implements Broker {
         this.#log(step, call, answer.status, answer.durationMs, 'code-required');
         return { kind: 'code-required', interim: answer.interim };
       case 'error':
-        return this.#fail(step, call, answer.error, answer);
+        return this.#fail(step, call, refusedAtStart(answer.error, answer.status), answer);
       case 'pin-expected':
       case 'code-failed':
         // A refused code before any code was sent: not an answer this step can have.
-        return this.#fail(step, call, 'unexpected-answer', answer);
+        return this.#fail(step, call, refusedAtStart('unexpected-answer', answer.status), answer);
     }
   }
 
@@ -397,4 +397,17 @@ function assertHeaderSafe(name: string, value: string): void {
   if (!HEADER_SAFE.test(value)) {
     throw new TypeError(`EtnaBroker: ${name} holds characters an HTTP header cannot carry`);
   }
+}
+
+/**
+ * Step 1 (and its PIN answer) sends only the credentials and the app key, so a 401 or 403 there is
+ * the broker refusing them, whatever its body says: ETNA documents some bodies, not all, and a body
+ * the relay does not recognise must not turn a refusal into a retryable "unexpected answer" that an
+ * operator repeats until the account locks. 403 is the documented status of a bad app key.
+ */
+function refusedAtStart(kind: BrokerErrorKind, status: number | undefined): BrokerErrorKind {
+  if (kind !== 'unexpected-answer') return kind;
+  if (status === 401) return 'bad-credentials';
+  if (status === 403) return 'bad-app-key';
+  return kind;
 }

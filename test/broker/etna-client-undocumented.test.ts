@@ -82,11 +82,34 @@ describe('EtnaBroker on undocumented answers', () => {
     expect(received).toHaveLength(1);
   });
 
-  it('fails with unexpected-answer when step 1 answers a refused code', async () => {
+  it('fails with unexpected-answer when step 1 answers a refused code with a 2xx', async () => {
     const { broker } = await brokerFor([
-      json(401, { State: 'Failed', Step: 'VerificationCode', Reason: 'x' }),
+      json(200, { State: 'Failed', Step: 'VerificationCode', Reason: 'x' }),
     ]);
     await expectBrokerError(broker.startLogin(), 'unexpected-answer');
+  });
+
+  // Step 1 sends only credentials and the app key: a 401 or 403 there refuses them, whatever the
+  // body, and must halt logins (fatal) rather than be retried by habit.
+  it.each([
+    [401, json(401, { State: 'Failed', Step: 'VerificationCode', Reason: 'x' }), 'bad-credentials'],
+    [401, json(401, { Message: 'Authorization has been denied for this request.' }), 'bad-credentials'],
+    [401, { status: 401, body: 'Unauthorized' }, 'bad-credentials'],
+    [403, json(403, { error: 'Forbidden' }), 'bad-app-key'],
+    [403, { status: 403, body: '' }, 'bad-app-key'],
+  ] as const)('fails fatally on a step-1 %i with a body it does not recognise', async (_status, answer, kind) => {
+    const { broker } = await brokerFor([answer]);
+    const error = await expectBrokerError(broker.startLogin(), kind);
+    expect(error.fatal).toBe(true);
+  });
+
+  it('keeps an unrecognised 401 at step 2 non-fatal (a code was involved)', async () => {
+    const { broker } = await brokerFor([json(401, { Message: 'Authorization has been denied' })]);
+    const error = await expectBrokerError(
+      broker.submitCode(new Secret('interim'), new Secret('123456')),
+      'unexpected-answer',
+    );
+    expect(error.fatal).toBe(false);
   });
 
   it('fails with unexpected-answer on a Succeeded without a token', async () => {
