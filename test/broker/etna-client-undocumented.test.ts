@@ -97,11 +97,14 @@ describe('EtnaBroker on undocumented answers', () => {
     [401, { status: 401, body: 'Unauthorized' }, 'bad-credentials'],
     [403, json(403, { error: 'Forbidden' }), 'bad-app-key'],
     [403, { status: 403, body: '' }, 'bad-app-key'],
-  ] as const)('fails fatally on a step-1 %i with a body it does not recognise', async (_status, answer, kind) => {
-    const { broker } = await brokerFor([answer]);
-    const error = await expectBrokerError(broker.startLogin(), kind);
-    expect(error.fatal).toBe(true);
-  });
+  ] as const)(
+    'fails fatally on a step-1 %i with a body it does not recognise',
+    async (_status, answer, kind) => {
+      const { broker } = await brokerFor([answer]);
+      const error = await expectBrokerError(broker.startLogin(), kind);
+      expect(error.fatal).toBe(true);
+    },
+  );
 
   it('keeps an unrecognised 401 at step 2 non-fatal (a code was involved)', async () => {
     const { broker } = await brokerFor([json(401, { Message: 'Authorization has been denied' })]);
