@@ -5,9 +5,13 @@ What a bot needs (DESIGN.md, "Redis: what bots read"), with prefix P and account
 
 * the token: ``json.loads(r.get("P:token:A"))["value"]["token"]``;
 * ``P:events:A``: on ``token.updated`` read the key again (the event carries no token), on
-  ``token.invalidated`` stop using that generation;
+  ``token.invalidated`` stop using that generation, and ``token.checked`` is the relay's answer to
+  a report: ``valid`` true means token N still works;
 * ``P:requests:A``: publish ``{"type":"token.rejected","generation":N}`` when the broker answers
-  401 to token N.
+  401 to token N, then wait (with a time-out) for a newer generation or ``token.checked`` valid
+  for N.
+
+Generations only grow (also after Redis lost its data): compare them, never count on steps of one.
 
 Configured by the environment: ``REDIS_URL`` (default ``redis://127.0.0.1:6379``),
 ``RELAY_KEY_PREFIX`` (default ``otp-relay``), ``RELAY_ACCOUNT`` (default ``default``).
@@ -18,6 +22,7 @@ Usage::
     python3 examples/python_bot.py --once               # print the current generation and exit
     python3 examples/python_bot.py --until-generation 5 # wait for generation >= 5, print it, exit
     python3 examples/python_bot.py --report-rejected 5  # report that the broker rejected token 5
+    python3 examples/python_bot.py --report-rejected 5 --wait  # ... then print the generation to use
 
 It never prints the token itself: a token is a secret.
 """
@@ -44,6 +49,8 @@ class RelayToken:
         self.expires_ms = 0
         # Generations only grow: never go back to one at or below this.
         self.highest_generation = -1
+        # Generations the relay answered token.checked with valid true for.
+        self.checked_valid = set()
         self.pubsub = None
 
     def current(self):
@@ -89,17 +96,40 @@ class RelayToken:
         except (ValueError, KeyError, TypeError, AttributeError):
             log("ignored a malformed relay event")
             return
-        if kind == "token.updated" and generation is not None and generation > self.highest_generation:
+        has_generation = isinstance(generation, int) and not isinstance(generation, bool)
+        if kind in ("token.updated", "token.invalidated", "token.checked") and not has_generation:
+            log("ignored a malformed relay event")
+            return
+        if kind == "token.updated" and generation > self.highest_generation:
             self.read()
-        elif kind == "token.invalidated" and generation is not None:
+        elif kind == "token.invalidated":
             self.highest_generation = max(self.highest_generation, generation)
             if self.generation is not None and generation >= self.generation:
                 self.token = None
+        elif kind == "token.checked" and event.get("valid") is True:
+            self.checked_valid.add(generation)
 
     def report_rejected(self, generation):
         """Tells the relay the broker answered 401 to token `generation`. Returns how many heard it."""
+        # An answer to an earlier report of the same generation no longer counts.
+        self.checked_valid.discard(generation)
         message = json.dumps({"type": "token.rejected", "generation": generation}, separators=(",", ":"))
         return self.redis.publish(self.requests_channel, message)
+
+    def wait_after_rejected(self, generation, deadline):
+        """After report_rejected(generation): waits until the relay has answered, or the deadline.
+
+        Returns the (token, generation) to use: a newer token, or the same one when the relay checked
+        it with the broker and found it still valid (token.checked). None at the deadline.
+        """
+        while time.monotonic() < deadline:
+            held = self.current()
+            if held is not None and held[1] > generation:
+                return held
+            if held is not None and held[1] == generation and generation in self.checked_valid:
+                return held
+            self.poll(timeout=min(0.5, max(deadline - time.monotonic(), 0.01)))
+        return None
 
     def follow(self, until_generation=None, deadline=None):
         """Keeps the token current, across Redis reconnects, until a deadline or a generation."""
@@ -116,7 +146,7 @@ class RelayToken:
                 self.poll(timeout=0.5)
                 if self.generation != before and until_generation is None:
                     print(f"token generation {self.generation}", flush=True)
-            except redis.ConnectionError:
+            except (redis.ConnectionError, redis.TimeoutError):
                 # An event may be missed while down: subscribe again, which reads the key again.
                 log("Redis connection lost; reconnecting")
                 self.close()
@@ -143,10 +173,23 @@ def main():
     mode.add_argument("--once", action="store_true", help="print the current token's generation and exit")
     mode.add_argument("--until-generation", type=int, metavar="N", help="wait for generation >= N, print it, exit")
     mode.add_argument("--report-rejected", type=int, metavar="N", help="report that the broker rejected token N")
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds --until-generation waits (30)")
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="with --report-rejected: then wait for the relay's answer, print the generation to use",
+    )
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds a wait lasts at most (30)")
     args = parser.parse_args()
+    if args.wait and args.report_rejected is None:
+        parser.error("--wait goes with --report-rejected")
 
-    client = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"), decode_responses=True)
+    # Time-outs on every Redis call: a dead connection must not hang the bot.
+    client = redis.Redis.from_url(
+        os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"),
+        decode_responses=True,
+        socket_connect_timeout=5,
+        socket_timeout=10,
+    )
     relay = RelayToken(
         client,
         prefix=os.environ.get("RELAY_KEY_PREFIX", "otp-relay"),
@@ -154,8 +197,16 @@ def main():
     )
     try:
         if args.report_rejected is not None:
+            deadline = time.monotonic() + args.timeout
+            if args.wait:
+                # Subscribed before the report goes out: the relay's answer cannot be missed.
+                relay.subscribe()
             print(relay.report_rejected(args.report_rejected), flush=True)
-            return 0
+            if not args.wait:
+                return 0
+            held = relay.wait_after_rejected(args.report_rejected, deadline)
+            print(held[1] if held else "none", flush=True)
+            return 0 if held else 2
         if args.once:
             relay.read()
             held = relay.current()
@@ -167,7 +218,8 @@ def main():
             return 0 if held else 2
 
         # A real bot would call the broker here with the header "Authorization: Bearer <token>",
-        # and on a 401 call relay.report_rejected(generation), then wait for a newer generation.
+        # and on a 401 call relay.report_rejected(generation), then
+        # relay.wait_after_rejected(generation, deadline) for the token to use next.
         relay.follow()
         return 0
     except KeyboardInterrupt:

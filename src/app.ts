@@ -1,3 +1,4 @@
+import { Secret } from './secret.js';
 import { combineObservers } from './audit/combine.js';
 import { RedisAuditTrail } from './audit/redis-audit-trail.js';
 import type { AuditEntry } from './audit/types.js';
@@ -7,7 +8,7 @@ import { readiness } from './http/readiness.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import { errorFields, type Logger } from './log.js';
 import { createRelayMetrics } from './metrics/relay-metrics.js';
-import { DiscordOperatorChannel } from './operators/discord-channel.js';
+import { DiscordOperatorChannel, type DiscordChannelError } from './operators/discord-channel.js';
 import type { StatusView } from './operators/types.js';
 import { KeepAlive } from './relay/keep-alive.js';
 import { Relay } from './relay/relay.js';
@@ -21,6 +22,23 @@ import { RedisTokenStore } from './store/redis-token-store.js';
 
 /** How many recent logins `/status` lists. */
 const RECENT_LOGINS_IN_STATUS = 5;
+
+/** The longest one broker call may take (the ETNA client's `requestTimeoutMs`): step 2 included. */
+const BROKER_REQUEST_TIMEOUT_MS = 15_000;
+/**
+ * What a shutdown needs beyond the broker's answer: the token's write to Redis, the operators'
+ * notices, closing the connections.
+ */
+const SHUTDOWN_MARGIN_MS = 10_000;
+
+/**
+ * How long a shutdown may take before the process exits anyway: longer than a code exchange with
+ * the broker, so that SIGTERM during step 2 waits for the token a human's code bought and publishes
+ * it. Orchestrators must give at least this (Docker's default grace period of 10 s is too short).
+ */
+export function shutdownDeadlineMs(): number {
+  return BROKER_REQUEST_TIMEOUT_MS + SHUTDOWN_MARGIN_MS;
+}
 
 /** An audit entry as `/status` lists it. */
 function toRecentLogin(entry: AuditEntry): StatusView['recentLogins'][number] {
@@ -37,15 +55,35 @@ function toRecentLogin(entry: AuditEntry): StatusView['recentLogins'][number] {
 export interface RunningRelay {
   /** The health server's address (useful with `HTTP_PORT=0`). */
   readonly httpUrl: string;
-  /** Stops timers, disconnects from Discord and Redis, closes the health server. */
+  /**
+   * Stops taking operator input and bot requests first, then the relay (which finishes what it
+   * took: a code at the broker, the token write after it), then disconnects from Discord and Redis
+   * and closes the health server.
+   */
   stop(): Promise<void>;
+  /** The steps of `stop` not finished yet, and what the relay is still doing (no secret). */
+  unfinished(): Record<string, unknown>;
+}
+
+/** Options of {@link startRelay}. */
+export interface StartRelayOptions {
+  /**
+   * Called when a part of the relay failed for good while running: Discord closed the gateway with
+   * a code after which it never reconnects (a revoked token, disallowed intents). The caller should
+   * shut down and exit non-zero.
+   */
+  onFatal?: (error: DiscordChannelError) => void;
 }
 
 /**
  * Wires the real adapters (Redis, the ETNA client, Discord) to the relay core and starts it.
  * The only place that knows every concrete class.
  */
-export async function startRelay(config: Config, logger: Logger): Promise<RunningRelay> {
+export async function startRelay(
+  config: Config,
+  logger: Logger,
+  options: StartRelayOptions = {},
+): Promise<RunningRelay> {
   const keys = relayKeys({ prefix: config.keyPrefix, account: config.account });
   const redis = await connectRedis({ url: config.redisUrl, logger, name: `otp-relay:${config.account}` });
   const metrics = createRelayMetrics({ account: config.account });
@@ -56,6 +94,7 @@ export async function startRelay(config: Config, logger: Logger): Promise<Runnin
     username: config.etna.username,
     password: config.etna.password,
     pin: config.etna.pin,
+    requestTimeoutMs: BROKER_REQUEST_TIMEOUT_MS,
     logger,
   });
   const broker = metrics.instrumentBroker(etna);
@@ -63,7 +102,9 @@ export async function startRelay(config: Config, logger: Logger): Promise<Runnin
     token: config.discord.token,
     operatorIds: config.discord.operatorIds,
     apiUrl: config.discord.apiUrl,
+    codeDigits: config.codeDigits,
     logger,
+    onFatal: (error) => options.onFatal?.(error),
   });
   const planned =
     config.loginSchedule === undefined
@@ -81,6 +122,13 @@ export async function startRelay(config: Config, logger: Logger): Promise<Runnin
     events: new RedisEventPublisher({ client: redis, keys }),
     coordination: new RedisCoordination({ client: redis, keys, logger }),
     logger,
+    // Kept only as a keyed hash with a halt: /login then tells whether they changed since.
+    credentials: [
+      config.etna.appKey,
+      new Secret(config.etna.username),
+      config.etna.password,
+      ...(config.etna.pin === undefined ? [] : [config.etna.pin]),
+    ],
     observer: combineObservers(metrics.observer, audit.observer),
     statusExtras: async () => ({
       nextLogin: keepAlive.nextLogin(),
@@ -127,17 +175,41 @@ export async function startRelay(config: Config, logger: Logger): Promise<Runnin
   redis.on('ready', onRedisReady);
   if (redis.isReady) connectedOnce = true;
 
+  /** The steps of `stop` under way, by name: what the deadline's log says did not finish. */
+  const stopping = new Set<string>();
+  const step = async (name: string, work: () => Promise<unknown>): Promise<void> => {
+    stopping.add(name);
+    try {
+      await work();
+    } catch (error) {
+      logger.warn({ err: errorFields(error), step: name }, 'a shutdown step failed');
+    } finally {
+      stopping.delete(name);
+    }
+  };
   const stop = async (): Promise<void> => {
     redis.off('ready', onRedisReady);
     keepAlive.stop();
-    await Promise.allSettled([requests.close(), watch?.close()]);
-    await relay.stop();
-    await Promise.allSettled([operators.stop(), http?.close(), etna.close(), audit.flush()]);
-    if (redis.isOpen)
-      await redis
-        .close()
-        .catch((error: unknown) => logger.warn({ err: errorFields(error) }, 'redis close failed'));
+    // Inputs first: an answer taken after the relay stopped would be dropped, and a modal the
+    // operator saw close must not be. What was already taken is delivered before this resolves.
+    await Promise.all([
+      step('operator input', () => operators.stopInputs()),
+      step('bot requests', () => requests.close()),
+      step('token events', async () => watch?.close()),
+    ]);
+    await step('relay', () => relay.stop());
+    await Promise.all([
+      step('discord', () => operators.stop()),
+      step('http', async () => http?.close()),
+      step('broker', () => etna.close()),
+      step('audit', () => audit.flush()),
+    ]);
+    if (redis.isOpen) await step('redis', () => redis.close());
   };
+  const unfinished = (): Record<string, unknown> => ({
+    steps: [...stopping],
+    relay: relay.unfinished(),
+  });
 
   try {
     http = await startHttpServer({
@@ -148,6 +220,7 @@ export async function startRelay(config: Config, logger: Logger): Promise<Runnin
         readiness({
           redisConnected: redis.isReady,
           discordConnected: operators.isConnected(),
+          discordState: operators.connectionState(),
           relay: relay.snapshot(),
           now: Date.now(),
         }),
@@ -172,5 +245,5 @@ export async function startRelay(config: Config, logger: Logger): Promise<Runnin
     throw error;
   }
   logger.info({ account: config.account, operators: config.discord.operatorIds.length }, 'relay started');
-  return { httpUrl: http.url, stop };
+  return { httpUrl: http.url, stop, unfinished };
 }

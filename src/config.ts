@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { Cron } from 'croner';
 
 import { DURATION_FORMAT_HINT, formatDuration, parseDuration } from './duration.js';
+import { MAX_CODE_DIGITS, readCodeDigits, type CodeDigits } from './operators/parse-code.js';
 import { Secret } from './secret.js';
+import { isLoopbackHost, urlForMessage } from './url-safety.js';
 
 /** The relay's whole configuration, parsed and frozen. Only the composition root builds one. */
 export interface Config {
@@ -33,10 +35,19 @@ export interface Config {
   readonly loginSchedule: string | undefined;
   readonly loginScheduleTz: string;
   readonly maxCodeAttempts: number;
+  /** `CODE_DIGITS`: how many digits a code has, from `minDigits` to `maxDigits`. */
+  readonly codeDigits: CodeDigits;
   readonly maxLoginsPerHour: number;
   readonly http: { readonly host: string; readonly port: number };
   readonly logLevel: string;
 }
+
+/**
+ * What `ETNA_API_URL` and `DISCORD_API_URL` accept: the password, the codes and the bot token must
+ * never travel in clear text, so plain http only reaches this machine (the sandbox and tests).
+ */
+const SECURE_URL_FORMAT =
+  'an https:// URL (http:// only for a loopback host: 127.0.0.0/8, ::1 or localhost), without user, query or fragment';
 
 /** One environment variable the relay reads. */
 export interface ConfigVariable {
@@ -66,7 +77,7 @@ export const CONFIG_VARIABLES = Object.freeze(
         required: false,
         secret: false,
         description: 'broker base URL; `token` and `v1.0/users/@me/info` are resolved against it',
-        format: 'an http:// or https:// URL without user, query or fragment (a trailing / is added)',
+        format: `${SECURE_URL_FORMAT} (a trailing / is added)`,
       },
       {
         name: 'ETNA_APP_KEY',
@@ -122,7 +133,7 @@ export const CONFIG_VARIABLES = Object.freeze(
         required: false,
         secret: false,
         description: 'Discord REST base (discord.js rest.api); for REST proxies and tests',
-        format: 'an http:// or https:// URL without user, query or fragment (a trailing / is removed)',
+        format: `${SECURE_URL_FORMAT} (a trailing / is removed)`,
       },
       {
         name: 'REDIS_URL',
@@ -204,6 +215,15 @@ export const CONFIG_VARIABLES = Object.freeze(
         secret: false,
         description: 'codes tried for one login before it gives up',
         format: 'an integer from 1 to 10',
+      },
+      {
+        name: 'CODE_DIGITS',
+        default: '4-8',
+        required: false,
+        secret: false,
+        description:
+          'how many digits a code has; the broker does not document it, so the default takes any one run of 4 to 8 digits',
+        format: `one number (6) or a range (4-8), from 1 to ${MAX_CODE_DIGITS}`,
       },
       {
         name: 'MAX_LOGINS_PER_HOUR',
@@ -330,6 +350,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const loginScheduleTz = reader.timeZone('LOGIN_SCHEDULE_TZ');
   const loginSchedule = reader.cron('LOGIN_SCHEDULE', loginScheduleTz ?? 'UTC');
   const maxCodeAttempts = reader.integer('MAX_CODE_ATTEMPTS', 1, 10);
+  const codeDigits = reader.codeDigits('CODE_DIGITS');
   const maxLoginsPerHour = reader.integer('MAX_LOGINS_PER_HOUR', 1, 60);
   const httpHost = reader.host('HTTP_HOST');
   const httpPort = reader.integer('HTTP_PORT', 0, 65535);
@@ -360,6 +381,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     loginSchedule,
     loginScheduleTz: need(loginScheduleTz),
     maxCodeAttempts: need(maxCodeAttempts),
+    codeDigits: need(codeDigits),
     maxLoginsPerHour: need(maxLoginsPerHour),
     http: { host: need(httpHost), port: need(httpPort) },
     logLevel: need(logLevel),
@@ -393,19 +415,39 @@ class EnvReader {
     return fallback;
   }
 
+  /**
+   * An https:// URL, or an http:// one whose host is this machine. Messages show the URL without its
+   * user, password, query and fragment ({@link urlForMessage}): any of them may hold a secret.
+   */
   public httpUrl(name: ConfigVariableName, slash: 'directory' | 'no-trailing-slash'): URL | undefined {
     const text = this.text(name);
     if (text === undefined) return undefined;
     const url = URL.canParse(text) ? new URL(text) : undefined;
+    const shown = urlForMessage(text);
     if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-      return this.bad(name, `${quote(text)} is not an http:// or https:// URL`);
+      return this.bad(name, `${shown} is not an https:// URL`);
     }
     // Credentials would travel with every request and print with the URL; a query or a fragment is
     // silently dropped when `token` is resolved against the base.
-    if (url.username || url.password) return this.bad(name, 'must not carry a user or password');
-    if (url.search || url.hash) return this.bad(name, `${quote(text)} has a query or fragment`);
+    if (url.username || url.password) return this.bad(name, `${shown} carries a user or password`);
+    if (url.search || url.hash) return this.bad(name, `${shown} has a query or fragment (not shown)`);
+    if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+      return this.bad(
+        name,
+        `${shown} is plain http:// to another machine, where the password, the codes or the bot token would travel in clear text`,
+      );
+    }
     if (slash === 'directory' && !url.pathname.endsWith('/')) url.pathname += '/';
     return url;
+  }
+
+  /** `CODE_DIGITS`: one number or a range (see {@link readCodeDigits}). */
+  public codeDigits(name: ConfigVariableName): CodeDigits | undefined {
+    const text = this.text(name);
+    if (text === undefined) return undefined;
+    const digits = readCodeDigits(text);
+    if (digits === undefined) return this.bad(name, `${quote(text)} is not a number of digits or a range`);
+    return digits;
   }
 
   /**

@@ -2,9 +2,14 @@
  * `npm run demo`: the whole flow on one machine with no accounts. A sandbox broker (the fake ETNA
  * server, which "sends" its code by printing it), the terminal as the operator's channel, and an
  * in-process store unless REDIS_URL is set. Ends by showing the token as a bot would read it.
+ *
+ * `CODE_DIGITS` works as for the relay (default 4-8); `DEMO_CODE_LENGTH` (default 6, 1 to 12) sets
+ * how many digits the sandbox's codes have, e.g. `DEMO_CODE_LENGTH=8 npm run demo` for a broker
+ * whose SMS codes have 8 digits.
  */
 import { EtnaBroker } from './broker/etna-client.js';
 import { createLogger } from './log.js';
+import { DEFAULT_CODE_DIGITS, readCodeDigits, type CodeDigits } from './operators/parse-code.js';
 import { TerminalOperatorChannel } from './operators/terminal-channel.js';
 import { Relay } from './relay/relay.js';
 import { startEtnaServer } from './sandbox/etna-server.js';
@@ -22,8 +27,31 @@ import type { EventPublisher, RelayEvent, TokenStore } from './store/types.js';
 
 const SANDBOX = { appKey: 'sandbox-app-key', username: 'sandbox', password: 'sandbox-password' } as const;
 
+/** Reads a demo setting with `read`; a bad value ends the demo with a message naming it. */
+function setting<T>(name: string, read: (text: string) => T | undefined, fallback: T, accepts: string): T {
+  const text = process.env[name]?.trim();
+  if (text === undefined || text === '') return fallback;
+  const value = read(text);
+  if (value === undefined)
+    throw new Error(`${name}: ${JSON.stringify(text)} is not accepted; expected ${accepts}`);
+  return value;
+}
+
 async function demo(): Promise<void> {
   const out = process.stdout;
+  const codeDigits = setting<CodeDigits>(
+    'CODE_DIGITS',
+    readCodeDigits,
+    DEFAULT_CODE_DIGITS,
+    'one number (6) or a range (4-8), from 1 to 12',
+  );
+  const codeLength = setting(
+    'DEMO_CODE_LENGTH',
+    // One number only: the sandbox sends codes of one length.
+    (text) => (/^[0-9]+$/.test(text) ? readCodeDigits(text)?.minDigits : undefined),
+    6,
+    'a number of digits from 1 to 12',
+  );
   const account = process.env.RELAY_ACCOUNT ?? 'demo';
   const keys = relayKeys({ prefix: process.env.RELAY_KEY_PREFIX ?? 'otp-relay', account });
   // The demo's own lines are for a person; the relay's JSON logs would drown them.
@@ -31,6 +59,7 @@ async function demo(): Promise<void> {
 
   const sandbox = await startEtnaServer({
     ...SANDBOX,
+    codeLength,
     onCodeSent: (code) =>
       out.write(`\n[sandbox SMS to the account's phone] Your ETNA verification code: ${code}\n`),
   });
@@ -68,7 +97,7 @@ async function demo(): Promise<void> {
     },
   };
 
-  const operators = new TerminalOperatorChannel({ input: process.stdin, output: out });
+  const operators = new TerminalOperatorChannel({ input: process.stdin, output: out, codeDigits });
   const relay = new Relay({
     account,
     codeTimeoutMs: 5 * 60_000,

@@ -3,12 +3,10 @@
  * The only module (with the demo) that reads `process.env`.
  */
 import { existsSync } from 'node:fs';
-import { startRelay } from './app.js';
+import { shutdownDeadlineMs, startRelay } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { installLastResortHandlers, Shutdown } from './lifecycle.js';
 import { createLogger, errorFields } from './log.js';
-
-/** Shutdown must finish within this, or the process exits anyway (orchestrators wait ~10 s). */
-const SHUTDOWN_DEADLINE_MS = 9_000;
 
 async function main(): Promise<void> {
   // A .env file is a convenience for one machine; real environment variables win over it.
@@ -29,31 +27,20 @@ async function main(): Promise<void> {
   }
 
   const logger = createLogger({ level: config.logLevel });
-  const relay = await startRelay(config, logger);
+  const exit = (code: number): void => process.exit(code);
+  installLastResortHandlers(process, logger, exit);
 
-  let stopping = false;
-  const shutdown = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const deadline = setTimeout(() => {
-      logger.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, SHUTDOWN_DEADLINE_MS);
-    deadline.unref();
-    relay.stop().then(
-      () => {
-        logger.info('stopped');
-        process.exitCode = 0;
-      },
-      (error: unknown) => {
-        logger.error({ err: errorFields(error) }, 'shutdown failed');
-        process.exitCode = 1;
-      },
-    );
-  };
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+  // Longer than a code exchange with the broker can take, so that SIGTERM during step 2 still
+  // publishes the token a human's code bought. The orchestrator's grace period must exceed it.
+  const shutdown = new Shutdown({ logger, deadlineMs: shutdownDeadlineMs(), exit });
+  const onSignal = (signal: NodeJS.Signals): void => shutdown.request({ signal }, 0);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  const relay = await startRelay(config, logger, {
+    onFatal: (error) => shutdown.request({ fatal: error }, 1),
+  });
+  shutdown.attach(relay);
 }
 
 main().catch((error: unknown) => {

@@ -39,3 +39,29 @@ export class TokenClientRedisError extends Error {
     this.operation = operation;
   }
 }
+
+/**
+ * A {@link TokenClient.waitForToken} ran out of time (its `timeoutMs`, or the client's
+ * `waitTimeoutMs`): no token it would take arrived, nor, for a wait `after` a generation, the relay's
+ * word that that token still works. The client goes on; the bot decides whether to wait again.
+ */
+export class TokenClientTimeoutError extends Error {
+  public override readonly name = 'TokenClientTimeoutError';
+  /** How long the wait lasted. */
+  public readonly timeoutMs: number;
+  /** The lowest generation the wait would have taken. */
+  public readonly minGeneration: number;
+  /** The generation the wait was `after` (reported as rejected), if any. */
+  public readonly after: number | undefined;
+
+  public constructor(timeoutMs: number, minGeneration: number, after: number | undefined) {
+    super(
+      after === undefined
+        ? `No token of generation ${minGeneration} or newer arrived within ${timeoutMs} ms`
+        : `No token newer than generation ${after}, nor the relay's word that it still works, arrived within ${timeoutMs} ms`,
+    );
+    this.timeoutMs = timeoutMs;
+    this.minGeneration = minGeneration;
+    this.after = after;
+  }
+}

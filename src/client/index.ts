@@ -26,6 +26,7 @@ export type { TokenClientRedis } from './redis-connection.js';
 export {
   TokenClientRedisError,
   TokenClientStateError,
+  TokenClientTimeoutError,
   type TokenClientOperation,
   type TokenClientStateProblem,
 } from './errors.js';

@@ -11,6 +11,7 @@ import {
 } from './redis-connection.js';
 import { parseRelayEvent, type RelayEvent } from '../store/relay-event.js';
 import { type ClientTokenInfo, parseStoredToken, type StoredToken, type TokenInfo } from './token-info.js';
+import { MAX_TIMER_DELAY_MS, TokenWaiters } from './token-waiters.js';
 
 /**
  * Where the client reports what happens to it. pino's and `console` both fit. Lines carry
@@ -52,6 +53,11 @@ export interface TokenClientOptions {
   commandTimeoutMs?: number | undefined;
   /** The longest wait between two reconnect attempts, or two retries of a failed read. */
   reconnectMaxDelayMs?: number | undefined;
+  /**
+   * How long {@link TokenClient.waitForToken} waits when the call gives no `timeoutMs`. The default
+   * outlasts the longest login (a code is awaited `CODE_TIMEOUT`, at most 10 minutes).
+   */
+  waitTimeoutMs?: number | undefined;
 }
 
 /** Defaults of {@link TokenClientOptions}. */
@@ -63,6 +69,7 @@ export const TOKEN_CLIENT_DEFAULTS = {
   connectTimeoutMs: 5_000,
   commandTimeoutMs: 5_000,
   reconnectMaxDelayMs: 5_000,
+  waitTimeoutMs: 900_000,
 } as const satisfies Required<Omit<TokenClientOptions, 'client' | 'logger'>>;
 
 /** Options of {@link TokenClient.start}. */
@@ -76,10 +83,20 @@ export interface WaitForTokenOptions {
   /** Stops waiting: the promise rejects with the signal's reason. */
   signal?: AbortSignal | undefined;
   /**
-   * Only a token of at least this generation will do: after `reportRejected(n)`, wait with
-   * `minGeneration: n + 1` for the replacement.
+   * Gives up after this many milliseconds: the promise rejects with
+   * {@link TokenClientTimeoutError}. Default: the client's `waitTimeoutMs` (15 minutes). Every wait
+   * has one.
    */
-  minGeneration?: number;
+  timeoutMs?: number | undefined;
+  /**
+   * The generation the bot reported with `reportRejected(n)`: the wait ends with a newer token, or
+   * with token `n` itself once the relay answers that it still works (`token.checked` with
+   * `valid: true`, also when that answer came between the report and this call). Not together with
+   * `minGeneration`.
+   */
+  after?: number | undefined;
+  /** Only a token of at least this generation will do. Not together with `after`. */
+  minGeneration?: number | undefined;
 }
 
 /** Called with the new token, or `undefined` when the token was invalidated, removed or expired. */
@@ -98,14 +115,6 @@ type ClientSettings = {
 type ClientState = 'idle' | 'starting' | 'started' | 'closed';
 type ConnectionRole = 'command' | 'subscriber';
 
-interface Waiter {
-  readonly minGeneration: number;
-  readonly resolve: (token: TokenInfo) => void;
-  readonly reject: (reason: Error) => void;
-}
-
-/** The longest delay `setTimeout` takes as given (about 24.8 days); longer ones fire at once. */
-const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 /** The first retry of a failed read waits about this long; later ones double. */
 const RETRY_INITIAL_DELAY_MS = 250;
 
@@ -148,7 +157,7 @@ export class TokenClient {
 
   readonly #tokenListeners = new Set<{ readonly listener: TokenChangeListener }>();
   readonly #eventListeners = new Set<{ readonly listener: RelayEventListener }>();
-  readonly #waiters = new Set<Waiter>();
+  readonly #waiters = new TokenWaiters();
 
   #refreshing: Promise<void> | undefined;
   #reading = false;
@@ -169,6 +178,11 @@ export class TokenClient {
       if (typeof value !== 'string' || value.length === 0) {
         throw new TypeError(`TokenClient option ${name} must be a non-empty string`);
       }
+    }
+    if (!isTimeout(this.#settings.waitTimeoutMs)) {
+      throw new RangeError(
+        `TokenClient option waitTimeoutMs must be a number of ms from 1 to ${MAX_TIMER_DELAY_MS}`,
+      );
     }
     if (!/^[!-~]+$/.test(connectionName)) {
       // CLIENT SETNAME refuses it, and would fail every connection attempt forever.
@@ -231,7 +245,7 @@ export class TokenClient {
     this.#held = undefined;
     this.#heldExpiresAtMs = 0;
     this.#announced = undefined;
-    for (const waiter of [...this.#waiters]) waiter.reject(new TokenClientStateError('closed'));
+    this.#waiters.closeAll();
     const starting = this.#starting;
     this.#closing = (async () => {
       if (starting !== undefined) await starting.catch(() => undefined);
@@ -251,39 +265,37 @@ export class TokenClient {
   }
 
   /**
-   * Resolves with the current token at once if one is held (of at least `minGeneration`), else with
-   * the next one that arrives. Rejects with the signal's reason on abort, and with
-   * {@link TokenClientStateError} when the client is or gets closed.
+   * Resolves with the current token at once if one is held that the wait takes, else with the next
+   * one that arrives. With `after: n` (the generation reported with `reportRejected(n)`), a token
+   * newer than `n` will do, and so will token `n` itself once the relay answered that it still works
+   * (`token.checked` with `valid: true`). Rejects with {@link TokenClientTimeoutError} after
+   * `timeoutMs` (default: the client's `waitTimeoutMs`), with the signal's reason on abort, with
+   * {@link TokenClientStateError} when the client is or gets closed, and with a `RangeError` or
+   * `TypeError` for options it cannot use.
    */
   public waitForToken(options: WaitForTokenOptions = {}): Promise<TokenInfo> {
-    const { signal, minGeneration = 0 } = options;
-    if (!Number.isSafeInteger(minGeneration) || minGeneration < 0) {
-      return Promise.reject(new RangeError('minGeneration must be a non-negative integer'));
+    const { signal, after, minGeneration, timeoutMs = this.#settings.waitTimeoutMs } = options;
+    if (after !== undefined && minGeneration !== undefined) {
+      return Promise.reject(new TypeError('Pass either after or minGeneration to waitForToken, not both'));
+    }
+    for (const [name, value] of Object.entries({ after, minGeneration })) {
+      if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) {
+        return Promise.reject(new RangeError(`${name} must be a non-negative integer`));
+      }
+    }
+    if (!isTimeout(timeoutMs)) {
+      return Promise.reject(
+        new RangeError(`timeoutMs must be a number of ms from 1 to ${MAX_TIMER_DELAY_MS}`),
+      );
     }
     if (this.#state === 'closed') return Promise.reject(new TokenClientStateError('closed'));
-    if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
-    const current = this.getToken();
-    if (current !== undefined && current.generation >= minGeneration) return Promise.resolve(current);
-    return new Promise<TokenInfo>((resolve, reject) => {
-      const onAbort = (): void => waiter.reject(signal?.reason as Error);
-      const done = (): void => {
-        this.#waiters.delete(waiter);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const waiter: Waiter = {
-        minGeneration,
-        resolve: (token) => {
-          done();
-          resolve(token);
-        },
-        reject: (reason) => {
-          done();
-          reject(reason);
-        },
-      };
-      this.#waiters.add(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    const wait = {
+      minGeneration: after === undefined ? (minGeneration ?? 0) : after + 1,
+      after,
+      timeoutMs,
+      signal,
+    };
+    return this.#waiters.wait(wait, this.getToken());
   }
 
   /**
@@ -302,8 +314,8 @@ export class TokenClient {
 
   /**
    * Calls `listener` with every well-formed relay event (`token.updated`, `token.invalidated`,
-   * `login.started`, `login.failed`), after the client has acted on it. Returns the unsubscribe
-   * function.
+   * `token.checked`, `login.started`, `login.failed`), after the client has acted on it. Returns
+   * the unsubscribe function.
    */
   public onRelayEvent(listener: RelayEventListener): () => void {
     const entry = { listener };
@@ -316,10 +328,11 @@ export class TokenClient {
   /**
    * Tells the relay that the broker answered 401 to token `generation`: publishes
    * `{"type":"token.rejected","generation":N}` on `P:requests:A`. The relay checks the token with
-   * the broker before it asks an operator for anything, and ignores repeats; the client keeps
-   * serving the token until the relay invalidates it. Resolves with the number of subscribers that
-   * received it (0: no relay is listening). Rejects with {@link TokenClientRedisError} when Redis
-   * could not take it.
+   * the broker before it asks an operator for anything, answers with `token.checked`, and ignores
+   * repeats; the client keeps serving the token until the relay invalidates it. Then wait with
+   * `waitForToken({ after: generation })`: it ends with the replacement, or with the same token if
+   * the relay found it still valid. Resolves with the number of subscribers that received it (0: no
+   * relay is listening). Rejects with {@link TokenClientRedisError} when Redis could not take it.
    */
   public async reportRejected(generation: number): Promise<number> {
     if (!Number.isSafeInteger(generation) || generation < 0) {
@@ -327,6 +340,8 @@ export class TokenClient {
     }
     const command = this.#requireStarted();
     const message = JSON.stringify({ type: 'token.rejected', generation });
+    // Before the message goes out: the relay's answer may come before this call resolves.
+    this.#waiters.reported(generation);
     let receivers: unknown;
     try {
       receivers = await command.sendCommand(['PUBLISH', this.#keys.requests, message]);
@@ -459,6 +474,9 @@ export class TokenClient {
       if (event.generation > this.#highestGeneration) this.#requestRefresh();
     } else if (event.type === 'token.invalidated') {
       this.#invalidate(event.generation);
+    } else if (event.type === 'token.checked') {
+      // A wait that now takes a generation the client does not hold (yet): the key may have it.
+      if (this.#waiters.checked(event.generation, event.valid, this.getToken())) this.#requestRefresh();
     }
     for (const { listener } of [...this.#eventListeners]) {
       try {
@@ -616,11 +634,7 @@ export class TokenClient {
   #announce(token: ClientTokenInfo | undefined): void {
     if (token === this.#announced) return;
     this.#announced = token;
-    if (token !== undefined) {
-      for (const waiter of [...this.#waiters]) {
-        if (token.generation >= waiter.minGeneration) waiter.resolve(token);
-      }
-    }
+    if (token !== undefined) this.#waiters.offer(token);
     for (const { listener } of [...this.#tokenListeners]) {
       try {
         listener(token);
@@ -650,6 +664,11 @@ export async function createTokenClient(
   const client = new TokenClient(options);
   await client.start(startOptions);
   return client;
+}
+
+/** Whether `value` is a time-out `setTimeout` takes as given: a number of ms from 1 to about 24.8 days. */
+function isTimeout(value: unknown): value is number {
+  return typeof value === 'number' && value >= 1 && value <= MAX_TIMER_DELAY_MS;
 }
 
 function withoutUndefined<T extends object>(options: T): { [K in keyof T]?: Exclude<T[K], undefined> } {

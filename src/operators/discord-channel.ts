@@ -6,37 +6,30 @@ import {
   Client,
   Events,
   GatewayIntentBits,
-  InteractionContextType,
-  MessageFlags,
   Partials,
-  RESTJSONErrorCodes,
   Routes,
   Status,
   escapeMarkdown,
-  type ActionRowBuilder,
-  type ButtonBuilder,
-  type ButtonInteraction,
-  type ChatInputCommandInteraction,
   type DMChannel,
   type Interaction,
   type Message,
-  type ModalSubmitInteraction,
 } from 'discord.js';
 import type { Logger } from '../log.js';
 import type { PromptRefs } from '../relay/coordination.js';
 import { Secret } from '../secret.js';
-import { OPERATOR_COMMANDS, operatorCommandOf } from './discord/commands.js';
-import { codeModal, CODE_FIELD_ID, promptComponents } from './discord/components.js';
-import { parseCustomId } from './discord/custom-ids.js';
-import { describeError, discordErrorCode } from './discord/describe-error.js';
+import { fatalCloseReason } from './discord/close-codes.js';
+import { OPERATOR_COMMANDS } from './discord/commands.js';
+import { promptComponents } from './discord/components.js';
+import { describeError } from './discord/describe-error.js';
 import { DiscordChannelError } from './discord/errors.js';
-import { readPromptRefs, toPromptRefs, type PromptMessageRef } from './discord/prompt-refs.js';
+import { DiscordInteractions } from './discord/interactions.js';
+import { PromptMessages, type PromptBody } from './discord/prompt-messages.js';
 import { DEFAULT_RETRY_OPTIONS, withRetries, type RetryOptions } from './discord/retry.js';
-import { renderNotice, renderPrompt } from './messages.js';
-import { DEFAULT_CODE_LENGTH, parseCode } from './parse-code.js';
+import { StrangerLimit } from './discord/stranger-limit.js';
+import { renderNotice, renderPrompt, type RenderOptions } from './messages.js';
+import { DEFAULT_CODE_DIGITS, parseCode, type CodeDigits } from './parse-code.js';
 import type {
   OperatorChannel,
-  OperatorCommand,
   OperatorInput,
   OperatorInputHandler,
   OperatorNotice,
@@ -56,8 +49,8 @@ export interface DiscordOperatorChannelOptions {
   /** discord.js `rest.api` (`DISCORD_API_URL`), e.g. `https://discord.com/api`. */
   apiUrl: string;
   logger: Logger;
-  /** Digits in a code; the parser's default (6) when omitted. */
-  codeLength?: number;
+  /** How many digits a code has (`CODE_DIGITS`); the parser's default (4 to 8) when omitted. */
+  codeDigits?: CodeDigits;
   /** How many logins' prompt messages are remembered for later edits. */
   rememberedLogins?: number;
   /** How long {@link DiscordOperatorChannel.start} waits for the gateway to be ready. */
@@ -73,50 +66,48 @@ export interface DiscordOperatorChannelOptions {
    * itself.
    */
   dmRetry?: RetryOptions;
+  /**
+   * Users who are not operators get at most one refusal (an interaction's ephemeral answer) and one
+   * log line per this long; their other interactions are left unanswered.
+   */
+  strangerReplyIntervalMs?: number;
+  /** How many such users are remembered for that (a bound on memory, whoever writes to the bot). */
+  rememberedStrangers?: number;
+  /**
+   * Called once when Discord closes the gateway for good after `start` (a revoked token, disallowed
+   * intents: close codes 4004 and 4010-4014): the channel will never receive anything again, and the
+   * process should exit so that an orchestrator or a person sees it. Must not throw.
+   */
+  onFatal?: (error: DiscordChannelError) => void;
 }
 
 const DEFAULT_OPTIONS = {
-  codeLength: DEFAULT_CODE_LENGTH,
+  codeDigits: DEFAULT_CODE_DIGITS,
   rememberedLogins: 16,
   readyTimeoutMs: 60_000,
   registerCommandsTimeoutMs: 15_000,
+  strangerReplyIntervalMs: 60_000,
+  rememberedStrangers: 1_000,
+  onFatal: () => undefined,
 } as const satisfies Required<
   Pick<
     DiscordOperatorChannelOptions,
-    'codeLength' | 'rememberedLogins' | 'readyTimeoutMs' | 'registerCommandsTimeoutMs'
+    | 'codeDigits'
+    | 'rememberedLogins'
+    | 'readyTimeoutMs'
+    | 'registerCommandsTimeoutMs'
+    | 'strangerReplyIntervalMs'
+    | 'rememberedStrangers'
+    | 'onFatal'
   >
 >;
 
-const NOT_ALLOWED = 'Only the relay’s operators can use this, and only in a DM with the bot.';
-const STALE_BUTTON = 'This button is no longer in use.';
-const STALE_COMMAND = 'This command is no longer in use.';
-/** Discord refuses a message longer than this. */
-const MAX_MESSAGE_LENGTH = 2000;
-/** Discord forgets an interaction that is not acknowledged within this. */
-const INTERACTION_ACK_WINDOW_MS = 3_000;
-
 /**
- * What Discord answers an edit of a prompt message that cannot be edited any more (deleted, or a ref
- * that points at a message the bot did not write): the operator gets a new prompt instead.
+ * Where the gateway connection stands, for readiness: `connected`; `reconnecting` (discord.js is
+ * resuming or identifying again: inputs are not received meanwhile); `closed` (Discord closed it for
+ * good, see `onFatal`); `disconnected` (not started, or stopped).
  */
-const PROMPT_GONE: ReadonlySet<number | string> = new Set([
-  RESTJSONErrorCodes.UnknownMessage,
-  RESTJSONErrorCodes.UnknownChannel,
-  RESTJSONErrorCodes.CannotEditMessageAuthoredByAnotherUser,
-]);
-
-/** The prompt messages of one login, and the queue that keeps its edits in order. */
-interface LoginPrompt {
-  /** Operator ID → the prompt message in that operator's DM. */
-  readonly messages: Map<string, PromptMessageRef>;
-  queue: Promise<unknown>;
-}
-
-/** A prompt's text and buttons: the body of its first send and of every edit. */
-interface PromptBody {
-  readonly content: string;
-  readonly components: ActionRowBuilder<ButtonBuilder>[];
-}
+export type DiscordConnectionState = 'connected' | 'reconnecting' | 'closed' | 'disconnected';
 
 /**
  * The operators' channel on Discord: prompts and notices as DMs from the bot, answers as DM replies,
@@ -147,30 +138,59 @@ interface PromptBody {
  * {@link OPERATOR_COMMANDS}); a failed registration is logged and the channel works on. An operator's
  * command is acknowledged at once with a deferred reply (Discord allows 3 seconds), then delivered
  * as a `command` input whose `respond` turns that reply into the core's answer. A command from
- * anyone else, or outside the bot's DM, gets an ephemeral refusal and is never delivered.
+ * anyone else, or outside the bot's DM, gets an ephemeral refusal and is never delivered. An answer
+ * that offers an action (`halt-confirm`: "Try anyway") carries its button; pressing it delivers
+ * `/login` with `force`, and the answer to that replaces the message, button included.
+ *
+ * Codes: DM replies and modal entries are parsed under `codeDigits` (`CODE_DIGITS`), and each code
+ * carries `sentAt`, Discord's timestamp of the message or interaction, so the core can tell a reply
+ * written before the current login's prompt.
+ *
+ * Strangers: a DM from anyone but an operator is never answered; a stranger's interaction gets at
+ * most one refusal per `strangerReplyIntervalMs` (and one log line), so nobody can make the bot
+ * spend REST calls or log lines at will.
+ *
+ * Lifecycle: a gateway Discord closes for good (close codes 4004, 4010-4014) is reported once
+ * through `onFatal`; while discord.js reconnects, {@link DiscordOperatorChannel.connectionState}
+ * says `reconnecting`. A shutdown calls {@link DiscordOperatorChannel.stopInputs} before it stops the
+ * core, then {@link DiscordOperatorChannel.stop}.
  */
 export class DiscordOperatorChannel implements OperatorChannel {
   readonly #token: Secret;
   readonly #operatorIds: ReadonlySet<string>;
-  readonly #codeLength: number;
-  readonly #rememberedLogins: number;
+  readonly #codeDigits: CodeDigits;
   readonly #readyTimeoutMs: number;
   readonly #registerCommandsTimeoutMs: number;
   readonly #dmRetry: Required<RetryOptions>;
   readonly #log: Logger;
   readonly #client: Client;
-  readonly #prompts = new Map<string, LoginPrompt>();
+  readonly #interactions: DiscordInteractions;
+  readonly #strangers: StrangerLimit;
+  readonly #onFatal: (error: DiscordChannelError) => void;
+  readonly #promptMessages: PromptMessages;
   /** Aborted by `stop`: ends the waits between DM retries. */
   readonly #stopping = new AbortController();
+  /** DMs and interactions being handled: `stopInputs` waits for them. */
+  readonly #handling = new Set<Promise<void>>();
   #onInput: OperatorInputHandler | undefined;
+  /** Set once `start` has resolved. */
+  #ready = false;
+  /** False from `stopInputs` on: new DMs and interactions are left alone. */
+  #acceptingInputs = true;
+  /** Set when Discord closed the gateway for good. */
+  #closedForGood: number | undefined;
   #stopped = false;
 
   public constructor(options: DiscordOperatorChannelOptions) {
     const settings = { ...DEFAULT_OPTIONS, ...options };
     this.#token = settings.token;
     this.#operatorIds = new Set(settings.operatorIds);
-    this.#codeLength = settings.codeLength;
-    this.#rememberedLogins = settings.rememberedLogins;
+    this.#codeDigits = settings.codeDigits;
+    this.#onFatal = settings.onFatal;
+    this.#strangers = new StrangerLimit({
+      intervalMs: settings.strangerReplyIntervalMs,
+      maxUsers: settings.rememberedStrangers,
+    });
     this.#readyTimeoutMs = settings.readyTimeoutMs;
     this.#registerCommandsTimeoutMs = settings.registerCommandsTimeoutMs;
     this.#dmRetry = { ...DEFAULT_RETRY_OPTIONS, ...options.dmRetry };
@@ -181,6 +201,24 @@ export class DiscordOperatorChannel implements OperatorChannel {
       rest: { api: settings.apiUrl },
       // Operator names in texts are plain text; nothing the bot sends should ping anyone.
       allowedMentions: { parse: [], repliedUser: false },
+    });
+    this.#promptMessages = new PromptMessages({
+      operatorIds: this.#operatorIds,
+      log: this.#log,
+      rememberedLogins: settings.rememberedLogins,
+      retrying: (operatorId, what, attempt) => this.#retrying(operatorId, what, attempt),
+      sendDm: (operatorId, body, what) => this.#sendDm(operatorId, body, what),
+      dmChannel: (operatorId) => this.#dmChannel(operatorId),
+    });
+    this.#interactions = new DiscordInteractions({
+      operatorIds: this.#operatorIds,
+      log: this.#log,
+      codeDigits: this.#codeDigits,
+      strangers: this.#strangers,
+      render: (notice) => renderNotice(notice, this.#nameOf, this.#renderOptions()),
+      deliver: (input) => this.#deliver(input),
+      retrying: (operatorId, what, attempt) => this.#retrying(operatorId, what, attempt),
+      stopped: () => this.#stopped,
     });
   }
 
@@ -210,6 +248,13 @@ export class DiscordOperatorChannel implements OperatorChannel {
             `Discord was not ready within ${this.#readyTimeoutMs} ms`,
           );
         }),
+        // A refused token or intents close the gateway for good: no use waiting for readiness.
+        once(this.#client, Events.ShardDisconnect, { signal: done.signal }).then(([event]) => {
+          throw new DiscordChannelError(
+            'login-failed',
+            `Discord closed the gateway (${fatalCloseReason((event as { code: number }).code)})`,
+          );
+        }),
       ]);
     } catch (error) {
       this.#stopped = true;
@@ -223,6 +268,8 @@ export class DiscordOperatorChannel implements OperatorChannel {
     }
     this.#log.info({ operators: this.#operatorIds.size }, 'connected to Discord');
     await Promise.all([this.#loadOperatorNames(), this.#registerCommands()]);
+    this.#ready = true;
+    if (this.#closedForGood !== undefined) this.#fatal(this.#closedForGood);
   }
 
   /**
@@ -234,17 +281,15 @@ export class DiscordOperatorChannel implements OperatorChannel {
    */
   public async showPrompt(view: PromptView, refs?: PromptRefs): Promise<PromptRefs> {
     this.#assertStarted();
-    const given =
-      refs === undefined ? new Map<string, PromptMessageRef>() : this.#readRefs(view.loginId, refs);
-    if (this.#stopped) {
-      // Nothing is sent any more, but what is known still holds: the caller must not lose it.
-      return toPromptRefs(new Map([...given, ...(this.#prompts.get(view.loginId)?.messages ?? [])]));
-    }
-    const prompt = this.#promptOf(view.loginId);
-    // One login's renders run one after another, so the last view is the one operators see.
-    const run = prompt.queue.then(() => this.#render(view, prompt, given));
-    prompt.queue = run.catch(() => undefined);
-    return run;
+    return this.#promptMessages.show(
+      view.loginId,
+      () => {
+        const { text, actions } = renderPrompt(view, this.#nameOf, this.#renderOptions());
+        return { content: text, components: promptComponents(view.loginId, actions) };
+      },
+      refs,
+      this.#stopped,
+    );
   }
 
   public async notify(operatorId: string, notice: OperatorNotice): Promise<void> {
@@ -257,28 +302,52 @@ export class DiscordOperatorChannel implements OperatorChannel {
       );
       return;
     }
-    await this.#send(operatorId, renderNotice(notice, this.#nameOf), `${notice.kind} notice`);
+    await this.#send(
+      operatorId,
+      renderNotice(notice, this.#nameOf, this.#renderOptions()),
+      `${notice.kind} notice`,
+    );
   }
 
   public async broadcast(notice: OperatorNotice): Promise<void> {
     this.#assertStarted();
     if (this.#stopped) return;
-    const text = renderNotice(notice, this.#nameOf);
+    const text = renderNotice(notice, this.#nameOf, this.#renderOptions());
     await Promise.all([...this.#operatorIds].map((id) => this.#send(id, text, `${notice.kind} notice`)));
   }
 
   public isConnected(): boolean {
+    return this.connectionState() === 'connected';
+  }
+
+  /** Where the gateway connection stands (see {@link DiscordConnectionState}). */
+  public connectionState(): DiscordConnectionState {
+    if (this.#onInput === undefined || this.#stopped) return 'disconnected';
+    if (this.#closedForGood !== undefined) return 'closed';
     const { shards } = this.#client.ws;
-    return (
-      this.#onInput !== undefined &&
-      !this.#stopped &&
-      shards.size > 0 &&
-      shards.every((shard) => shard.status === Status.Ready)
-    );
+    if (shards.size > 0 && shards.every((shard) => shard.status === Status.Ready)) return 'connected';
+    return this.#ready ? 'reconnecting' : 'disconnected';
+  }
+
+  /**
+   * Stops taking operator input, first step of a shutdown: DMs and interactions that arrive from now
+   * on are left alone (another relay answers them; with none, Discord shows the operator that the
+   * button or command failed, and they try again). Resolves once every DM and interaction already
+   * being handled has been delivered or dropped, so an interaction this relay acknowledged (a code
+   * modal closed on the operator's screen) reaches the core before the core stops. Prompts, notices
+   * and answers to commands still go out until {@link DiscordOperatorChannel.stop}.
+   */
+  public async stopInputs(): Promise<void> {
+    if (this.#acceptingInputs) {
+      this.#acceptingInputs = false;
+      this.#log.info({ handling: this.#handling.size }, 'no longer taking operator input');
+    }
+    await Promise.allSettled([...this.#handling]);
   }
 
   public async stop(): Promise<void> {
     if (this.#stopped) return;
+    await this.stopInputs();
     this.#stopped = true;
     this.#stopping.abort();
     await this.#client.destroy();
@@ -286,112 +355,6 @@ export class DiscordOperatorChannel implements OperatorChannel {
   }
 
   // ---- prompts and notices --------------------------------------------------------------------
-
-  /** Renders `view` to every operator; resolves with the refs of every prompt message known after. */
-  async #render(
-    view: PromptView,
-    prompt: LoginPrompt,
-    given: ReadonlyMap<string, PromptMessageRef>,
-  ): Promise<PromptRefs> {
-    const { text, actions } = renderPrompt(view, this.#nameOf);
-    const body: PromptBody = { content: text, components: promptComponents(view.loginId, actions) };
-    // One operator's closed DMs must not keep the prompt from the others: each one's failure is logged.
-    await Promise.all(
-      [...this.#operatorIds].map((operatorId) =>
-        this.#renderTo(operatorId, view.loginId, prompt, given, body),
-      ),
-    );
-    return toPromptRefs(prompt.messages);
-  }
-
-  async #renderTo(
-    operatorId: string,
-    loginId: string,
-    prompt: LoginPrompt,
-    given: ReadonlyMap<string, PromptMessageRef>,
-    body: PromptBody,
-  ): Promise<void> {
-    const known = prompt.messages.get(operatorId) ?? given.get(operatorId);
-    if (known !== undefined) {
-      try {
-        if (
-          await this.#retrying(operatorId, 'prompt edit', () => this.#editPrompt(operatorId, known, body))
-        ) {
-          prompt.messages.set(operatorId, known);
-          return;
-        }
-        this.#log.warn(
-          { userId: operatorId, loginId },
-          'a prompt ref is not in the operator’s DM; sending a new prompt',
-        );
-      } catch (error) {
-        if (!PROMPT_GONE.has(discordErrorCode(error) ?? '')) {
-          // The message is most likely still there: keep it, so the next render edits it again
-          // rather than send the operator a second prompt.
-          prompt.messages.set(operatorId, known);
-          this.#log.warn(
-            { userId: operatorId, loginId, error: describeError(error) },
-            'could not update the prompt',
-          );
-          return;
-        }
-        this.#log.info(
-          { userId: operatorId, loginId, error: describeError(error) },
-          'the prompt message is gone; sending a new one',
-        );
-      }
-      prompt.messages.delete(operatorId);
-    }
-    try {
-      const message = await this.#sendDm(operatorId, body, 'prompt');
-      prompt.messages.set(operatorId, { channelId: message.channelId, messageId: message.id });
-    } catch (error) {
-      this.#log.warn(
-        { userId: operatorId, loginId, error: describeError(error) },
-        'could not send the prompt',
-      );
-    }
-  }
-
-  /**
-   * Edits a prompt message. Resolves to `false`, without a request, when the ref is not in the
-   * operator's DM: refs come from outside, and must not make the bot edit anything else.
-   */
-  async #editPrompt(operatorId: string, ref: PromptMessageRef, body: PromptBody): Promise<boolean> {
-    const channel = await this.#dmChannel(operatorId);
-    if (channel.id !== ref.channelId) return false;
-    await channel.messages.edit(ref.messageId, body);
-    return true;
-  }
-
-  /** Reads refs given to `showPrompt`; what is left out is logged by count, never by content. */
-  #readRefs(loginId: string, refs: PromptRefs): ReadonlyMap<string, PromptMessageRef> {
-    const read = readPromptRefs(refs, this.#operatorIds);
-    if (read.malformed > 0) {
-      this.#log.warn({ loginId, ignored: read.malformed }, 'ignored prompt refs of an unknown shape');
-    }
-    if (read.strangers > 0) {
-      this.#log.debug(
-        { loginId, ignored: read.strangers },
-        'ignored prompt refs of users who are not operators',
-      );
-    }
-    return read.refs;
-  }
-
-  #promptOf(loginId: string): LoginPrompt {
-    let prompt = this.#prompts.get(loginId);
-    if (prompt === undefined) {
-      prompt = { messages: new Map(), queue: Promise.resolve() };
-      this.#prompts.set(loginId, prompt);
-      // Old logins' prompts are never edited again; forget the oldest.
-      for (const oldest of this.#prompts.keys()) {
-        if (this.#prompts.size <= this.#rememberedLogins) break;
-        this.#prompts.delete(oldest);
-      }
-    }
-    return prompt;
-  }
 
   /** Sends a notice; a failure is logged, never thrown. */
   async #send(operatorId: string, text: string, what: string): Promise<void> {
@@ -481,6 +444,10 @@ export class DiscordOperatorChannel implements OperatorChannel {
     return user === undefined ? `<@${operatorId}>` : escapeMarkdown(user.displayName);
   };
 
+  #renderOptions(): RenderOptions {
+    return { format: 'discord', codeDigits: this.#codeDigits };
+  }
+
   #assertStarted(): void {
     if (this.#onInput === undefined)
       throw new DiscordChannelError('not-started', 'the Discord channel is not started');
@@ -496,9 +463,17 @@ export class DiscordOperatorChannel implements OperatorChannel {
       this.#log.error({ error: describeError(error) }, 'Discord client error'),
     );
     client.on(Events.Warn, (warning) => this.#log.warn({ warning }, 'Discord client warning'));
-    client.on(Events.ShardDisconnect, (event) =>
-      this.#log.error({ closeCode: event.code }, 'Discord gateway closed for good'),
-    );
+    // discord.js emits this only for the close codes it never reconnects after (4004, 4010-4014).
+    client.on(Events.ShardDisconnect, (event) => {
+      if (this.#stopped || this.#closedForGood !== undefined) return;
+      this.#closedForGood = event.code;
+      this.#log.error(
+        { closeCode: event.code, reason: fatalCloseReason(event.code) },
+        'Discord gateway closed for good',
+      );
+      // During start, the start itself fails with this; after it, the process must hear of it.
+      if (this.#ready) this.#fatal(event.code);
+    });
     client.on(Events.ShardReconnecting, () => {
       // destroy() closes the socket too; that is no reconnect.
       if (!this.#stopped) this.#log.warn('Discord gateway reconnecting');
@@ -508,19 +483,40 @@ export class DiscordOperatorChannel implements OperatorChannel {
     );
   }
 
+  #fatal(closeCode: number): void {
+    try {
+      this.#onFatal(
+        new DiscordChannelError(
+          'gateway-closed',
+          `Discord closed the gateway for good (${fatalCloseReason(closeCode)})`,
+        ),
+      );
+    } catch (error) {
+      this.#log.error({ error: describeError(error) }, 'the fatal-error handler threw');
+    }
+  }
+
   async #onMessage(message: Message): Promise<void> {
     if (this.#stopped || message.author.bot) return;
     const userId = message.author.id;
-    // Logged by user ID only: the text may be a code, or anything at all.
+    // Logged by user ID only: the text may be a code, or anything at all. A stranger is never
+    // answered (DESIGN.md: ignored), and logged at most once per interval: a flood costs nothing.
     if (message.inGuild() || message.channel.type !== ChannelType.DM) {
-      this.#log.info({ userId }, 'ignored a message outside DMs');
+      if (this.#strangers.allow(userId)) this.#log.info({ userId }, 'ignored a message outside DMs');
       return;
     }
     if (!this.#operatorIds.has(userId)) {
-      this.#log.info({ userId }, 'ignored a DM from a user who is not an operator');
+      if (this.#strangers.allow(userId)) {
+        this.#log.info({ userId }, 'ignored a DM from a user who is not an operator');
+      }
       return;
     }
-    const parsed = parseCode(message.content, { length: this.#codeLength });
+    if (!this.#acceptingInputs) {
+      // Shutting down: another relay takes it; with none, the code is typed again after the restart.
+      this.#log.info({ operatorId: userId }, 'left a DM alone: shutting down');
+      return;
+    }
+    const parsed = parseCode(message.content, this.#codeDigits);
     if (!parsed.ok) {
       // Every relay gets this DM: the core answers it with help, once, after claiming it.
       this.#log.info({ operatorId: userId, reason: parsed.reason }, 'a DM reply is not one code');
@@ -528,244 +524,33 @@ export class DiscordOperatorChannel implements OperatorChannel {
       return;
     }
     this.#log.info({ operatorId: userId, via: 'dm' }, 'code received');
-    this.#deliver({ kind: 'code', operatorId: userId, code: new Secret(parsed.code), inputId: message.id });
+    this.#deliver({
+      kind: 'code',
+      operatorId: userId,
+      code: new Secret(parsed.code),
+      // Discord's timestamp: a reply written before the current login's prompt belongs to another.
+      sentAt: message.createdAt,
+      inputId: message.id,
+    });
   }
 
   async #onInteraction(interaction: Interaction): Promise<void> {
     if (this.#stopped) return;
-    if (interaction.isButton()) await this.#onButton(interaction);
-    else if (interaction.isModalSubmit()) await this.#onModal(interaction);
-    else if (interaction.isChatInputCommand()) await this.#onCommand(interaction);
+    if (!this.#acceptingInputs) {
+      // Shutting down: left for another relay to answer (or to fail visibly, and be tried again).
+      this.#log.info({ userId: interaction.user.id }, 'left an interaction unanswered: shutting down');
+      return;
+    }
+    await this.#track(this.#interactions.handle(interaction));
   }
 
-  async #onCommand(interaction: ChatInputCommandInteraction): Promise<void> {
-    const userId = interaction.user.id;
-    if (!this.#allowed(interaction)) {
-      const refused = await this.#acknowledge(interaction, () =>
-        interaction.reply({ content: NOT_ALLOWED, flags: MessageFlags.Ephemeral }),
-      );
-      if (refused) {
-        this.#log.info(
-          {
-            userId,
-            command: interaction.commandName,
-            context: interaction.context,
-            guildId: interaction.guildId,
-          },
-          'refused a command from a non-operator or outside a DM',
-        );
-      }
-      return;
-    }
-    const command = operatorCommandOf(interaction.commandName);
-    if (command === undefined) {
-      // A command of an older version, still in Discord's cache on the operator's device.
-      const answered = await this.#acknowledge(interaction, () =>
-        interaction.reply({ content: STALE_COMMAND, flags: MessageFlags.Ephemeral }),
-      );
-      if (answered) {
-        this.#log.info({ operatorId: userId, command: interaction.commandName }, 'an unknown command');
-      }
-      return;
-    }
-    // Acknowledge first: Discord gives 3 seconds, and the core's answer may take longer. Only the
-    // relay whose acknowledgement went through acts on it; a command Discord has already shown as
-    // failed is not acted on either: the operator will try again.
-    if (!(await this.#acknowledge(interaction, () => interaction.deferReply()))) return;
-    this.#log.info({ operatorId: userId, command }, 'command received');
-    this.#deliver({
-      kind: 'command',
-      operatorId: userId,
-      command,
-      respond: this.#responder(interaction, command),
-      inputId: interaction.id,
-    });
-  }
-
-  /**
-   * The `respond` of one command: turns the deferred reply into the rendered notice. The first call
-   * counts; later ones are dropped (and logged, as the core should not make them). Never rejects.
-   */
-  #responder(
-    interaction: ChatInputCommandInteraction,
-    command: OperatorCommand,
-  ): (notice: OperatorNotice) => Promise<void> {
-    const operatorId = interaction.user.id;
-    let answered = false;
-    return async (notice) => {
-      if (answered) {
-        this.#log.warn({ operatorId, command, notice: notice.kind }, 'dropped a second answer to a command');
-        return;
-      }
-      answered = true;
-      if (this.#stopped) return;
-      const content = fitMessage(renderNotice(notice, this.#nameOf));
-      try {
-        await this.#retrying(operatorId, 'command answer', () => interaction.editReply({ content }));
-      } catch (error) {
-        this.#log.warn(
-          { userId: operatorId, command, error: describeError(error) },
-          'could not answer a command',
-        );
-      }
-    };
-  }
-
-  async #onButton(interaction: ButtonInteraction): Promise<void> {
-    const target = parseCustomId(interaction.customId);
-    if (target?.kind !== 'button') {
-      await this.#acknowledge(interaction, () =>
-        interaction.reply({ content: STALE_BUTTON, flags: MessageFlags.Ephemeral }),
-      );
-      return;
-    }
-    const operatorId = interaction.user.id;
-    const { loginId, action } = target;
-    if (!this.#allowed(interaction)) {
-      if (
-        await this.#acknowledge(interaction, () =>
-          interaction.reply({ content: NOT_ALLOWED, flags: MessageFlags.Ephemeral }),
-        )
-      ) {
-        this.#log.info({ userId: operatorId, action }, 'refused a button press from a non-operator');
-      }
-      return;
-    }
-    const inputId = interaction.id;
-    switch (action) {
-      case 'code':
-        if (
-          await this.#acknowledge(interaction, () =>
-            interaction.showModal(codeModal(loginId, this.#codeLength)),
-          )
-        ) {
-          this.#log.info({ operatorId, loginId, action }, 'button pressed');
-        }
-        return;
-      case 'resend':
-      case 'cancel':
-        // Acknowledge first: Discord gives 3 seconds, and the core's answer may take longer. Only
-        // the relay whose acknowledgement went through delivers the press.
-        if (!(await this.#acknowledge(interaction, () => interaction.deferUpdate()))) return;
-        this.#log.info({ operatorId, loginId, action }, 'button pressed');
-        this.#deliver(
-          action === 'resend'
-            ? { kind: 'resend', operatorId, loginId, inputId }
-            : { kind: 'cancel', operatorId, loginId, inputId },
-        );
-        return;
-    }
-  }
-
-  async #onModal(interaction: ModalSubmitInteraction): Promise<void> {
-    const target = parseCustomId(interaction.customId);
-    if (target?.kind !== 'modal') {
-      await this.#acknowledge(interaction, () =>
-        interaction.reply({ content: STALE_BUTTON, flags: MessageFlags.Ephemeral }),
-      );
-      return;
-    }
-    const operatorId = interaction.user.id;
-    const { loginId } = target;
-    if (!this.#allowed(interaction)) {
-      if (
-        await this.#acknowledge(interaction, () =>
-          interaction.reply({ content: NOT_ALLOWED, flags: MessageFlags.Ephemeral }),
-        )
-      ) {
-        this.#log.info({ userId: operatorId }, 'refused a code modal from a non-operator');
-      }
-      return;
-    }
-    const parsed = parseCode(this.#fieldValue(interaction), { length: this.#codeLength });
-    if (!parsed.ok) {
-      // Answered here, not by the core: only one relay can acknowledge an interaction, so the help
-      // goes out once without a claim, and nothing is delivered.
-      const answered = await this.#acknowledge(interaction, () =>
-        interaction.reply({
-          content: renderNotice({ kind: 'help' }, this.#nameOf),
-          flags: MessageFlags.Ephemeral,
-        }),
-      );
-      if (answered) {
-        this.#log.info(
-          { operatorId, loginId, reason: parsed.reason },
-          'a modal entry is not one code; sent help',
-        );
-      }
-      return;
-    }
-    // Closes the modal without a message of its own: the core answers by updating the prompt.
-    const acknowledged = await this.#acknowledge(interaction, () =>
-      interaction.isFromMessage()
-        ? interaction.deferUpdate()
-        : interaction.reply({
-            content: renderNotice({ kind: 'code-received' }, this.#nameOf),
-            flags: MessageFlags.Ephemeral,
-          }),
-    );
-    if (!acknowledged) return;
-    this.#log.info({ operatorId, loginId, via: 'modal' }, 'code received');
-    this.#deliver({
-      kind: 'code',
-      operatorId,
-      code: new Secret(parsed.code),
-      loginId,
-      inputId: interaction.id,
-    });
-  }
-
-  #fieldValue(interaction: ModalSubmitInteraction): string {
+  /** Keeps `handling` in the set of work `stopInputs` waits for until it settles. */
+  async #track(handling: Promise<void>): Promise<void> {
+    this.#handling.add(handling);
     try {
-      return interaction.fields.getTextInputValue(CODE_FIELD_ID);
-    } catch {
-      return '';
-    }
-  }
-
-  /** Operators only, and only in the DM with the bot. */
-  #allowed(interaction: Interaction): boolean {
-    return this.#inBotDm(interaction) && this.#operatorIds.has(interaction.user.id);
-  }
-
-  #inBotDm(interaction: Interaction): boolean {
-    if (interaction.inGuild()) return false;
-    // Discord tells the context of every interaction; the channel's type is the fallback if it did not.
-    return interaction.context === null
-      ? interaction.channel?.type === ChannelType.DM
-      : interaction.context === InteractionContextType.BotDM;
-  }
-
-  /**
-   * Answers (acknowledges) an interaction. Resolves with whether this relay's answer went through:
-   * only then may it act on the interaction. Every relay receives every interaction and Discord takes
-   * the first answer only; the others get 40060 (already acknowledged) or 10062 (unknown
-   * interaction). That is how a relay learns another one has it: logged at debug, and nothing else.
-   * Any other failure (e.g. past Discord's 3 seconds) is logged as a warning. Never throws.
-   */
-  async #acknowledge(interaction: Interaction, answer: () => Promise<unknown>): Promise<boolean> {
-    try {
-      await answer();
-      return true;
-    } catch (error) {
-      const discordCode = discordErrorCode(error);
-      // 10062 also comes to a relay too slow for Discord's window: that one is worth a warning.
-      const answeredElsewhere =
-        discordCode === RESTJSONErrorCodes.InteractionHasAlreadyBeenAcknowledged ||
-        (discordCode === RESTJSONErrorCodes.UnknownInteraction &&
-          Date.now() - interaction.createdTimestamp <= INTERACTION_ACK_WINDOW_MS);
-      if (answeredElsewhere) {
-        this.#log.debug(
-          { userId: interaction.user.id, interactionId: interaction.id, discordCode },
-          'another relay answered this interaction',
-        );
-        return false;
-      }
-      this.#log.warn(
-        { userId: interaction.user.id, interactionId: interaction.id, error: describeError(error) },
-        'could not answer an interaction',
-      );
-      return false;
+      await handling;
+    } finally {
+      this.#handling.delete(handling);
     }
   }
 
@@ -781,9 +566,4 @@ export class DiscordOperatorChannel implements OperatorChannel {
       );
     }
   }
-}
-
-/** Cuts a text Discord would refuse for its length; the core's notices stay well below it. */
-function fitMessage(text: string): string {
-  return text.length <= MAX_MESSAGE_LENGTH ? text : `${text.slice(0, MAX_MESSAGE_LENGTH - 1)}…`;
 }

@@ -1,36 +1,26 @@
 import type { BrokerErrorKind } from '../broker/errors.js';
-import type {
-  LoginReason,
-  OperatorCommand,
-  OperatorNotice,
-  PromptState,
-  PromptView,
-  StatusView,
-} from './types.js';
+import {
+  DEFAULT_RENDER_OPTIONS,
+  capitalize,
+  formatter,
+  type Formatter,
+  type NoticeAction,
+  type PromptAction,
+  type RenderOptions,
+} from './text-format.js';
+import type { LoginReason, OperatorNotice, PromptState, PromptView, StatusView } from './types.js';
 
-/** A button (Discord) or choice (terminal) a prompt can offer. */
-export type PromptAction = 'code' | 'resend' | 'cancel';
-
-/** The label of each action, shared by the buttons and the text that tells people to press them. */
-export const ACTION_LABELS = {
-  code: 'Enter code',
-  resend: 'Send a new code',
-  cancel: 'Cancel',
-} as const satisfies Record<PromptAction, string>;
+export {
+  ACTION_LABELS,
+  NOTICE_ACTION_LABELS,
+  TYPED_NOTICE_ACTIONS,
+  type NoticeAction,
+  type PromptAction,
+  type RenderOptions,
+} from './text-format.js';
 
 /** Turns an operator ID into what a message shows for that person (a mention, a name). */
 export type OperatorNames = (operatorId: string) => string;
-
-/** Options of {@link renderPrompt} and {@link renderNotice}. */
-export interface RenderOptions {
-  /**
-   * `discord`: Markdown, and relative timestamps (`<t:…:R>`) that Discord shows as "in 5 minutes".
-   * `plain`: no markup, for the terminal.
-   */
-  format?: 'discord' | 'plain';
-}
-
-const DEFAULT_RENDER_OPTIONS = { format: 'discord' } as const satisfies Required<RenderOptions>;
 
 /** A rendered prompt: its text and the actions that are live in its state. */
 export interface RenderedPrompt {
@@ -42,9 +32,6 @@ export interface RenderedPrompt {
 const ALL_ACTIONS: readonly PromptAction[] = ['code', 'resend', 'cancel'];
 const RESEND_ONLY: readonly PromptAction[] = ['resend'];
 const NO_ACTIONS: readonly PromptAction[] = [];
-
-/** The accepted ways to write a code, shown in every help text. */
-const CODE_EXAMPLES = ['123456', '123 456', '123-456'] as const;
 
 const REASON_TEXT = {
   startup: 'the relay just started and has no valid token',
@@ -144,7 +131,7 @@ function promptBody(
       return {
         body: [
           `A code was sent by SMS. It is accepted until ${f.time(view.deadline)}.`,
-          `Reply with the code, written ${f.examples()}, or ${f.press('code')}. ${attempts(state.attemptsLeft)}.`,
+          `Reply with the code (${f.digits()}), written ${f.examples()}, or ${f.press('code')}. ${attempts(state.attemptsLeft)}.`,
           `Not expecting this? ${capitalize(f.press('cancel'))}.`,
         ],
         actions: ALL_ACTIONS,
@@ -208,7 +195,7 @@ export function renderNotice(notice: OperatorNotice, names: OperatorNames, optio
   const f = formatter({ ...DEFAULT_RENDER_OPTIONS, ...options });
   switch (notice.kind) {
     case 'help':
-      return `That is not clearly one code, so nothing was sent to the broker. Reply with just the code from the SMS, written ${f.examples()}.`;
+      return `That is not clearly one code, so nothing was sent to the broker. Reply with just the code from the SMS (${f.digits()}), written ${f.examples()}.`;
     case 'code-received':
       return 'Code received, checking it with the broker…';
     case 'code-rejected':
@@ -219,6 +206,16 @@ export function renderNotice(notice: OperatorNotice, names: OperatorNames, optio
       return `Logged in: account ${f.literal(notice.account)} has a new token, good until ${f.dateTime(notice.expiresAt)}.`;
     case 'no-pending-login':
       return 'No login is waiting for a code right now, so nothing was sent to the broker.';
+    case 'stale-code':
+      return `That code was written before the current login's SMS was asked for at ${f.moment(notice.promptSentAt)}, so it belongs to an earlier login: it was not sent. Check the newest SMS and send its code.`;
+    case 'code-already-tried':
+      return `That code was already refused for this login, so it was not sent again. Check the newest SMS, or ${f.press('resend')}.`;
+    case 'no-attempts-left':
+      return `This login has used all its attempts, so the code was not sent. To try again, ${f.press('resend')}: a new SMS comes.`;
+    case 'input-not-taken':
+      return 'Your answer was not taken (the relay could not reach Redis), so nothing was sent to the broker. Try again in a moment.';
+    case 'login-abandoned':
+      return `${f.bold(`Login for account ${f.literal(notice.account)} stopped`)}: ${ABANDONED_TEXT[notice.why](f)}`;
     case 'busy':
       return `The code from ${names(notice.operatorId)} is being checked right now, so yours was not sent. Wait for the result.`;
     case 'prompt-inactive':
@@ -253,6 +250,27 @@ export function renderNotice(notice: OperatorNotice, names: OperatorNames, optio
   }
 }
 
+/**
+ * The actions a notice offers beside its text (Discord: buttons under it; terminal: what to type):
+ * "Try anyway" on a `/login` answered `halt-confirm`; nothing on any other notice.
+ */
+export function noticeActions(notice: OperatorNotice): readonly NoticeAction[] {
+  return notice.kind === 'login-request' && notice.result === 'halt-confirm' ? ['force-login'] : [];
+}
+
+/** Why a login that may have sent an SMS stopped, and what operators should do. */
+const ABANDONED_TEXT = {
+  'another-login': () =>
+    "another relay's login is the one waiting for a code. Answer that login's prompt: the code of this one's SMS, if one came, will not be taken.",
+  'lock-lost': (f: Formatter) =>
+    `this relay lost its hold on the login while the SMS was asked for, so the code of that SMS will not be taken. If no other prompt follows, ${f.useCommand('login')}.`,
+  'store-unavailable': (f: Formatter) =>
+    `the relay could not record it (Redis could not be reached), so the code of its SMS, if one came, will not be taken. Try ${f.useCommand('login')} again in a minute.`,
+} as const satisfies Record<
+  Extract<OperatorNotice, { kind: 'login-abandoned' }>['why'],
+  (f: Formatter) => string
+>;
+
 /** The answer to `/login`. */
 function renderLoginRequest(
   notice: Extract<OperatorNotice, { kind: 'login-request' }>,
@@ -265,6 +283,12 @@ function renderLoginRequest(
       return 'A login is already under way, so no new one was started. Answer its prompt with the code.';
     case 'halted':
       return `No login was started: a broker error stopped all logins until the configuration is fixed (${f.useCommand('status')} to see what to fix). Fix it, restart the relay, then ${f.useCommand('login')}.`;
+    case 'halt-confirm':
+      return [
+        `${f.bold('No login was started')}: logins are halted because the broker refused these same credentials${notice.haltError === undefined ? '' : ` (${ERROR_SUMMARY[notice.haltError]})`}, and they have not changed since.`,
+        'Trying them again may lock the account. If it was fixed at the broker (the account unlocked, the password reset there), or you accept the risk, ' +
+          `${f.pressNotice('force-login')}.`,
+      ].join('\n');
     case 'unavailable':
       return 'No login was started: the relay cannot reach Redis right now. Try again in a minute.';
     case 'rate-limited':
@@ -341,70 +365,4 @@ function codesTried(count: number): string {
 
 function attempts(count: number): string {
   return count === 1 ? '1 attempt left' : `${count} attempts left`;
-}
-
-/** `a, b or c` */
-function listOf(items: readonly string[]): string {
-  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items.at(-1) ?? ''}`;
-}
-
-function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-interface Formatter {
-  bold(text: string): string;
-  /** A value from configuration (an account name): shown as is, never read as markup. */
-  literal(text: string): string;
-  /** An action's label, as the reader sees it. */
-  label(action: PromptAction): string;
-  /** "press X" (Discord) or "choose X" (terminal). */
-  press(action: PromptAction): string;
-  /** "use `/login`" (Discord's slash command) or `type "login"` (terminal). */
-  useCommand(command: OperatorCommand): string;
-  examples(): string;
-  /** A time within the hour or so: time of day in UTC. */
-  time(at: Date): string;
-  /** A time possibly days away: date and time in UTC. */
-  dateTime(at: Date): string;
-}
-
-function formatter(options: Required<RenderOptions>): Formatter {
-  if (options.format === 'plain') {
-    return {
-      bold: (text) => text,
-      literal: (text) => `"${text}"`,
-      label: (action) => `"${ACTION_LABELS[action]}"`,
-      press: (action) => `choose "${ACTION_LABELS[action]}"`,
-      useCommand: (command) => `type "${command}"`,
-      examples: () => listOf(CODE_EXAMPLES),
-      time: (at) => `${utcTime(at)} UTC`,
-      dateTime: (at) => `${utcDate(at)} ${utcTime(at).slice(0, 5)} UTC`,
-    };
-  }
-  return {
-    bold: (text) => `**${text}**`,
-    // Inline code shows the name exactly and cannot be broken out of once backticks are gone.
-    literal: (text) => `\`${text.replaceAll('`', "'")}\``,
-    label: (action) => `**${ACTION_LABELS[action]}**`,
-    press: (action) => `press **${ACTION_LABELS[action]}**`,
-    useCommand: (command) => `use \`/${command}\``,
-    examples: () => listOf(CODE_EXAMPLES.map((example) => `\`${example}\``)),
-    time: (at) => `${utcTime(at)} UTC (${relative(at)})`,
-    dateTime: (at) => `${utcDate(at)} ${utcTime(at).slice(0, 5)} UTC (${relative(at)})`,
-  };
-}
-
-/** `HH:MM:SS`: seconds matter when the deadline is minutes away. */
-function utcTime(at: Date): string {
-  return at.toISOString().slice(11, 19);
-}
-
-function utcDate(at: Date): string {
-  return at.toISOString().slice(0, 10);
-}
-
-/** Discord renders `<t:unix:R>` in the reader's language as "in 4 minutes" / "2 minutes ago". */
-function relative(at: Date): string {
-  return `<t:${Math.floor(at.getTime() / 1000)}:R>`;
 }

@@ -3,8 +3,15 @@ import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { PromptRefs } from '../relay/coordination.js';
 import { Secret } from '../secret.js';
-import { ACTION_LABELS, renderNotice, renderPrompt, type PromptAction } from './messages.js';
-import { parseCode } from './parse-code.js';
+import {
+  ACTION_LABELS,
+  TYPED_NOTICE_ACTIONS,
+  renderNotice,
+  renderPrompt,
+  type PromptAction,
+  type RenderOptions,
+} from './messages.js';
+import { DEFAULT_CODE_DIGITS, parseCode, type CodeDigits } from './parse-code.js';
 import type {
   OperatorChannel,
   OperatorCommand,
@@ -21,13 +28,17 @@ export interface TerminalChannelOptions {
   output: Writable;
   /** The operator's id in inputs and logs. */
   operatorId?: string;
-  /** Digits in a code. */
-  codeLength?: number;
+  /** How many digits a code has (`CODE_DIGITS`); 4 to 8 by default. */
+  codeDigits?: CodeDigits;
+  /** The clock that stamps each typed code's `sentAt`; the system clock by default. */
+  now?: () => Date;
 }
 
-const DEFAULTS = { operatorId: 'terminal', codeLength: 6 } as const satisfies Required<
-  Pick<TerminalChannelOptions, 'operatorId' | 'codeLength'>
->;
+const DEFAULTS = {
+  operatorId: 'terminal',
+  codeDigits: DEFAULT_CODE_DIGITS,
+  now: () => new Date(),
+} as const satisfies Required<Pick<TerminalChannelOptions, 'operatorId' | 'codeDigits' | 'now'>>;
 
 /** What the operator types for "Send a new code" on the current prompt. */
 const TYPED_RESEND: readonly string[] = ['new', 'resend', ACTION_LABELS.resend.toLowerCase()];
@@ -39,12 +50,16 @@ const TYPED_COMMANDS = {
   cancel: ['cancel', '/cancel'],
 } as const satisfies Record<OperatorCommand, readonly string[]>;
 
+/** What the operator types for "Try anyway" on a `/login` answered `halt-confirm`. */
+const TYPED_FORCE_LOGIN: readonly string[] = [TYPED_NOTICE_ACTIONS['force-login'], '/login anyway'];
+
 /**
  * One operator at a terminal: the demo's stand-in for Discord. Lines typed are parsed exactly as DM
- * replies are; "new" stands for the prompt's "Send a new code" button, and "status", "login" and
- * "cancel" are the slash commands (so "cancel" drops whatever login waits for a code, as `/cancel`
- * does, rather than a button of one prompt). Anything else is an `unclear` input, which the core
- * answers with the `help` notice.
+ * replies are, and a code's `sentAt` is when its line was read; "new" stands for the prompt's "Send
+ * a new code" button, and "status", "login" and "cancel" are the slash commands (so "cancel" drops
+ * whatever login waits for a code, as `/cancel` does, rather than a button of one prompt); "login
+ * anyway" is the "Try anyway" button of a `halt-confirm` answer (`login` with `force`). Anything
+ * else is an `unclear` input, which the core answers with the `help` notice.
  *
  * Each line's `inputId` is a counter behind a prefix drawn at random per channel: the core's claims
  * of inputs may outlive this process (Redis), so a restarted demo must not reuse an earlier run's IDs.
@@ -66,6 +81,7 @@ export class TerminalOperatorChannel implements OperatorChannel {
     const operatorId = this.#options.operatorId;
     this.#lines = createInterface({ input: this.#options.input, terminal: false });
     this.#lines.on('line', (line) => {
+      const readAt = this.#options.now();
       const inputId = this.#nextInputId();
       const text = line.trim().toLowerCase();
       const loginId = this.#currentLoginId;
@@ -73,20 +89,34 @@ export class TerminalOperatorChannel implements OperatorChannel {
         onInput({ kind: 'resend', operatorId, loginId, inputId });
         return;
       }
+      if (TYPED_FORCE_LOGIN.includes(text)) {
+        onInput({
+          kind: 'command',
+          operatorId,
+          command: 'login',
+          force: true,
+          respond: this.#responder(),
+          inputId,
+        });
+        return;
+      }
       const command = commandOf(text);
       if (command !== undefined) {
         onInput({ kind: 'command', operatorId, command, respond: this.#responder(), inputId });
         return;
       }
-      const parsed = parseCode(line, { length: this.#options.codeLength });
-      if (parsed.ok) onInput({ kind: 'code', operatorId, code: new Secret(parsed.code), inputId });
-      else onInput({ kind: 'unclear', operatorId, inputId });
+      const parsed = parseCode(line, this.#options.codeDigits);
+      if (parsed.ok) {
+        onInput({ kind: 'code', operatorId, code: new Secret(parsed.code), sentAt: readAt, inputId });
+      } else {
+        onInput({ kind: 'unclear', operatorId, inputId });
+      }
     });
   }
 
   /** Prints the prompt; there is no message to edit later, so no refs: `{}`. */
   public async showPrompt(view: PromptView, _refs?: PromptRefs): Promise<PromptRefs> {
-    const { text, actions } = renderPrompt(view, this.#name, { format: 'plain' });
+    const { text, actions } = renderPrompt(view, this.#name, this.#renderOptions());
     this.#currentLoginId = view.loginId;
     this.#write(`\n── ${text.split('\n').join('\n   ')}\n${hint(actions)}`);
     return {};
@@ -123,9 +153,13 @@ export class TerminalOperatorChannel implements OperatorChannel {
   }
 
   #render(notice: OperatorNotice): string {
-    const text = renderNotice(notice, this.#name, { format: 'plain' });
+    const text = renderNotice(notice, this.#name, this.#renderOptions());
     // The terminal has no command picker: the help names the commands too.
     return notice.kind === 'help' ? `${text}\n${COMMANDS_HINT}` : text;
+  }
+
+  #renderOptions(): RenderOptions {
+    return { format: 'plain', codeDigits: this.#options.codeDigits };
   }
 
   #nextInputId(): string {

@@ -41,7 +41,8 @@ export class KeepAlive {
   /** Generations already warned about, so an operator hears it once per token. */
   #warnedGeneration: number | undefined;
   /** The generation being checked for a bot right now, or last found valid, and when. */
-  #botCheck: { generation: number; at: number; pending: boolean } | undefined;
+  /** The last check a bot asked for: `valid` is the broker's answer once `pending` is over. */
+  #botCheck: { generation: number; at: number; pending: boolean; valid: boolean } | undefined;
   #unsubscribe: (() => void) | undefined;
   #stopped = false;
   readonly #inFlight = new Set<Promise<unknown>>();
@@ -106,12 +107,30 @@ export class KeepAlive {
       (last.pending || now - last.at < this.#options.validateEveryMs)
     ) {
       this.#log.debug({ generation: token.generation }, 'repeat bot report; handled');
+      // A bot that reports after the check answers it too: it waits for this event, not the last.
+      if (!last.pending && last.valid) {
+        await relay.publishEvent({ type: 'token.checked', generation: token.generation, valid: true });
+      }
       return;
     }
-    this.#botCheck = { generation: token.generation, at: now, pending: true };
+    this.#botCheck = { generation: token.generation, at: now, pending: true, valid: false };
     const verdict = await relay.checkToken(token);
-    this.#botCheck = { generation: token.generation, at: this.#options.now(), pending: false };
+    this.#botCheck = {
+      generation: token.generation,
+      at: this.#options.now(),
+      pending: false,
+      valid: verdict === 'valid',
+    };
     this.#log.info({ generation: token.generation, verdict }, 'bot reported a rejected token; checked');
+    // The broker's answer, for the bots waiting on it: `valid` means the old token still works (the
+    // bot's own call failed for another reason). No answer (`unchecked`) is not announced.
+    if (verdict !== 'unchecked') {
+      await relay.publishEvent({
+        type: 'token.checked',
+        generation: token.generation,
+        valid: verdict === 'valid',
+      });
+    }
     if (verdict === 'invalid')
       await this.#dead(token, 'rejected by the broker (reported by a bot)', 'bot-request');
   }
@@ -185,6 +204,9 @@ export class KeepAlive {
       if (token === undefined) return;
       const verdict = await this.#options.relay.checkToken(token);
       this.#log.debug({ generation: token.generation, verdict }, 'token checked');
+      // Redis may have lost the token without the connection dropping (a FLUSHALL, a failover to a
+      // replica that missed the write): bots would find none. Written back, same generation.
+      if (verdict !== 'invalid') await this.#options.relay.restoreToken().catch(() => false);
       if (verdict === 'invalid') await this.#dead(token, 'rejected by the broker', 'token-invalid');
       // A dead token's listener already re-armed (or cleared) everything; a live one is checked again.
       else if (this.#options.relay.currentToken()?.generation === token.generation) this.#armValidation();

@@ -13,7 +13,9 @@ import type {
 } from '../operators/types.js';
 import type { Secret } from '../secret.js';
 import type { EventPublisher, RelayEvent, TokenRecord, TokenStore } from '../store/types.js';
-import type { LoginCoordination, LoginHalt, PromptRefs, SharedLogin } from './coordination.js';
+import type { ClaimResult, LoginCoordination, LoginHalt, PromptRefs, SharedLogin } from './coordination.js';
+import { codeDigest, credentialsDigest, newDigestKey, sameCredentials } from './digest.js';
+import { abortableSleep, backoffDelayMs } from '../shared/sleep.js';
 import type {
   EndedLogin,
   FailureSummary,
@@ -72,12 +74,18 @@ export interface RelayOptions {
   random?: () => number;
   /** Metrics and audit hooks. */
   observer?: RelayObserver;
+  /**
+   * The broker credentials (app key, username, password, PIN), only to keep a keyed hash of them
+   * with a halt: `/login` then tells whether they changed since the broker refused them.
+   */
+  credentials?: readonly Secret[];
   /** What `/status` shows beyond the relay's own state: the next planned login, recent logins. */
   statusExtras?: () => Promise<Pick<StatusView, 'nextLogin' | 'recentLogins'>>;
 }
 
 const DEFAULTS = {
-  relayId: `relay-${randomUUID().slice(0, 8)}`,
+  // Per relay, not per process: two relays in one process must not share a lock owner.
+  relayId: undefined as unknown as string,
   now: () => Date.now(),
   newLoginId: () => randomUUID().slice(0, 8),
   publishRetryMs: 1_000,
@@ -85,6 +93,7 @@ const DEFAULTS = {
   startRetry: { attempts: 3, baseDelayMs: 1_000, maxDelayMs: 30_000 },
   random: Math.random,
   observer: {},
+  credentials: [],
   statusExtras: async () => ({ nextLogin: undefined, recentLogins: [] }),
 } as const satisfies Required<Omit<RelayOptions, keyof RelayRequiredOptions>>;
 
@@ -154,8 +163,10 @@ export class Relay {
   #deadlineTimer: NodeJS.Timeout | undefined;
   #deferredTimer: NodeJS.Timeout | undefined;
   #lockTimer: NodeJS.Timeout | undefined;
-  #sleepTimer: NodeJS.Timeout | undefined;
-  #wake: (() => void) | undefined;
+  /** Aborted by {@link Relay.stop}: every wait and broker call of this relay ends with it. */
+  readonly #stopping = new AbortController();
+  /** The SMS guard deferral already announced to the operators (its `nextAllowedAt`, epoch ms). */
+  #announcedDeferralMs: number | undefined;
   /** Set when the last login ended without a token: automatic triggers then wait for a person. */
   #waitingForOperator = false;
   #stopped = false;
@@ -163,7 +174,11 @@ export class Relay {
   readonly #inFlight = new Set<Promise<void>>();
 
   public constructor(options: RelayOptions) {
-    this.#options = { ...DEFAULTS, ...options };
+    this.#options = {
+      ...DEFAULTS,
+      ...options,
+      relayId: options.relayId ?? `relay-${randomUUID().slice(0, 8)}`,
+    };
     this.#log = options.logger.child({
       component: 'relay',
       account: options.account,
@@ -244,6 +259,7 @@ export class Relay {
 
     const coordination = this.#options.coordination;
     let held = false;
+    let lockLost: AbortSignal | undefined;
     try {
       held = await coordination.acquireLock(this.#options.relayId, this.#options.lockTtlMs);
       if (!held) {
@@ -252,7 +268,7 @@ export class Relay {
         this.#lookAgainAfterLock(reason);
         return await giveUp({ result: 'already-running' }, false);
       }
-      this.#keepLock();
+      lockLost = this.#keepLock();
       const pending = await coordination.loadPending();
       if (pending !== undefined) {
         await giveUp({ result: 'already-running' }, true);
@@ -280,7 +296,8 @@ export class Relay {
     }
     clearTimeout(this.#deferredTimer);
     this.#deferredTimer = undefined;
-    this.#track(this.#runLogin(base));
+    this.#announcedDeferralMs = undefined;
+    this.#track(this.#runLogin(base, lockLost ?? AbortSignal.abort()));
     return { result: 'started' };
   }
 
@@ -374,28 +391,55 @@ export class Relay {
     this.#stopped = true;
     clearTimeout(this.#deadlineTimer);
     clearTimeout(this.#deferredTimer);
-    clearTimeout(this.#sleepTimer);
     clearTimeout(this.#lockRetryTimer);
-    this.#wake?.();
-    this.#tokens.stop();
+    // Step-1 backoffs and waits end now. A code already at the broker, and the token write after it,
+    // are awaited: the token came from a human's code (the caller bounds the wait).
+    this.#stopping.abort();
     await this.idle();
+    this.#tokens.stop();
     await this.#releaseLock();
+  }
+
+  /** What this relay is still doing, for the log when a shutdown's deadline passes. No secret. */
+  public unfinished(): { readonly codeExchange?: string; readonly tokenWrite?: { expiresAt: string } } {
+    const login = this.#login;
+    const write = this.#tokens.writing();
+    return {
+      ...(login.kind === 'exchanging' ? { codeExchange: login.loginId } : {}),
+      ...(write === undefined ? {} : { tokenWrite: { expiresAt: write.expiresAt.toISOString() } }),
+    };
+  }
+
+  /** Publishes an event for the bots (e.g. `token.checked`); a failure is logged, never thrown. */
+  public async publishEvent(event: RelayEvent): Promise<void> {
+    await this.#emit(event);
   }
 
   // ── the login ──────────────────────────────────────────────────────────────────────────────────
 
-  /** Runs a login whose lock this relay holds, from step 1 to the prompt (or the token). */
-  async #runLogin(base: LoginBase): Promise<void> {
+  /**
+   * Runs a login whose lock this relay holds, from step 1 to the prompt (or the token). `lockLost`
+   * aborts when the lock could not be renewed: step 1 stops, and the login is not recorded.
+   */
+  async #runLogin(base: LoginBase, lockLost: AbortSignal): Promise<void> {
     const { loginId, reason } = base;
     this.#log.info({ loginId, reason }, 'login started');
     this.#observe('loginStarted', base);
     await this.#emit({ type: 'login.started', reason });
 
     let result: StartLoginResult;
+    // When the step-1 call that worked was sent: its SMS cannot have been read before. A reply
+    // written earlier is another login's (a quick genuine reply is never refused for a slow step 1).
+    const sentAt = { ms: this.#options.now() };
     try {
-      result = await this.#startLoginWithRetries(loginId);
+      result = await this.#startLoginWithRetries(loginId, lockLost, sentAt);
     } catch (error) {
       await this.#releaseLock();
+      if (lockLost.aborted && !(error instanceof BrokerError && error.fatal)) {
+        // Another relay may be calling step 1 now: this one's failure is not the account's.
+        await this.#abandon(base, 'lock-lost');
+        return;
+      }
       await this.#failLogin(
         { ...base, attemptsUsed: 0 },
         'start-login',
@@ -413,23 +457,36 @@ export class Relay {
       return;
     }
 
+    const promptedAt = new Date(sentAt.ms);
     const deadline = new Date(this.#options.now() + this.#options.codeTimeoutMs);
     const shared: SharedLogin = {
       ...base,
       interim: result.interim,
       deadline,
       attemptsUsed: 0,
+      promptedAt,
+      codeKey: newDigestKey(),
+      triedCodes: [],
       phase: { kind: 'awaiting-code' },
       prompts: {},
     };
+    // Saved only while this relay still holds the lock and no other login waits (one atomic step):
+    // a relay paused past its lock's TTL must not replace the login another relay started meanwhile.
+    let saved: 'saved' | 'lock-lost' | 'other-pending' | 'store-unavailable';
     try {
-      await this.#options.coordination.savePending(shared);
+      saved = await this.#options.coordination.savePending(shared, this.#options.relayId);
     } catch (error) {
-      // The SMS is out: carry on here, even if other relays (or a restart) cannot take it over.
       this.#log.error({ loginId, err: errorFields(error) }, 'pending login not shared');
+      saved = 'store-unavailable';
     }
     // The pending login now keeps other relays from starting one: the lock has done its work.
     await this.#releaseLock();
+    if (saved !== 'saved') {
+      // The SMS is out, but a code for a login no relay can find would be refused by every relay:
+      // say so now rather than let the operators type it in vain.
+      await this.#abandon(base, saved === 'other-pending' ? 'another-login' : saved);
+      return;
+    }
     this.#login = { ...shared, kind: 'awaiting-code' };
     this.#prompts = {};
     this.#startedHere = loginId;
@@ -443,29 +500,35 @@ export class Relay {
    * with exponential backoff and jitter, a bounded number of times. Each try counts against the SMS
    * guard: a call that failed on the way back may still have texted someone.
    */
-  async #startLoginWithRetries(loginId: string): Promise<StartLoginResult> {
+  async #startLoginWithRetries(
+    loginId: string,
+    lockLost: AbortSignal,
+    sentAt: { ms: number },
+  ): Promise<StartLoginResult> {
     const retry = this.#options.startRetry;
+    const signal = AbortSignal.any([lockLost, this.#stopping.signal]);
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.#options.broker.startLogin();
+        if (signal.aborted) throw signal.reason;
+        sentAt.ms = this.#options.now();
+        return await this.#options.broker.startLogin(signal);
       } catch (error) {
         if (
           !(error instanceof BrokerError) ||
           !error.transient ||
           attempt >= retry.attempts ||
-          this.#stopped
+          signal.aborted
         ) {
           throw error;
         }
-        const backoffMs = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
-        const waitMs = error.retryAfterMs ?? Math.round(backoffMs * (0.5 + this.#options.random() / 2));
+        const waitMs = error.retryAfterMs ?? backoffDelayMs(attempt, retry, this.#options.random);
         if (waitMs > retry.maxDelayMs) throw error;
         this.#log.warn(
           { loginId, attempt, kind: error.kind, retryInMs: waitMs },
           'step 1 failed; trying again',
         );
-        await this.#sleep(waitMs);
-        if (this.#stopped) throw error;
+        await abortableSleep(waitMs, signal);
+        if (signal.aborted) throw error;
         const spend = await this.#options.coordination.spendLogin(
           this.#options.now(),
           this.#options.maxLoginsPerHour,
@@ -483,10 +546,13 @@ export class Relay {
       try {
         claimed = await this.#options.coordination.claimInput(input.inputId, INPUT_CLAIM_TTL_MS);
       } catch (error) {
+        // Whether another relay took it is unknown; nothing was sent. Never silence: the operator
+        // tries again (a replica that can claim it answers then).
         this.#log.error(
           { operatorId: input.operatorId, err: errorFields(error) },
-          'input dropped: the coordination store failed',
+          'input not taken: the coordination store failed',
         );
+        await this.#notify(input.operatorId, { kind: 'input-not-taken' });
         return;
       }
       if (!claimed) {
@@ -496,7 +562,7 @@ export class Relay {
     }
     switch (input.kind) {
       case 'code':
-        return this.#onCode(input.operatorId, input.code, input.loginId);
+        return this.#onCode(input);
       case 'unclear':
         return this.#notify(input.operatorId, { kind: 'help' });
       case 'resend':
@@ -513,46 +579,46 @@ export class Relay {
     }
   }
 
-  async #onCode(operatorId: string, code: Secret, promptLoginId: string | undefined): Promise<void> {
-    const coordination = this.#options.coordination;
-    let loginId = promptLoginId ?? this.#pendingLoginId() ?? (await coordination.loadPending())?.loginId;
-    if (loginId === undefined) {
-      await this.#notify(operatorId, { kind: 'no-pending-login' });
-      return;
-    }
-    let claim = await coordination.claimCode(loginId, this.#options.relayId, operatorId);
-    if (!claim.ok && claim.reason === 'none' && promptLoginId === undefined) {
-      // A plain reply is for whatever login waits now: this relay's view may be behind another's.
-      const current = (await coordination.loadPending())?.loginId;
-      if (current !== undefined && current !== loginId) {
-        loginId = current;
-        claim = await coordination.claimCode(loginId, this.#options.relayId, operatorId);
-      }
-    }
-    if (!claim.ok) {
-      await this.#notify(
-        operatorId,
-        claim.reason === 'busy'
-          ? { kind: 'busy', operatorId: claim.operatorId }
-          : promptLoginId === undefined
-            ? { kind: 'no-pending-login' }
-            : { kind: 'prompt-inactive' },
+  async #onCode(input: Extract<OperatorInput, { kind: 'code' }>): Promise<void> {
+    const { operatorId } = input;
+    let claim: ClaimResult | undefined;
+    try {
+      claim = await this.#claimCode(input);
+    } catch (error) {
+      this.#log.error(
+        { operatorId, err: errorFields(error) },
+        'code not taken: the coordination store failed',
       );
+      await this.#notify(operatorId, { kind: 'input-not-taken' });
       return;
     }
-
+    if (claim === undefined || !claim.ok) {
+      await this.#notify(operatorId, this.#claimRefusal(claim, input.loginId !== undefined));
+      return;
+    }
+    const { code } = input;
+    const coordination = this.#options.coordination;
+    const loginId = claim.login.loginId;
     const shared = claim.login;
     const attempt = shared.attemptsUsed;
-    const pending: PendingLogin = {
-      loginId,
-      reason: shared.reason,
-      startedAt: shared.startedAt,
-      interim: shared.interim,
-      deadline: shared.deadline,
-      attemptsUsed: attempt,
-    };
+    const pending = toPending(shared);
+    const holder = { kind: 'exchanging', relayId: this.#options.relayId } as const;
     this.#login = { ...pending, kind: 'exchanging', operatorId };
     this.#prompts = await this.#promptsOf(shared);
+    if (this.#options.now() >= shared.deadline.getTime()) {
+      // Waiting for the prompt refs may have taken the login past its deadline: never send a code
+      // after it. The deadline's own handler finds the login exchanging and leaves it to this one.
+      clearTimeout(this.#deadlineTimer);
+      const ended = await coordination.endPending(loginId, holder).catch(() => undefined);
+      this.#end(pending, 'expired', { operatorId }, ended !== undefined);
+      this.#log.warn({ loginId, operatorId }, 'code came too late; not sent');
+      await this.#notify(operatorId, { kind: 'prompt-inactive' });
+      if (ended === undefined) return;
+      this.#recordFailure('expired', false);
+      await this.#emit({ type: 'login.failed', reason: 'expired' });
+      await this.#showPrompt(pending, { kind: 'expired' });
+      return;
+    }
     this.#log.info({ loginId, operatorId, attempt }, 'code received');
     this.#observe('codeReceived', {
       loginId,
@@ -570,7 +636,6 @@ export class Relay {
     }, CHECKING_PROMPT_AFTER_MS);
     checkingTimer.unref();
 
-    const holder = { kind: 'exchanging', relayId: this.#options.relayId } as const;
     let result;
     try {
       result = await this.#options.broker.submitCode(shared.interim, code);
@@ -631,6 +696,62 @@ export class Relay {
     this.#login = { ...pending, kind: 'awaiting-code' };
     await this.#notify(operatorId, { kind: 'code-rejected', attemptsLeft });
     await this.#showPrompt(pending, { kind: 'open', attemptsLeft });
+  }
+
+  /**
+   * Claims `input`'s code for the broker, across relays, in one atomic step that also refuses a
+   * stale reply, a code already tried and a login out of attempts. A code from the modal names its
+   * login; a plain reply goes to the login that waits now, and only if it was written after that
+   * login's prompt went out. `undefined`: no login waits.
+   */
+  async #claimCode(input: Extract<OperatorInput, { kind: 'code' }>): Promise<ClaimResult | undefined> {
+    const coordination = this.#options.coordination;
+    const claimFor = (login: Pick<SharedLogin, 'loginId' | 'codeKey'>): Promise<ClaimResult> =>
+      coordination.claimCode({
+        loginId: login.loginId,
+        relayId: this.#options.relayId,
+        operatorId: input.operatorId,
+        codeDigest: codeDigest(login.codeKey, input.code),
+        ...(input.loginId === undefined ? { writtenAtMs: input.sentAt.getTime() } : {}),
+        maxAttempts: this.#options.maxCodeAttempts,
+      });
+    const known = this.#pendingLogin();
+    if (input.loginId !== undefined) {
+      const target = known?.loginId === input.loginId ? known : await coordination.loadPending();
+      return target?.loginId === input.loginId ? claimFor(target) : { ok: false, reason: 'none' };
+    }
+    const target = known ?? (await coordination.loadPending());
+    if (target === undefined) return undefined;
+    const claim = await claimFor(target);
+    if (claim.ok || claim.reason !== 'none') return claim;
+    // This relay's view may be behind another's: the login that waits now is the one to answer.
+    const current = await coordination.loadPending();
+    if (current === undefined) return undefined;
+    return current.loginId === target.loginId ? claim : claimFor(current);
+  }
+
+  /** What an operator is told when their code was not claimed. */
+  #claimRefusal(claim: ClaimResult | undefined, namedLogin: boolean): OperatorNotice {
+    if (claim === undefined) return { kind: 'no-pending-login' };
+    if (claim.ok) throw new TypeError('not a refusal');
+    switch (claim.reason) {
+      case 'none':
+        return namedLogin ? { kind: 'prompt-inactive' } : { kind: 'no-pending-login' };
+      case 'busy':
+        return { kind: 'busy', operatorId: claim.operatorId };
+      case 'stale':
+        return { kind: 'stale-code', promptSentAt: claim.promptedAt };
+      case 'already-tried':
+        return { kind: 'code-already-tried' };
+      case 'no-attempts-left':
+        return { kind: 'no-attempts-left' };
+    }
+  }
+
+  /** This relay's view of the login waiting for (or checking) a code, if any. */
+  #pendingLogin(): PendingLogin | undefined {
+    const login = this.#login;
+    return login.kind === 'awaiting-code' || login.kind === 'exchanging' ? login : undefined;
   }
 
   async #onResend(operatorId: string, loginId: string): Promise<void> {
@@ -720,7 +841,7 @@ export class Relay {
     if (Object.keys(shared.prompts).length > 0) return shared.prompts;
     if (this.#startedHere === shared.loginId) return this.#prompts;
     for (let wait = 0; wait < PROMPT_REFS_WAITS; wait += 1) {
-      await this.#sleep(PROMPT_REFS_WAIT_MS);
+      await abortableSleep(PROMPT_REFS_WAIT_MS, this.#stopping.signal);
       const pending = await this.#options.coordination.loadPending().catch(() => undefined);
       if (pending?.loginId !== shared.loginId) break;
       if (Object.keys(pending.prompts).length > 0) return pending.prompts;
@@ -731,14 +852,7 @@ export class Relay {
   /** Takes over a pending login from the coordination store: its deadline, its prompt messages. */
   #adoptPending(shared: SharedLogin): void {
     if (this.#pendingLoginId() === shared.loginId) return;
-    const pending: PendingLogin = {
-      loginId: shared.loginId,
-      reason: shared.reason,
-      startedAt: shared.startedAt,
-      interim: shared.interim,
-      deadline: shared.deadline,
-      attemptsUsed: shared.attemptsUsed,
-    };
+    const pending = toPending(shared);
     this.#login =
       shared.phase.kind === 'exchanging'
         ? { ...pending, kind: 'exchanging', operatorId: shared.phase.operatorId }
@@ -808,6 +922,25 @@ export class Relay {
     await this.#showPrompt(base, { kind: 'expired' });
   }
 
+  /**
+   * Ends a login whose step 1 ran but which could not be recorded for the other relays: its lock was
+   * lost, another login was pending, or the store failed. An SMS may have gone out for it, so the
+   * operators hear that its code will not be taken; with `another-login`, this relay follows that one.
+   */
+  async #abandon(base: LoginBase, why: 'another-login' | 'lock-lost' | 'store-unavailable'): Promise<void> {
+    this.#log.error({ loginId: base.loginId, why }, 'login abandoned: it could not be recorded');
+    this.#end({ ...base, attemptsUsed: 0 }, 'abandoned');
+    this.#recordFailure(`abandoned: ${why}`, false);
+    await this.#emit({ type: 'login.failed', reason: 'abandoned' });
+    await this.#broadcast({ kind: 'login-abandoned', account: this.#options.account, why });
+    if (why === 'another-login') {
+      // That login goes on: nothing waits for a person because of this one.
+      this.#waitingForOperator = false;
+      const pending = await this.#options.coordination.loadPending().catch(() => undefined);
+      if (pending !== undefined) this.#adoptPending(pending);
+    }
+  }
+
   async #failLogin(
     login: LoginBase & { attemptsUsed: number },
     step: BrokerStep,
@@ -829,7 +962,12 @@ export class Relay {
     if (fatal) {
       // Retrying bad credentials can lock the account: nothing starts a login until a person acts,
       // on any relay and across restarts.
-      this.#halted = { error: brokerError.kind, at: new Date(this.#options.now()) };
+      this.#halted = {
+        error: brokerError.kind,
+        at: new Date(this.#options.now()),
+        // A keyed hash, never the credentials: /login can tell later whether they were changed.
+        credentials: credentialsDigest(this.#options.credentials),
+      };
       await this.#quietly(this.#options.coordination.saveHalt(this.#halted));
     }
     this.#log.error(
@@ -889,6 +1027,8 @@ export class Relay {
       'login held back by the SMS guard',
     );
     if (!retrying) return;
+    if (this.#announcedDeferralMs === nextAllowedAt.getTime()) return;
+    this.#announcedDeferralMs = nextAllowedAt.getTime();
     if (this.#deferredTimer === undefined) {
       this.#deferredTimer = setTimeout(
         () => {
@@ -899,14 +1039,23 @@ export class Relay {
       );
       this.#deferredTimer.unref();
     }
+    // One notice per deferral for the whole account: every replica defers the same login (each
+    // receives the bots' requests), and only the one that claims the deferral tells the operators.
+    const deferral = `deferral:${nextAllowedAt.getTime()}`;
     this.#track(
-      this.#broadcast({
-        kind: 'login-deferred',
-        account: this.#options.account,
-        reason,
-        nextAllowedAt,
-        retrying,
-      }),
+      this.#options.coordination
+        .claimInput(deferral, Math.max(INPUT_CLAIM_TTL_MS, nextAllowedAt.getTime() - this.#options.now()))
+        .catch(() => true)
+        .then(async (mine) => {
+          if (!mine) return;
+          await this.#broadcast({
+            kind: 'login-deferred',
+            account: this.#options.account,
+            reason,
+            nextAllowedAt,
+            retrying,
+          });
+        }),
     );
   }
 
@@ -929,15 +1078,45 @@ export class Relay {
     this.#lockRetryTimer.unref();
   }
 
-  /** Renews the login lock while this relay holds it (step 1 may take a while with retries). */
-  #keepLock(): void {
+  /**
+   * Renews the login lock while this relay holds it (step 1 may take a while with retries). The
+   * returned signal aborts when the lock is lost: renewal refused (another relay holds it, or it
+   * expired while this process was paused), or not confirmed for a whole TTL (Redis unreachable), so
+   * the lock may have expired. Step 1 stops then, and the login is not recorded.
+   */
+  #keepLock(): AbortSignal {
     clearInterval(this.#lockTimer);
+    const lost = new AbortController();
+    const { relayId, lockTtlMs } = this.#options;
+    let confirmedAtMs = this.#options.now();
+    const lose = (why: string): void => {
+      if (lost.signal.aborted) return;
+      this.#log.warn({ why }, 'login lock lost; this login stops');
+      clearInterval(this.#lockTimer);
+      this.#lockTimer = undefined;
+      lost.abort(new Error(`login lock lost: ${why}`));
+    };
     this.#lockTimer = setInterval(() => {
-      void this.#options.coordination
-        .renewLock(this.#options.relayId, this.#options.lockTtlMs)
-        .catch((error: unknown) => this.#log.warn({ err: errorFields(error) }, 'login lock not renewed'));
-    }, this.#options.lockTtlMs / 3);
+      // A renewal that hangs (a stalled Redis) never answers: the TTL passing is enough.
+      if (this.#options.now() - confirmedAtMs >= lockTtlMs) {
+        lose('not renewed within its TTL');
+        return;
+      }
+      // Judged against when the renewal was sent: a reply delayed past the TTL proves nothing.
+      const sentAtMs = this.#options.now();
+      void this.#options.coordination.renewLock(relayId, lockTtlMs).then(
+        (held) => {
+          if (held) confirmedAtMs = sentAtMs;
+          else lose('renewal refused');
+        },
+        (error: unknown) => {
+          this.#log.warn({ err: errorFields(error) }, 'login lock not renewed');
+          if (this.#options.now() - confirmedAtMs >= lockTtlMs) lose('not renewed within its TTL');
+        },
+      );
+    }, lockTtlMs / 3);
     this.#lockTimer.unref();
+    return lost.signal;
   }
 
   async #releaseLock(): Promise<void> {
@@ -951,13 +1130,34 @@ export class Relay {
 
   async #onLoginCommand(input: {
     operatorId: string;
+    force?: boolean;
     respond: (notice: OperatorNotice) => Promise<void>;
   }): Promise<void> {
-    this.#log.info({ operatorId: input.operatorId }, '/login');
-    if (this.#halted !== undefined) {
-      // An operator's /login is the person acting: lift the halt (the configuration was fixed).
+    const force = input.force === true;
+    this.#log.info({ operatorId: input.operatorId, force }, '/login');
+    // Another relay (or an earlier run) may have halted logins since this one last looked.
+    const halt = await this.#options.coordination.loadHalt().catch(() => this.#halted);
+    this.#halted = halt;
+    if (halt !== undefined) {
+      // The same credentials the broker refused would most likely be refused again, and repeated
+      // refusals may lock the account: only an explicit "Try anyway" retries them. Changed ones
+      // (the configuration was fixed and the relay restarted) just go.
+      const unchanged =
+        halt.credentials === undefined || sameCredentials(halt.credentials, this.#options.credentials);
+      if (unchanged && !force) {
+        this.#log.warn(
+          { operatorId: input.operatorId, error: halt.error },
+          '/login: halt kept; asked to confirm',
+        );
+        await this.#respond(input.respond, {
+          kind: 'login-request',
+          result: 'halt-confirm',
+          haltError: halt.error,
+        });
+        return;
+      }
       this.#log.warn(
-        { operatorId: input.operatorId, error: this.#halted.error },
+        { operatorId: input.operatorId, error: halt.error, credentialsChanged: !unchanged },
         'halt lifted by an operator',
       );
       this.#halted = undefined;
@@ -1104,15 +1304,6 @@ export class Relay {
     }
   }
 
-  /** Waits `ms`, or less if the relay stops. */
-  async #sleep(ms: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.#wake = resolve;
-      this.#sleepTimer = setTimeout(resolve, ms);
-      this.#sleepTimer.unref();
-    });
-  }
-
   #track(work: Promise<unknown>): void {
     const tracked = work.then(
       () => undefined,
@@ -1131,4 +1322,18 @@ function toRequestNotice(
 ): 'started' | 'already-running' | 'halted' | 'unavailable' {
   // An operator's request never waits for an operator; the mapping only satisfies the type.
   return result === 'needs-operator' ? 'already-running' : result;
+}
+
+/** This relay's view of a shared pending login. */
+function toPending(shared: SharedLogin): PendingLogin {
+  return {
+    loginId: shared.loginId,
+    reason: shared.reason,
+    startedAt: shared.startedAt,
+    interim: shared.interim,
+    deadline: shared.deadline,
+    attemptsUsed: shared.attemptsUsed,
+    promptedAt: shared.promptedAt,
+    codeKey: shared.codeKey,
+  };
 }

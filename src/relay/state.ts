@@ -2,8 +2,12 @@ import type { BrokerErrorKind } from '../broker/errors.js';
 import type { LoginReason } from '../operators/types.js';
 import type { Secret } from '../secret.js';
 
-/** How a login ended. */
-export type LoginOutcome = 'succeeded' | 'rejected' | 'expired' | 'cancelled' | 'failed';
+/**
+ * How a login ended. `abandoned`: step 1 ran but the login could not be recorded for the other
+ * relays (its lock was lost, another login was pending, or the store failed), so its code is never
+ * taken.
+ */
+export type LoginOutcome = 'succeeded' | 'rejected' | 'expired' | 'cancelled' | 'failed' | 'abandoned';
 
 /** What every login has from its start. */
 export interface LoginBase {
@@ -20,6 +24,10 @@ export interface PendingLogin extends LoginBase {
   readonly deadline: Date;
   /** Codes already sent to the broker for this login. */
   readonly attemptsUsed: number;
+  /** When step 1 returned: a plain reply written before it belongs to an earlier login. */
+  readonly promptedAt: Date;
+  /** This login's key for code digests (see `digest.ts`). A secret. */
+  readonly codeKey: Secret;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Broker } from '../broker/types.js';
 import { errorFields, type Logger } from '../log.js';
 import { Secret } from '../secret.js';
+import { abortableSleep } from '../shared/sleep.js';
 import type { EventPublisher, RelayEvent, TokenRecord, TokenStore } from '../store/types.js';
 
 /** Options of {@link TokenHolder}. */
@@ -35,9 +36,16 @@ export class TokenHolder {
   readonly #log: Logger;
   #token: TokenRecord | undefined;
   readonly #listeners = new Set<TokenListener>();
-  #retryTimer: NodeJS.Timeout | undefined;
-  #wake: (() => void) | undefined;
-  #stopped = false;
+  /** Aborted by {@link TokenHolder.stop}: a write waiting to be tried again gives up. */
+  readonly #stopping = new AbortController();
+  /**
+   * The highest generation this relay has seen (published, adopted, invalidated): the floor of the
+   * next one, so generations never go back even when the store lost its counter (a Redis restarted
+   * empty, a failover to a replica that missed the last write).
+   */
+  #seenGeneration = 0;
+  /** The token being written, until the store has it: what a shutdown must not lose in silence. */
+  #writing: { readonly obtainedAt: Date; readonly expiresAt: Date } | undefined;
 
   public constructor(options: TokenHolderOptions) {
     this.#options = options;
@@ -56,8 +64,14 @@ export class TokenHolder {
     return () => this.#listeners.delete(listener);
   }
 
+  /** The token being written right now (no secret: its times only), if a write is under way. */
+  public writing(): { readonly obtainedAt: Date; readonly expiresAt: Date } | undefined {
+    return this.#writing;
+  }
+
   /** Takes `record` (read from the store) as the current token if it is newer than the one held. */
   public adopt(record: TokenRecord): void {
+    this.#see(record.generation);
     if (this.#token !== undefined && this.#token.generation >= record.generation) return;
     this.#set(record);
   }
@@ -108,6 +122,7 @@ export class TokenHolder {
 
   /** Removes a dead token (only if the store still holds that generation) and tells the bots. */
   public async invalidate(record: TokenRecord, reason: string): Promise<void> {
+    this.#see(record.generation);
     await this.#options.store.remove(record.generation);
     if (this.#token?.generation === record.generation) this.#set(undefined);
     this.#log.warn({ generation: record.generation, reason }, 'token invalidated');
@@ -125,16 +140,30 @@ export class TokenHolder {
 
   /**
    * Publishes a new token and its `token.updated` event. A failed write is tried again with backoff
-   * until it lands or the token expires: the token came from a human's code and must not be lost. A
-   * write refused because a newer token exists (another relay's) is not retried.
+   * until it lands, the token expires, or the holder is stopped: the token came from a human's code
+   * and must not be lost. The generation is never below one this relay has seen.
    */
   public async publish(token: Secret): Promise<TokenRecord> {
     const obtainedAt = new Date(this.#options.now());
     const expiresAt = new Date(obtainedAt.getTime() + this.#options.tokenLifetimeMs);
-    let waitMs = this.#options.publishRetryMs;
+    this.#writing = { obtainedAt, expiresAt };
+    try {
+      return await this.#write(token, obtainedAt, expiresAt, this.#options.publishRetryMs);
+    } finally {
+      this.#writing = undefined;
+    }
+  }
+
+  async #write(token: Secret, obtainedAt: Date, expiresAt: Date, firstWaitMs: number): Promise<TokenRecord> {
+    let waitMs = firstWaitMs;
     for (;;) {
       try {
-        const record = await this.#options.store.publish({ token, obtainedAt, expiresAt });
+        const record = await this.#options.store.publish({
+          token,
+          obtainedAt,
+          expiresAt,
+          minGeneration: this.#seenGeneration + 1,
+        });
         this.#set(record);
         this.#log.info({ generation: record.generation, expiresAt: record.expiresAt }, 'token published');
         this.#options.onPublished?.(record);
@@ -145,27 +174,38 @@ export class TokenHolder {
         });
         return record;
       } catch (error) {
-        const stale = error instanceof Error && error.name === 'StaleGenerationError';
-        if (stale || this.#stopped || this.#options.now() + waitMs >= expiresAt.getTime()) throw error;
+        // The store takes the generation and writes in one step: a failure is the store's, never a
+        // newer token's, so it is worth another try while the token lives.
+        const stopped = this.#stopping.signal.aborted;
+        if (stopped || this.#options.now() + waitMs >= expiresAt.getTime()) throw error;
         this.#log.error({ err: errorFields(error), retryInMs: waitMs }, 'token write failed; trying again');
-        await new Promise<void>((resolve) => {
-          this.#wake = resolve;
-          this.#retryTimer = setTimeout(resolve, waitMs);
-        });
+        await abortableSleep(waitMs, this.#stopping.signal);
+        if (this.#stopping.signal.aborted) {
+          this.#log.error(
+            { expiresAt: expiresAt.toISOString() },
+            'token obtained but never stored: stopped while the store was failing',
+          );
+          throw error;
+        }
         waitMs = Math.min(waitMs * 2, MAX_PUBLISH_RETRY_MS);
       }
     }
   }
 
-  /** Stops retrying writes. */
+  /**
+   * Stops retrying writes: a write waiting to be tried again gives up now (and says so). The relay
+   * calls it only after its work under way had its chance to finish.
+   */
   public stop(): void {
-    this.#stopped = true;
-    clearTimeout(this.#retryTimer);
-    // A write waiting to be tried again gives up now (the loop sees `#stopped`).
-    this.#wake?.();
+    this.#stopping.abort();
+  }
+
+  #see(generation: number): void {
+    if (generation > this.#seenGeneration) this.#seenGeneration = generation;
   }
 
   #set(token: TokenRecord | undefined): void {
+    if (token !== undefined) this.#see(token.generation);
     this.#token = token;
     for (const listener of this.#listeners) {
       try {

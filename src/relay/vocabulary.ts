@@ -28,6 +28,7 @@ export const LOGIN_OUTCOMES = valuesOf<LoginOutcome>({
   expired: true,
   cancelled: true,
   failed: true,
+  abandoned: true,
 });
 
 /** Every {@link BrokerErrorKind}. */

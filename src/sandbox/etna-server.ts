@@ -43,7 +43,10 @@ export interface EtnaServerSettings {
   passwordExpired: boolean;
   /** Status of the unknown-app-key answer: 403 per most pages, 401 per some. */
   appKeyErrorStatus: 401 | 403;
-  /** Digits in a code. */
+  /**
+   * Digits in each code it "sends": 6 by default, a whole number from 1 to 12. The real broker does
+   * not document its length; tests and the demo run other lengths (8) against the relay's `CODE_DIGITS`.
+   */
   codeLength: number;
   /** A wrong code spends the interim token (the worst case, and the default). */
   wrongCodeBurnsInterim: boolean;
@@ -472,7 +475,7 @@ export class EtnaServer {
 /**
  * Starts a fake ETNA broker and resolves once it listens.
  *
- * @throws TypeError when `requirePin` is on without a `pin`.
+ * @throws TypeError when `requirePin` is on without a `pin`, or `codeLength` is not from 1 to 12.
  */
 export async function startEtnaServer(options: EtnaServerOptions = {}): Promise<EtnaServer> {
   const merged = { ...DEFAULTS, ...options };
@@ -494,6 +497,11 @@ export async function startEtnaServer(options: EtnaServerOptions = {}): Promise<
   };
   if (settings.requirePin && settings.pin === undefined) {
     throw new TypeError('startEtnaServer: requirePin needs a pin');
+  }
+  if (!Number.isSafeInteger(settings.codeLength) || settings.codeLength < 1 || settings.codeLength > 12) {
+    throw new TypeError(
+      `startEtnaServer: codeLength must be a whole number from 1 to 12, got ${settings.codeLength}`,
+    );
   }
   const server = createServer();
   server.listen(merged.port, merged.host);

@@ -1,21 +1,3 @@
-/**
- * A publish lost to a newer token: another writer took a later generation (or stored a newer
- * record) while this one was working, so this write was refused rather than clobbering it.
- */
-export class StaleGenerationError extends Error {
-  public override readonly name = 'StaleGenerationError';
-  /** The generation this writer tried to store. */
-  public readonly generation: number;
-  /** The newer generation that won (from the counter or the stored record). */
-  public readonly newerGeneration: number;
-
-  public constructor(generation: number, newerGeneration: number) {
-    super(`Token generation ${generation} was not stored: generation ${newerGeneration} is newer`);
-    this.generation = generation;
-    this.newerGeneration = newerGeneration;
-  }
-}
-
 /** Why a {@link NewToken} was refused before anything was written. */
 export type InvalidTokenReason = 'empty-token' | 'invalid-date' | 'already-expired';
 

@@ -1,8 +1,10 @@
 import type {
   ClaimResult,
+  CodeClaim,
   LoginCoordination,
   LoginHalt,
   PromptRefs,
+  SaveResult,
   SharedLogin,
   SharedLoginPhase,
 } from '../relay/coordination.js';
@@ -67,9 +69,42 @@ export function serializePrompts(prompts: PromptRefs): string {
 }
 
 /**
+ * A code digest as `triedCodes` holds it and `CodeClaim.codeDigest` gives it: base64url (what
+ * `codeDigest` in relay/digest.ts returns), so that it needs no escaping in any stored JSON.
+ */
+const CODE_DIGEST_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** A login's `codeKey`: 32 bytes in base64url (`newDigestKey` in relay/digest.ts). */
+const CODE_KEY_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/** Whether `value` is a code digest that can be stored (see {@link CODE_DIGEST_PATTERN}). */
+export function isCodeDigest(value: unknown): value is string {
+  return typeof value === 'string' && CODE_DIGEST_PATTERN.test(value);
+}
+
+/** Whether `value` is the text of a login's `codeKey`. */
+export function isCodeKeyText(value: unknown): value is string {
+  return typeof value === 'string' && CODE_KEY_PATTERN.test(value);
+}
+
+/** 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z. */
+const EARLIEST_STORABLE_MS = -62_167_219_200_000;
+const LATEST_STORABLE_MS = 253_402_300_799_999;
+
+/**
+ * Whether `date` is one `toISOString` writes as `YYYY-MM-DDTHH:mm:ss.sssZ` (years 0000 to 9999):
+ * the only form stored, because RedisCoordination's scripts compare stored times in that form.
+ */
+export function isStorableDate(date: unknown): date is Date {
+  if (!(date instanceof Date)) return false;
+  const ms = date.getTime();
+  return Number.isFinite(ms) && ms >= EARLIEST_STORABLE_MS && ms <= LATEST_STORABLE_MS;
+}
+
+/**
  * Checks a login before it is stored: valid dates, a deadline still ahead at `nowMs` (a login past
- * it would be gone the moment it was stored), a known phase. Throws a `RangeError` or `TypeError`
- * whose message names the field only, never a value.
+ * it would be gone the moment it was stored), a known phase, a code key and tried-code digests of the
+ * right form. Throws a `RangeError` or `TypeError` whose message names the field only, never a value.
  */
 export function checkSharedLogin(login: SharedLogin, nowMs: number): void {
   if (typeof login.loginId !== 'string' || login.loginId.length === 0) {
@@ -77,7 +112,11 @@ export function checkSharedLogin(login: SharedLogin, nowMs: number): void {
   }
   if (!(login.interim instanceof Secret))
     throw new TypeError('Pending login not stored: interim must be a Secret');
-  if (!Number.isFinite(login.startedAt.getTime()) || !Number.isFinite(login.deadline.getTime())) {
+  if (
+    !isStorableDate(login.startedAt) ||
+    !isStorableDate(login.deadline) ||
+    !isStorableDate(login.promptedAt)
+  ) {
     throw new RangeError('Pending login not stored: invalid date');
   }
   if (login.deadline.getTime() <= nowMs) {
@@ -86,6 +125,14 @@ export function checkSharedLogin(login: SharedLogin, nowMs: number): void {
   if (!Number.isSafeInteger(login.attemptsUsed) || login.attemptsUsed < 0) {
     throw new RangeError('Pending login not stored: attemptsUsed must be a non-negative integer');
   }
+  if (!(login.codeKey instanceof Secret))
+    throw new TypeError('Pending login not stored: codeKey must be a Secret');
+  if (!isCodeKeyText(login.codeKey.reveal())) {
+    throw new RangeError('Pending login not stored: codeKey must be 32 bytes in base64url');
+  }
+  if (!Array.isArray(login.triedCodes) || !login.triedCodes.every(isCodeDigest)) {
+    throw new RangeError('Pending login not stored: triedCodes must be code digests (base64url)');
+  }
   const { phase } = login;
   const knownPhase =
     phase.kind === 'awaiting-code' ||
@@ -93,6 +140,48 @@ export function checkSharedLogin(login: SharedLogin, nowMs: number): void {
       typeof phase.relayId === 'string' &&
       typeof phase.operatorId === 'string');
   if (!knownPhase) throw new TypeError('Pending login not stored: unknown phase');
+}
+
+/**
+ * Checks a code claim before anything is looked up: a digest of the stored form, a positive
+ * `maxAttempts`, and a `writtenAtMs` (when given) that is a whole storable epoch time. Throws a
+ * `RangeError` naming the field, never a value.
+ */
+export function checkCodeClaim(claim: CodeClaim): void {
+  if (typeof claim.loginId !== 'string') throw new RangeError('Code not claimed: loginId must be a string');
+  if (!isCodeDigest(claim.codeDigest)) throw new RangeError('Code not claimed: codeDigest must be base64url');
+  if (!Number.isSafeInteger(claim.maxAttempts) || claim.maxAttempts < 1) {
+    throw new RangeError('Code not claimed: maxAttempts must be a positive integer');
+  }
+  if (
+    claim.writtenAtMs !== undefined &&
+    (!Number.isSafeInteger(claim.writtenAtMs) || !isStorableDate(new Date(claim.writtenAtMs)))
+  ) {
+    throw new RangeError('Code not claimed: writtenAtMs must be an integer epoch time in ms');
+  }
+}
+
+/**
+ * Checks a halt before it is stored: a valid date, and `credentials`, when given, a non-empty
+ * string. Throws a `RangeError` or `TypeError` naming the field only.
+ */
+export function checkHalt(halt: LoginHalt): void {
+  if (!isStorableDate(halt.at)) throw new RangeError('Halt not stored: invalid date');
+  if (
+    halt.credentials !== undefined &&
+    (typeof halt.credentials !== 'string' || halt.credentials.length === 0)
+  ) {
+    throw new TypeError('Halt not stored: credentials must be a non-empty string');
+  }
+}
+
+/** A frozen copy of a halt, with `credentials` only when it has some. */
+export function copyHalt(halt: LoginHalt): LoginHalt {
+  return Object.freeze({
+    error: halt.error,
+    at: new Date(halt.at.getTime()),
+    ...(halt.credentials === undefined ? {} : { credentials: halt.credentials }),
+  });
 }
 
 /** A frozen copy of a phase, with nothing but its own fields. */
@@ -111,7 +200,10 @@ interface StoredLogin {
   readonly startedAtMs: number;
   readonly interim: Secret;
   readonly deadlineMs: number;
+  readonly promptedAtMs: number;
+  readonly codeKey: Secret;
   attemptsUsed: number;
+  triedCodes: readonly string[];
   phase: SharedLoginPhase;
   promptsJson: string;
 }
@@ -119,15 +211,15 @@ interface StoredLogin {
 /**
  * An in-process {@link LoginCoordination} for the demo and for tests of the relay core: the same
  * semantics as `RedisCoordination` (a lock with a TTL, a pending login gone at its deadline, input
- * claims forgotten after their TTL, a halt until lifted, a one-hour SMS budget), shared by every relay that holds this same instance and by
- * nothing outside the process. Each method does all its work before it returns, so every transition
+ * claims forgotten after their TTL, a halt until lifted, a one-hour SMS budget), shared by every
+ * relay that holds this same instance and by nothing outside the process. Each method does all its work before it returns, so every transition
  * is atomic.
  */
 export class MemoryCoordination implements LoginCoordination {
   readonly #now: () => number;
   #lock: { owner: string; expiresAtMs: number } | undefined;
   #pending: StoredLogin | undefined;
-  #halt: { error: LoginHalt['error']; atMs: number } | undefined;
+  #halt: LoginHalt | undefined;
   /** Step-1 times (epoch ms), oldest first. */
   #logins: number[] = [];
   /** Claimed input IDs, and when each claim is forgotten (epoch ms). */
@@ -162,19 +254,31 @@ export class MemoryCoordination implements LoginCoordination {
     return pending === undefined ? undefined : toSharedLogin(pending);
   }
 
-  /** Throws a `RangeError` when the deadline has passed (nothing is stored, nothing replaced). */
-  public async savePending(login: SharedLogin): Promise<void> {
+  /**
+   * Stores `login` if `owner` holds the lock and no other login is pending. A repeat for the login
+   * already stored is `saved` and changes nothing: the stored copy, with any claim made since, wins.
+   * Throws a `RangeError` when the deadline has passed (nothing is stored, nothing replaced).
+   */
+  public async savePending(login: SharedLogin, owner: string): Promise<SaveResult> {
+    checkLockOwner(owner);
     checkSharedLogin(login, this.#now());
+    if (this.#lockOwner() !== owner) return 'lock-lost';
+    const pending = this.#live();
+    if (pending !== undefined) return pending.loginId === login.loginId ? 'saved' : 'other-pending';
     this.#pending = {
       loginId: login.loginId,
       reason: login.reason,
       startedAtMs: login.startedAt.getTime(),
       interim: login.interim,
       deadlineMs: login.deadline.getTime(),
+      promptedAtMs: login.promptedAt.getTime(),
+      codeKey: login.codeKey,
       attemptsUsed: login.attemptsUsed,
+      triedCodes: Object.freeze([...login.triedCodes]),
       phase: copyPhase(login.phase),
       promptsJson: serializePrompts(login.prompts),
     };
+    return 'saved';
   }
 
   public async savePrompts(loginId: string, prompts: PromptRefs): Promise<void> {
@@ -183,14 +287,26 @@ export class MemoryCoordination implements LoginCoordination {
     if (pending !== undefined) pending.promptsJson = promptsJson;
   }
 
-  public async claimCode(loginId: string, relayId: string, operatorId: string): Promise<ClaimResult> {
-    const pending = this.#live(loginId);
+  /** Checks in this order: none, busy, stale, already-tried, no-attempts-left. */
+  public async claimCode(claim: CodeClaim): Promise<ClaimResult> {
+    checkCodeClaim(claim);
+    const pending = this.#live(claim.loginId);
     if (pending === undefined) return { ok: false, reason: 'none' };
     if (pending.phase.kind === 'exchanging') {
       return { ok: false, reason: 'busy', operatorId: pending.phase.operatorId };
     }
-    pending.phase = Object.freeze({ kind: 'exchanging', relayId, operatorId });
+    if (claim.writtenAtMs !== undefined && claim.writtenAtMs < pending.promptedAtMs) {
+      return { ok: false, reason: 'stale', promptedAt: new Date(pending.promptedAtMs) };
+    }
+    if (pending.triedCodes.includes(claim.codeDigest)) return { ok: false, reason: 'already-tried' };
+    if (pending.attemptsUsed >= claim.maxAttempts) return { ok: false, reason: 'no-attempts-left' };
+    pending.phase = Object.freeze({
+      kind: 'exchanging',
+      relayId: claim.relayId,
+      operatorId: claim.operatorId,
+    });
     pending.attemptsUsed += 1;
+    pending.triedCodes = Object.freeze([...pending.triedCodes, claim.codeDigest]);
     return { ok: true, login: toSharedLogin(pending) };
   }
 
@@ -219,8 +335,7 @@ export class MemoryCoordination implements LoginCoordination {
   }
 
   public async loadHalt(): Promise<LoginHalt | undefined> {
-    const halt = this.#halt;
-    return halt === undefined ? undefined : Object.freeze({ error: halt.error, at: new Date(halt.atMs) });
+    return this.#halt === undefined ? undefined : copyHalt(this.#halt);
   }
 
   public async saveHalt(halt: LoginHalt | undefined): Promise<void> {
@@ -228,9 +343,8 @@ export class MemoryCoordination implements LoginCoordination {
       this.#halt = undefined;
       return;
     }
-    const atMs = halt.at.getTime();
-    if (!Number.isFinite(atMs)) throw new RangeError('Halt not stored: invalid date');
-    this.#halt = { error: halt.error, atMs };
+    checkHalt(halt);
+    this.#halt = copyHalt(halt);
   }
 
   public async spendLogin(
@@ -287,6 +401,9 @@ function toSharedLogin(stored: StoredLogin): SharedLogin {
     interim: stored.interim,
     deadline: new Date(stored.deadlineMs),
     attemptsUsed: stored.attemptsUsed,
+    promptedAt: new Date(stored.promptedAtMs),
+    codeKey: stored.codeKey,
+    triedCodes: stored.triedCodes,
     phase: stored.phase,
     prompts: JSON.parse(stored.promptsJson) as PromptRefs,
   });

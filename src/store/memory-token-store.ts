@@ -1,5 +1,5 @@
 import { InvalidTokenError } from './errors.js';
-import { buildTokenRecord, checkNewToken, isExpired, toTokenRecord } from './token-record.js';
+import { buildTokenRecord, checkNewToken, isExpired, nextGeneration, toTokenRecord } from './token-record.js';
 import type { NewToken, TokenRecord, TokenStore } from './types.js';
 
 /** Options of {@link MemoryTokenStore}. */
@@ -31,8 +31,10 @@ export function checkRestorable(record: TokenRecord, account: string): TokenReco
 
 /**
  * An in-process {@link TokenStore} for the demo and for tests of the relay core: the same semantics
- * as the Redis store (generations from 1, never going back; remove only the given generation;
- * nothing readable from `expiresAt` on), with nothing shared outside the process.
+ * as the Redis store (the first generation seeded from the clock, never going back,
+ * `minGeneration` honoured; remove only the given generation; nothing readable from `expiresAt`
+ * on), with nothing shared outside the process. A new store is one without a counter, as a Redis
+ * that lost it.
  */
 export class MemoryTokenStore implements TokenStore {
   readonly #account: string;
@@ -50,14 +52,14 @@ export class MemoryTokenStore implements TokenStore {
   }
 
   /**
-   * Takes the next generation and stores the token. With no `await` between the two, a write can
-   * never be stale here, unlike in Redis.
+   * Takes the next generation by the rule of {@link TokenStore.publish} (its counter is `0`, "none",
+   * until the first publish or restore) and stores the token, in one synchronous step.
    */
   public publish(newToken: NewToken): Promise<TokenRecord> {
     // A throw in the executor (an invalid token) becomes the promise's rejection.
     return new Promise((resolve) => {
       const checked = checkNewToken(newToken, Date.now());
-      this.#generation += 1;
+      this.#generation = nextGeneration(checked, this.#generation + 1, this.#current?.generation ?? -1);
       this.#current = buildTokenRecord(checked, this.#account, this.#generation);
       resolve(this.#current);
     });

@@ -1,25 +1,32 @@
 import { isNonNegativeInteger, isJsonObject, parseJsonObject } from './json-object.js';
 import { BROKER_ERROR_KINDS, LOGIN_REASONS, isOneOf } from '../relay/vocabulary.js';
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import type { BrokerErrorKind } from '../broker/errors.js';
 import type { Logger } from '../log.js';
 import type { LoginReason } from '../operators/types.js';
 import type {
   ClaimResult,
+  CodeClaim,
   LoginCoordination,
   LoginHalt,
   PromptRefs,
+  SaveResult,
   SharedLogin,
   SharedLoginPhase,
 } from '../relay/coordination.js';
 import { Secret } from '../secret.js';
 import {
   checkBudgetArguments,
+  checkCodeClaim,
+  checkHalt,
   checkInputId,
   checkLockOwner,
   checkLockTtlMs,
   checkSharedLogin,
   copyPhase,
+  isCodeDigest,
+  isCodeKeyText,
+  isStorableDate,
   LOGIN_WINDOW_MS,
   serializePrompts,
   type EndExpectation,
@@ -44,19 +51,31 @@ return 0
 `;
 
 /**
+ * `decode_login(raw)`: a stored value as a login table, or `nil` when it is no login at all (not
+ * JSON, or without a loginId, a phase or an attempt count).
+ */
+const DECODE_LOGIN = `
+local function decode_login(raw)
+  local ok, login = pcall(cjson.decode, raw)
+  if not ok or type(login) ~= 'table' or type(login.loginId) ~= 'string' or type(login.phase) ~= 'table'
+    or type(login.attemptsUsed) ~= 'number' then
+    return nil
+  end
+  return login
+end
+`;
+
+/**
  * Prelude of the pending-login scripts: `load_login()` reads `KEYS[1]` and returns the decoded login
  * and its raw JSON when it is login `ARGV[1]`, else `nil` and why (`none` or `corrupt`).
  * Updates are written back with `SET … KEEPTTL`: the key keeps expiring at the login's deadline.
  */
-const LOAD_LOGIN = `
+const LOAD_LOGIN = `${DECODE_LOGIN}
 local function load_login()
   local raw = redis.call('GET', KEYS[1])
   if not raw then return nil, 'none' end
-  local ok, login = pcall(cjson.decode, raw)
-  if not ok or type(login) ~= 'table' or type(login.loginId) ~= 'string' or type(login.phase) ~= 'table'
-    or type(login.attemptsUsed) ~= 'number' then
-    return nil, 'corrupt'
-  end
+  local login = decode_login(raw)
+  if not login then return nil, 'corrupt' end
   if login.loginId ~= ARGV[1] then return nil, 'none' end
   return login, raw
 end
@@ -72,15 +91,84 @@ return 'saved'
 `;
 
 /**
- * ARGV: loginId, relayId, operatorId. Returns `{'claimed', <the updated JSON>}`,
- * `{'busy', <the operatorId whose code is at the broker>}`, `{'none'}` or `{'corrupt'}`.
+ * Stores the pending login if `ARGV[1]` holds the lock and no other login is pending: never replaces
+ * another login. A value that is no login at all (what `load_login` calls corrupt, and loadPending
+ * treats as absent) is replaced, or no login could start until it expired. KEYS: lock, pending.
+ * ARGV: owner, loginId, the login's JSON, its deadline (epoch ms, for `PXAT`). Returns `saved`,
+ * `saved-over-corrupt`, `lock-lost` or `other-pending`; a repeat for login `ARGV[2]` is `saved` and
+ * changes nothing (the stored copy, with any claim made since, wins).
  */
-const CLAIM_CODE_SCRIPT = `${LOAD_LOGIN}
+const SAVE_PENDING_SCRIPT = `${DECODE_LOGIN}
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'lock-lost' end
+local raw = redis.call('GET', KEYS[2])
+local status = 'saved'
+if raw then
+  local other = decode_login(raw)
+  if other and other.loginId == ARGV[2] then return 'saved' end
+  if other then return 'other-pending' end
+  status = 'saved-over-corrupt'
+end
+redis.call('SET', KEYS[2], ARGV[3], 'PXAT', ARGV[4])
+return status
+`;
+
+/**
+ * `time_key(iso)`: a stored time (`YYYY-MM-DDTHH:mm:ss.sssZ`, the only form stored) as two numbers
+ * (date, time of day) whose order is the times' order, or `nil` for anything else. Not a string
+ * comparison, which Lua does with the server's locale (strcoll), nor one 17-digit number, which a
+ * double does not hold exactly.
+ */
+const TIME_KEY = `
+local function time_key(iso)
+  if type(iso) ~= 'string' or not string.match(iso, '^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d%.%d%d%dZ$') then
+    return nil
+  end
+  local digits = string.gsub(iso, '%D', '')
+  return tonumber(string.sub(digits, 1, 8)), tonumber(string.sub(digits, 9))
+end
+`;
+
+/**
+ * Claims the code, checking in this order: the login (`none`), its phase (`busy`), when the code
+ * was written (`stale`), the codes tried (`already-tried`), the attempts (`no-attempts-left`).
+ * A login saved before `promptedAt` and `triedCodes` existed counts as prompted at `startedAt`
+ * with no code tried. ARGV: loginId, relayId, operatorId, the code's digest, when it was written
+ * (ISO 8601, or empty), maxAttempts. Returns `{'claimed', <the updated JSON>}`,
+ * `{'busy', <the operatorId whose code is at the broker>}`, `{'stale', <promptedAt>}`,
+ * `{'already-tried'}`, `{'no-attempts-left'}`, `{'none'}` or `{'corrupt'}`.
+ */
+const CLAIM_CODE_SCRIPT = `${LOAD_LOGIN}${TIME_KEY}
 local login, why = load_login()
 if not login then return {why} end
 local phase = login.phase
 if phase.kind == 'exchanging' and type(phase.operatorId) == 'string' then return {'busy', phase.operatorId} end
 if phase.kind ~= 'awaiting-code' then return {'corrupt'} end
+local prompted_at = login.promptedAt
+if prompted_at == nil then prompted_at = login.startedAt end
+local prompted_day, prompted_time = time_key(prompted_at)
+if not prompted_day then return {'corrupt'} end
+if ARGV[5] ~= '' then
+  local written_day, written_time = time_key(ARGV[5])
+  if not written_day then return redis.error_reply('writtenAt is not an ISO 8601 time') end
+  if written_day < prompted_day or (written_day == prompted_day and written_time < prompted_time) then
+    return {'stale', prompted_at}
+  end
+end
+local tried_json = login.triedCodes
+if tried_json == nil then tried_json = '[]' end
+if type(tried_json) ~= 'string' then return {'corrupt'} end
+local ok, tried = pcall(cjson.decode, tried_json)
+if not ok or type(tried) ~= 'table' then return {'corrupt'} end
+local entries = 0
+for _ in pairs(tried) do entries = entries + 1 end
+if entries ~= #tried then return {'corrupt'} end
+for _, digest in ipairs(tried) do
+  if type(digest) ~= 'string' then return {'corrupt'} end
+  if digest == ARGV[4] then return {'already-tried'} end
+end
+if login.attemptsUsed >= tonumber(ARGV[6]) then return {'no-attempts-left'} end
+table.insert(tried, ARGV[4])
+login.triedCodes = cjson.encode(tried)
 login.phase = {kind = 'exchanging', relayId = ARGV[2], operatorId = ARGV[3]}
 login.attemptsUsed = login.attemptsUsed + 1
 local updated = cjson.encode(login)
@@ -155,8 +243,14 @@ const PENDING_FORMAT_VERSION = 1;
 
 /**
  * `P:pending:A`: JSON holding only strings and small integers, so that cjson's decode and encode in
- * the scripts give back the same values. That is why `prompts` is JSON text inside the JSON: as a
- * nested object cjson would turn an empty array into `{}` and round numbers to 14 digits.
+ * the scripts give back the same values. That is why `prompts` and `triedCodes` are JSON text inside
+ * the JSON: as a nested object or array cjson would turn an empty array into `{}` and round numbers
+ * to 14 digits. Times are `toISOString` text; the claim script compares `promptedAt` in that form.
+ *
+ * Added without a version change, so that relays of both versions read each other's logins during
+ * an upgrade: `promptedAt`, `codeKey` and `triedCodes`. A login saved without them loads with
+ * `promptedAt` = `startedAt`, no code tried, and the {@link legacyCodeKey} derived from its interim
+ * token (every relay derives the same one, and the scripts keep the fields absent).
  */
 interface StoredPending {
   readonly version: typeof PENDING_FORMAT_VERSION;
@@ -169,6 +263,12 @@ interface StoredPending {
   /** ISO 8601; the key's TTL ends here. */
   readonly deadline: string;
   readonly attemptsUsed: number;
+  /** ISO 8601 (`YYYY-MM-DDTHH:mm:ss.sssZ`). */
+  readonly promptedAt: string;
+  /** The login's code-digest key, revealed: every relay must digest a code the same way. */
+  readonly codeKey: string;
+  /** The tried codes' digests, as JSON text of an array of strings. */
+  readonly triedCodes: string;
   readonly phase: SharedLoginPhase;
   /** The prompt refs as JSON text. */
   readonly prompts: string;
@@ -179,9 +279,22 @@ interface StoredHalt {
   readonly error: BrokerErrorKind;
   /** ISO 8601. */
   readonly at: string;
+  /** The refused credentials' digest, opaque; absent in halts saved before it existed. */
+  readonly credentials?: string;
 }
 
-// Records over the unions: adding a reason or an error kind without listing it here fails to compile.
+/** What {@link legacyCodeKey} hashes, with the interim token as the HMAC key. */
+const LEGACY_CODE_KEY_LABEL = 'otp-relay legacy code-digest key v1';
+
+/**
+ * The code-digest key of a login stored without one (by a relay that predates `codeKey`):
+ * HMAC-SHA256 of a fixed label under the login's interim token, in base64url (43 characters, the
+ * form of a random key). Deterministic, so every relay digests that login's codes alike; as secret as
+ * the interim token it comes from, which sits in the same relay-only key.
+ */
+export function legacyCodeKey(interim: Secret): Secret {
+  return new Secret(createHmac('sha256', interim.reveal()).update(LEGACY_CODE_KEY_LABEL).digest('base64url'));
+}
 
 // ---- The adapter -------------------------------------------------------------------------------
 
@@ -200,18 +313,20 @@ export interface RedisCoordinationOptions {
  *
  * - `P:lock:A`: the owner's ID, `SET NX PX`; renewed (`PEXPIRE`) and released (`DEL`) only by its
  *   owner, in Lua.
- * - `P:pending:A`: the pending login as JSON, the interim token revealed in it (so the key must be
- *   readable by the relay's ACL user only), with a `PXAT` expiry at the deadline. Claims,
- *   reopenings, prompt updates and endings are compare-and-set Lua scripts that keep the TTL.
+ * - `P:pending:A`: the pending login as JSON, the interim token and the code-digest key revealed in
+ *   it (so the key must be readable by the relay's ACL user only), with a `PXAT` expiry at the
+ *   deadline. Saved by a Lua script that checks the lock's owner and that no other login is pending;
+ *   claims, reopenings, prompt updates and endings are compare-and-set Lua scripts that keep the TTL.
  * - `P:inputs:A`: a sorted set of claimed operator input IDs, scored by when each claim is
  *   forgotten; claimed (`ZADD NX`) and trimmed in one Lua script.
  * - `P:halt:A`: the halt as JSON, with no TTL.
  * - `P:logins:A`: a sorted set of step-1 times (score and member prefix: epoch ms), trimmed to the
  *   last hour and capped in one Lua script, expiring an hour after the last one.
  *
- * Commands sent: `SET` (lock `NX PX`, pending `PX`, halt), `GET` (pending, halt), `DEL` (halt),
- * `ZCOUNT` (loginsInLastHour), and `EVAL`, whose scripts call `GET`, `SET … KEEPTTL`, `DEL`, `PEXPIRE`, `ZREMRANGEBYSCORE`, `ZCOUNT`,
- * `ZADD` and `ZRANGE … WITHSCORES`. Needs Redis 6 or later (`KEEPTTL`).
+ * Commands sent: `SET` (lock `NX PX`, halt), `GET` (pending, halt), `DEL` (halt), `ZCOUNT`
+ * (loginsInLastHour), and `EVAL`, whose scripts call `GET`, `SET … PXAT` (pending), `SET … KEEPTTL`,
+ * `DEL`, `PEXPIRE`, `ZREMRANGEBYSCORE`, `ZCOUNT`, `ZADD` and `ZRANGE … WITHSCORES`. Needs Redis 6.2
+ * or later (`PXAT`).
  */
 export class RedisCoordination implements LoginCoordination {
   readonly #client: RedisClient;
@@ -262,29 +377,42 @@ export class RedisCoordination implements LoginCoordination {
   }
 
   /**
-   * `SET P:pending:A <json> PXAT <deadline>`, replacing any pending login. Rejects with a
-   * `RangeError` (nothing written, nothing replaced) when the deadline has passed.
+   * One Lua script: `SET P:pending:A <json> PXAT <deadline>` if `owner` holds `P:lock:A` and no
+   * other login is pending. A repeat for the login already stored is `saved` and changes nothing.
+   * Rejects with a `RangeError` (nothing written, nothing replaced) when the deadline has passed.
    */
-  public async savePending(login: SharedLogin): Promise<void> {
-    const nowMs = Date.now();
-    checkSharedLogin(login, nowMs);
+  public async savePending(login: SharedLogin, owner: string): Promise<SaveResult> {
+    checkLockOwner(owner);
+    checkSharedLogin(login, Date.now());
     const stored: StoredPending = {
       version: PENDING_FORMAT_VERSION,
       loginId: login.loginId,
       reason: login.reason,
       startedAt: login.startedAt.toISOString(),
-      // The one place the interim token leaves the process: into the relay's own key.
+      // With the code key, the one place the interim token leaves the process: the relay's own key.
       interim: login.interim.reveal(),
       deadline: login.deadline.toISOString(),
       attemptsUsed: login.attemptsUsed,
+      promptedAt: login.promptedAt.toISOString(),
+      codeKey: login.codeKey.reveal(),
+      triedCodes: JSON.stringify(login.triedCodes),
       phase: copyPhase(login.phase),
       prompts: serializePrompts(login.prompts),
     };
     // PXAT, not PX: the key expires at the deadline itself, not a round trip after it, so a code
     // cannot be claimed for a login that loadPending already reports gone.
-    await this.#client.set(this.#keys.pending, JSON.stringify(stored), {
-      expiration: { type: 'PXAT', value: login.deadline.getTime() },
-    });
+    const reply = asText(
+      await this.#client.eval(SAVE_PENDING_SCRIPT, {
+        keys: [this.#keys.lock, this.#keys.pending],
+        arguments: [owner, login.loginId, JSON.stringify(stored), String(login.deadline.getTime())],
+      }),
+    );
+    if (reply === 'saved-over-corrupt') {
+      this.#warnCorrupt(this.#keys.pending, 'not a pending login; replaced');
+      return 'saved';
+    }
+    if (reply === 'saved' || reply === 'lock-lost' || reply === 'other-pending') return reply;
+    throw new Error('Unexpected reply from the save-pending script');
   }
 
   public async savePrompts(loginId: string, prompts: PromptRefs): Promise<void> {
@@ -295,21 +423,35 @@ export class RedisCoordination implements LoginCoordination {
     if (asText(reply) === 'corrupt') this.#warnCorrupt(this.#keys.pending, 'not a pending login');
   }
 
-  public async claimCode(loginId: string, relayId: string, operatorId: string): Promise<ClaimResult> {
+  /** One Lua script; checks in this order: none, busy, stale, already-tried, no-attempts-left. */
+  public async claimCode(claim: CodeClaim): Promise<ClaimResult> {
+    checkCodeClaim(claim);
+    const writtenAt = claim.writtenAtMs === undefined ? '' : new Date(claim.writtenAtMs).toISOString();
     const [status, payload] = asTexts(
       await this.#client.eval(CLAIM_CODE_SCRIPT, {
         keys: [this.#keys.pending],
-        arguments: [loginId, relayId, operatorId],
+        arguments: [
+          claim.loginId,
+          claim.relayId,
+          claim.operatorId,
+          claim.codeDigest,
+          writtenAt,
+          String(claim.maxAttempts),
+        ],
       }),
     );
     if (status === 'busy' && payload !== undefined) return { ok: false, reason: 'busy', operatorId: payload };
+    if (status === 'already-tried' || status === 'no-attempts-left') return { ok: false, reason: status };
+    const promptedAt = status === 'stale' ? toDate(payload) : undefined;
+    if (promptedAt !== undefined) return { ok: false, reason: 'stale', promptedAt };
     if (status === 'claimed' && payload !== undefined) {
       const login = this.#parsePending(payload);
       // Claimed in Redis but unreadable here: nobody can send this code; the login expires at its
       // deadline (the warning says why).
       if (login !== undefined) return { ok: true, login };
     }
-    if (status === 'corrupt') this.#warnCorrupt(this.#keys.pending, 'not a pending login');
+    if (status === 'corrupt' || status === 'stale')
+      this.#warnCorrupt(this.#keys.pending, 'not a pending login');
     return { ok: false, reason: 'none' };
   }
 
@@ -363,8 +505,12 @@ export class RedisCoordination implements LoginCoordination {
       await this.#client.del(this.#keys.halt);
       return;
     }
-    if (!Number.isFinite(halt.at.getTime())) throw new RangeError('Halt not stored: invalid date');
-    const stored: StoredHalt = { error: halt.error, at: halt.at.toISOString() };
+    checkHalt(halt);
+    const stored: StoredHalt = {
+      error: halt.error,
+      at: halt.at.toISOString(),
+      ...(halt.credentials === undefined ? {} : { credentials: halt.credentials }),
+    };
     await this.#client.set(this.#keys.halt, JSON.stringify(stored));
   }
 
@@ -430,20 +576,26 @@ function parsePending(raw: string): SharedLogin | string {
   if (!isNonNegativeInteger(attemptsUsed)) return 'bad attemptsUsed';
   const parsedPhase = toPhase(phase);
   if (parsedPhase === undefined) return 'bad phase';
-  let parsedPrompts: unknown;
-  try {
-    parsedPrompts = typeof prompts === 'string' ? JSON.parse(prompts) : undefined;
-  } catch {
-    parsedPrompts = undefined;
-  }
+  const parsedPrompts = parseJsonText(prompts);
   if (!isJsonObject(parsedPrompts)) return 'bad prompts';
+  // Absent in a login saved by a relay that predates them: see StoredPending.
+  const { promptedAt = startedAt, codeKey, triedCodes = '[]' } = parsed.value;
+  const promptedAtDate = toDate(promptedAt);
+  if (promptedAtDate === undefined) return 'bad promptedAt';
+  if (codeKey !== undefined && !isCodeKeyText(codeKey)) return 'bad codeKey';
+  const parsedTried = parseJsonText(triedCodes);
+  if (!Array.isArray(parsedTried) || !parsedTried.every(isCodeDigest)) return 'bad triedCodes';
+  const interimSecret = new Secret(interim);
   return Object.freeze({
     loginId,
     reason: reason,
     startedAt: startedAtDate,
-    interim: new Secret(interim),
+    interim: interimSecret,
     deadline: deadlineDate,
     attemptsUsed,
+    promptedAt: promptedAtDate,
+    codeKey: codeKey === undefined ? legacyCodeKey(interimSecret) : new Secret(codeKey),
+    triedCodes: Object.freeze([...parsedTried]),
     phase: parsedPhase,
     prompts: parsedPrompts,
   });
@@ -453,11 +605,23 @@ function parsePending(raw: string): SharedLogin | string {
 function parseHalt(raw: string): LoginHalt | string {
   const parsed = parseJsonObject(raw);
   if (!parsed.ok) return parsed.error;
-  const { error, at: atText } = parsed.value;
+  const { error, at: atText, credentials } = parsed.value;
   if (typeof error !== 'string' || !isOneOf(BROKER_ERROR_KINDS, error)) return 'bad error kind';
   const at = toDate(atText);
   if (at === undefined) return 'bad date';
-  return Object.freeze({ error: error, at });
+  if (credentials === undefined) return Object.freeze({ error: error, at });
+  if (typeof credentials !== 'string' || credentials.length === 0) return 'bad credentials';
+  return Object.freeze({ error: error, at, credentials });
+}
+
+/** JSON text stored inside the JSON (`prompts`, `triedCodes`), parsed; `undefined` if it is not. */
+function parseJsonText(value: unknown): unknown {
+  if (typeof value !== 'string') return undefined;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 function toPhase(value: unknown): SharedLoginPhase | undefined {
@@ -470,10 +634,11 @@ function toPhase(value: unknown): SharedLoginPhase | undefined {
   return undefined;
 }
 
+/** A stored time: exactly what `toISOString` writes (`YYYY-MM-DDTHH:mm:ss.sssZ`), nothing looser. */
 function toDate(value: unknown): Date | undefined {
   if (typeof value !== 'string') return undefined;
-  const ms = Date.parse(value);
-  return Number.isFinite(ms) ? new Date(ms) : undefined;
+  const date = new Date(value);
+  return isStorableDate(date) && date.toISOString() === value ? date : undefined;
 }
 
 /** A script's string reply (node-redis gives strings, or Buffers with a buffer type mapping). */

@@ -1,4 +1,4 @@
-import type { Logger } from '../log.js';
+import { errorFields, type Logger } from '../log.js';
 import { type BotRequest, parseBotRequest } from './bot-request.js';
 import { connectSubscriber, type RedisClient } from './redis-connection.js';
 import type { EventPublisher, RelayEvent, RelayKeys } from './types.js';
@@ -15,6 +15,8 @@ export function serializeRelayEvent(event: RelayEvent): string {
       return JSON.stringify({ type: event.type, generation: event.generation, expiresAt: event.expiresAt });
     case 'token.invalidated':
       return JSON.stringify({ type: event.type, generation: event.generation, reason: event.reason });
+    case 'token.checked':
+      return JSON.stringify({ type: event.type, generation: event.generation, valid: event.valid });
     case 'login.started':
     case 'login.failed':
       return JSON.stringify({ type: event.type, reason: event.reason });
@@ -118,7 +120,7 @@ export class RedisRequestSubscriber {
     }
     const failed = (error: unknown): void => {
       logger?.error(
-        { channel: keys.requests, err: error, generation: parsed.request.generation },
+        { channel: keys.requests, err: errorFields(error), generation: parsed.request.generation },
         'Bot request handler failed',
       );
     };

@@ -1,35 +1,44 @@
 import { parseJsonObject } from './json-object.js';
 import KeyvRedis, { Keyv, type RedisClientConnectionType } from '@keyv/redis';
 import type { Logger } from '../log.js';
-import { RedisNotConnectedError, StaleGenerationError } from './errors.js';
+import { RedisNotConnectedError } from './errors.js';
 import type { RedisClient } from './redis-connection.js';
 import { checkRestorable } from './memory-token-store.js';
-import { buildTokenRecord, checkNewToken, isExpired, toTokenRecord } from './token-record.js';
+import {
+  buildTokenRecord,
+  checkNewToken,
+  isExpired,
+  toTokenRecord,
+  type CheckedNewToken,
+} from './token-record.js';
 import type { NewToken, RelayKeys, TokenRecord, TokenStore } from './types.js';
 
 /**
- * Writes keyv's envelope only if no newer generation exists: neither in the counter (`KEYS[2]`) nor
- * in the stored record (`KEYS[1]`). Returns -1 once written, else the newer generation.
- * ARGV: the envelope keyv serialized, the TTL in milliseconds.
+ * Takes the next generation and writes the token, in one atomic step. The generation is the largest
+ * of: `INCR` of the counter (`KEYS[2]`), `ARGV[4]` (the caller's `minGeneration`), one more than the
+ * stored record's (`KEYS[1]`, if it holds one), and, when the counter did not exist (`INCR` gave 1),
+ * `ARGV[5]` (the unix seconds of `obtainedAt`). The counter is set to it, and the token written as
+ * keyv's envelope with the generation in its place (`ARGV[1]` .. generation .. `ARGV[2]`) and a
+ * `PX` TTL of `ARGV[3]` ms. Returns the generation. Reads first, so a key of the wrong type fails
+ * the script before anything is written.
  */
-const FENCED_SET_SCRIPT = `
-local incoming = cjson.decode(ARGV[1])
-if type(incoming) ~= 'table' or type(incoming.value) ~= 'table' or type(incoming.value.generation) ~= 'number' then
-  return redis.error_reply('otp-relay: envelope without value.generation')
-end
-local generation = incoming.value.generation
-local counter = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
-if counter > generation then return counter end
+const PUBLISH_SCRIPT = `
+local stored = -1
 local current = redis.call('GET', KEYS[1])
 if current then
-  local ok, stored = pcall(cjson.decode, current)
-  if ok and type(stored) == 'table' and type(stored.value) == 'table'
-    and type(stored.value.generation) == 'number' and stored.value.generation > generation then
-    return stored.value.generation
+  local ok, decoded = pcall(cjson.decode, current)
+  if ok and type(decoded) == 'table' and type(decoded.value) == 'table' then
+    local g = decoded.value.generation
+    if type(g) == 'number' and g >= 0 and g < 9007199254740991 and math.floor(g) == g then stored = g end
   end
 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return -1
+local incremented = redis.call('INCR', KEYS[2])
+local generation = math.max(incremented, tonumber(ARGV[4]), stored + 1)
+if incremented == 1 then generation = math.max(generation, tonumber(ARGV[5])) end
+local text = string.format('%.0f', generation)
+if generation ~= incremented then redis.call('SET', KEYS[2], text) end
+redis.call('SET', KEYS[1], ARGV[1] .. text .. ARGV[2], 'PX', ARGV[3])
+return generation
 `;
 
 /** Deletes the token only if its record is generation `ARGV[1]`. Returns 1 when it deleted it. */
@@ -69,14 +78,24 @@ if counter < generation then redis.call('SET', KEYS[2], ARGV[2]) end
 return 1
 `;
 
+/** What one publish needs from the write script, and what it got back. */
+interface PublishTicket {
+  readonly checked: CheckedNewToken;
+  generation?: number;
+}
+
 /**
- * keyv's Redis adapter with two changes: `set` is a compare-and-set on the record's generation
- * (still storing exactly the string keyv serialized, with `PX`), and it never connects the client
- * itself (stock `getClient()` silently reconnects a closed client, and destroys it when that fails).
+ * keyv's Redis adapter with two changes: `set` takes the generation and writes in one script
+ * ({@link PUBLISH_SCRIPT}: the generation is chosen in Redis, so keyv serializes the record with a
+ * placeholder that the script replaces), and it never connects the client itself (stock
+ * `getClient()` silently reconnects a closed client, and destroys it when that fails).
  */
-class FencedKeyvRedis extends KeyvRedis<string> {
+class PublishingKeyvRedis extends KeyvRedis<string> {
   readonly #redis: RedisClient;
   readonly #generationKey: string;
+  /** Open publishes by placeholder: negative generations, which no record ever has. */
+  readonly #tickets = new Map<number, PublishTicket>();
+  #lastPlaceholder = 0;
 
   public constructor(client: RedisClient, generationKey: string) {
     super(client, { throwOnErrors: true, throwOnConnectError: true });
@@ -89,18 +108,53 @@ class FencedKeyvRedis extends KeyvRedis<string> {
     return Promise.resolve(this.#redis);
   }
 
+  /**
+   * Runs `write` (a `keyv.set` of the record with the placeholder generation it is given) and
+   * resolves with the generation the script chose for it.
+   */
+  public async publishWith(
+    checked: CheckedNewToken,
+    write: (placeholder: number) => Promise<boolean>,
+  ): Promise<number> {
+    this.#lastPlaceholder = this.#lastPlaceholder <= Number.MIN_SAFE_INTEGER ? -1 : this.#lastPlaceholder - 1;
+    const placeholder = this.#lastPlaceholder;
+    const ticket: PublishTicket = { checked };
+    this.#tickets.set(placeholder, ticket);
+    try {
+      const stored = await write(placeholder);
+      // With throwOnErrors keyv rethrows a failed write; `false` would still mean "not stored".
+      if (!stored || ticket.generation === undefined) throw new Error('The token was not stored');
+      return ticket.generation;
+    } finally {
+      this.#tickets.delete(placeholder);
+    }
+  }
+
   public override async set(key: string, value: string, ttl?: number): Promise<void> {
     // keyv turns a TTL of 0 into "no TTL"; a token without expiry must never be written.
     if (ttl === undefined || !(ttl > 0)) throw new RangeError('A token is only written with a positive TTL');
+    const placeholder = generationOf(value);
+    const ticket = this.#tickets.get(placeholder);
+    if (ticket === undefined) throw new Error('A token is only written by RedisTokenStore.publish');
+    // keyv serialized with JSON.stringify: `,"generation":<n>,` with a bare quote cannot occur
+    // inside a string value (a quote there is escaped), so this is the record's own field.
+    const marker = `,"generation":${placeholder},`;
+    const at = value.indexOf(marker);
+    if (at < 0) throw new Error('The token envelope has no generation field');
     await this.getClient();
     const prefixedKey = this.createKeyPrefix(key, this.namespace);
-    const newer = await this.#redis.eval(FENCED_SET_SCRIPT, {
+    const generation = await this.#redis.eval(PUBLISH_SCRIPT, {
       keys: [prefixedKey, this.#generationKey],
-      arguments: [value, String(Math.ceil(ttl))],
+      arguments: [
+        `${value.slice(0, at)},"generation":`,
+        `,${value.slice(at + marker.length)}`,
+        String(Math.ceil(ttl)),
+        String(ticket.checked.minGeneration),
+        String(ticket.checked.seedGeneration),
+      ],
     });
-    if (typeof newer === 'number' && newer >= 0) {
-      throw new StaleGenerationError(generationOf(value), newer);
-    }
+    if (typeof generation !== 'number') throw new Error('The token write script answered no generation');
+    ticket.generation = generation;
   }
 }
 
@@ -125,16 +179,17 @@ export interface RedisTokenStoreOptions {
  * The token store bots read: `P:token:A` holds keyv's JSON envelope
  * `{"value":<TokenRecord>,"expires":<epoch ms>}`, written through keyv and `@keyv/redis` with no
  * namespace (the key is exactly `keys.token`) and a `PX` TTL that ends at `expiresAt`.
- * `generation` comes from `INCR P:generation:A`. A write is fenced: it is refused with
- * {@link StaleGenerationError} when a newer generation exists, so a stale writer never clobbers a
- * newer token.
+ * `generation` is taken in the same Lua script that writes the token, from `INCR P:generation:A`
+ * with the floors of {@link TokenStore.publish} (the caller's `minGeneration`, the stored record,
+ * the clock when the counter is gone): so a write can never be stale, and the generation never goes
+ * back, also after Redis lost its data.
  */
 export class RedisTokenStore implements TokenStore {
   readonly #client: RedisClient;
   readonly #keys: RelayKeys;
   readonly #account: string;
   readonly #logger: Logger | undefined;
-  readonly #adapter: FencedKeyvRedis;
+  readonly #adapter: PublishingKeyvRedis;
   readonly #keyv: Keyv<TokenRecord>;
 
   public constructor(options: RedisTokenStoreOptions) {
@@ -142,7 +197,7 @@ export class RedisTokenStore implements TokenStore {
     this.#keys = options.keys;
     this.#account = options.account;
     this.#logger = options.logger;
-    this.#adapter = new FencedKeyvRedis(options.client, options.keys.generation);
+    this.#adapter = new PublishingKeyvRedis(options.client, options.keys.generation);
     this.#keyv = new Keyv<TokenRecord>({
       store: this.#adapter,
       useKeyPrefix: false,
@@ -185,23 +240,21 @@ export class RedisTokenStore implements TokenStore {
   }
 
   /**
-   * Takes the next generation with `INCR`, then writes the record through keyv. Rejects with
-   * `InvalidTokenError` (nothing written, no generation taken), {@link StaleGenerationError}
-   * (a newer token exists) or the Redis error; resolves only once Redis stored the token. A write
-   * that fails after the `INCR` still uses up its generation: the counter never goes back, so bots
-   * may see a gap.
+   * Takes the next generation and writes the record through keyv, in one Lua script (see
+   * {@link TokenStore.publish} for the rule). Rejects with `InvalidTokenError` or a `RangeError`
+   * (nothing written, no generation taken) or the Redis error; resolves only once Redis stored the
+   * token. A write whose answer is lost (the connection dropped) may still have been stored: the
+   * next publish takes a newer generation in any case.
    */
   public async publish(newToken: NewToken): Promise<TokenRecord> {
     const checked = checkNewToken(newToken, Date.now());
-    const generation = await this.#client.incr(this.#keys.generation);
-    const record = buildTokenRecord(checked, this.#account, generation);
-    // Computed right before keyv.set(), which adds it to its own Date.now() for `expires`: so
-    // `expires` lands on `expiresAt` (give or take the millisecond between the two clock reads).
-    const ttlMs = checked.expiresAtMs - Date.now();
-    const stored = await this.#keyv.set(this.#keys.token, record, ttlMs);
-    // With throwOnErrors keyv rethrows a failed write; `false` would still mean "not stored".
-    if (!stored) throw new Error(`Token generation ${generation} was not stored`);
-    return record;
+    const generation = await this.#adapter.publishWith(checked, (placeholder) => {
+      // Computed right before keyv.set(), which adds it to its own Date.now() for `expires`: so
+      // `expires` lands on `expiresAt` (give or take the millisecond between the two clock reads).
+      const ttlMs = checked.expiresAtMs - Date.now();
+      return this.#keyv.set(this.#keys.token, buildTokenRecord(checked, this.#account, placeholder), ttlMs);
+    });
+    return buildTokenRecord(checked, this.#account, generation);
   }
 
   /** Deletes the token only if it is still generation `generation` (atomic, in Lua). */

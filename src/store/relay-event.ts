@@ -11,15 +11,16 @@ export type RelayEventParseResult =
 export const MAX_RELAY_EVENT_LENGTH = 4096;
 
 /**
- * Reads one message of `P:events:A` (the relay's own watch and the bots' client both use it). Accepts the four event types of DESIGN.md with their fields
- * of the right types, keeping only those fields. Never throws: anything else is `{ ok: false }`
+ * Reads one message of `P:events:A` (the relay's own watch and the bots' client both use it).
+ * Accepts the five event types of DESIGN.md with their fields of the right types, keeping only
+ * those fields. Never throws: anything else is `{ ok: false }`
  * with a short reason that never quotes the message (`'unknown type'` for a type this version does
  * not know, which a newer relay may send).
  */
 export function parseRelayEvent(text: string): RelayEventParseResult {
   const parsed = parseJsonObject(text, MAX_RELAY_EVENT_LENGTH);
   if (!parsed.ok) return parsed;
-  const { type, generation, expiresAt, reason } = parsed.value;
+  const { type, generation, expiresAt, reason, valid } = parsed.value;
   switch (type) {
     case 'token.updated':
       if (!isNonNegativeInteger(generation)) return { ok: false, error: 'bad generation' };
@@ -29,6 +30,10 @@ export function parseRelayEvent(text: string): RelayEventParseResult {
       if (!isNonNegativeInteger(generation)) return { ok: false, error: 'bad generation' };
       if (typeof reason !== 'string') return { ok: false, error: 'bad reason' };
       return { ok: true, event: { type, generation, reason } };
+    case 'token.checked':
+      if (!isNonNegativeInteger(generation)) return { ok: false, error: 'bad generation' };
+      if (typeof valid !== 'boolean') return { ok: false, error: 'bad valid' };
+      return { ok: true, event: { type, generation, valid } };
     case 'login.started':
     case 'login.failed':
       if (typeof reason !== 'string') return { ok: false, error: 'bad reason' };

@@ -9,11 +9,16 @@ export interface CheckedNewToken {
   readonly obtainedAt: string;
   readonly expiresAt: string;
   readonly expiresAtMs: number;
+  /** `NewToken.minGeneration`, `0` when not given. */
+  readonly minGeneration: number;
+  /** The clock seed of a store with no generation counter: the unix seconds of `obtainedAt`. */
+  readonly seedGeneration: number;
 }
 
 /**
  * Checks a token before a generation is spent on it: non-empty, valid dates, not yet expired at
- * `nowMs`. Throws {@link InvalidTokenError}, whose message never holds the token.
+ * `nowMs`. Throws {@link InvalidTokenError}, whose message never holds the token, or a `RangeError`
+ * for a `minGeneration` that is not a non-negative safe integer.
  */
 export function checkNewToken(newToken: NewToken, nowMs: number): CheckedNewToken {
   const tokenText = newToken.token.reveal();
@@ -24,12 +29,34 @@ export function checkNewToken(newToken: NewToken, nowMs: number): CheckedNewToke
     throw new InvalidTokenError('invalid-date');
   }
   if (expiresAtMs <= nowMs) throw new InvalidTokenError('already-expired');
+  const minGeneration = newToken.minGeneration ?? 0;
+  if (!isNonNegativeInteger(minGeneration)) {
+    throw new RangeError('Token not published: minGeneration is not a non-negative integer');
+  }
   return {
     tokenText,
     obtainedAt: newToken.obtainedAt.toISOString(),
     expiresAt: newToken.expiresAt.toISOString(),
     expiresAtMs,
+    minGeneration,
+    seedGeneration: Math.max(0, Math.floor(obtainedAtMs / 1000)),
   };
+}
+
+/**
+ * The generation a publish takes (`TokenStore.publish`), given the store's counter after its
+ * increment (`incremented`, so `1` when the store had no counter) and the stored record's generation
+ * (`-1`: none): the largest of `incremented`, `minGeneration`, one more than the stored record's,
+ * and, only when the counter did not exist, the clock seed. RedisTokenStore runs the same rule in
+ * Lua (its fenced write script); MemoryTokenStore calls this.
+ */
+export function nextGeneration(
+  checked: CheckedNewToken,
+  incremented: number,
+  storedGeneration: number,
+): number {
+  const seed = incremented === 1 ? checked.seedGeneration : 0;
+  return Math.max(incremented, checked.minGeneration, storedGeneration + 1, seed);
 }
 
 /** The record bots read, with its fields in the order DESIGN.md lists them. */

@@ -9,7 +9,10 @@ export interface TokenRecord {
   readonly token: string;
   /** The account's name (`RELAY_ACCOUNT`). */
   readonly account: string;
-  /** Grows by one with every new token of the account; never goes back. */
+  /**
+   * Grows with every new token of the account and never goes back, also after Redis lost its data:
+   * compare it, never count on steps of one (see {@link TokenStore.publish}).
+   */
   readonly generation: number;
   /** ISO 8601. */
   readonly obtainedAt: string;
@@ -20,8 +23,16 @@ export interface TokenRecord {
 /** What {@link TokenStore.publish} needs to write a new token. */
 export interface NewToken {
   readonly token: Secret;
+  /** When the broker issued it; its unix seconds seed the generation of a store with no counter. */
   readonly obtainedAt: Date;
   readonly expiresAt: Date;
+  /**
+   * The lowest generation this token may take: the highest generation the caller has seen (held,
+   * adopted, published or invalidated) plus one. It keeps the generation going up when the store
+   * lost its counter (a Redis restarted without persistence, a failover to a replica that missed
+   * the last write) while the caller still remembers. A non-negative safe integer; none: `0`.
+   */
+  readonly minGeneration?: number | undefined;
 }
 
 /**
@@ -32,8 +43,14 @@ export interface TokenStore {
   /** The current record, or `undefined` when there is none (or it has expired). */
   read(): Promise<TokenRecord | undefined>;
   /**
-   * Takes the next generation (one more than any before, even after a removal) and writes the token
-   * with a TTL ending at `expiresAt`. Resolves only once the write is stored: a failed write rejects.
+   * Takes the next generation and writes the token with a TTL ending at `expiresAt`, atomically. The
+   * generation is the largest of: one more than the store's counter (so one more than any before,
+   * even after a removal); `minGeneration`; one more than the stored record's; and, when the store
+   * has no counter (a fresh deployment, or a store that lost its data), the unix seconds of
+   * `obtainedAt`. The counter is then set to it. So the first token of a deployment is about
+   * 1.76e9, the next ones go up by one, and after a data loss the clock restarts above anything
+   * given out before, as long as there was less than one login per second on average (the SMS
+   * guard allows a few an hour). Resolves only once the write is stored: a failed write rejects.
    */
   publish(token: NewToken): Promise<TokenRecord>;
   /**
@@ -55,7 +72,13 @@ export type RelayEvent =
   | { readonly type: 'token.updated'; readonly generation: number; readonly expiresAt: string }
   | { readonly type: 'token.invalidated'; readonly generation: number; readonly reason: string }
   | { readonly type: 'login.started'; readonly reason: string }
-  | { readonly type: 'login.failed'; readonly reason: string };
+  | { readonly type: 'login.failed'; readonly reason: string }
+  /**
+   * The relay's answer to a bot's `token.rejected` for `generation`, once it asked the broker:
+   * `valid: true` means the token still works (the bot's 401 had another cause), `false` that it is
+   * dead (a `token.invalidated` and a new login follow).
+   */
+  | { readonly type: 'token.checked'; readonly generation: number; readonly valid: boolean };
 
 /** Publishes relay events for the bots. */
 export interface EventPublisher {

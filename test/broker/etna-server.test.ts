@@ -54,6 +54,20 @@ describe('the fake ETNA broker', () => {
     expect(server.lastCode).toMatch(/^\d{8}$/);
   });
 
+  it('sends 6-digit codes by default, any length from 1 to 12 when told, and refuses others', async () => {
+    const dispatcher = agent();
+    const byDefault = await started();
+    await (await step1(byDefault, dispatcher)).body.dump();
+    expect(byDefault.lastCode).toMatch(/^\d{6}$/);
+    // A live setting: the next step 1 follows it.
+    byDefault.settings.codeLength = 12;
+    await (await step1(byDefault, dispatcher)).body.dump();
+    expect(byDefault.lastCode).toMatch(/^\d{12}$/);
+    for (const codeLength of [0, 13, 1.5, Number.NaN]) {
+      await expect(startEtnaServer({ codeLength })).rejects.toThrow(/codeLength/);
+    }
+  });
+
   it('mints a fresh interim and code for every step 1', async () => {
     const server = await started({ codeLength: 8 });
     const dispatcher = agent();

@@ -18,7 +18,7 @@ const RECORD = {
 };
 
 describe('parseRelayEvent', () => {
-  it('reads the four event types of DESIGN.md and keeps only their fields', () => {
+  it('reads the five event types of DESIGN.md and keeps only their fields', () => {
     expect(
       parseRelayEvent('{"type":"token.updated","generation":4,"expiresAt":"2026-05-02T11:00:00.000Z","x":1}'),
     ).toEqual({
@@ -28,6 +28,14 @@ describe('parseRelayEvent', () => {
     expect(parseRelayEvent('{"type":"token.invalidated","generation":4,"reason":"rejected"}')).toEqual({
       ok: true,
       event: { type: 'token.invalidated', generation: 4, reason: 'rejected' },
+    });
+    expect(parseRelayEvent('{"type":"token.checked","generation":4,"valid":true,"reason":"x"}')).toEqual({
+      ok: true,
+      event: { type: 'token.checked', generation: 4, valid: true },
+    });
+    expect(parseRelayEvent('{"type":"token.checked","generation":4,"valid":false}')).toEqual({
+      ok: true,
+      event: { type: 'token.checked', generation: 4, valid: false },
     });
     expect(parseRelayEvent('{"type":"login.started","reason":"expiring"}')).toEqual({
       ok: true,
@@ -49,6 +57,9 @@ describe('parseRelayEvent', () => {
       ['{"type":"token.updated","generation":1.5,"expiresAt":"x"}', 'bad generation'],
       ['{"type":"token.updated","generation":1}', 'bad expiresAt'],
       ['{"type":"token.invalidated","generation":1}', 'bad reason'],
+      ['{"type":"token.checked","generation":1}', 'bad valid'],
+      ['{"type":"token.checked","generation":1,"valid":"true"}', 'bad valid'],
+      ['{"type":"token.checked","valid":true}', 'bad generation'],
       [`{"type":"login.started","reason":"${'x'.repeat(MAX_RELAY_EVENT_LENGTH)}"}`, 'message too long'],
     ];
     for (const [text, error] of cases) expect(parseRelayEvent(text)).toEqual({ ok: false, error });

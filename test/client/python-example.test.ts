@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseBotRequest } from '../../src/store/bot-request.js';
+import type { TokenRecord } from '../../src/store/types.js';
 import { connectRedis, TEST_REDIS_URL } from '../helpers/redis.js';
 import { ACCOUNT, relaySide, type RelaySide } from './support.js';
 
@@ -114,6 +115,73 @@ describe.skipIf(PYTHON === undefined)('examples/python_bot.py (redis-py)', () =>
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout.trim()).toBe(String(second.generation));
+  });
+
+  describe('--report-rejected N --wait: the relay answers the report', () => {
+    let listener: ReturnType<typeof plain.duplicate>;
+
+    /** Plays the relay: answers each report it hears with `answer` (nothing when it returns undefined). */
+    async function answerReports(answer: (generation: number) => Promise<void> | undefined): Promise<void> {
+      listener = plain.duplicate();
+      await listener.connect();
+      await listener.subscribe(relay.keys.requests, (message) => {
+        const parsed = parseBotRequest(message);
+        if (parsed.ok) void answer(parsed.request.generation);
+      });
+    }
+
+    afterEach(async () => {
+      if (listener?.isOpen) await listener.close();
+    });
+
+    it('prints the same generation once the relay answers token.checked valid for it', async () => {
+      const record = await relay.storeToken('py-still-good');
+      await answerReports(async (generation) => {
+        // A "valid" answer for another generation, and a "dead" one, first: neither ends the wait.
+        await relay.publishEvent({ type: 'token.checked', generation: generation - 1, valid: true });
+        await relay.publishEvent({ type: 'token.checked', generation, valid: false });
+        await relay.publishEvent({ type: 'token.checked', generation, valid: true });
+      });
+
+      const run = await runBot(['--report-rejected', String(record.generation), '--wait', '--timeout', '15'])
+        .done;
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout.trim().split('\n')).toEqual(['1', String(record.generation)]);
+      expect(run.stdout).not.toContain('py-still-good');
+    });
+
+    it('prints the newer generation when the relay finds the token dead and replaces it', async () => {
+      const record = await relay.storeToken('py-dead');
+      let replacement: Promise<TokenRecord> | undefined;
+      await answerReports((generation) => {
+        replacement = (async () => {
+          await relay.publishEvent({ type: 'token.checked', generation, valid: false });
+          await relay.invalidate(generation);
+          return relay.publishToken('py-replacement');
+        })();
+        return undefined;
+      });
+
+      const run = await runBot(['--report-rejected', String(record.generation), '--wait', '--timeout', '15'])
+        .done;
+      const next = await replacement!;
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(next.generation).toBeGreaterThan(record.generation);
+      expect(run.stdout.trim().split('\n')).toEqual(['1', String(next.generation)]);
+    });
+
+    it('prints "none" and exits 2 when no answer comes within --timeout', async () => {
+      const record = await relay.storeToken('py-unanswered');
+      await answerReports(() => undefined);
+      const started = Date.now();
+      const run = await runBot(['--report-rejected', String(record.generation), '--wait', '--timeout', '1'])
+        .done;
+      expect(run.code).toBe(2);
+      expect(run.stdout.trim().split('\n')).toEqual(['1', 'none']);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    });
   });
 
   it('--report-rejected lands on P:requests:A as the exact JSON the relay reads', async () => {

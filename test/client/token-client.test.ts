@@ -4,6 +4,8 @@ import {
   createTokenClient,
   TokenClient,
   TokenClientStateError,
+  TokenClientTimeoutError,
+  type RelayEvent,
   type TokenClientOptions,
   type TokenInfo,
 } from '../../src/client/index.js';
@@ -282,6 +284,137 @@ describe('TokenClient', () => {
       const client = await startClient();
       await expect(client.waitForToken({ minGeneration: -1 })).rejects.toBeInstanceOf(RangeError);
       await expect(client.waitForToken({ minGeneration: 1.5 })).rejects.toBeInstanceOf(RangeError);
+    });
+
+    it('rejects with TokenClientTimeoutError after timeoutMs, or the client default, and goes on', async () => {
+      const client = await startClient({ waitTimeoutMs: 100 });
+      const started = Date.now();
+      const error = (await client
+        .waitForToken({ timeoutMs: 150 })
+        .catch((caught: unknown) => caught)) as Error;
+      expect(error).toBeInstanceOf(TokenClientTimeoutError);
+      expect(error).toMatchObject({ name: 'TokenClientTimeoutError', timeoutMs: 150, minGeneration: 0 });
+      expect((error as TokenClientTimeoutError).after).toBeUndefined();
+      expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+      await expect(client.waitForToken({ minGeneration: 5 })).rejects.toMatchObject({
+        name: 'TokenClientTimeoutError',
+        timeoutMs: 100,
+        minGeneration: 5,
+      });
+      // The client still works: the next token arrives as usual.
+      const record = await relay.publishToken('bearer-after-timeout');
+      expect((await client.waitForToken({ minGeneration: record.generation })).token).toBe(
+        'bearer-after-timeout',
+      );
+    });
+
+    it('refuses time-outs and combinations it cannot use', async () => {
+      const client = await startClient();
+      for (const timeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
+        await expect(client.waitForToken({ timeoutMs })).rejects.toBeInstanceOf(RangeError);
+      }
+      await expect(client.waitForToken({ after: -1 })).rejects.toBeInstanceOf(RangeError);
+      await expect(client.waitForToken({ after: 3, minGeneration: 4 })).rejects.toBeInstanceOf(TypeError);
+      expect(() => new TokenClient({ waitTimeoutMs: 0 })).toThrow(RangeError);
+      expect(() => new TokenClient({ waitTimeoutMs: Number.POSITIVE_INFINITY })).toThrow(RangeError);
+    });
+  });
+
+  describe('waitForToken after a report (token.checked)', () => {
+    /** Resolves once the client has handled an event of `type` (events arrive in order). */
+    function heard(client: TokenClient, accept: (event: RelayEvent) => boolean): Promise<void> {
+      return new Promise((resolve) => {
+        const unsubscribe = client.onRelayEvent((event) => {
+          if (!accept(event)) return;
+          unsubscribe();
+          resolve();
+        });
+      });
+    }
+
+    it('resolves with the same token once the relay answers token.checked valid for it', async () => {
+      const record = await relay.storeToken('bearer-still-good');
+      const client = await startClient();
+      await client.reportRejected(record.generation);
+      let settled = false;
+      const waiting = client.waitForToken({ after: record.generation, timeoutMs: 10_000 });
+      void waiting.finally(() => (settled = true));
+
+      // Neither a "dead" answer, nor a "valid" one for another generation, ends the wait.
+      const barrier = heard(client, (event) => event.type === 'login.started');
+      await relay.publishEvent({ type: 'token.checked', generation: record.generation, valid: false });
+      await relay.publishEvent({ type: 'token.checked', generation: record.generation + 1, valid: true });
+      await relay.publishEvent({ type: 'token.checked', generation: record.generation - 1, valid: true });
+      await relay.publishEvent({ type: 'login.started', reason: 'barrier' });
+      await barrier;
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(settled).toBe(false);
+
+      await relay.publishEvent({ type: 'token.checked', generation: record.generation, valid: true });
+      const info = await waiting;
+      expect(info.generation).toBe(record.generation);
+      expect(info.token).toBe('bearer-still-good');
+      expect(info).toBe(client.getToken());
+    });
+
+    it('takes an answer that came between the report and the wait, but not one to an earlier report', async () => {
+      const record = await relay.storeToken('bearer-quick-answer');
+      const client = await startClient();
+      await client.reportRejected(record.generation);
+      const answered = heard(client, (event) => event.type === 'token.checked');
+      await relay.publishEvent({ type: 'token.checked', generation: record.generation, valid: true });
+      await answered;
+      await expect(client.waitForToken({ after: record.generation, timeoutMs: 1_000 })).resolves.toBe(
+        client.getToken(),
+      );
+
+      // Reported again (the broker said 401 once more): the old answer no longer counts.
+      await client.reportRejected(record.generation);
+      await expect(client.waitForToken({ after: record.generation, timeoutMs: 200 })).rejects.toMatchObject({
+        name: 'TokenClientTimeoutError',
+        timeoutMs: 200,
+        after: record.generation,
+        minGeneration: record.generation + 1,
+      });
+    });
+
+    it('resolves with a newer generation when the relay replaced the token', async () => {
+      const record = await relay.storeToken('bearer-dead');
+      const client = await startClient();
+      await client.reportRejected(record.generation);
+      const waiting = client.waitForToken({ after: record.generation, timeoutMs: 10_000 });
+      await relay.publishEvent({ type: 'token.checked', generation: record.generation, valid: false });
+      await relay.invalidate(record.generation);
+      const next = await relay.publishToken('bearer-replacement');
+
+      const info = await waiting;
+      expect(info.generation).toBe(next.generation);
+      expect(info.generation).toBeGreaterThan(record.generation);
+      expect(info.token).toBe('bearer-replacement');
+    });
+
+    it('resolves at once when a newer token than the reported one is already held', async () => {
+      const older = await relay.storeToken('bearer-older');
+      const newer = await relay.storeToken('bearer-newer');
+      const client = await startClient();
+      await expect(client.waitForToken({ after: older.generation, timeoutMs: 1_000 })).resolves.toMatchObject(
+        {
+          generation: newer.generation,
+        },
+      );
+    });
+
+    it('rejects with TokenClientTimeoutError when the relay never answers', async () => {
+      const record = await relay.storeToken('bearer-no-answer');
+      const client = await startClient();
+      const error: unknown = await client
+        .waitForToken({ after: record.generation, timeoutMs: 150 })
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(TokenClientTimeoutError);
+      expect(error).toMatchObject({ after: record.generation, timeoutMs: 150 });
+      expect(String((error as Error).message)).not.toContain('bearer-no-answer');
+      // Still served: a time-out is not an invalidation.
+      expect(client.getToken()?.generation).toBe(record.generation);
     });
   });
 

@@ -47,9 +47,21 @@ describe('npm run demo', () => {
     expect(code).toBe(0);
     expect(out).toContain('store: in-process');
     expect(out).toContain('That is not clearly one code');
-    expect(out).toMatch(/\[event on otp-relay:events:demo\] \{"type":"token.updated","generation":1,/);
-    expect(out).toMatch(
-      /A trading bot reading otp-relay:token:demo now sees:\n {2}\{"token":"[^"]+","account":"demo","generation":1,/,
+    const seen = /A trading bot reading otp-relay:token:demo now sees:\n {2}(\{.*\})\n/.exec(out);
+    expect(seen).not.toBeNull();
+    const record = JSON.parse(seen![1]!) as {
+      token: string;
+      account: string;
+      generation: number;
+      obtainedAt: string;
+    };
+    expect(record.token).not.toBe('');
+    expect(Object.keys(record).slice(0, 3)).toEqual(['token', 'account', 'generation']);
+    expect(record.account).toBe('demo');
+    // The first token of a store with no counter takes the unix seconds of its obtainedAt.
+    expect(record.generation).toBe(Math.floor(Date.parse(record.obtainedAt) / 1000));
+    expect(out).toContain(
+      `[event on otp-relay:events:demo] {"type":"token.updated","generation":${record.generation},`,
     );
   });
 
@@ -63,8 +75,12 @@ describe('npm run demo', () => {
     const redis = await connectRedis();
     const raw = await redis.get(`${prefix}:token:demo`);
     await redis.quit();
-    const envelope = JSON.parse(raw!) as { value: { token: string; generation: number }; expires: number };
-    expect(envelope.value.generation).toBe(1);
+    const envelope = JSON.parse(raw!) as {
+      value: { token: string; generation: number; obtainedAt: string };
+      expires: number;
+    };
+    // The first token of a deployment: the unix seconds of its obtainedAt.
+    expect(envelope.value.generation).toBe(Math.floor(Date.parse(envelope.value.obtainedAt) / 1000));
     expect(out).toContain(`GET ${prefix}:token:demo -> ${raw}`);
   });
 });

@@ -7,10 +7,13 @@ import type {
   PromptView,
 } from '../../src/operators/types.js';
 
-/** An {@link OperatorInput} whose `inputId` may be left out: {@link RecordingOperators.input} fills it. */
+/**
+ * An {@link OperatorInput} whose `inputId` (and a code's `sentAt`) may be left out:
+ * {@link RecordingOperators.input} fills them.
+ */
 export type RecordedInput = OperatorInput extends infer Input
   ? Input extends OperatorInput
-    ? Omit<Input, 'inputId'> & { readonly inputId?: string }
+    ? Omit<Input, 'inputId' | 'sentAt'> & { readonly inputId?: string; readonly sentAt?: Date }
     : never
   : never;
 
@@ -70,7 +73,12 @@ export class RecordingOperators implements OperatorChannel {
   public input(input: RecordedInput): OperatorInput {
     if (this.#onInput === undefined) throw new Error('channel not started');
     inputCount += 1;
-    const delivered = { ...input, inputId: input.inputId ?? `recorded-input-${inputCount}` } as OperatorInput;
+    const delivered = {
+      ...input,
+      inputId: input.inputId ?? `recorded-input-${inputCount}`,
+      // Written now, unless the test says when (a reply typed before a new prompt went out).
+      ...(input.kind === 'code' ? { sentAt: input.sentAt ?? new Date() } : {}),
+    } as OperatorInput;
     this.#onInput(delivered);
     return delivered;
   }

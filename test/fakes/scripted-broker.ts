@@ -10,7 +10,7 @@ export class ScriptedBroker implements Broker {
   public readonly submittedCodes: string[] = [];
   #tokens = 0;
 
-  public readonly startLogin = vi.fn(async (): Promise<StartLoginResult> => ({
+  public readonly startLogin = vi.fn(async (_signal?: AbortSignal): Promise<StartLoginResult> => ({
     kind: 'code-required',
     interim: new Secret('interim-secret'),
   }));

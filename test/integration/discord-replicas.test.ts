@@ -190,7 +190,7 @@ describe('two relays on one bot token', () => {
   });
 
   it('answers an unclear modal entry with one help reply, and delivers nothing', async () => {
-    const submitted = await emulator.submitModal(alice, 'otp:modal:login-1', { code: '12 34' });
+    const submitted = await emulator.submitModal(alice, 'otp:modal:login-1', { code: '12 3' });
     expect(submitted.type).toBe(InteractionResponseType.ChannelMessageWithSource);
     await settled(submitted.interactionId);
     expect(emulator.interactionReply(submitted.interactionId)?.ephemeral).toBe(true);

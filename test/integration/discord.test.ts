@@ -67,6 +67,10 @@ beforeAll(async () => {
       destination: { write: (line: string) => void logLines.push(line) },
     }),
     dmRetry: { baseDelayMs: 20, maxDelayMs: 50 },
+    // These tests were written for 6-digit codes, as with CODE_DIGITS=6 (the default 4-8 is tested
+    // in discord-code-digits.test.ts), and refuse strangers every time (rationing is tested there too).
+    codeDigits: { minDigits: 6, maxDigits: 6 },
+    strangerReplyIntervalMs: 0,
   });
   await channel.start((input) => inputs.push(input));
 });

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { copyFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,13 +91,59 @@ describe('docker-compose.yml', () => {
     });
   });
 
-  it('runs Redis 7 with the rendered ACL file and no persistence', () => {
+  it('runs Redis 7 with the rendered ACL file and the append-only file in a named volume', () => {
     expect(redis).toMatch(/image: redis:7[.\d]*-alpine/);
     expect(redis).toContain('/etc/otp-relay/render-acl.sh');
     expect(redis).toMatch(/- \/etc\/otp-relay\/users\.acl\.template\n\s+- \/run\/otp-relay\/users\.acl\n/);
     expect(redis).toMatch(/command:.*'--aclfile', '\/run\/otp-relay\/users\.acl'/);
-    expect(redis).toMatch(/'--save', '', '--appendonly', 'no'/);
+    expect(redis).toMatch(/command:.*'--appendonly', 'yes'/);
+    expect(redis).not.toMatch(/'--appendonly', 'no'/);
+    // The image's working directory, where redis-server keeps its files by default.
+    expect(redis).toMatch(/^\s+- redis-data:\/data$/m);
+    expect(text).toMatch(/^volumes:\n(?:\s+#.*\n)*\s+redis-data:\s*$/m);
     expect(redis).toContain('- /run/otp-relay');
+  });
+
+  it("keeps what Redis holds across a restart, with the compose file's own arguments", async () => {
+    const words = [...(/command: \[(.*)\]/.exec(redis)?.[1] ?? '').matchAll(/'([^']*)'/g)].map((m) => m[1]!);
+    expect(words[0]).toBe('redis-server');
+    // Everything but the ACL file (rendered in the container), on a socket in a directory of its own.
+    const aclAt = words.indexOf('--aclfile');
+    const args = words.slice(1).filter((_, index) => index + 1 !== aclAt && index + 1 !== aclAt + 1);
+    const dir = await mkdtemp(join(tmpdir(), 'otp-relay-aof-'));
+    const socket = join(dir, 'redis.sock');
+    const cli = async (...command: string[]) =>
+      (await run('redis-cli', ['-s', socket, ...command])).stdout.trim();
+    const start = async (): Promise<() => Promise<void>> => {
+      const child = spawn(
+        'redis-server',
+        [...args, '--port', '0', '--unixsocket', socket, '--dir', dir, '--logfile', ''],
+        { stdio: 'ignore' },
+      );
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      const deadline = Date.now() + 10_000;
+      while ((await cli('PING').catch(() => '')) !== 'PONG') {
+        if (Date.now() > deadline) throw new Error('redis-server did not start');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return async () => {
+        child.kill('SIGTERM');
+        await exited;
+      };
+    };
+    try {
+      let stop = await start();
+      expect(await cli('SET', 'otp-relay:generation:default', '1760000042')).toBe('OK');
+      await stop();
+      stop = await start();
+      try {
+        expect(await cli('GET', 'otp-relay:generation:default')).toBe('1760000042');
+      } finally {
+        await stop();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('mounts the ACL template and the render script from deploy/redis, read-only', async () => {

@@ -3,6 +3,7 @@ import { createClient, type RedisClientType } from 'redis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisAuditTrail } from '../../src/audit/redis-audit-trail.js';
 import { TokenClient } from '../../src/client/token-client.js';
+import { codeDigest, newDigestKey } from '../../src/relay/digest.js';
 import type { EndedLogin } from '../../src/relay/state.js';
 import { Secret } from '../../src/secret.js';
 import type { BotRequest } from '../../src/store/bot-request.js';
@@ -114,8 +115,8 @@ async function exerciseCoordination(coordination: RedisCoordination): Promise<vo
   expect(await coordination.acquireLock('relay-1', 30_000)).toBe(true);
   expect(await coordination.acquireLock('relay-2', 30_000)).toBe(false);
   expect(await coordination.renewLock('relay-1', 30_000)).toBe(true);
-  await coordination.releaseLock('relay-1');
 
+  const codeKey = newDigestKey();
   const login = {
     loginId: `acl-login-${randomUUID().slice(0, 8)}`,
     reason: 'startup',
@@ -123,22 +124,44 @@ async function exerciseCoordination(coordination: RedisCoordination): Promise<vo
     interim: new Secret('interim-token-of-the-acl-test'),
     deadline: new Date(Date.now() + 60_000),
     attemptsUsed: 0,
+    promptedAt: new Date(),
+    codeKey,
+    triedCodes: [],
     phase: { kind: 'awaiting-code' },
     prompts: {},
   } as const;
-  await coordination.savePending(login);
+  expect(await coordination.savePending(login, 'relay-2')).toBe('lock-lost');
+  expect(await coordination.savePending(login, 'relay-1')).toBe('saved');
+  expect(await coordination.savePending({ ...login, loginId: 'another' }, 'relay-1')).toBe('other-pending');
+  await coordination.releaseLock('relay-1');
   await coordination.savePrompts(login.loginId, { discord: { op: { messageId: '1' } } });
   expect((await coordination.loadPending())?.interim.reveal()).toBe('interim-token-of-the-acl-test');
-  expect((await coordination.claimCode(login.loginId, 'relay-1', 'op')).ok).toBe(true);
-  expect(await coordination.claimCode(login.loginId, 'relay-2', 'op-2')).toMatchObject({ reason: 'busy' });
+  const claim = {
+    loginId: login.loginId,
+    relayId: 'relay-1',
+    operatorId: 'op',
+    codeDigest: codeDigest(codeKey, new Secret('123456')),
+    writtenAtMs: Date.now(),
+    maxAttempts: 3,
+  };
+  expect(
+    await coordination.claimCode({ ...claim, writtenAtMs: login.promptedAt.getTime() - 1 }),
+  ).toMatchObject({
+    reason: 'stale',
+  });
+  expect((await coordination.claimCode(claim)).ok).toBe(true);
+  expect(await coordination.claimCode({ ...claim, relayId: 'relay-2', operatorId: 'op-2' })).toMatchObject({
+    reason: 'busy',
+  });
   expect(await coordination.reopen(login.loginId, 'relay-1')).toBe(true);
+  expect(await coordination.claimCode(claim)).toMatchObject({ reason: 'already-tried' });
   expect(await coordination.endPending(login.loginId, { kind: 'awaiting-code' })).toBeDefined();
 
   expect(await coordination.claimInput('dm-1', 60_000)).toBe(true);
   expect(await coordination.claimInput('dm-1', 60_000)).toBe(false);
 
-  await coordination.saveHalt({ error: 'bad-credentials', at: new Date() });
-  expect((await coordination.loadHalt())?.error).toBe('bad-credentials');
+  await coordination.saveHalt({ error: 'bad-credentials', at: new Date(), credentials: 'salt.hmac' });
+  expect(await coordination.loadHalt()).toMatchObject({ error: 'bad-credentials', credentials: 'salt.hmac' });
   await coordination.saveHalt(undefined);
 
   const nowMs = Date.now();

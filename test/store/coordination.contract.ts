@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { LoginCoordination, SharedLogin } from '../../src/relay/coordination.js';
+import type { CodeClaim, LoginCoordination, SharedLogin } from '../../src/relay/coordination.js';
+import { codeDigest, newDigestKey } from '../../src/relay/digest.js';
 import { Secret } from '../../src/secret.js';
 
 /** One coordination store under test, fresh and empty, as several relays would share it. */
@@ -30,7 +31,7 @@ const PROMPTS = {
 
 let loginIds = 0;
 
-/** A pending login awaiting its code, `deadlineInMs` from now. */
+/** A pending login awaiting its code, `deadlineInMs` from now, prompted half a second ago. */
 export function sharedLogin(overrides: Partial<SharedLogin> = {}, deadlineInMs = 60_000): SharedLogin {
   loginIds += 1;
   const startedAt = new Date(Date.now() - 1_000);
@@ -41,19 +42,62 @@ export function sharedLogin(overrides: Partial<SharedLogin> = {}, deadlineInMs =
     interim: new Secret(`interim-${loginIds}-do-not-leak`),
     deadline: new Date(Date.now() + deadlineInMs),
     attemptsUsed: 0,
+    promptedAt: new Date(startedAt.getTime() + 500),
+    codeKey: newDigestKey(),
+    triedCodes: [],
     phase: { kind: 'awaiting-code' },
     prompts: {},
     ...overrides,
   };
 }
 
-/** The parts of a login a test compares: the interim revealed, dates as epoch ms. */
+/** The lock owner {@link savePendingAs} saves as by default. */
+export const OWNER = 'relay-owner';
+
+/**
+ * Saves `login` as a relay does: under the login lock (taken for `owner` if free). Throws unless it
+ * was saved.
+ */
+export async function savePendingAs(
+  coordination: LoginCoordination,
+  login: SharedLogin,
+  owner: string = OWNER,
+): Promise<void> {
+  await coordination.acquireLock(owner, 60_000);
+  const result = await coordination.savePending(login, owner);
+  if (result !== 'saved') throw new Error(`savePending answered ${result}`);
+}
+
+const DIGEST_KEY = newDigestKey();
+let codes = 0;
+
+/** The digest of `code` (any login's: the tests need only tell codes apart). */
+export function digestOf(code: string): string {
+  return codeDigest(DIGEST_KEY, new Secret(code));
+}
+
+/** A claim of a code not claimed before, by relay-a for op, from a modal (no time), 3 attempts. */
+export function codeClaim(loginId: string, overrides: Partial<CodeClaim> = {}): CodeClaim {
+  codes += 1;
+  return {
+    loginId,
+    relayId: 'relay-a',
+    operatorId: 'op',
+    codeDigest: digestOf(String(100_000 + codes)),
+    maxAttempts: 3,
+    ...overrides,
+  };
+}
+
+/** The parts of a login a test compares: secrets revealed, dates as epoch ms. */
 function comparable(login: SharedLogin | undefined): unknown {
   if (login === undefined) return undefined;
   return {
     ...login,
     interim: login.interim.reveal(),
+    codeKey: login.codeKey.reveal(),
     startedAt: login.startedAt.getTime(),
+    promptedAt: login.promptedAt.getTime(),
     deadline: login.deadline.getTime(),
   };
 }
@@ -149,60 +193,59 @@ export function coordinationContract(name: string, create: () => Promise<Coordin
         expect(await coordination.loadPending()).toBeUndefined();
       });
 
-      it('round-trips every field: interim as a Secret, dates, phase, attempts, prompts', async () => {
+      it('round-trips every field: secrets as Secrets, dates, phase, attempts, tried codes, prompts', async () => {
         const [a, b] = await replicas(2);
         const login = sharedLogin({
           reason: 'bot-request',
           attemptsUsed: 2,
+          promptedAt: new Date('2026-01-05T09:00:00.123Z'),
+          triedCodes: [digestOf('111111'), digestOf('222222')],
           phase: { kind: 'exchanging', relayId: 'relay-a', operatorId: '100000000000000001' },
           prompts: PROMPTS,
         });
-        await a!.savePending(login);
+        await savePendingAs(a!, login);
 
         const loaded = await b!.loadPending();
         expect(loaded?.interim).toBeInstanceOf(Secret);
         expect(loaded?.interim.equals(login.interim)).toBe(true);
+        expect(loaded?.codeKey).toBeInstanceOf(Secret);
+        expect(loaded?.codeKey.equals(login.codeKey)).toBe(true);
         expect(loaded?.startedAt).toBeInstanceOf(Date);
         expect(loaded?.deadline).toBeInstanceOf(Date);
+        expect(loaded?.promptedAt).toEqual(new Date('2026-01-05T09:00:00.123Z'));
+        expect(loaded?.triedCodes).toEqual([digestOf('111111'), digestOf('222222')]);
         expect(comparable(loaded)).toEqual(comparable(login));
         expect(loaded?.prompts).toStrictEqual(JSON.parse(JSON.stringify(PROMPTS)));
       });
 
       it('hands out copies: changing what was saved or loaded changes nothing stored', async () => {
         const prompts = { discord: { a: { messageId: '1' } } };
-        const login = sharedLogin({ prompts });
-        await coordination.savePending(login);
+        const triedCodes = [digestOf('111111')];
+        const login = sharedLogin({ prompts, triedCodes });
+        await savePendingAs(coordination, login);
         prompts.discord.a.messageId = 'changed';
+        triedCodes.push(digestOf('222222'));
         const loaded = await coordination.loadPending();
         (loaded!.prompts as { discord: { a: { messageId: string } } }).discord.a.messageId = 'changed too';
-        expect((await coordination.loadPending())?.prompts).toEqual({ discord: { a: { messageId: '1' } } });
-      });
-
-      it('replaces any pending login', async () => {
-        const first = sharedLogin();
-        const second = sharedLogin({ reason: 'operator-request' });
-        await coordination.savePending(first);
-        await coordination.savePending(second);
-        expect((await coordination.loadPending())?.loginId).toBe(second.loginId);
-        expect(await coordination.claimCode(first.loginId, 'relay-a', 'op')).toEqual({
-          ok: false,
-          reason: 'none',
-        });
+        expect(Object.isFrozen(loaded!.triedCodes)).toBe(true);
+        const reloaded = await coordination.loadPending();
+        expect(reloaded?.prompts).toEqual({ discord: { a: { messageId: '1' } } });
+        expect(reloaded?.triedCodes).toEqual([digestOf('111111')]);
       });
 
       it('refuses a login whose deadline has passed, and keeps the one stored', async () => {
         const stored = sharedLogin();
-        await coordination.savePending(stored);
+        await savePendingAs(coordination, stored);
         const late = sharedLogin({ deadline: new Date(Date.now() - 1) });
-        await expect(coordination.savePending(late)).rejects.toBeInstanceOf(RangeError);
-        const error = await coordination.savePending(late).catch((caught: unknown) => caught);
+        await expect(coordination.savePending(late, OWNER)).rejects.toBeInstanceOf(RangeError);
+        const error = await coordination.savePending(late, OWNER).catch((caught: unknown) => caught);
         expect(String((error as Error).message)).not.toContain(late.interim.reveal());
         expect((await coordination.loadPending())?.loginId).toBe(stored.loginId);
       });
 
       it('is gone at its deadline: not loaded, not claimed, not reopened, not ended', async () => {
         const login = sharedLogin({}, 400);
-        await coordination.savePending(login);
+        await savePendingAs(coordination, login);
         expect((await coordination.loadPending())?.loginId).toBe(login.loginId);
 
         await vi.waitFor(async () => expect(await coordination.loadPending()).toBeUndefined(), {
@@ -210,7 +253,7 @@ export function coordinationContract(name: string, create: () => Promise<Coordin
           interval: 25,
         });
         expect(Date.now()).toBeGreaterThanOrEqual(login.deadline.getTime() - 50);
-        expect(await coordination.claimCode(login.loginId, 'relay-a', 'op')).toEqual({
+        expect(await coordination.claimCode(codeClaim(login.loginId))).toEqual({
           ok: false,
           reason: 'none',
         });
@@ -222,9 +265,9 @@ export function coordinationContract(name: string, create: () => Promise<Coordin
 
       it('keeps the deadline through prompt updates, claims and reopenings', async () => {
         const login = sharedLogin({}, 700);
-        await coordination.savePending(login);
+        await savePendingAs(coordination, login);
         await coordination.savePrompts(login.loginId, PROMPTS);
-        expect((await coordination.claimCode(login.loginId, 'relay-a', 'op')).ok).toBe(true);
+        expect((await coordination.claimCode(codeClaim(login.loginId))).ok).toBe(true);
         expect(await coordination.reopen(login.loginId, 'relay-a')).toBe(true);
         expect((await coordination.loadPending())?.deadline.getTime()).toBe(login.deadline.getTime());
 
@@ -235,15 +278,126 @@ export function coordinationContract(name: string, create: () => Promise<Coordin
       });
     });
 
+    describe('savePending', () => {
+      it('saves only for the lock holder: not without the lock, not for another owner', async () => {
+        const [a, b] = await replicas(2);
+        const login = sharedLogin();
+        expect(await a!.savePending(login, 'relay-a')).toBe('lock-lost');
+        expect(await a!.acquireLock('relay-a', 10_000)).toBe(true);
+        expect(await b!.savePending(login, 'relay-b')).toBe('lock-lost');
+        expect(await a!.loadPending()).toBeUndefined();
+
+        expect(await a!.savePending(login, 'relay-a')).toBe('saved');
+        expect((await b!.loadPending())?.loginId).toBe(login.loginId);
+      });
+
+      it('refuses once the lock has expired or was released', async () => {
+        const [a, b] = await replicas(2);
+        expect(await a!.acquireLock('relay-a', 150)).toBe(true);
+        await sleep(300);
+        expect(await a!.savePending(sharedLogin(), 'relay-a')).toBe('lock-lost');
+
+        expect(await b!.acquireLock('relay-b', 10_000)).toBe(true);
+        await b!.releaseLock('relay-b');
+        expect(await b!.savePending(sharedLogin(), 'relay-b')).toBe('lock-lost');
+        expect(await a!.loadPending()).toBeUndefined();
+      });
+
+      it('never replaces another pending login, whoever holds the lock now', async () => {
+        const [a, b] = await replicas(2);
+        const first = sharedLogin();
+        await savePendingAs(a!, first, 'relay-a');
+        await a!.releaseLock('relay-a');
+
+        expect(await b!.acquireLock('relay-b', 10_000)).toBe(true);
+        const second = sharedLogin({ reason: 'operator-request' });
+        expect(await b!.savePending(second, 'relay-b')).toBe('other-pending');
+        expect(comparable(await a!.loadPending())).toEqual(comparable(first));
+        expect(await b!.claimCode(codeClaim(second.loginId))).toEqual({ ok: false, reason: 'none' });
+        expect((await b!.claimCode(codeClaim(first.loginId))).ok).toBe(true);
+
+        // Once that login has ended, the lock holder may save its own.
+        expect(await a!.endPending(first.loginId, { kind: 'any' })).toBeDefined();
+        expect(await b!.savePending(second, 'relay-b')).toBe('saved');
+        expect((await a!.loadPending())?.loginId).toBe(second.loginId);
+      });
+
+      it('saves over a pending login whose deadline has passed', async () => {
+        const expiring = sharedLogin({}, 300);
+        await savePendingAs(coordination, expiring);
+        await vi.waitFor(async () => expect(await coordination.loadPending()).toBeUndefined(), {
+          timeout: 3_000,
+          interval: 25,
+        });
+        const next = sharedLogin();
+        expect(await coordination.savePending(next, OWNER)).toBe('saved');
+        expect((await coordination.loadPending())?.loginId).toBe(next.loginId);
+      });
+
+      it('lets exactly one of two logins saved at once by the lock holder through', async () => {
+        const [a, b] = await replicas(2);
+        expect(await a!.acquireLock('relay-a', 10_000)).toBe(true);
+        const logins = [sharedLogin(), sharedLogin()];
+        const results = await Promise.all([
+          a!.savePending(logins[0]!, 'relay-a'),
+          b!.savePending(logins[1]!, 'relay-a'),
+        ]);
+        expect([...results].sort()).toEqual(['other-pending', 'saved']);
+        const saved = logins[results.indexOf('saved')]!;
+        expect((await a!.loadPending())?.loginId).toBe(saved.loginId);
+      });
+
+      it('answers a repeat by the lock holder for the same login saved, and changes nothing', async () => {
+        const [a, b] = await replicas(2);
+        const login = sharedLogin({ prompts: { first: true } });
+        await savePendingAs(a!, login, 'relay-a');
+        expect(await a!.savePending(login, 'relay-a')).toBe('saved');
+        expect(comparable(await a!.loadPending())).toEqual(comparable(login));
+
+        // A retry after a claim (say, its first reply was lost) must not undo the claim.
+        const claimed = codeClaim(login.loginId, { relayId: 'relay-b', operatorId: 'bob' });
+        expect((await b!.claimCode(claimed)).ok).toBe(true);
+        expect(await a!.savePending({ ...login, prompts: { second: true } }, 'relay-a')).toBe('saved');
+        const loaded = await b!.loadPending();
+        expect(loaded?.phase).toEqual({ kind: 'exchanging', relayId: 'relay-b', operatorId: 'bob' });
+        expect(loaded?.attemptsUsed).toBe(1);
+        expect(loaded?.triedCodes).toEqual([claimed.codeDigest]);
+        expect(loaded?.prompts).toEqual({ first: true });
+      });
+
+      it('refuses an empty owner and a login out of shape, naming no secret', async () => {
+        expect(await coordination.acquireLock(OWNER, 10_000)).toBe(true);
+        const login = sharedLogin();
+        await expect(coordination.savePending(login, '')).rejects.toBeInstanceOf(RangeError);
+        const broken: Partial<SharedLogin>[] = [
+          { promptedAt: new Date(Number.NaN) },
+          { startedAt: new Date('+010000-01-01T00:00:00.000Z') },
+          { codeKey: new Secret('too-short-a-key') },
+          { codeKey: 'not-a-secret' as unknown as Secret },
+          { triedCodes: ['not a digest'] },
+          { triedCodes: 'not-an-array' as unknown as string[] },
+        ];
+        for (const overrides of broken) {
+          const error: unknown = await coordination
+            .savePending({ ...login, ...overrides }, OWNER)
+            .catch((caught: unknown) => caught);
+          expect(error).toBeInstanceOf(Error);
+          expect((error as Error).message).not.toContain(login.codeKey.reveal());
+          expect((error as Error).message).not.toContain('too-short-a-key');
+        }
+        expect(await coordination.loadPending()).toBeUndefined();
+      });
+    });
+
     describe('savePrompts', () => {
       it('records the prompts of the pending login, in any phase, and nothing else changes', async () => {
         const [a, b] = await replicas(2);
         const login = sharedLogin();
-        await a!.savePending(login);
+        await savePendingAs(a!, login);
         await b!.savePrompts(login.loginId, PROMPTS);
         expect(comparable(await a!.loadPending())).toEqual(comparable({ ...login, prompts: PROMPTS }));
 
-        expect((await a!.claimCode(login.loginId, 'relay-a', 'op')).ok).toBe(true);
+        expect((await a!.claimCode(codeClaim(login.loginId))).ok).toBe(true);
         await b!.savePrompts(login.loginId, { replaced: ['x'] });
         const loaded = await a!.loadPending();
         expect(loaded?.prompts).toEqual({ replaced: ['x'] });
@@ -256,15 +410,15 @@ export function coordinationContract(name: string, create: () => Promise<Coordin
         expect(await coordination.loadPending()).toBeUndefined();
 
         const login = sharedLogin({ prompts: { original: true } });
-        await coordination.savePending(login);
+        await savePendingAs(coordination, login);
         await coordination.savePrompts('another-login', { a: 1 });
         expect((await coordination.loadPending())?.prompts).toEqual({ original: true });
       });
 
       it('keeps prompts exactly through the atomic updates (no number rounding, no [] turned {})', async () => {
         const login = sharedLogin({ prompts: PROMPTS });
-        await coordination.savePending(login);
-        expect((await coordination.claimCode(login.loginId, 'relay-a', 'op')).ok).toBe(true);
+        await savePendingAs(coordination, login);
+        expect((await coordination.claimCode(codeClaim(login.loginId))).ok).toBe(true);
         expect(await coordination.reopen(login.loginId, 'relay-a')).toBe(true);
         const ended = await coordination.endPending(login.loginId, { kind: 'any' });
         expect(ended?.prompts).toStrictEqual(JSON.parse(JSON.stringify(PROMPTS)));
@@ -275,11 +429,13 @@ export function coordinationContract(name: string, create: () => Promise<Coordin
       it('gives the code to exactly one of many concurrent claimers; the others are told who has it', async () => {
         const views = await replicas(4);
         const login = sharedLogin({ attemptsUsed: 1 });
-        await coordination.savePending(login);
+        await savePendingAs(coordination, login);
 
         const results = await Promise.all(
           Array.from({ length: 12 }, (_, i) =>
-            views[i % views.length]!.claimCode(login.loginId, `relay-${i}`, `operator-${i}`),
+            views[i % views.length]!.claimCode(
+              codeClaim(login.loginId, { relayId: `relay-${i}`, operatorId: `operator-${i}` }),
+            ),
           ),
         );
         const winners = results.filter((result) => result.ok);
@@ -300,21 +456,215 @@ export function coordinationContract(name: string, create: () => Promise<Coordin
       });
 
       it('answers none for another login, for no login, and for an ended one', async () => {
-        expect(await coordination.claimCode('nobody', 'relay-a', 'op')).toEqual({
+        expect(await coordination.claimCode(codeClaim('nobody'))).toEqual({
           ok: false,
           reason: 'none',
         });
         const login = sharedLogin();
-        await coordination.savePending(login);
-        expect(await coordination.claimCode('another', 'relay-a', 'op')).toEqual({
+        await savePendingAs(coordination, login);
+        expect(await coordination.claimCode(codeClaim('another'))).toEqual({
           ok: false,
           reason: 'none',
         });
         expect(await coordination.endPending(login.loginId, { kind: 'awaiting-code' })).toBeDefined();
-        expect(await coordination.claimCode(login.loginId, 'relay-a', 'op')).toEqual({
+        expect(await coordination.claimCode(codeClaim(login.loginId))).toEqual({
           ok: false,
           reason: 'none',
         });
+      });
+    });
+
+    describe('claimCode refusals', () => {
+      /** Saves `login`, and returns a check that a refused claim changed nothing stored. */
+      async function saved(login: SharedLogin): Promise<() => Promise<void>> {
+        await savePendingAs(coordination, login);
+        const before = comparable(await coordination.loadPending());
+        return async () => expect(comparable(await coordination.loadPending())).toEqual(before);
+      }
+
+      it('refuses a code written before the prompt went out as stale, and says when it went out', async () => {
+        const login = sharedLogin();
+        const unchanged = await saved(login);
+        const promptedAtMs = login.promptedAt.getTime();
+
+        expect(
+          await coordination.claimCode(codeClaim(login.loginId, { writtenAtMs: promptedAtMs - 1 })),
+        ).toEqual({ ok: false, reason: 'stale', promptedAt: login.promptedAt });
+        expect(
+          await coordination.claimCode(codeClaim(login.loginId, { writtenAtMs: promptedAtMs - 3_600_000 })),
+        ).toMatchObject({ ok: false, reason: 'stale' });
+        await unchanged();
+
+        // Written at the prompt or after it: taken. Without a time (a modal names its login): taken.
+        const atPrompt = await coordination.claimCode(
+          codeClaim(login.loginId, { writtenAtMs: promptedAtMs }),
+        );
+        expect(atPrompt.ok).toBe(true);
+        expect(await coordination.reopen(login.loginId, 'relay-a')).toBe(true);
+        expect((await coordination.claimCode(codeClaim(login.loginId))).ok).toBe(true);
+      });
+
+      it.each([
+        ['2000-01-01T00:00:00.000Z', '1999-12-31T23:59:59.999Z', true],
+        ['2000-01-01T00:00:00.000Z', '2000-01-01T00:00:00.000Z', false],
+        ['2026-01-05T23:59:59.999Z', '2026-01-06T00:00:00.000Z', false],
+        ['2026-01-05T23:59:59.999Z', '2026-01-05T23:59:59.998Z', true],
+        ['2026-01-05T09:00:00.500Z', '2026-01-04T09:00:00.501Z', true],
+        ['2026-02-28T10:00:00.000Z', '2026-03-01T09:00:00.000Z', false],
+        ['1970-01-01T00:00:00.001Z', '1969-12-31T23:59:59.999Z', true],
+      ])('compares times exactly: prompted %s, written %s, stale %s', async (prompted, written, stale) => {
+        const login = sharedLogin({ promptedAt: new Date(prompted) });
+        await savePendingAs(coordination, login);
+        const result = await coordination.claimCode(
+          codeClaim(login.loginId, { writtenAtMs: Date.parse(written) }),
+        );
+        expect(result).toEqual(
+          stale
+            ? { ok: false, reason: 'stale', promptedAt: new Date(prompted) }
+            : expect.objectContaining({ ok: true }),
+        );
+      });
+
+      it('refuses a code already sent for this login, from any relay or operator', async () => {
+        const [a, b] = await replicas(2);
+        const login = sharedLogin();
+        await savePendingAs(a!, login);
+        const code = digestOf('123456');
+        const first = await a!.claimCode(codeClaim(login.loginId, { codeDigest: code }));
+        expect(first.ok && first.login.triedCodes).toEqual([code]);
+        expect(await a!.reopen(login.loginId, 'relay-a')).toBe(true);
+        const before = comparable(await a!.loadPending());
+
+        expect(
+          await b!.claimCode(
+            codeClaim(login.loginId, { codeDigest: code, relayId: 'relay-b', operatorId: 'bob' }),
+          ),
+        ).toEqual({ ok: false, reason: 'already-tried' });
+        expect(comparable(await b!.loadPending())).toEqual(before);
+
+        const other = digestOf('654321');
+        const second = await b!.claimCode(
+          codeClaim(login.loginId, { codeDigest: other, relayId: 'relay-b' }),
+        );
+        expect(second.ok && second.login.triedCodes).toEqual([code, other]);
+        expect(second.ok && second.login.attemptsUsed).toBe(2);
+      });
+
+      it('refuses a code once the login has used maxAttempts, counting every claim', async () => {
+        const login = sharedLogin({ attemptsUsed: 2 });
+        const unchanged = await saved(login);
+        expect(await coordination.claimCode(codeClaim(login.loginId, { maxAttempts: 2 }))).toEqual({
+          ok: false,
+          reason: 'no-attempts-left',
+        });
+        expect(await coordination.claimCode(codeClaim(login.loginId, { maxAttempts: 1 }))).toEqual({
+          ok: false,
+          reason: 'no-attempts-left',
+        });
+        await unchanged();
+
+        const third = await coordination.claimCode(codeClaim(login.loginId, { maxAttempts: 3 }));
+        expect(third.ok && third.login.attemptsUsed).toBe(3);
+        expect(await coordination.reopen(login.loginId, 'relay-a')).toBe(true);
+        expect(await coordination.claimCode(codeClaim(login.loginId, { maxAttempts: 3 }))).toEqual({
+          ok: false,
+          reason: 'no-attempts-left',
+        });
+      });
+
+      it('checks in this order: none, busy, stale, already-tried, no-attempts-left', async () => {
+        const login = sharedLogin({ attemptsUsed: 1 });
+        await savePendingAs(coordination, login);
+        const code = digestOf('123456');
+        const everyProblem = (loginId: string): CodeClaim =>
+          codeClaim(loginId, {
+            codeDigest: code,
+            writtenAtMs: login.promptedAt.getTime() - 1,
+            maxAttempts: 1,
+          });
+
+        // While it is exchanging `code`: none for another login, busy for this one.
+        const claimed = await coordination.claimCode(codeClaim(login.loginId, { codeDigest: code }));
+        expect(claimed.ok).toBe(true);
+        expect(await coordination.claimCode(everyProblem('another-login'))).toEqual({
+          ok: false,
+          reason: 'none',
+        });
+        expect(await coordination.claimCode(everyProblem(login.loginId))).toEqual({
+          ok: false,
+          reason: 'busy',
+          operatorId: 'op',
+        });
+
+        expect(await coordination.reopen(login.loginId, 'relay-a')).toBe(true);
+        expect(await coordination.claimCode(everyProblem(login.loginId))).toEqual({
+          ok: false,
+          reason: 'stale',
+          promptedAt: login.promptedAt,
+        });
+        const inTime = { writtenAtMs: login.promptedAt.getTime() };
+        expect(await coordination.claimCode({ ...everyProblem(login.loginId), ...inTime })).toEqual({
+          ok: false,
+          reason: 'already-tried',
+        });
+        expect(
+          await coordination.claimCode({
+            ...everyProblem(login.loginId),
+            ...inTime,
+            codeDigest: digestOf('1'),
+          }),
+        ).toEqual({ ok: false, reason: 'no-attempts-left' });
+        expect((await coordination.loadPending())?.attemptsUsed).toBe(2);
+      });
+
+      it('gives one code claimed at once by two relays to one of them; the other is refused', async () => {
+        const [a, b] = await replicas(2);
+        const login = sharedLogin();
+        await savePendingAs(a!, login);
+        const code = digestOf('123456');
+        const results = await Promise.all([
+          a!.claimCode(
+            codeClaim(login.loginId, { codeDigest: code, relayId: 'relay-a', operatorId: 'alice' }),
+          ),
+          b!.claimCode(codeClaim(login.loginId, { codeDigest: code, relayId: 'relay-b', operatorId: 'bob' })),
+        ]);
+        const winners = results.filter((result) => result.ok);
+        expect(winners).toHaveLength(1);
+        const loser = results.find((result) => !result.ok);
+        expect(['busy', 'already-tried']).toContain(loser?.ok === false ? loser.reason : undefined);
+
+        // Once the winner's exchange is over, the same code is still refused.
+        const winner = winners[0]!;
+        if (!winner.ok || winner.login.phase.kind !== 'exchanging') throw new Error('no exchange');
+        expect(await a!.reopen(login.loginId, winner.login.phase.relayId)).toBe(true);
+        const again = await Promise.all([
+          a!.claimCode(codeClaim(login.loginId, { codeDigest: code })),
+          b!.claimCode(codeClaim(login.loginId, { codeDigest: code, relayId: 'relay-b' })),
+        ]);
+        expect(again).toEqual([
+          { ok: false, reason: 'already-tried' },
+          { ok: false, reason: 'already-tried' },
+        ]);
+        expect((await a!.loadPending())?.attemptsUsed).toBe(1);
+      });
+
+      it('refuses a claim out of shape before looking, and changes nothing', async () => {
+        const login = sharedLogin();
+        const unchanged = await saved(login);
+        for (const overrides of [
+          { codeDigest: '' },
+          { codeDigest: 'a.b' },
+          { codeDigest: '["x"]' },
+          { maxAttempts: 0 },
+          { maxAttempts: 1.5 },
+          { writtenAtMs: Number.NaN },
+          { writtenAtMs: 1.5 },
+        ] satisfies Partial<CodeClaim>[]) {
+          await expect(coordination.claimCode(codeClaim(login.loginId, overrides))).rejects.toBeInstanceOf(
+            RangeError,
+          );
+        }
+        await unchanged();
       });
     });
 
@@ -322,9 +672,11 @@ export function coordinationContract(name: string, create: () => Promise<Coordin
       it('goes back to awaiting-code only for the relay holding the exchange', async () => {
         const [a, b] = await replicas(2);
         const login = sharedLogin();
-        await a!.savePending(login);
+        await savePendingAs(a!, login);
         expect(await a!.reopen(login.loginId, 'relay-a')).toBe(false);
-        expect((await a!.claimCode(login.loginId, 'relay-a', 'alice')).ok).toBe(true);
+        expect(
+          (await a!.claimCode(codeClaim(login.loginId, { relayId: 'relay-a', operatorId: 'alice' }))).ok,
+        ).toBe(true);
 
         expect(await b!.reopen(login.loginId, 'relay-b')).toBe(false);
         expect(await b!.reopen('another-login', 'relay-a')).toBe(false);
@@ -336,7 +688,9 @@ export function coordinationContract(name: string, create: () => Promise<Coordin
         expect(reopened?.attemptsUsed).toBe(1);
         expect(await a!.reopen(login.loginId, 'relay-a')).toBe(false);
 
-        const second = await b!.claimCode(login.loginId, 'relay-b', 'bob');
+        const second = await b!.claimCode(
+          codeClaim(login.loginId, { relayId: 'relay-b', operatorId: 'bob' }),
+        );
         expect(second.ok && second.login.attemptsUsed).toBe(2);
       });
     });
@@ -344,7 +698,7 @@ export function coordinationContract(name: string, create: () => Promise<Coordin
     describe('endPending', () => {
       it('ends an awaiting login only when it awaits a code, returning it as it was', async () => {
         const login = sharedLogin({ prompts: { p: 1 } });
-        await coordination.savePending(login);
+        await savePendingAs(coordination, login);
         expect(await coordination.endPending('another', { kind: 'awaiting-code' })).toBeUndefined();
         expect(comparable(await coordination.endPending(login.loginId, { kind: 'awaiting-code' }))).toEqual(
           comparable(login),
@@ -353,19 +707,19 @@ export function coordinationContract(name: string, create: () => Promise<Coordin
         expect(await coordination.endPending(login.loginId, { kind: 'awaiting-code' })).toBeUndefined();
 
         const exchanging = sharedLogin();
-        await coordination.savePending(exchanging);
-        expect((await coordination.claimCode(exchanging.loginId, 'relay-a', 'op')).ok).toBe(true);
+        await savePendingAs(coordination, exchanging);
+        expect((await coordination.claimCode(codeClaim(exchanging.loginId))).ok).toBe(true);
         expect(await coordination.endPending(exchanging.loginId, { kind: 'awaiting-code' })).toBeUndefined();
         expect((await coordination.loadPending())?.loginId).toBe(exchanging.loginId);
       });
 
       it('ends an exchange only for the relay holding it', async () => {
         const login = sharedLogin();
-        await coordination.savePending(login);
+        await savePendingAs(coordination, login);
         expect(
           await coordination.endPending(login.loginId, { kind: 'exchanging', relayId: 'relay-a' }),
         ).toBeUndefined();
-        expect((await coordination.claimCode(login.loginId, 'relay-a', 'op')).ok).toBe(true);
+        expect((await coordination.claimCode(codeClaim(login.loginId))).ok).toBe(true);
         expect(
           await coordination.endPending(login.loginId, { kind: 'exchanging', relayId: 'relay-b' }),
         ).toBeUndefined();
@@ -382,15 +736,15 @@ export function coordinationContract(name: string, create: () => Promise<Coordin
 
       it('ends a login in any phase with `any`, but only that login', async () => {
         const awaiting = sharedLogin();
-        await coordination.savePending(awaiting);
+        await savePendingAs(coordination, awaiting);
         expect(await coordination.endPending('another', { kind: 'any' })).toBeUndefined();
         expect((await coordination.endPending(awaiting.loginId, { kind: 'any' }))?.loginId).toBe(
           awaiting.loginId,
         );
 
         const exchanging = sharedLogin();
-        await coordination.savePending(exchanging);
-        expect((await coordination.claimCode(exchanging.loginId, 'relay-a', 'op')).ok).toBe(true);
+        await savePendingAs(coordination, exchanging);
+        expect((await coordination.claimCode(codeClaim(exchanging.loginId))).ok).toBe(true);
         expect((await coordination.endPending(exchanging.loginId, { kind: 'any' }))?.phase.kind).toBe(
           'exchanging',
         );
@@ -408,8 +762,8 @@ export function coordinationContract(name: string, create: () => Promise<Coordin
         async (first, second, claimed) => {
           const [a, b] = await replicas(2);
           const login = sharedLogin();
-          await a!.savePending(login);
-          if (claimed) expect((await a!.claimCode(login.loginId, 'relay-a', 'op')).ok).toBe(true);
+          await savePendingAs(a!, login);
+          if (claimed) expect((await a!.claimCode(codeClaim(login.loginId))).ok).toBe(true);
           const expectation = (kind: typeof first) =>
             kind === 'exchanging' ? ({ kind, relayId: 'relay-a' } as const) : ({ kind } as const);
 
@@ -469,6 +823,34 @@ export function coordinationContract(name: string, create: () => Promise<Coordin
         expect(await b!.loadHalt()).toBeUndefined();
         await a!.saveHalt(undefined);
         expect(await a!.loadHalt()).toBeUndefined();
+      });
+
+      it('round-trips the credentials digest when given, and has none when not', async () => {
+        const [a, b] = await replicas(2);
+        const at = new Date('2026-01-05T09:00:00.123Z');
+        const credentials = 'c2FsdC1vZi10aGUtdGVzdA.aG1hYy1vZi10aGUtY3JlZGVudGlhbHMtb2YtdGhlLXRlc3Q';
+        await a!.saveHalt({ error: 'bad-credentials', at, credentials });
+        expect(await b!.loadHalt()).toStrictEqual({ error: 'bad-credentials', at, credentials });
+
+        await b!.saveHalt({ error: 'bad-credentials', at });
+        const without = await a!.loadHalt();
+        expect(without).toStrictEqual({ error: 'bad-credentials', at });
+        expect(without !== undefined && 'credentials' in without).toBe(false);
+      });
+
+      it('refuses credentials that are not a non-empty string, and keeps the halt stored', async () => {
+        const at = new Date('2026-01-05T09:00:00.123Z');
+        await coordination.saveHalt({ error: 'bad-pin', at, credentials: 'salt.hmac' });
+        for (const credentials of ['', 42, null]) {
+          await expect(
+            coordination.saveHalt({ error: 'bad-credentials', at, credentials: credentials as string }),
+          ).rejects.toBeInstanceOf(TypeError);
+        }
+        expect(await coordination.loadHalt()).toStrictEqual({
+          error: 'bad-pin',
+          at,
+          credentials: 'salt.hmac',
+        });
       });
     });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryCoordination } from '../../src/store/memory-coordination.js';
-import { coordinationContract, sharedLogin } from './coordination.contract.js';
+import { codeClaim, coordinationContract, sharedLogin } from './coordination.contract.js';
 
 coordinationContract('MemoryCoordination', async () => {
   const coordination = new MemoryCoordination();
@@ -15,7 +15,7 @@ describe('MemoryCoordination', () => {
     const login = sharedLogin({ deadline: new Date(nowMs + 60_000) });
 
     expect(await coordination.acquireLock('relay-a', 30_000)).toBe(true);
-    await coordination.savePending(login);
+    expect(await coordination.savePending(login, 'relay-a')).toBe('saved');
     expect(await coordination.claimInput('dm-1', 30_000)).toBe(true);
 
     nowMs += 30_000;
@@ -24,19 +24,38 @@ describe('MemoryCoordination', () => {
     expect((await coordination.loadPending())?.loginId).toBe(login.loginId);
 
     nowMs = login.deadline.getTime() - 1;
-    expect((await coordination.claimCode(login.loginId, 'relay-a', 'op')).ok).toBe(true);
+    expect((await coordination.claimCode(codeClaim(login.loginId))).ok).toBe(true);
     nowMs = login.deadline.getTime();
     expect(await coordination.loadPending()).toBeUndefined();
     expect(await coordination.endPending(login.loginId, { kind: 'any' })).toBeUndefined();
   });
 
+  it('refuses to save once the lock has expired by its own clock', async () => {
+    let nowMs = Date.parse('2026-01-05T09:00:00Z');
+    const coordination = new MemoryCoordination({ now: () => nowMs });
+    expect(await coordination.acquireLock('relay-a', 30_000)).toBe(true);
+    nowMs += 29_999;
+    expect(
+      await coordination.savePending(sharedLogin({ deadline: new Date(nowMs + 60_000) }), 'relay-a'),
+    ).toBe('saved');
+    await coordination.endPending((await coordination.loadPending())!.loginId, { kind: 'any' });
+    nowMs += 1;
+    expect(
+      await coordination.savePending(sharedLogin({ deadline: new Date(nowMs + 60_000) }), 'relay-a'),
+    ).toBe('lock-lost');
+    expect(await coordination.loadPending()).toBeUndefined();
+  });
+
   it('refuses a deadline already past by its own clock', async () => {
     const nowMs = Date.parse('2026-01-05T09:00:00Z');
     const coordination = new MemoryCoordination({ now: () => nowMs });
-    await expect(coordination.savePending(sharedLogin({ deadline: new Date(nowMs) }))).rejects.toBeInstanceOf(
-      RangeError,
+    expect(await coordination.acquireLock('relay-a', 30_000)).toBe(true);
+    await expect(
+      coordination.savePending(sharedLogin({ deadline: new Date(nowMs) }), 'relay-a'),
+    ).rejects.toBeInstanceOf(RangeError);
+    expect(await coordination.savePending(sharedLogin({ deadline: new Date(nowMs + 1) }), 'relay-a')).toBe(
+      'saved',
     );
-    await coordination.savePending(sharedLogin({ deadline: new Date(nowMs + 1) }));
     expect(await coordination.loadPending()).toBeDefined();
   });
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryTokenStore } from '../../src/store/memory-token-store.js';
-import { newToken, tokenStoreContract } from './token-store.contract.js';
+import { clockSeed, newToken, tokenStoreContract } from './token-store.contract.js';
 
 tokenStoreContract('MemoryTokenStore', async () => ({
   store: new MemoryTokenStore({ account: 'default' }),
@@ -30,8 +30,10 @@ describe('MemoryTokenStore', () => {
   it('keeps stores independent', async () => {
     const a = new MemoryTokenStore({ account: 'a' });
     const b = new MemoryTokenStore({ account: 'b' });
-    await a.publish(newToken('for-a'));
+    const forA = newToken('for-a');
+    await a.publish({ ...forA, minGeneration: clockSeed(forA) + 100 });
     expect(await b.read()).toBeUndefined();
-    expect((await b.publish(newToken('for-b'))).generation).toBe(1);
+    const forB = newToken('for-b');
+    expect((await b.publish(forB)).generation).toBe(clockSeed(forB));
   });
 });

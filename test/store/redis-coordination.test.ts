@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/secret.js';
 import { relayKeys } from '../../src/store/keys.js';
@@ -5,7 +6,14 @@ import { RedisCoordination } from '../../src/store/redis-coordination.js';
 import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/store/redis-connection.js';
 import type { RelayKeys } from '../../src/store/types.js';
 import { connectRedis, deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
-import { coordinationContract, sharedLogin } from './coordination.contract.js';
+import {
+  codeClaim,
+  coordinationContract,
+  digestOf,
+  OWNER,
+  savePendingAs,
+  sharedLogin,
+} from './coordination.contract.js';
 import { captureLog } from './log-capture.js';
 
 const ACCOUNT = 'default';
@@ -79,7 +87,7 @@ describe('RedisCoordination', () => {
 
     it('writes exactly those keys, with those types, and nothing else', async () => {
       await coordination.acquireLock('relay-a', 10_000);
-      await coordination.savePending(sharedLogin());
+      expect(await coordination.savePending(sharedLogin(), 'relay-a')).toBe('saved');
       await coordination.saveHalt({ error: 'bad-pin', at: new Date() });
       await coordination.spendLogin(Date.now(), 4);
       await coordination.claimInput('dm-1', 60_000);
@@ -106,7 +114,7 @@ describe('RedisCoordination', () => {
 
     it("ends the pending login's TTL at its deadline, and keeps it through every update", async () => {
       const login = sharedLogin({}, 30_000);
-      await coordination.savePending(login);
+      await savePendingAs(coordination, login);
       const initial = await plain.pTTL(keys.pending);
       const untilDeadline = login.deadline.getTime() - Date.now();
       expect(initial).toBeGreaterThan(untilDeadline - 1_000);
@@ -114,7 +122,7 @@ describe('RedisCoordination', () => {
 
       const steps: (() => Promise<unknown>)[] = [
         () => coordination.savePrompts(login.loginId, { discord: { a: '1' } }),
-        () => coordination.claimCode(login.loginId, 'relay-a', 'op'),
+        () => coordination.claimCode(codeClaim(login.loginId)),
         () => coordination.reopen(login.loginId, 'relay-a'),
         () => coordination.savePrompts(login.loginId, { discord: { a: '2' } }),
       ];
@@ -153,24 +161,147 @@ describe('RedisCoordination', () => {
   });
 
   describe('surviving a restart', () => {
-    it('keeps the interim token in the relay-only key, so another relay can finish the login', async () => {
+    it('keeps the interim token and the code key in the relay-only key, so another relay can finish the login', async () => {
       const login = sharedLogin({ prompts: { discord: { a: { messageId: '42' } } } });
-      await coordination.savePending(login);
-      expect(await coordination.claimCode(login.loginId, 'relay-a', 'op')).toMatchObject({ ok: true });
+      await savePendingAs(coordination, login);
+      const claim = codeClaim(login.loginId);
+      expect(await coordination.claimCode(claim)).toMatchObject({ ok: true });
       await client.close();
 
       const restarted = await relayClient();
       try {
         const loaded = await new RedisCoordination({ client: restarted, keys }).loadPending();
         expect(loaded?.interim.reveal()).toBe(login.interim.reveal());
+        expect(loaded?.codeKey.reveal()).toBe(login.codeKey.reveal());
+        expect(loaded?.triedCodes).toEqual([claim.codeDigest]);
         expect(loaded?.phase).toEqual({ kind: 'exchanging', relayId: 'relay-a', operatorId: 'op' });
         expect(loaded?.prompts).toEqual({ discord: { a: { messageId: '42' } } });
         expect(JSON.parse((await plain.get(keys.pending))!)).toMatchObject({
           interim: login.interim.reveal(),
+          codeKey: login.codeKey.reveal(),
+          promptedAt: login.promptedAt.toISOString(),
+          // JSON text, as prompts: cjson would turn an empty array into {}.
+          triedCodes: JSON.stringify([claim.codeDigest]),
         });
       } finally {
         await closeQuietly(restarted);
       }
+    });
+  });
+
+  describe('a login saved by an older relay (no promptedAt, codeKey or triedCodes)', () => {
+    /** What the relay wrote before those fields existed. */
+    async function saveLegacy(login: ReturnType<typeof sharedLogin>): Promise<void> {
+      const legacy = {
+        version: 1,
+        loginId: login.loginId,
+        reason: login.reason,
+        startedAt: login.startedAt.toISOString(),
+        interim: login.interim.reveal(),
+        deadline: login.deadline.toISOString(),
+        attemptsUsed: login.attemptsUsed,
+        phase: login.phase,
+        prompts: JSON.stringify(login.prompts),
+      };
+      await plain.set(keys.pending, JSON.stringify(legacy), { PXAT: login.deadline.getTime() });
+    }
+
+    /** The key every relay derives from the interim token (pinned: relays of both versions must agree). */
+    function derivedKey(interim: Secret): string {
+      return createHmac('sha256', interim.reveal())
+        .update('otp-relay legacy code-digest key v1')
+        .digest('base64url');
+    }
+
+    it('loads with promptedAt = startedAt, no code tried, and the same derived code key on every relay', async () => {
+      const login = sharedLogin({ attemptsUsed: 1 });
+      await saveLegacy(login);
+      const other = await relayClient();
+      try {
+        const loaded = await coordination.loadPending();
+        const elsewhere = await new RedisCoordination({ client: other, keys }).loadPending();
+        expect(loaded?.promptedAt).toEqual(login.startedAt);
+        expect(loaded?.triedCodes).toEqual([]);
+        expect(loaded?.attemptsUsed).toBe(1);
+        expect(loaded?.codeKey).toBeInstanceOf(Secret);
+        expect(loaded?.codeKey.reveal()).toBe(derivedKey(login.interim));
+        expect(loaded?.codeKey.reveal()).not.toBe(login.interim.reveal());
+        expect(elsewhere?.codeKey.equals(loaded!.codeKey)).toBe(true);
+      } finally {
+        await closeQuietly(other);
+      }
+      expect(warnings()).toEqual([]);
+    });
+
+    it('is claimed with those defaults: stale before startedAt, each code once, the attempts capped', async () => {
+      const login = sharedLogin({ attemptsUsed: 1 });
+      await saveLegacy(login);
+      const startedAtMs = login.startedAt.getTime();
+      expect(
+        await coordination.claimCode(codeClaim(login.loginId, { writtenAtMs: startedAtMs - 1 })),
+      ).toEqual({
+        ok: false,
+        reason: 'stale',
+        promptedAt: login.startedAt,
+      });
+      const code = digestOf('123456');
+      const claimed = await coordination.claimCode(
+        codeClaim(login.loginId, { codeDigest: code, writtenAtMs: startedAtMs }),
+      );
+      expect(claimed.ok && claimed.login.triedCodes).toEqual([code]);
+      expect(claimed.ok && claimed.login.codeKey.reveal()).toBe(derivedKey(login.interim));
+      expect(await coordination.reopen(login.loginId, 'relay-a')).toBe(true);
+      expect(await coordination.claimCode(codeClaim(login.loginId, { codeDigest: code }))).toEqual({
+        ok: false,
+        reason: 'already-tried',
+      });
+      expect(await coordination.claimCode(codeClaim(login.loginId, { maxAttempts: 2 }))).toEqual({
+        ok: false,
+        reason: 'no-attempts-left',
+      });
+
+      // The scripts add only what they track: the key stays derived, never written.
+      const stored = JSON.parse((await plain.get(keys.pending))!) as Record<string, unknown>;
+      expect(stored.triedCodes).toBe(JSON.stringify([code]));
+      expect(stored).not.toHaveProperty('codeKey');
+      expect(stored).not.toHaveProperty('promptedAt');
+      expect((await coordination.loadPending())?.codeKey.reveal()).toBe(derivedKey(login.interim));
+    });
+
+    it('is never replaced by a new login', async () => {
+      const login = sharedLogin();
+      await saveLegacy(login);
+      await coordination.acquireLock('relay-a', 10_000);
+      expect(await coordination.savePending(sharedLogin(), 'relay-a')).toBe('other-pending');
+      expect((await coordination.loadPending())?.loginId).toBe(login.loginId);
+    });
+  });
+
+  describe('savePending', () => {
+    it('replaces a stored value that is no login at all (with a warning), never a login it cannot read', async () => {
+      await coordination.acquireLock('relay-a', 10_000);
+      await plain.set(keys.pending, 'corrupt-secretish{', { PX: 60_000 });
+      const login = sharedLogin();
+      expect(await coordination.savePending(login, 'relay-a')).toBe('saved');
+      expect((await coordination.loadPending())?.loginId).toBe(login.loginId);
+      expect(warnings().map((line) => [line.key, line.problem])).toEqual([
+        [keys.pending, 'not a pending login; replaced'],
+      ]);
+
+      // A login of a newer format (a relay of the next version, during an upgrade): not replaced.
+      const stored = JSON.parse((await plain.get(keys.pending))!) as Record<string, unknown>;
+      const newer = JSON.stringify({ ...stored, version: 2, loginId: 'newer' });
+      await plain.set(keys.pending, newer, { PX: 60_000 });
+      expect(await coordination.savePending(sharedLogin(), 'relay-a')).toBe('other-pending');
+      expect(await plain.get(keys.pending)).toBe(newer);
+      expect(log.text()).not.toContain('secretish');
+    });
+
+    it('sends one script, and writes nothing when it refuses', async () => {
+      const login = sharedLogin();
+      expect(await coordination.savePending(login, 'relay-a')).toBe('lock-lost');
+      expect(await plain.exists(keys.pending)).toBe(0);
+      expect(await plain.exists(keys.lock)).toBe(0);
     });
   });
 
@@ -183,7 +314,7 @@ describe('RedisCoordination', () => {
       ]) {
         await plain.set(keys.pending, corrupt, { PX: 60_000 });
         expect(await coordination.loadPending()).toBeUndefined();
-        expect(await coordination.claimCode('l1', 'relay-a', 'op')).toEqual({ ok: false, reason: 'none' });
+        expect(await coordination.claimCode(codeClaim('l1'))).toEqual({ ok: false, reason: 'none' });
         expect(await coordination.reopen('l1', 'relay-a')).toBe(false);
         expect(await coordination.endPending('l1', { kind: 'any' })).toBeUndefined();
         await coordination.savePrompts('l1', { a: 1 });
@@ -196,7 +327,7 @@ describe('RedisCoordination', () => {
 
     it('refuses a login of another format version or with a field out of shape', async () => {
       const login = sharedLogin();
-      await coordination.savePending(login);
+      await savePendingAs(coordination, login);
       const stored = JSON.parse((await plain.get(keys.pending))!) as Record<string, unknown>;
       for (const broken of [
         { ...stored, version: 2 },
@@ -218,19 +349,89 @@ describe('RedisCoordination', () => {
       expect(log.text()).not.toContain(login.interim.reveal());
     });
 
+    it('refuses promptedAt, codeKey and triedCodes out of shape, and dates not written by toISOString', async () => {
+      const login = sharedLogin();
+      await savePendingAs(coordination, login);
+      const stored = JSON.parse((await plain.get(keys.pending))!) as Record<string, unknown>;
+      const broken: [Record<string, unknown>, string][] = [
+        [{ ...stored, promptedAt: 'yesterday' }, 'bad promptedAt'],
+        [{ ...stored, promptedAt: '2026-01-05T09:00:00Z' }, 'bad promptedAt'],
+        [{ ...stored, promptedAt: 1_767_603_600_000 }, 'bad promptedAt'],
+        [{ ...stored, startedAt: '2026-01-05 09:00:00' }, 'bad date'],
+        [{ ...stored, codeKey: 'too-short' }, 'bad codeKey'],
+        [{ ...stored, codeKey: null }, 'bad codeKey'],
+        [{ ...stored, triedCodes: [digestOf('1')] }, 'bad triedCodes'],
+        [{ ...stored, triedCodes: '{}' }, 'bad triedCodes'],
+        [{ ...stored, triedCodes: '[1]' }, 'bad triedCodes'],
+        [{ ...stored, triedCodes: '["not a digest"]' }, 'bad triedCodes'],
+        [{ ...stored, triedCodes: 'not json' }, 'bad triedCodes'],
+      ];
+      for (const [value] of broken) {
+        await plain.set(keys.pending, JSON.stringify(value), { PX: 60_000 });
+        expect(await coordination.loadPending()).toBeUndefined();
+      }
+      expect(warnings().map((line) => line.problem)).toEqual(broken.map(([, problem]) => problem));
+      expect(log.text()).not.toContain(login.codeKey.reveal());
+      expect(log.text()).not.toContain(login.interim.reveal());
+    });
+
+    it('claims nothing from a login whose tried codes or prompt time the script cannot read', async () => {
+      const login = sharedLogin();
+      await savePendingAs(coordination, login);
+      const stored = JSON.parse((await plain.get(keys.pending))!) as Record<string, unknown>;
+      for (const value of [
+        { ...stored, triedCodes: 'not json' },
+        { ...stored, triedCodes: '{"a":"b"}' },
+        { ...stored, triedCodes: '[1]' },
+        { ...stored, triedCodes: 7 },
+        { ...stored, promptedAt: '2026-01-05T09:00:00Z' },
+      ]) {
+        const raw = JSON.stringify(value);
+        await plain.set(keys.pending, raw, { PX: 60_000 });
+        expect(await coordination.claimCode(codeClaim(login.loginId))).toEqual({ ok: false, reason: 'none' });
+        expect(await plain.get(keys.pending)).toBe(raw);
+      }
+      expect(warnings().every((line) => line.problem === 'not a pending login')).toBe(true);
+      expect(warnings()).toHaveLength(5);
+    });
+
     it('reports a login claimed in Redis but unreadable here as none, without its value', async () => {
       const login = sharedLogin();
-      await coordination.savePending(login);
+      await savePendingAs(coordination, login);
       const stored = JSON.parse((await plain.get(keys.pending))!) as Record<string, unknown>;
       await plain.set(keys.pending, JSON.stringify({ ...stored, reason: 'made-up' }), { PX: 60_000 });
 
-      expect(await coordination.claimCode(login.loginId, 'relay-a', 'op')).toEqual({
+      expect(await coordination.claimCode(codeClaim(login.loginId))).toEqual({
         ok: false,
         reason: 'none',
       });
       expect(await coordination.endPending(login.loginId, { kind: 'any' })).toBeUndefined();
       expect(warnings()).toHaveLength(2);
       expect(log.text()).not.toContain(login.interim.reveal());
+    });
+
+    it('stores the credentials digest with the halt only when there is one, and refuses one out of shape', async () => {
+      const at = new Date('2026-01-05T09:00:00.123Z');
+      await coordination.saveHalt({ error: 'bad-credentials', at, credentials: 'salt.hmac' });
+      expect(JSON.parse((await plain.get(keys.halt))!)).toEqual({
+        error: 'bad-credentials',
+        at: at.toISOString(),
+        credentials: 'salt.hmac',
+      });
+      await coordination.saveHalt({ error: 'bad-credentials', at });
+      expect(JSON.parse((await plain.get(keys.halt))!)).toEqual({
+        error: 'bad-credentials',
+        at: at.toISOString(),
+      });
+
+      for (const credentials of ['', 42, null, ['salt.hmac']]) {
+        await plain.set(
+          keys.halt,
+          JSON.stringify({ error: 'bad-credentials', at: at.toISOString(), credentials }),
+        );
+        expect(await coordination.loadHalt()).toBeUndefined();
+      }
+      expect(warnings().map((line) => line.problem)).toEqual(Array(4).fill('bad credentials'));
     });
 
     it('treats a corrupt halt as absent and warns without the value', async () => {
@@ -252,11 +453,11 @@ describe('RedisCoordination', () => {
   describe('secrets', () => {
     it('never logs the stored JSON or the interim token, whatever happens', async () => {
       const login = sharedLogin({ prompts: { discord: { a: 'prompt-ref' } } });
-      await coordination.savePending(login);
+      await savePendingAs(coordination, login);
       const storedJson = (await plain.get(keys.pending))!;
       await coordination.savePrompts(login.loginId, { discord: { a: 'prompt-ref-2' } });
-      await coordination.claimCode(login.loginId, 'relay-a', 'op');
-      await coordination.claimCode(login.loginId, 'relay-b', 'op-2');
+      await coordination.claimCode(codeClaim(login.loginId));
+      await coordination.claimCode(codeClaim(login.loginId, { relayId: 'relay-b', operatorId: 'op-2' }));
       await coordination.reopen(login.loginId, 'relay-a');
       await coordination.loadPending();
       await coordination.endPending(login.loginId, { kind: 'any' });
@@ -265,10 +466,11 @@ describe('RedisCoordination', () => {
       await coordination.loadPending();
       await plain.set(keys.pending, storedJson.slice(0, -3), { PX: 60_000 });
       await coordination.loadPending();
-      await coordination.claimCode(login.loginId, 'relay-a', 'op');
+      await coordination.claimCode(codeClaim(login.loginId));
 
       expect(warnings().length).toBeGreaterThanOrEqual(2);
       expect(log.text()).not.toContain(login.interim.reveal());
+      expect(log.text()).not.toContain(login.codeKey.reveal());
       expect(log.text()).not.toContain(storedJson);
       expect(log.text()).not.toContain('prompt-ref');
     });
@@ -276,10 +478,11 @@ describe('RedisCoordination', () => {
     it('rejects on a closed client, and the error holds no secret', async () => {
       const login = sharedLogin();
       await client.close();
-      const error: unknown = await coordination.savePending(login).catch((caught: unknown) => caught);
+      const error: unknown = await coordination.savePending(login, OWNER).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(Error);
       expect(String((error as Error).message)).not.toContain(login.interim.reveal());
       expect(String((error as Error).stack)).not.toContain(login.interim.reveal());
+      expect(String((error as Error).stack)).not.toContain(login.codeKey.reveal());
       await expect(coordination.loadPending()).rejects.toThrow();
       expect(await plain.exists(keys.pending)).toBe(0);
     });

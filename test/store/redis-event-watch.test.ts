@@ -19,7 +19,15 @@ describe('watchTokenEvents', () => {
     let calls = 0;
     watch = await watchTokenEvents({ client, keys, onTokenEvent: () => (calls += 1) });
     const publisher = await connectRedis();
-    for (const message of ['not json', '{"type":"login.started","reason":"startup"}', '[]', 'null']) {
+    const others = [
+      'not json',
+      '{"type":"login.started","reason":"startup"}',
+      '[]',
+      'null',
+      // The answer to a bot's report changes no token.
+      '{"type":"token.checked","generation":2,"valid":true}',
+    ];
+    for (const message of others) {
       await publisher.publish(keys.events, message);
     }
     await publisher.publish(

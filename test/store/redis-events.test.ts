@@ -9,6 +9,7 @@ import {
   serializeRelayEvent,
   subscribeToRequests,
 } from '../../src/store/redis-events.js';
+import { parseRelayEvent } from '../../src/store/relay-event.js';
 import type { RelayEvent, RelayKeys } from '../../src/store/types.js';
 import { connectRedis, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { captureLog } from './log-capture.js';
@@ -21,12 +22,32 @@ describe('serializeRelayEvent', () => {
     expect(
       serializeRelayEvent({ type: 'token.invalidated', generation: 3, reason: 'rejected-by-broker' }),
     ).toBe('{"type":"token.invalidated","generation":3,"reason":"rejected-by-broker"}');
+    expect(serializeRelayEvent({ type: 'token.checked', generation: 3, valid: true })).toBe(
+      '{"type":"token.checked","generation":3,"valid":true}',
+    );
+    expect(serializeRelayEvent({ type: 'token.checked', generation: 3, valid: false })).toBe(
+      '{"type":"token.checked","generation":3,"valid":false}',
+    );
     expect(serializeRelayEvent({ type: 'login.started', reason: 'expiring' })).toBe(
       '{"type":"login.started","reason":"expiring"}',
     );
     expect(serializeRelayEvent({ type: 'login.failed', reason: 'code-timeout' })).toBe(
       '{"type":"login.failed","reason":"code-timeout"}',
     );
+  });
+
+  it("writes what the bots' parser reads back, for every type", () => {
+    const events: RelayEvent[] = [
+      { type: 'token.updated', generation: 1_760_000_000, expiresAt: '2026-01-02T03:04:05.000Z' },
+      { type: 'token.invalidated', generation: 1_760_000_000, reason: 'expired' },
+      { type: 'token.checked', generation: 1_760_000_000, valid: true },
+      { type: 'token.checked', generation: 1_760_000_001, valid: false },
+      { type: 'login.started', reason: 'bot-request' },
+      { type: 'login.failed', reason: 'code-timeout' },
+    ];
+    for (const event of events) {
+      expect(parseRelayEvent(serializeRelayEvent(event))).toEqual({ ok: true, event });
+    }
   });
 
   it('drops anything else that rides along on the object', () => {

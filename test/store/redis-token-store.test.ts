@@ -1,12 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Secret } from '../../src/secret.js';
-import { RedisNotConnectedError, StaleGenerationError } from '../../src/store/errors.js';
+import { RedisNotConnectedError } from '../../src/store/errors.js';
 import { relayKeys } from '../../src/store/keys.js';
 import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/store/redis-connection.js';
 import { RedisTokenStore } from '../../src/store/redis-token-store.js';
 import type { RelayKeys, TokenRecord } from '../../src/store/types.js';
 import { connectRedis, deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { startRedisServer, type RedisServer } from '../ops/redis-server.js';
 import { captureLog } from './log-capture.js';
 import { newToken, tokenStoreContract } from './token-store.contract.js';
 
@@ -91,14 +92,14 @@ describe('RedisTokenStore', () => {
     });
 
     it('writes exactly P:token:A and P:generation:A, with no keyv namespace', async () => {
-      await store.publish(newToken('tok'));
+      const record = await store.publish(newToken('tok'));
 
       const written: string[] = [];
       for await (const batch of plain.scanIterator({ MATCH: `${prefix}:*` })) written.push(...batch);
       expect(written.sort()).toEqual([`${prefix}:generation:${ACCOUNT}`, `${prefix}:token:${ACCOUNT}`]);
       expect(await plain.exists([`keyv:${keys.token}`, `keyv::${keys.token}`])).toBe(0);
       expect(await plain.type(keys.token)).toBe('string');
-      expect(await plain.get(keys.generation)).toBe('1');
+      expect(await plain.get(keys.generation)).toBe(String(record.generation));
     });
 
     it("stores keyv's JSON envelope {value, expires} byte for byte, expires at expiresAt", async () => {
@@ -153,73 +154,31 @@ describe('RedisTokenStore', () => {
     );
   });
 
-  describe('fencing', () => {
-    /**
-     * A second relay whose INCR answers only when `release()` is called: it holds an older
-     * generation while another writer publishes, then tries to write it.
-     */
-    function stalledWriter(): { store: RedisTokenStore; release: () => void; incremented: Promise<void> } {
-      let release!: () => void;
-      const gate = new Promise<void>((resolve) => (release = resolve));
-      let incremented!: () => void;
-      const incrementedPromise = new Promise<void>((resolve) => (incremented = resolve));
-      const stalled = new Proxy(client, {
-        get(target, property) {
-          if (property === 'incr') {
-            return async (key: string) => {
-              const generation = await target.incr(key);
-              incremented();
-              await gate;
-              return generation;
-            };
-          }
-          const value: unknown = Reflect.get(target, property, target);
-          return typeof value === 'function'
-            ? (value as (...args: unknown[]) => unknown).bind(target)
-            : value;
-        },
-      });
-      return {
-        store: new RedisTokenStore({ client: stalled, keys, account: ACCOUNT }),
-        release,
-        incremented: incrementedPromise,
-      };
-    }
-
-    it('refuses a stale writer instead of clobbering the newer token', async () => {
-      const stale = stalledWriter();
-      const stalePublish = stale.store.publish(newToken('stale-token'));
-      await stale.incremented;
-
-      const fresh = await store.publish(newToken('fresh-token'));
-      stale.release();
-
-      await expect(stalePublish).rejects.toMatchObject({
-        name: 'StaleGenerationError',
-        generation: fresh.generation - 1,
-        newerGeneration: fresh.generation,
-      });
-      expect(await store.read()).toEqual(fresh);
+  describe('generation', () => {
+    it('takes the generation in the write itself: two relays publishing at once never clobber a newer token', async () => {
+      const other = await relayClient();
+      try {
+        const otherStore = new RedisTokenStore({ client: other, keys, account: ACCOUNT });
+        const records = await Promise.all(
+          Array.from({ length: 30 }, (_, index) =>
+            (index % 2 === 0 ? store : otherStore).publish(newToken(`relay-${index % 2}-token-${index}`)),
+          ),
+        );
+        const newest = records.reduce((a, b) => (b.generation > a.generation ? b : a));
+        expect(new Set(records.map((record) => record.generation)).size).toBe(records.length);
+        expect(await store.read()).toEqual(newest);
+        expect(await plain.get(keys.generation)).toBe(String(newest.generation));
+      } finally {
+        await closeQuietly(other);
+      }
     });
 
-    it('refuses a stale writer even when the newer token was removed meanwhile', async () => {
-      const stale = stalledWriter();
-      const stalePublish = stale.store.publish(newToken('stale-token'));
-      await stale.incremented;
-
-      const fresh = await store.publish(newToken('fresh-token'));
-      expect(await store.remove(fresh.generation)).toBe(true);
-      stale.release();
-
-      await expect(stalePublish).rejects.toBeInstanceOf(StaleGenerationError);
-      expect(await store.read()).toBeUndefined();
-    });
-
-    it('refuses to overwrite a stored record of a newer generation than the counter', async () => {
+    it('publishes above a stored record newer than the counter, and raises the counter to it', async () => {
+      await plain.set(keys.generation, '2');
       const newer = {
         token: 'manual',
         account: ACCOUNT,
-        generation: 7,
+        generation: 9_000_000_000,
         obtainedAt: new Date().toISOString(),
         expiresAt: new Date(Date.now() + 60_000).toISOString(),
       };
@@ -227,11 +186,61 @@ describe('RedisTokenStore', () => {
         PX: 60_000,
       });
 
-      await expect(store.publish(newToken('older'))).rejects.toMatchObject({
-        generation: 1,
-        newerGeneration: 7,
+      const published = await store.publish(newToken('above'));
+      expect(published.generation).toBe(newer.generation + 1);
+      expect(await store.read()).toEqual(published);
+      expect(await plain.get(keys.generation)).toBe(String(newer.generation + 1));
+    });
+
+    it('stores the chosen generation byte for byte, whatever the token holds', async () => {
+      const tricky = ':"generation":-1,"x" \\ ,"generation":0,';
+      const record = await store.publish({ ...newToken(tricky), minGeneration: 12_345_678_901 });
+      const raw = (await plain.get(keys.token))!;
+      const envelope = JSON.parse(raw) as { value: TokenRecord; expires: number };
+      expect(record.generation).toBe(12_345_678_901);
+      expect(envelope.value).toEqual(record);
+      expect(raw).toBe(JSON.stringify({ value: record, expires: envelope.expires }));
+    });
+
+    describe('after Redis lost its data (FLUSHALL on a server of its own)', () => {
+      let server: RedisServer;
+      let own: RedisClient;
+      let ownStore: RedisTokenStore;
+
+      beforeEach(async () => {
+        server = await startRedisServer();
+        own = await connectRelayRedis({ url: new Secret(server.url), name: 'otp-relay-test-flush' });
+        ownStore = new RedisTokenStore({ client: own, keys, account: ACCOUNT });
       });
-      expect(await store.read()).toEqual(newer);
+
+      afterEach(async () => {
+        await closeQuietly(own);
+        await server.stop();
+      });
+
+      it('a token of generation 7, FLUSHALL, then a publish: the generation is above 7', async () => {
+        await own.set(keys.generation, '6');
+        const seventh = await ownStore.publish(newToken('seventh'));
+        expect(seventh.generation).toBe(7);
+
+        await own.flushAll();
+        expect(await ownStore.read()).toBeUndefined();
+
+        const token = newToken('after-the-flush');
+        const next = await ownStore.publish(token);
+        expect(next.generation).toBeGreaterThan(seventh.generation);
+        expect(next.generation).toBe(Math.floor(token.obtainedAt.getTime() / 1000));
+        expect(await own.get(keys.generation)).toBe(String(next.generation));
+        // And on by one from there.
+        expect((await ownStore.publish(newToken('then'))).generation).toBe(next.generation + 1);
+      });
+
+      it('a relay that remembers a generation above the clock goes on from it after FLUSHALL', async () => {
+        const before = await ownStore.publish({ ...newToken('before'), minGeneration: 9_000_000_000 });
+        await own.flushAll();
+        const next = await ownStore.publish({ ...newToken('after'), minGeneration: before.generation + 1 });
+        expect(next.generation).toBe(before.generation + 1);
+      });
     });
   });
 
@@ -312,15 +321,14 @@ describe('RedisTokenStore', () => {
       expect(await plain.exists(keys.token)).toBe(0);
     });
 
-    it('rejects when the connection drops between taking the generation and writing', async () => {
+    it('rejects when the connection drops before the write, and writes nothing', async () => {
       const id = await client.clientId();
       const dropping = new Proxy(client, {
         get(target, property) {
-          if (property === 'incr') {
-            return async (key: string) => {
-              const generation = await target.incr(key);
+          if (property === 'eval') {
+            return async (...args: Parameters<RedisClient['eval']>) => {
               await plain.sendCommand(['CLIENT', 'KILL', 'ID', String(id)]);
-              return generation;
+              return target.eval(...args);
             };
           }
           const value: unknown = Reflect.get(target, property, target);
@@ -334,15 +342,17 @@ describe('RedisTokenStore', () => {
       await expect(droppingStore.publish(newToken('lost'))).rejects.toThrow();
       expect(await plain.exists(keys.token)).toBe(0);
 
-      // The connection comes back by itself, and the next publish takes the next generation.
+      // The connection comes back by itself, and the next publish goes on.
       await vi.waitFor(() => expect(client.isReady).toBe(true), { timeout: 5_000, interval: 20 });
-      expect((await store.publish(newToken('after'))).generation).toBe(2);
+      const after = await store.publish(newToken('after'));
+      expect(await store.read()).toEqual(after);
     });
 
-    it('rejects when Redis refuses the write itself, after the generation was taken', async () => {
+    it('rejects when Redis refuses the write itself, and takes no generation', async () => {
       await plain.hSet(keys.token, 'not', 'a string');
       await expect(store.publish(newToken('refused'))).rejects.toThrow(/WRONGTYPE/);
       expect(await plain.type(keys.token)).toBe('hash');
+      expect(await plain.exists(keys.generation)).toBe(0);
     });
 
     it('reads a corrupt value as absent and warns without the value', async () => {

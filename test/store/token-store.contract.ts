@@ -24,6 +24,14 @@ export function newToken(token: string, lifetimeMs = 3_600_000): NewToken {
   return { token: new Secret(token), obtainedAt, expiresAt: new Date(obtainedAt.getTime() + lifetimeMs) };
 }
 
+/**
+ * The generation a store with no counter gives `token` (DESIGN.md: never goes back, also after
+ * Redis lost its data): the unix seconds of its `obtainedAt`.
+ */
+export function clockSeed(token: NewToken): number {
+  return Math.floor(token.obtainedAt.getTime() / 1000);
+}
+
 /** A record of generation `generation`, as a relay would hold it, valid for another minute. */
 export function restorable(account: string, generation: number): TokenRecord {
   const obtainedAt = new Date(Date.now() - 1_000);
@@ -67,7 +75,7 @@ export function tokenStoreContract(name: string, create: () => Promise<TokenStor
       expect(Object.keys(read!)).toEqual(['token', 'account', 'generation', 'obtainedAt', 'expiresAt']);
       expect(read!.token).toBe('eyJhbGciOiJIUzI1NiJ9.payload.sig');
       expect(read!.account).toBe(harness.account);
-      expect(read!.generation).toBe(1);
+      expect(read!.generation).toBe(clockSeed(token));
       expect(read!.obtainedAt).toMatch(ISO_UTC_MS);
       expect(read!.expiresAt).toMatch(ISO_UTC_MS);
       expect(read!.obtainedAt).toBe(token.obtainedAt.toISOString());
@@ -143,7 +151,74 @@ export function tokenStoreContract(name: string, create: () => Promise<TokenStor
       });
 
       expect(await store.read()).toBeUndefined();
-      expect((await store.publish(newToken('valid'))).generation).toBe(1);
+      await expect(store.publish({ ...newToken('x'), minGeneration: -1 })).rejects.toBeInstanceOf(RangeError);
+      await expect(store.publish({ ...newToken('x'), minGeneration: 2.5 })).rejects.toBeInstanceOf(
+        RangeError,
+      );
+      expect(await store.read()).toBeUndefined();
+      // Still the first generation of a store with no counter: nothing was taken.
+      const valid = newToken('valid');
+      expect((await store.publish(valid)).generation).toBe(clockSeed(valid));
+    });
+
+    describe('generation', () => {
+      it('starts from the clock (unix seconds of obtainedAt) in a store with no counter, then goes up by one', async () => {
+        const first = newToken('first');
+        const record = await store.publish(first);
+        expect(record.generation).toBe(clockSeed(first));
+        expect(record.generation).toBeGreaterThan(1_700_000_000);
+        // Later tokens go on from the counter, not from their own clock.
+        const later = { ...newToken('later'), obtainedAt: new Date(Date.now() + 3_600_000) };
+        expect((await store.publish(later)).generation).toBe(record.generation + 1);
+      });
+
+      it('goes on above every generation given out before after the store lost everything', async () => {
+        // Three logins in the last 100 s (well under one a second), then a Redis restarted empty.
+        const at = (secondsAgo: number, token: string): NewToken => ({
+          ...newToken(token),
+          obtainedAt: new Date(Date.now() - secondsAgo * 1000),
+        });
+        await store.publish(at(100, 'one'));
+        await store.publish(at(50, 'two'));
+        const last = await store.publish(at(1, 'three'));
+        const after = await harness.loseAll();
+
+        const next = await after.publish(newToken('after-the-loss'));
+        expect(next.generation).toBeGreaterThan(last.generation);
+        expect(await after.read()).toEqual(next);
+      });
+
+      it('never goes below minGeneration, and goes on by one from it', async () => {
+        const seeded = newToken('seeded');
+        const floor = clockSeed(seeded) + 5_000;
+        expect((await store.publish({ ...seeded, minGeneration: floor })).generation).toBe(floor);
+        expect((await store.publish(newToken('next'))).generation).toBe(floor + 1);
+        // A minGeneration at or below the counter changes nothing.
+        expect((await store.publish({ ...newToken('low'), minGeneration: 3 })).generation).toBe(floor + 2);
+        expect((await store.publish({ ...newToken('same'), minGeneration: floor + 3 })).generation).toBe(
+          floor + 3,
+        );
+      });
+
+      it('honours minGeneration after the store lost everything, when it is above the clock', async () => {
+        const before = await store.publish({ ...newToken('before'), minGeneration: 9_000_000_000 });
+        const after = await harness.loseAll();
+        const next = await after.publish({ ...newToken('after'), minGeneration: before.generation + 1 });
+        expect(next.generation).toBe(before.generation + 1);
+      });
+
+      it('gives concurrent publishes distinct generations, and keeps the newest', async () => {
+        const records = await Promise.all(
+          Array.from({ length: 20 }, (_, index) => store.publish(newToken(`concurrent-${index}`))),
+        );
+        const generations = records.map((record) => record.generation).sort((a, b) => a - b);
+        expect(new Set(generations).size).toBe(records.length);
+        for (let index = 1; index < generations.length; index += 1) {
+          expect(generations[index]).toBe(generations[0]! + index);
+        }
+        const newest = records.find((record) => record.generation === generations.at(-1));
+        expect(await store.read()).toEqual(newest);
+      });
     });
 
     describe('restore', () => {
@@ -194,7 +269,8 @@ export function tokenStoreContract(name: string, create: () => Promise<TokenStor
         };
         expect(await after.restore(expired)).toBe(false);
         expect(await after.read()).toBeUndefined();
-        expect((await after.publish(newToken('fresh'))).generation).toBe(1);
+        const fresh = newToken('fresh');
+        expect((await after.publish(fresh)).generation).toBe(clockSeed(fresh));
       });
 
       it('throws for what is not a record of this account, without the token in the error', async () => {

@@ -49,6 +49,7 @@ describe('loadConfig', () => {
       loginSchedule: undefined,
       loginScheduleTz: 'UTC',
       maxCodeAttempts: 3,
+      codeDigits: { minDigits: 4, maxDigits: 8 },
       maxLoginsPerHour: 4,
       http: { host: '127.0.0.1', port: 8080 },
       logLevel: 'info',
@@ -269,6 +270,23 @@ describe('loadConfig', () => {
     ['MAX_CODE_ATTEMPTS', '2.5'],
     ['MAX_CODE_ATTEMPTS', '-1'],
     ['MAX_CODE_ATTEMPTS', 'three'],
+    ['CODE_DIGITS', '0'],
+    ['CODE_DIGITS', '8-4'],
+    ['CODE_DIGITS', 'abc'],
+    ['CODE_DIGITS', '4-'],
+    ['CODE_DIGITS', '-4'],
+    ['CODE_DIGITS', '13'],
+    ['CODE_DIGITS', '4-13'],
+    ['CODE_DIGITS', '0-6'],
+    ['CODE_DIGITS', '4..8'],
+    ['CODE_DIGITS', '6 digits'],
+    ['ETNA_API_URL', 'http://broker.test/api/'],
+    ['ETNA_API_URL', 'http://10.0.0.5:8080/api/'],
+    ['ETNA_API_URL', 'http://128.0.0.1/api/'],
+    ['ETNA_API_URL', 'http://localhost.evil.test/api/'],
+    ['ETNA_API_URL', 'http://[::2]/api/'],
+    ['DISCORD_API_URL', 'http://discord.com/api'],
+    ['DISCORD_API_URL', 'http://192.168.1.10:4020/api'],
     ['MAX_LOGINS_PER_HOUR', '0'],
     ['MAX_LOGINS_PER_HOUR', '61'],
     ['MAX_LOGINS_PER_HOUR', '1e1'],
@@ -287,6 +305,74 @@ describe('loadConfig', () => {
     expect(error.name).toBe('ConfigError');
     expect(error.problems.map((p) => p.variable)).toEqual([variable]);
     expect(error.message).toMatch(new RegExp(`^  ${variable}: .*expected `, 'm'));
+  });
+
+  it.each([
+    ['6', { minDigits: 6, maxDigits: 6 }],
+    ['8', { minDigits: 8, maxDigits: 8 }],
+    ['5-7', { minDigits: 5, maxDigits: 7 }],
+    ['4-8', { minDigits: 4, maxDigits: 8 }],
+    [' 1-12 ', { minDigits: 1, maxDigits: 12 }],
+  ])('reads CODE_DIGITS=%j', (text, codeDigits) => {
+    expect(load({ CODE_DIGITS: text }).codeDigits).toEqual(codeDigits);
+  });
+
+  it('says what CODE_DIGITS accepts when it refuses it', () => {
+    expect(errorOf({ ...REQUIRED, CODE_DIGITS: '8-4' }).message).toContain(
+      'CODE_DIGITS: "8-4" is not a number of digits or a range; expected one number (6) or a range (4-8), from 1 to 12',
+    );
+  });
+
+  describe('transport security', () => {
+    it.each([
+      'http://127.0.0.1:4010/api/',
+      'http://127.8.9.10/api/',
+      'http://127.1:4010/api/',
+      'http://localhost:4010/api/',
+      'http://LOCALHOST:4010/api/',
+      'http://[::1]:4010/api/',
+      'https://broker.test/api/',
+    ])('accepts ETNA_API_URL and DISCORD_API_URL %j', (url) => {
+      const config = load({ ETNA_API_URL: url, DISCORD_API_URL: url });
+      expect(config.etna.apiUrl.protocol).toBe(new URL(url).protocol);
+      expect(config.discord.apiUrl).toBe(new URL(url).href.replace(/\/+$/, ''));
+    });
+
+    it('refuses plain http to another machine, saying why', () => {
+      const error = errorOf({
+        ...REQUIRED,
+        ETNA_API_URL: 'http://broker.test/api/',
+        DISCORD_API_URL: 'http://discord.com/api',
+      });
+      expect(error.problems.map((p) => p.variable)).toEqual(['ETNA_API_URL', 'DISCORD_API_URL']);
+      expect(error.message).toContain('ETNA_API_URL: "http://broker.test/api/" is plain http://');
+      expect(error.message).toContain('clear text');
+      expect(error.message).toContain('http:// only for a loopback host');
+    });
+
+    it.each([
+      ['ETNA_API_URL', 'https://trader:Hunter2-secret@broker.test/api/?apikey=Q-secret-key#frag-secret'],
+      ['ETNA_API_URL', 'http://trader:Hunter2-secret@broker.test/api/?apikey=Q-secret-key'],
+      ['ETNA_API_URL', 'https://broker.test/api/?apikey=Q-secret-key'],
+      ['ETNA_API_URL', 'ftp://trader:Hunter2-secret@broker.test/?apikey=Q-secret-key'],
+      ['ETNA_API_URL', 'trader:Hunter2-secret@broker.test'],
+      ['ETNA_API_URL', 'broker.test/api?apikey=Q-secret-key'],
+      ['ETNA_API_URL', 'https://trader:Hunter2-secret@bro ker.test/?apikey=Q-secret-key'],
+      ['DISCORD_API_URL', 'https://bot:Hunter2-secret@discord.com/api?token=Q-secret-key'],
+      ['DISCORD_API_URL', 'http://127.0.0.1:4020/api?token=Q-secret-key'],
+    ])('never echoes the user, password or query of %s=%j', (variable, url) => {
+      const error = errorOf({ ...REQUIRED, [variable]: url });
+      expect(error.problems.map((p) => p.variable)).toEqual([variable]);
+      for (const secret of ['Hunter2-secret', 'Q-secret-key', 'frag-secret', 'apikey', 'trader:', 'bot:']) {
+        expect(error.message).not.toContain(secret);
+      }
+    });
+
+    it('still shows a URL with nothing secret in it', () => {
+      expect(errorOf({ ...REQUIRED, ETNA_API_URL: 'ftp://broker.test/api/' }).message).toContain(
+        'ETNA_API_URL: "ftp://broker.test/api/" is not an https:// URL',
+      );
+    });
   });
 
   it('checks RENEW_BEFORE against TOKEN_LIFETIME', () => {

@@ -81,15 +81,16 @@ function setup(options: Options = {}) {
   return { broker, operators, store, published, relay, keepAlive, answer, reasons, command };
 }
 
-/** A relay that logged in once at start and holds generation 1. */
+/** A relay that logged in once at start and holds its first generation, `first`. */
 async function loggedIn(options: Options = {}) {
   const t = setup(options);
   await t.relay.start();
   t.keepAlive.start();
   await t.keepAlive.idle();
   await t.answer();
-  expect((await t.store.read())?.generation).toBe(1);
-  return t;
+  const first = (await t.store.read())?.generation;
+  expect(first).toBeGreaterThan(0);
+  return { ...t, first: first! };
 }
 
 beforeEach(() => {
@@ -108,12 +109,12 @@ describe('renewal', () => {
     await vi.advanceTimersByTimeAsync(1);
     await t.keepAlive.idle();
     expect(t.reasons()).toEqual(['startup', 'renewal']);
-    expect((await t.store.read())?.generation).toBe(1);
+    expect((await t.store.read())?.generation).toBe(t.first);
     await t.answer();
-    expect((await t.store.read())?.generation).toBe(2);
+    expect((await t.store.read())?.generation).toBe(t.first + 1);
     expect(
       t.published.filter((e) => e.type === 'token.updated').map((e) => 'generation' in e && e.generation),
-    ).toEqual([1, 2]);
+    ).toEqual([t.first, t.first + 1]);
   });
 
   it('moves renewal to the last planned login before expiry', async () => {
@@ -138,7 +139,7 @@ describe('renewal', () => {
     // Saturday: the token lapses, the bots hear it, and nobody is texted at an unplanned hour.
     await vi.advanceTimersByTimeAsync(24 * HOUR);
     await t.keepAlive.idle();
-    expect(t.published.at(-1)).toEqual({ type: 'token.invalidated', generation: 1, reason: 'expired' });
+    expect(t.published.at(-1)).toEqual({ type: 'token.invalidated', generation: t.first, reason: 'expired' });
     expect(t.broker.startLogin).toHaveBeenCalledTimes(1);
     // Monday 08:30: the planned login.
     await vi.advanceTimersByTimeAsync(new Date('2026-12-07T13:30:00Z').getTime() - Date.now());
@@ -157,10 +158,21 @@ describe('validation', () => {
     expect(await t.store.read()).toBeUndefined();
     expect(t.published).toContainEqual({
       type: 'token.invalidated',
-      generation: 1,
+      generation: t.first,
       reason: 'rejected by the broker',
     });
     expect(t.reasons()).toEqual(['startup', 'token-invalid']);
+  });
+
+  it('writes the token back when the store lost it without a disconnect (a FLUSHALL)', async () => {
+    const t = await loggedIn();
+    const held = await t.store.read();
+    await t.store.remove(t.first); // what a FLUSHALL looks like to a reader
+    expect(await t.store.read()).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(5 * MINUTE);
+    await t.keepAlive.idle();
+    expect(await t.store.read()).toEqual(held);
+    expect(t.broker.startLogin).toHaveBeenCalledTimes(1);
   });
 
   it('takes a network error or 5xx for what it is: not a dead token', async () => {
@@ -170,7 +182,7 @@ describe('validation', () => {
     );
     await vi.advanceTimersByTimeAsync(5 * MINUTE);
     await t.keepAlive.idle();
-    expect((await t.store.read())?.generation).toBe(1);
+    expect((await t.store.read())?.generation).toBe(t.first);
     await vi.advanceTimersByTimeAsync(5 * MINUTE);
     await t.keepAlive.idle();
     expect(t.broker.validate).toHaveBeenCalledTimes(2);
@@ -182,28 +194,55 @@ describe('bot requests', () => {
   it('checks the current token with the broker before asking anyone, once for repeats', async () => {
     const t = await loggedIn();
     await Promise.all([
-      t.keepAlive.handleBotRequest({ type: 'token.rejected', generation: 1 }),
-      t.keepAlive.handleBotRequest({ type: 'token.rejected', generation: 1 }),
+      t.keepAlive.handleBotRequest({ type: 'token.rejected', generation: t.first }),
+      t.keepAlive.handleBotRequest({ type: 'token.rejected', generation: t.first }),
     ]);
-    await t.keepAlive.handleBotRequest({ type: 'token.rejected', generation: 1 });
+    await t.keepAlive.handleBotRequest({ type: 'token.rejected', generation: t.first });
     expect(t.broker.validate).toHaveBeenCalledTimes(1);
     expect(t.broker.startLogin).toHaveBeenCalledTimes(1);
-    expect((await t.store.read())?.generation).toBe(1);
+    expect((await t.store.read())?.generation).toBe(t.first);
+  });
+
+  it('answers each report with token.checked once the broker was asked: still valid', async () => {
+    const t = await loggedIn();
+    await t.keepAlive.handleBotRequest({ type: 'token.rejected', generation: t.first });
+    expect(t.published.at(-1)).toEqual({ type: 'token.checked', generation: t.first, valid: true });
+    // A bot reporting after the check hears the same answer (it waits for it), with no second call.
+    await t.keepAlive.handleBotRequest({ type: 'token.rejected', generation: t.first });
+    expect(t.published.filter((e) => e.type === 'token.checked')).toHaveLength(2);
+    expect(t.broker.validate).toHaveBeenCalledTimes(1);
+  });
+
+  it('answers token.checked valid:false before invalidating a dead token, and nothing when unchecked', async () => {
+    const t = await loggedIn();
+    t.broker.validate.mockRejectedValueOnce(new BrokerError({ kind: 'network', step: 'validate' }));
+    await t.keepAlive.handleBotRequest({ type: 'token.rejected', generation: t.first });
+    expect(t.published.filter((e) => e.type === 'token.checked')).toEqual([]);
+    await vi.advanceTimersByTimeAsync(5 * MINUTE);
+    await t.keepAlive.idle();
+    t.broker.validate.mockResolvedValueOnce('invalid');
+    await t.keepAlive.handleBotRequest({ type: 'token.rejected', generation: t.first });
+    await t.keepAlive.idle();
+    const types = t.published.map((e) => e.type);
+    expect(t.published).toContainEqual({ type: 'token.checked', generation: t.first, valid: false });
+    expect(types.indexOf('token.checked')).toBeLessThan(types.indexOf('token.invalidated'));
   });
 
   it('treats a request for an older generation as handled', async () => {
     const t = await loggedIn();
-    await t.keepAlive.handleBotRequest({ type: 'token.rejected', generation: 0 });
+    await t.keepAlive.handleBotRequest({ type: 'token.rejected', generation: t.first - 1 });
     expect(t.broker.validate).not.toHaveBeenCalled();
   });
 
   it('logs in when the broker confirms the token is dead', async () => {
     const t = await loggedIn();
     t.broker.validate.mockResolvedValueOnce('invalid');
-    await t.keepAlive.handleBotRequest({ type: 'token.rejected', generation: 1 });
+    await t.keepAlive.handleBotRequest({ type: 'token.rejected', generation: t.first });
     await t.keepAlive.idle();
     expect(t.reasons()).toEqual(['startup', 'bot-request']);
-    expect(t.published).toContainEqual(expect.objectContaining({ type: 'token.invalidated', generation: 1 }));
+    expect(t.published).toContainEqual(
+      expect.objectContaining({ type: 'token.invalidated', generation: t.first }),
+    );
   });
 });
 
@@ -248,7 +287,7 @@ describe('the SMS guard and runaway logins', () => {
     await t.keepAlive.idle();
     expect(t.operators.lastPrompt?.state).toEqual({ kind: 'expired' });
     await vi.advanceTimersByTimeAsync(HOUR); // the token lapses; bots complain
-    await t.keepAlive.handleBotRequest({ type: 'token.rejected', generation: 1 });
+    await t.keepAlive.handleBotRequest({ type: 'token.rejected', generation: t.first });
     await t.keepAlive.idle();
     expect(t.broker.startLogin).toHaveBeenCalledTimes(2);
     // An operator's "Send a new code" still works.
@@ -266,7 +305,7 @@ describe('commands', () => {
       kind: 'status',
       status: expect.objectContaining({
         account: 'default',
-        token: { generation: 1, expiresAt: new Date(Date.now() + 24 * HOUR) },
+        token: { generation: t.first, expiresAt: new Date(Date.now() + 24 * HOUR) },
         login: { state: 'ended', reason: 'startup', outcome: 'succeeded' },
         nextLogin: { at: new Date(Date.now() + 23 * HOUR), reason: 'renewal' },
         loginsLastHour: 1,

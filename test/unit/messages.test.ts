@@ -3,10 +3,14 @@ import type { BrokerErrorKind } from '../../src/broker/errors.js';
 import { FATAL_BROKER_ERROR_KINDS, TRANSIENT_BROKER_ERROR_KINDS } from '../../src/broker/errors.js';
 import {
   ACTION_LABELS,
+  NOTICE_ACTION_LABELS,
+  noticeActions,
   renderNotice,
   renderPrompt,
   type RenderOptions,
 } from '../../src/operators/messages.js';
+import { parseCode } from '../../src/operators/parse-code.js';
+import { codeExamples, exampleCode } from '../../src/operators/text-format.js';
 import type {
   LoginReason,
   OperatorNotice,
@@ -59,6 +63,13 @@ const NOTICES: readonly OperatorNotice[] = [
   { kind: 'code-rejected', attemptsLeft: 0 },
   { kind: 'logged-in', account: 'main', expiresAt },
   { kind: 'no-pending-login' },
+  { kind: 'stale-code', promptSentAt: deadline },
+  { kind: 'code-already-tried' },
+  { kind: 'no-attempts-left' },
+  { kind: 'input-not-taken' },
+  { kind: 'login-abandoned', account: 'main', why: 'another-login' },
+  { kind: 'login-abandoned', account: 'main', why: 'lock-lost' },
+  { kind: 'login-abandoned', account: 'main', why: 'store-unavailable' },
   { kind: 'busy', operatorId: 'u1' },
   { kind: 'prompt-inactive' },
   ...ALL_ERRORS.map(
@@ -78,6 +89,8 @@ const NOTICES: readonly OperatorNotice[] = [
   { kind: 'login-request', result: 'started' },
   { kind: 'login-request', result: 'already-running' },
   { kind: 'login-request', result: 'halted' },
+  { kind: 'login-request', result: 'halt-confirm', haltError: 'bad-credentials' },
+  { kind: 'login-request', result: 'halt-confirm' },
   { kind: 'login-request', result: 'rate-limited', nextAllowedAt: deadline },
   { kind: 'login-request', result: 'rate-limited' },
   { kind: 'cancel-request', cancelled: true },
@@ -254,12 +267,14 @@ function noticeLabel(notice: OperatorNotice): string {
     switch (notice.kind) {
       case 'login-failed':
         return notice.error;
+      case 'login-abandoned':
+        return notice.why;
       case 'code-rejected':
         return String(notice.attemptsLeft);
       case 'login-deferred':
         return notice.retrying ? 'retrying' : 'waiting for an operator';
       case 'login-request':
-        return `${notice.result}${notice.nextAllowedAt === undefined ? '' : ' with a time'}`;
+        return `${notice.result}${notice.nextAllowedAt === undefined ? '' : ' with a time'}${notice.haltError === undefined ? '' : ` ${notice.haltError}`}`;
       case 'cancel-request':
         return notice.cancelled ? 'cancelled' : 'nothing to cancel';
       case 'status':
@@ -437,5 +452,111 @@ describe('renderNotice for /status', () => {
     expect(text).toContain('**Status of account `main`**');
     expect(text).toContain(`<t:${expiresAt.getTime() / 1000}:R>`);
     expect(text).toContain('**Halted**');
+  });
+});
+
+describe('texts follow CODE_DIGITS', () => {
+  const SETTINGS = [
+    { minDigits: 4, maxDigits: 8 },
+    { minDigits: 6, maxDigits: 6 },
+    { minDigits: 8, maxDigits: 8 },
+    { minDigits: 5, maxDigits: 7 },
+    { minDigits: 4, maxDigits: 4 },
+    { minDigits: 1, maxDigits: 12 },
+    { minDigits: 10, maxDigits: 12 },
+  ] as const;
+
+  it('shows only examples the parser takes, and always the whole code', () => {
+    for (const codeDigits of SETTINGS) {
+      const examples = codeExamples(codeDigits);
+      expect(examples[0]).toBe(exampleCode(codeDigits));
+      for (const example of examples) expect(parseCode(example, codeDigits).ok, example).toBe(true);
+    }
+    expect(codeExamples({ minDigits: 4, maxDigits: 8 })).toEqual(['123456', '123 456', '123-456']);
+    expect(codeExamples({ minDigits: 8, maxDigits: 8 })).toEqual(['12345678', '1234 5678', '1234-5678']);
+    // Under 1-12, "123 456" would be two codes: only the whole form is shown.
+    expect(codeExamples({ minDigits: 1, maxDigits: 12 })).toEqual(['123456']);
+  });
+
+  it('tells the number of digits and the forms in the prompt and the help', () => {
+    const eight = { minDigits: 8, maxDigits: 8 };
+    for (const format of FORMATS) {
+      const prompt = renderPrompt(view({ kind: 'open', attemptsLeft: 3 }), names, {
+        format,
+        codeDigits: eight,
+      }).text;
+      const help = renderNotice({ kind: 'help' }, names, { format, codeDigits: eight });
+      for (const text of [prompt, help]) {
+        expect(text).toContain('8 digits');
+        expect(text).toContain('1234 5678');
+        expect(text).not.toContain('123 456');
+      }
+    }
+    const byDefault = renderNotice({ kind: 'help' }, names);
+    expect(byDefault).toContain('4 to 8 digits');
+    expect(byDefault).toContain('`123 456`');
+  });
+});
+
+describe('renderNotice for stale, repeated and untaken codes, and abandoned logins', () => {
+  const unix = deadline.getTime() / 1000;
+
+  it('says a stale code belongs to an earlier login, with when the current SMS was asked for', () => {
+    const text = renderNotice({ kind: 'stale-code', promptSentAt: deadline }, names);
+    expect(text).toContain(`<t:${unix}:T> (<t:${unix}:R>)`);
+    expect(text).toContain('it was not sent');
+    expect(text).toContain('newest SMS');
+    expect(
+      renderNotice({ kind: 'stale-code', promptSentAt: deadline }, names, { format: 'plain' }),
+    ).toContain('at 08:05:30 UTC');
+  });
+
+  it('says a repeated code was not sent again, and a login out of attempts sends nothing', () => {
+    const repeated = renderNotice({ kind: 'code-already-tried' }, names);
+    expect(repeated).toContain('already refused for this login');
+    expect(repeated).toContain('not sent again');
+    const spent = renderNotice({ kind: 'no-attempts-left' }, names);
+    expect(spent).toContain('all its attempts');
+    expect(spent).toContain(ACTION_LABELS.resend);
+  });
+
+  it('asks to try again in a moment when an answer could not be taken', () => {
+    const text = renderNotice({ kind: 'input-not-taken' }, names);
+    expect(text).toContain('not taken');
+    expect(text).toContain('Try again in a moment');
+    expect(text).toContain('nothing was sent to the broker');
+  });
+
+  it('gives each reason a login was abandoned its own words and the account', () => {
+    const whys = ['another-login', 'lock-lost', 'store-unavailable'] as const;
+    const texts = whys.map((why) => renderNotice({ kind: 'login-abandoned', account: 'main', why }, names));
+    expect(new Set(texts).size).toBe(3);
+    for (const text of texts) {
+      expect(text).toContain('`main`');
+      expect(text).toContain('will not be taken');
+    }
+    expect(texts[0]).toContain("another relay's login");
+    expect(texts[1]).toContain('use `/login`');
+    expect(texts[2]).toContain('Redis');
+  });
+});
+
+describe('the halt-confirm answer to /login', () => {
+  const notice = { kind: 'login-request', result: 'halt-confirm', haltError: 'bad-credentials' } as const;
+
+  it('explains that the broker refused the same credentials, that retrying may lock the account, and offers Try anyway', () => {
+    const text = renderNotice(notice, names);
+    expect(text).toContain('refused these same credentials');
+    expect(text).toContain('username or password refused');
+    expect(text).toContain('may lock the account');
+    expect(text).toContain(`press **${NOTICE_ACTION_LABELS['force-login']}**`);
+    expect(renderNotice(notice, names, { format: 'plain' })).toContain('type "login anyway"');
+    expect(noticeActions(notice)).toEqual(['force-login']);
+  });
+
+  it('offers no action on any other notice', () => {
+    for (const other of NOTICES.filter((n) => !(n.kind === 'login-request' && n.result === 'halt-confirm'))) {
+      expect(noticeActions(other)).toEqual([]);
+    }
   });
 });

@@ -82,7 +82,7 @@ describe('start', () => {
 
   it('keeps a published token the broker still accepts, with no login and no prompt', async () => {
     const t = setup();
-    await t.store.publish({
+    const kept = await t.store.publish({
       token: new Secret('still-good'),
       obtainedAt: new Date(),
       expiresAt: new Date(Date.now() + 3_600_000),
@@ -93,12 +93,12 @@ describe('start', () => {
     expect(t.broker.validate.mock.calls[0]?.[0].reveal()).toBe('still-good');
     expect(t.broker.startLogin).not.toHaveBeenCalled();
     expect(t.operators.prompts).toEqual([]);
-    expect(t.relay.snapshot().token?.generation).toBe(1);
+    expect(t.relay.snapshot().token?.generation).toBe(kept.generation);
   });
 
   it('removes a token the broker refuses, says so, and logs in', async () => {
     const t = setup();
-    await t.store.publish({
+    const dead = await t.store.publish({
       token: new Secret('dead'),
       obtainedAt: new Date(),
       expiresAt: new Date(Date.now() + 60_000),
@@ -107,7 +107,7 @@ describe('start', () => {
     await t.relay.start();
     await t.relay.idle();
     expect(await t.store.read()).toBeUndefined();
-    expect(t.published[0]).toMatchObject({ type: 'token.invalidated', generation: 1 });
+    expect(t.published[0]).toMatchObject({ type: 'token.invalidated', generation: dead.generation });
     expect(t.broker.startLogin).toHaveBeenCalledTimes(1);
   });
 
@@ -132,7 +132,10 @@ describe('start', () => {
     await t.relay.idle();
     expect((await t.store.read())?.token).toBe('direct');
     expect(t.operators.prompts).toEqual([]);
-    expect(t.published.at(-1)).toMatchObject({ type: 'token.updated', generation: 1 });
+    expect(t.published.at(-1)).toMatchObject({
+      type: 'token.updated',
+      generation: (await t.store.read())?.generation,
+    });
   });
 });
 
@@ -143,11 +146,12 @@ describe('answering', () => {
     await t.relay.idle();
     expect(t.broker.submittedCodes).toEqual(['123456']);
     const record = await t.store.read();
-    expect(record).toMatchObject({ token: 'final-token-1', account: 'default', generation: 1 });
+    expect(record).toMatchObject({ token: 'final-token-1', account: 'default' });
+    expect(record?.generation).toBeGreaterThan(0);
     expect(record?.expiresAt).toBe(new Date(Date.now() + 24 * 3_600_000).toISOString());
     expect(t.published.at(-1)).toEqual({
       type: 'token.updated',
-      generation: 1,
+      generation: record?.generation,
       expiresAt: record?.expiresAt,
     });
     // The broker answered at once: no "checking" edit was worth sending.
@@ -164,7 +168,7 @@ describe('answering', () => {
     await t.relay.idle();
     expect(t.broker.submitCode).toHaveBeenCalledTimes(1);
     expect(t.operators.noticesTo(BOB)).toEqual(['busy']);
-    expect((await t.store.read())?.generation).toBe(1);
+    expect(t.published.filter((e) => e.type === 'token.updated')).toHaveLength(1);
   });
 
   it('accepts the code from the prompt modal of the current login only', async () => {
@@ -378,9 +382,9 @@ describe('publishing', () => {
     await t.relay.idle();
     t.code(ALICE, '123456');
     await t.relay.idle();
-    expect(
-      t.published.filter((e) => e.type === 'token.updated').map((e) => 'generation' in e && e.generation),
-    ).toEqual([1, 2]);
+    const generations = t.published.flatMap((e) => (e.type === 'token.updated' ? [e.generation] : []));
+    expect(generations).toHaveLength(2);
+    expect(generations[1]).toBe(generations[0]! + 1);
   });
 });
 
@@ -413,6 +417,6 @@ describe('observer', () => {
         endedAt: new Date(ended[0]!.startedAt.getTime() + 42_000),
       }),
     ]);
-    expect((await t.store.read())?.generation).toBe(1);
+    expect(t.published.filter((e) => e.type === 'token.updated')).toHaveLength(1);
   });
 });

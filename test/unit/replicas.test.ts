@@ -21,7 +21,7 @@ function sharedWorld() {
   const coordination = new MemoryCoordination();
   let ids = 0;
   const relays: { relay: Relay; operators: RecordingOperators }[] = [];
-  const spawn = (name: string) => {
+  const spawn = (name: string, credentials: readonly string[] = ['app-key', 'user', 'password']) => {
     const operators = new RecordingOperators();
     const relay = new Relay({
       account: 'default',
@@ -36,6 +36,7 @@ function sharedWorld() {
       coordination,
       logger: createLogger({ level: 'silent' }),
       relayId: name,
+      credentials: credentials.map((value) => new Secret(value)),
       newLoginId: () => `login-${++ids}`,
       random: () => 0.5,
     });
@@ -76,13 +77,14 @@ describe('restarts', () => {
 
     expect(w.broker.submitCode).toHaveBeenCalledTimes(1);
     expect(w.broker.submitCode.mock.calls[0]?.[0].reveal()).toBe('interim-secret');
-    expect((await w.store.read())?.generation).toBe(1);
+    expect(w.events.events.filter((e) => e.type === 'token.updated')).toHaveLength(1);
     // The second relay edited the first one's prompt messages.
     expect(second.operators.refsPassed.at(-1)).toEqual(refs);
     expect(second.operators.lastPrompt?.state.kind).toBe('succeeded');
   });
 
-  it('keeps logins halted across a restart until an operator uses /login', async () => {
+  /** A relay halted by refused credentials, stopped, and another started with `credentials`. */
+  async function haltedThenRestarted(credentials?: readonly string[]) {
     const w = sharedWorld();
     w.broker.startLogin.mockRejectedValueOnce(
       new BrokerError({ kind: 'bad-credentials', step: 'start-login', status: 401 }),
@@ -92,23 +94,50 @@ describe('restarts', () => {
     await first.relay.idle();
     await first.relay.stop();
 
-    const second = w.spawn('second');
+    const second = w.spawn('second', credentials);
     await second.relay.start();
     await second.relay.idle();
     expect(w.broker.startLogin).toHaveBeenCalledTimes(1);
     expect(second.relay.snapshot().halted?.error).toBe('bad-credentials');
-
     const replies: unknown[] = [];
-    second.operators.input({
-      kind: 'command',
-      operatorId: ALICE,
-      command: 'login',
-      inputId: 'cmd-1',
-      respond: async (notice) => void replies.push(notice),
-    });
-    await second.relay.idle();
+    const login = (force?: boolean) => {
+      second.operators.input({
+        kind: 'command',
+        operatorId: ALICE,
+        command: 'login',
+        ...(force === undefined ? {} : { force }),
+        respond: async (notice) => void replies.push(notice),
+      });
+      return second.relay.idle();
+    };
+    return { w, second, replies, login };
+  }
+
+  it('keeps logins halted across a restart; /login with the same credentials asks first, "Try anyway" goes', async () => {
+    const { w, second, replies, login } = await haltedThenRestarted();
+    await login();
+    expect(replies).toEqual([
+      { kind: 'login-request', result: 'halt-confirm', haltError: 'bad-credentials' },
+    ]);
+    expect(w.broker.startLogin).toHaveBeenCalledTimes(1);
+    expect(second.relay.snapshot().halted?.error).toBe('bad-credentials');
+    await login(true);
+    expect(replies.at(-1)).toEqual({ kind: 'login-request', result: 'started' });
+    expect(w.broker.startLogin).toHaveBeenCalledTimes(2);
+  });
+
+  it('lifts the halt at the first /login once the credentials were changed (restart with new ones)', async () => {
+    const { w, replies, login } = await haltedThenRestarted(['app-key', 'user', 'new-password']);
+    await login();
     expect(replies).toEqual([{ kind: 'login-request', result: 'started' }]);
     expect(w.broker.startLogin).toHaveBeenCalledTimes(2);
+  });
+
+  it('never keeps the credentials themselves with the halt', async () => {
+    const { w } = await haltedThenRestarted();
+    const halt = await w.coordination.loadHalt();
+    expect(halt?.credentials).toMatch(/^[\w-]+\.[\w-]+$/);
+    for (const secret of ['app-key', 'user', 'password']) expect(halt?.credentials).not.toContain(secret);
   });
 });
 
@@ -131,10 +160,16 @@ describe('replicas', () => {
     await a.relay.start();
     await w.idle();
     await Promise.all([b.relay.start(), c.relay.start()]);
-    w.deliverToAll({ kind: 'code', operatorId: ALICE, code: new Secret('123456'), inputId: 'dm-1' });
+    w.deliverToAll({
+      kind: 'code',
+      operatorId: ALICE,
+      code: new Secret('123456'),
+      inputId: 'dm-1',
+      sentAt: new Date(),
+    });
     await w.idle();
     expect(w.broker.submitCode).toHaveBeenCalledTimes(1);
-    expect((await w.store.read())?.generation).toBe(1);
+    expect(w.events.events.filter((e) => e.type === 'token.updated')).toHaveLength(1);
     // Exactly one relay answered the operator.
     const answers = w.relays.flatMap(({ operators }) => operators.noticesTo(ALICE));
     expect(answers).toEqual(['logged-in']);
@@ -171,7 +206,9 @@ describe('replicas', () => {
     b.operators.input({ kind: 'code', operatorId: BOB, code: new Secret('123456'), inputId: 'dm-2' });
     await w.idle();
     expect(w.broker.submitCode).toHaveBeenCalledTimes(2);
-    expect((await w.store.read())?.generation).toBe(2);
+    const generations = w.events.events.flatMap((e) => (e.type === 'token.updated' ? [e.generation] : []));
+    expect(generations).toHaveLength(2);
+    expect((await w.store.read())?.generation).toBe(generations[0]! + 1);
     expect(b.operators.noticesTo(BOB)).toEqual(['logged-in']);
   });
   it('a login nobody answered is reported expired once, though every relay knew it', async () => {
@@ -208,7 +245,7 @@ describe('replicas', () => {
     release();
     await vi.advanceTimersByTimeAsync(1_000);
     await w.idle();
-    expect((await w.store.read())?.generation).toBe(1);
+    expect(w.events.events.filter((e) => e.type === 'token.updated')).toHaveLength(1);
     // b edited a's prompt messages: every prompt b showed came with a's refs.
     expect(b.operators.refsPassed.length).toBeGreaterThan(0);
     expect(

@@ -161,3 +161,76 @@ describe('TerminalOperatorChannel commands', () => {
     expect(written).toBe('');
   });
 });
+
+describe('TerminalOperatorChannel and CODE_DIGITS, sentAt and Try anyway', () => {
+  it('stamps a typed code with the time its line was read', async () => {
+    const readAt = new Date('2026-01-02T03:04:05.678Z');
+    const local: OperatorInput[] = [];
+    const localInput = new PassThrough();
+    const stamped = new TerminalOperatorChannel({
+      input: localInput,
+      output: new PassThrough(),
+      now: () => readAt,
+    });
+    await stamped.start((received) => local.push(received));
+    localInput.write('482 913\n');
+    await until(() => local.length === 1, 'the code input');
+    expect(local[0]).toMatchObject({ kind: 'code', operatorId: 'terminal', sentAt: readAt });
+    await stamped.stop();
+
+    const before = Date.now();
+    const code = await type('482913');
+    expect(code.kind).toBe('code');
+    const sentAt = code.kind === 'code' ? code.sentAt.getTime() : Number.NaN;
+    expect(sentAt).toBeGreaterThanOrEqual(before);
+    expect(sentAt).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('takes an 8-digit code by default, and only 8 digits when CODE_DIGITS=8', async () => {
+    const code = await type('48291735');
+    expect(code.kind === 'code' && code.code.reveal()).toBe('48291735');
+
+    const local: OperatorInput[] = [];
+    const localInput = new PassThrough();
+    const localOutput = new PassThrough();
+    let printed = '';
+    localOutput.on('data', (chunk: Buffer) => (printed += chunk.toString('utf8')));
+    const eight = new TerminalOperatorChannel({
+      input: localInput,
+      output: localOutput,
+      codeDigits: { minDigits: 8, maxDigits: 8 },
+    });
+    await eight.start((received) => local.push(received));
+    localInput.write('1234 5678\n123456\n');
+    await until(() => local.length === 2, 'two inputs');
+    expect(local[0]?.kind === 'code' && local[0].code.reveal()).toBe('12345678');
+    expect(local[1]).toMatchObject({ kind: 'unclear' });
+    await eight.showPrompt(view);
+    await eight.notify('terminal', { kind: 'help' });
+    expect(printed).toContain('8 digits');
+    expect(printed).toContain('1234 5678');
+    await eight.stop();
+  });
+
+  it('turns "login anyway" into the login command with force, and plain "login" into one without', async () => {
+    const forced = await type('login anyway');
+    expect(forced).toMatchObject({ kind: 'command', operatorId: 'terminal', command: 'login', force: true });
+    const plainLogin = await type('login');
+    expect(plainLogin).toMatchObject({ kind: 'command', command: 'login' });
+    expect(plainLogin.kind === 'command' && plainLogin.force).toBeFalsy();
+  });
+
+  it('prints the halt-confirm answer with what to type to try anyway, and the new notices', async () => {
+    const received = await type('login');
+    if (received.kind !== 'command') throw new Error(`not a command: ${received.kind}`);
+    await received.respond({ kind: 'login-request', result: 'halt-confirm', haltError: 'bad-credentials' });
+    expect(written).toContain('may lock the account');
+    expect(written).toContain('type "login anyway"');
+    const promptSentAt = new Date('2026-01-02T03:04:05Z');
+    await channel.notify('terminal', { kind: 'stale-code', promptSentAt });
+    await channel.notify('terminal', { kind: 'input-not-taken' });
+    expect(written).toContain('03:04:05 UTC');
+    expect(written).toContain('not taken');
+    expect(written).not.toMatch(/\*\*|<t:|`/);
+  });
+});

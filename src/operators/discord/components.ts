@@ -7,8 +7,10 @@ import {
   TextInputBuilder,
   TextInputStyle,
 } from 'discord.js';
-import { ACTION_LABELS, type PromptAction } from '../messages.js';
-import { buttonCustomId, modalCustomId } from './custom-ids.js';
+import { ACTION_LABELS, NOTICE_ACTION_LABELS, type NoticeAction, type PromptAction } from '../messages.js';
+import type { CodeDigits } from '../parse-code.js';
+import { exampleCode } from '../text-format.js';
+import { buttonCustomId, modalCustomId, noticeCustomId } from './custom-ids.js';
 
 /** The custom ID of the modal's only field. */
 export const CODE_FIELD_ID = 'code';
@@ -41,10 +43,30 @@ export function promptComponents(
 }
 
 /**
- * The "Enter code" modal: one short field. Its length bounds let `123456`, `123 456` and `123-456`
- * through (and a few stray spaces), so the parser, not Discord, explains what is wrong.
+ * A notice's buttons (the "Try anyway" of a `halt-confirm` answer); none, and so no row, for every
+ * other notice: an answer edited into one without actions loses the button.
  */
-export function codeModal(loginId: string, codeLength: number): ModalBuilder {
+export function noticeComponents(actions: readonly NoticeAction[]): ActionRowBuilder<ButtonBuilder>[] {
+  if (actions.length === 0) return [];
+  return [
+    new ActionRowBuilder<ButtonBuilder>().addComponents(
+      actions.map((action) =>
+        new ButtonBuilder()
+          .setCustomId(noticeCustomId(action))
+          .setLabel(NOTICE_ACTION_LABELS[action])
+          // Red: it retries credentials the broker refused.
+          .setStyle(ButtonStyle.Danger),
+      ),
+    ),
+  ];
+}
+
+/**
+ * The "Enter code" modal: one short field. Its length bounds follow `CODE_DIGITS` and let the code
+ * through cut into groups (`1234 5678`, and a few stray spaces), so the parser, not Discord,
+ * explains what is wrong.
+ */
+export function codeModal(loginId: string, codeDigits: CodeDigits): ModalBuilder {
   return new ModalBuilder()
     .setCustomId(modalCustomId(loginId))
     .setTitle('Enter the SMS code')
@@ -54,9 +76,9 @@ export function codeModal(loginId: string, codeLength: number): ModalBuilder {
           .setCustomId(CODE_FIELD_ID)
           .setStyle(TextInputStyle.Short)
           .setRequired(true)
-          .setMinLength(codeLength)
-          .setMaxLength(codeLength * 2 + 4)
-          .setPlaceholder('1234567890'.repeat(Math.ceil(codeLength / 10)).slice(0, codeLength)),
+          .setMinLength(codeDigits.minDigits)
+          .setMaxLength(codeDigits.maxDigits * 2 + 4)
+          .setPlaceholder(exampleCode(codeDigits)),
       ),
     );
 }

@@ -1,5 +1,9 @@
-/** What went wrong with the Discord channel itself (not with one DM). */
-export type DiscordChannelErrorKind = 'not-started' | 'already-started' | 'login-failed';
+/**
+ * What went wrong with the Discord channel itself (not with one DM). `gateway-closed`: Discord
+ * closed the gateway with a code discord.js does not reconnect after (a revoked token, disallowed
+ * intents): the channel is dead until a person fixes the configuration.
+ */
+export type DiscordChannelErrorKind = 'not-started' | 'already-started' | 'login-failed' | 'gateway-closed';
 
 /**
  * A failure of the Discord channel as a whole. Its message never holds the token: discord.js errors

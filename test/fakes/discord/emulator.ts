@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   APIVersion,
@@ -194,8 +195,23 @@ export interface DiscordEmulator {
    * before it fails, as when Discord's answer is lost. Returns a function that stops the failures.
    */
   failDmsTo(userId: string, options?: FailDmsOptions): () => void;
-  /** Drops the gateway connections with `code` (default 4000: discord.js resumes). */
+  /**
+   * Drops the gateway connections with `code` (default 4000: discord.js resumes). A code discord.js
+   * treats as final (4004 authentication failed, 4010-4014, e.g. 4014 disallowed intents) makes it
+   * give up for good, as a revoked token or a change in the developer portal does on Discord.
+   */
   closeGateway(code?: number, options?: { invalidateSession?: boolean }): Promise<void>;
+  /**
+   * Holds new gateway connections: their upgrade requests wait, unanswered, until the returned
+   * function is called. With {@link closeGateway}, keeps the bot reconnecting for as long as a test
+   * needs.
+   */
+  holdGateway(): () => void;
+  /**
+   * Closes every IDENTIFY with `code` (e.g. 4004, 4014) until the returned function is called, while
+   * REST goes on taking the token.
+   */
+  refuseIdentify(code: number): () => void;
   /** Closes the server, every socket and timer. */
   close(): Promise<void>;
 }
@@ -230,6 +246,8 @@ class Emulator implements DiscordEmulator {
   readonly #dmFaults = new Map<string, { status: number; timesLeft: number; applied: boolean }>();
   /** `channelId:authorId:nonce` → the message made with it, and when. */
   readonly #nonces = new Map<string, { messageId: string; atMs: number }>();
+  /** Upgrade requests waiting while the gateway is held; `undefined` when it is not. */
+  #heldUpgrades: { readonly run: () => void; readonly socket: Duplex }[] | undefined;
   #port = 0;
 
   public constructor(settings: Required<DiscordEmulatorOptions>) {
@@ -266,8 +284,15 @@ class Emulator implements DiscordEmulator {
     this.#routes();
     this.#server.on('upgrade', (request: IncomingMessage, socket, head: Buffer) => {
       const path = new URL(request.url ?? '/', 'ws://localhost').pathname;
-      if (path === '/gateway' || path === '/resume') this.#gateway.handleUpgrade(request, socket, head);
-      else socket.destroy();
+      if (path !== '/gateway' && path !== '/resume') {
+        socket.destroy();
+        return;
+      }
+      const upgrade = (): void => {
+        if (!socket.destroyed) this.#gateway.handleUpgrade(request, socket, head);
+      };
+      if (this.#heldUpgrades === undefined) upgrade();
+      else this.#heldUpgrades.push({ run: upgrade, socket });
     });
   }
 
@@ -579,7 +604,22 @@ class Emulator implements DiscordEmulator {
     await this.#gateway.closeAll(code, options?.invalidateSession ?? false);
   }
 
+  public refuseIdentify(code: number): () => void {
+    return this.#gateway.refuseIdentify(code);
+  }
+
+  public holdGateway(): () => void {
+    const held: { readonly run: () => void; readonly socket: Duplex }[] = [];
+    this.#heldUpgrades = held;
+    return () => {
+      if (this.#heldUpgrades === held) this.#heldUpgrades = undefined;
+      for (const upgrade of held.splice(0)) upgrade.run();
+    };
+  }
+
   public async close(): Promise<void> {
+    for (const upgrade of this.#heldUpgrades?.splice(0) ?? []) upgrade.socket.destroy();
+    this.#heldUpgrades = undefined;
     this.#desk.close();
     for (const fail of [...this.#waiters]) fail(new Error('the Discord emulator closed'));
     await this.#gateway.close();

@@ -87,6 +87,8 @@ export class GatewayServer {
   #resumes = 0;
   #heartbeats = 0;
   #lastIdentify: IdentifySummary | undefined;
+  /** A close code every IDENTIFY gets while set (see {@link GatewayServer.refuseIdentify}). */
+  #identifyRefusal: GatewayCloseCodes | undefined;
 
   public constructor(options: GatewayServerOptions) {
     this.#options = options;
@@ -162,6 +164,18 @@ export class GatewayServer {
     this.#options.onChange();
   }
 
+  /**
+   * Closes every IDENTIFY with `code` until the returned function is called: the token or intents
+   * refused at the gateway while REST still takes the token (revoked in between, or intents changed
+   * in the developer portal).
+   */
+  public refuseIdentify(code: GatewayCloseCodes): () => void {
+    this.#identifyRefusal = code;
+    return () => {
+      if (this.#identifyRefusal === code) this.#identifyRefusal = undefined;
+    };
+  }
+
   /** Terminates every socket and the server: nothing stays open. */
   public async close(): Promise<void> {
     for (const socket of this.#wss.clients) socket.terminate();
@@ -225,6 +239,10 @@ export class GatewayServer {
     const d = isRecord(data) ? data : {};
     if (d.token !== this.#options.token) {
       this.#refuse(ws, GatewayCloseCodes.AuthenticationFailed, 'IDENTIFY with a wrong token');
+      return undefined;
+    }
+    if (this.#identifyRefusal !== undefined) {
+      this.#refuse(ws, this.#identifyRefusal, 'IDENTIFY refused by the test');
       return undefined;
     }
     const intents = d.intents;

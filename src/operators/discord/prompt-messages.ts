@@ -1,0 +1,191 @@
+import {
+  RESTJSONErrorCodes,
+  type ActionRowBuilder,
+  type ButtonBuilder,
+  type DMChannel,
+  type Message,
+} from 'discord.js';
+import type { Logger } from '../../log.js';
+import type { PromptRefs } from '../../relay/coordination.js';
+import { describeError, discordErrorCode } from './describe-error.js';
+import { readPromptRefs, toPromptRefs, type PromptMessageRef } from './prompt-refs.js';
+
+/**
+ * What Discord answers an edit of a prompt message that cannot be edited any more (deleted, or a ref
+ * that points at a message the bot did not write): the operator gets a new prompt instead.
+ */
+const PROMPT_GONE: ReadonlySet<number | string> = new Set([
+  RESTJSONErrorCodes.UnknownMessage,
+  RESTJSONErrorCodes.UnknownChannel,
+  RESTJSONErrorCodes.CannotEditMessageAuthoredByAnotherUser,
+]);
+
+/** The prompt messages of one login, and the queue that keeps its edits in order. */
+interface LoginPrompt {
+  /** Operator ID → the prompt message in that operator's DM. */
+  readonly messages: Map<string, PromptMessageRef>;
+  queue: Promise<unknown>;
+}
+
+/** A prompt's text and buttons: the body of its first send and of every edit. */
+export interface PromptBody {
+  readonly content: string;
+  readonly components: ActionRowBuilder<ButtonBuilder>[];
+}
+
+/** What {@link PromptMessages} needs of its channel. */
+export interface PromptMessagesOptions {
+  readonly operatorIds: ReadonlySet<string>;
+  readonly log: Logger;
+  /** How many logins' prompt messages are remembered for later edits. */
+  readonly rememberedLogins: number;
+  /** Runs one request with the channel's DM retry policy. */
+  readonly retrying: <T>(operatorId: string, what: string, attempt: () => Promise<T>) => Promise<T>;
+  /** Sends a DM (retried, with an enforced nonce). */
+  readonly sendDm: (operatorId: string, body: PromptBody, what: string) => Promise<Message>;
+  /** The DM channel with an operator. */
+  readonly dmChannel: (operatorId: string) => Promise<DMChannel>;
+}
+
+/**
+ * The prompt messages of the last `rememberedLogins` logins, one per operator, and their edits: see
+ * `DiscordOperatorChannel.showPrompt`.
+ */
+export class PromptMessages {
+  readonly #options: PromptMessagesOptions;
+  readonly #prompts = new Map<string, LoginPrompt>();
+
+  public constructor(options: PromptMessagesOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Sends or edits one login's prompt in every operator's DM (`body` is rendered when its turn
+   * comes); resolves with where each operator's message is. When `stopped`, sends nothing and
+   * resolves with what is known.
+   */
+  public async show(
+    loginId: string,
+    body: () => PromptBody,
+    refs: PromptRefs | undefined,
+    stopped: boolean,
+  ): Promise<PromptRefs> {
+    const given = refs === undefined ? new Map<string, PromptMessageRef>() : this.#readRefs(loginId, refs);
+    if (stopped) {
+      // Nothing is sent any more, but what is known still holds: the caller must not lose it.
+      return toPromptRefs(new Map([...given, ...(this.#prompts.get(loginId)?.messages ?? [])]));
+    }
+    const prompt = this.#promptOf(loginId);
+    // One login's renders run one after another, so the last view is the one operators see.
+    const run = prompt.queue.then(() => this.#render(loginId, body(), prompt, given));
+    prompt.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Renders `body` to every operator; resolves with the refs of every prompt message known after. */
+  async #render(
+    loginId: string,
+    body: PromptBody,
+    prompt: LoginPrompt,
+    given: ReadonlyMap<string, PromptMessageRef>,
+  ): Promise<PromptRefs> {
+    // One operator's closed DMs must not keep the prompt from the others: each one's failure is logged.
+    await Promise.all(
+      [...this.#options.operatorIds].map((operatorId) =>
+        this.#renderTo(operatorId, loginId, prompt, given, body),
+      ),
+    );
+    return toPromptRefs(prompt.messages);
+  }
+
+  async #renderTo(
+    operatorId: string,
+    loginId: string,
+    prompt: LoginPrompt,
+    given: ReadonlyMap<string, PromptMessageRef>,
+    body: PromptBody,
+  ): Promise<void> {
+    const known = prompt.messages.get(operatorId) ?? given.get(operatorId);
+    if (known !== undefined) {
+      try {
+        if (
+          await this.#options.retrying(operatorId, 'prompt edit', () =>
+            this.#editPrompt(operatorId, known, body),
+          )
+        ) {
+          prompt.messages.set(operatorId, known);
+          return;
+        }
+        this.#options.log.warn(
+          { userId: operatorId, loginId },
+          'a prompt ref is not in the operator’s DM; sending a new prompt',
+        );
+      } catch (error) {
+        if (!PROMPT_GONE.has(discordErrorCode(error) ?? '')) {
+          // The message is most likely still there: keep it, so the next render edits it again
+          // rather than send the operator a second prompt.
+          prompt.messages.set(operatorId, known);
+          this.#options.log.warn(
+            { userId: operatorId, loginId, error: describeError(error) },
+            'could not update the prompt',
+          );
+          return;
+        }
+        this.#options.log.info(
+          { userId: operatorId, loginId, error: describeError(error) },
+          'the prompt message is gone; sending a new one',
+        );
+      }
+      prompt.messages.delete(operatorId);
+    }
+    try {
+      const message = await this.#options.sendDm(operatorId, body, 'prompt');
+      prompt.messages.set(operatorId, { channelId: message.channelId, messageId: message.id });
+    } catch (error) {
+      this.#options.log.warn(
+        { userId: operatorId, loginId, error: describeError(error) },
+        'could not send the prompt',
+      );
+    }
+  }
+
+  /**
+   * Edits a prompt message. Resolves to `false`, without a request, when the ref is not in the
+   * operator's DM: refs come from outside, and must not make the bot edit anything else.
+   */
+  async #editPrompt(operatorId: string, ref: PromptMessageRef, body: PromptBody): Promise<boolean> {
+    const channel = await this.#options.dmChannel(operatorId);
+    if (channel.id !== ref.channelId) return false;
+    await channel.messages.edit(ref.messageId, body);
+    return true;
+  }
+
+  /** Reads refs given to `showPrompt`; what is left out is logged by count, never by content. */
+  #readRefs(loginId: string, refs: PromptRefs): ReadonlyMap<string, PromptMessageRef> {
+    const read = readPromptRefs(refs, this.#options.operatorIds);
+    if (read.malformed > 0) {
+      this.#options.log.warn({ loginId, ignored: read.malformed }, 'ignored prompt refs of an unknown shape');
+    }
+    if (read.strangers > 0) {
+      this.#options.log.debug(
+        { loginId, ignored: read.strangers },
+        'ignored prompt refs of users who are not operators',
+      );
+    }
+    return read.refs;
+  }
+
+  #promptOf(loginId: string): LoginPrompt {
+    let prompt = this.#prompts.get(loginId);
+    if (prompt === undefined) {
+      prompt = { messages: new Map(), queue: Promise.resolve() };
+      this.#prompts.set(loginId, prompt);
+      // Old logins' prompts are never edited again; forget the oldest.
+      for (const oldest of this.#prompts.keys()) {
+        if (this.#prompts.size <= this.#options.rememberedLogins) break;
+        this.#prompts.delete(oldest);
+      }
+    }
+    return prompt;
+  }
+}

@@ -1,0 +1,153 @@
+import { BrokerError } from '../../src/broker/errors.js';
+import type { Broker, StartLoginResult, SubmitCodeResult } from '../../src/broker/types.js';
+import type { RelaySnapshot } from '../../src/relay/state.js';
+import { Secret } from '../../src/secret.js';
+import { never, type RelayControl } from './model-store.js';
+
+/**
+ * The broker of the login model: step 1 gives a fresh interim each call and "sends" its code by
+ * SMS (recorded, so that operators of the model can type it), or fails transiently, or is held
+ * until the test releases it; step 2 accepts exactly the code sent for that interim and refuses
+ * every other one, at once or when released. Every call is recorded, with the relay that made it.
+ */
+
+/** What the next step-1 call does. */
+export type StepOnePlan = 'code' | 'transient' | 'hold';
+
+/** An SMS the broker sent: the code of one interim. */
+export interface Sms {
+  readonly interim: string;
+  readonly code: string;
+  readonly atMs: number;
+}
+
+/** A step-1 call, with what its relay was doing. */
+export interface StepOneCall {
+  readonly relayId: string;
+  readonly atMs: number;
+  readonly login: RelaySnapshot['login'];
+  done: boolean;
+}
+
+/** A code that reached the broker. */
+export interface Submit {
+  readonly relayId: string;
+  readonly interim: string;
+  readonly code: string;
+  readonly atMs: number;
+}
+
+/** What the broker lets the world check at each call. */
+export interface BrokerHooks {
+  stepOne(call: StepOneCall, inFlight: readonly StepOneCall[]): void;
+  submit(submit: Submit, earlier: readonly Submit[], accepted: boolean): void;
+}
+
+/** The model's broker, shared by every relay of a world. */
+export class ModelBroker {
+  public readonly sms: Sms[] = [];
+  public readonly stepOneCalls: StepOneCall[] = [];
+  public readonly submits: Submit[] = [];
+  /** Plans of the next step-1 calls, first first; `code` when empty. */
+  public readonly stepOnePlans: StepOnePlan[] = [];
+  /** Step 2 answers only when released while set. */
+  public holdStepTwo = false;
+  /** Interims a token was given for. */
+  readonly #accepted = new Set<string>();
+  readonly #held: (() => void)[] = [];
+  #interims = 0;
+  #tokens = 0;
+
+  public constructor(private readonly hooks: BrokerHooks) {}
+
+  /** The code the broker texts for `interim`. */
+  public static codeFor(interim: string): string {
+    const n = Number(interim.slice('interim-'.length));
+    return String(100_000 + n * 1_013);
+  }
+
+  public get heldCalls(): number {
+    return this.#held.length;
+  }
+
+  /** Answers every held call (a killed relay's answer is dropped). */
+  public releaseHeld(): void {
+    for (const release of this.#held.splice(0)) release();
+  }
+
+  /** A killed relay's calls: processed by the broker, answered to nobody. */
+  public killed(relayId: string): void {
+    for (const call of this.stepOneCalls) if (call.relayId === relayId) call.done = true;
+  }
+
+  /** The broker as relay `control` calls it; `login` is that relay's view when it calls. */
+  public forRelay(control: RelayControl, login: () => RelaySnapshot['login']): Broker {
+    return {
+      startLogin: (signal) => this.#startLogin(control, login(), signal),
+      submitCode: (interim, code) => this.#submitCode(control, interim.reveal(), code.reveal()),
+      validate: async () => 'valid',
+    };
+  }
+
+  #startLogin(
+    control: RelayControl,
+    login: RelaySnapshot['login'],
+    signal: AbortSignal | undefined,
+  ): Promise<StartLoginResult> {
+    if (control.killed) return never();
+    const call: StepOneCall = { relayId: control.relayId, atMs: Date.now(), login, done: false };
+    this.hooks.stepOne(
+      call,
+      this.stepOneCalls.filter((other) => !other.done),
+    );
+    this.stepOneCalls.push(call);
+    const sendSms = (): StartLoginResult => {
+      call.done = true;
+      this.#interims += 1;
+      const interim = `interim-${this.#interims}`;
+      this.sms.push({ interim, code: ModelBroker.codeFor(interim), atMs: Date.now() });
+      return { kind: 'code-required', interim: new Secret(interim) };
+    };
+    const plan = this.stepOnePlans.shift() ?? 'code';
+    if (plan === 'transient') {
+      call.done = true;
+      return Promise.reject(new BrokerError({ kind: 'server-error', step: 'start-login', status: 503 }));
+    }
+    if (plan === 'code') return Promise.resolve(sendSms());
+    return new Promise((resolve, reject) => {
+      const abort = (): void => {
+        call.done = true;
+        reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+      };
+      if (signal?.aborted === true) return abort();
+      signal?.addEventListener('abort', abort, { once: true });
+      this.#held.push(() => {
+        signal?.removeEventListener('abort', abort);
+        if (call.done) return; // aborted, or its relay killed
+        const result = sendSms();
+        if (!control.killed) resolve(result);
+      });
+    });
+  }
+
+  #submitCode(control: RelayControl, interim: string, code: string): Promise<SubmitCodeResult> {
+    if (control.killed) return never();
+    const submit: Submit = { relayId: control.relayId, interim, code, atMs: Date.now() };
+    const earlier = this.submits.filter((s) => s.interim === interim);
+    const accepted = code === ModelBroker.codeFor(interim) && !this.#accepted.has(interim);
+    this.hooks.submit(submit, earlier, this.#accepted.has(interim));
+    this.submits.push(submit);
+    if (accepted) this.#accepted.add(interim);
+    const answer = (): SubmitCodeResult => {
+      if (!accepted) return { kind: 'code-rejected', interimSpent: false };
+      this.#tokens += 1;
+      return { kind: 'token', token: new Secret(`final-token-${this.#tokens}`) };
+    };
+    if (!this.holdStepTwo) return Promise.resolve(answer());
+    return new Promise((resolve) => {
+      this.#held.push(() => {
+        if (!control.killed) resolve(answer());
+      });
+    });
+  }
+}

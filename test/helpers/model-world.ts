@@ -1,0 +1,463 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { vi } from 'vitest';
+import { createLogger } from '../../src/log.js';
+import type {
+  LoginReason,
+  OperatorChannel,
+  OperatorInput,
+  OperatorInputHandler,
+  OperatorNotice,
+  PromptView,
+} from '../../src/operators/types.js';
+import type { LoginCoordination, PromptRefs } from '../../src/relay/coordination.js';
+import { Relay } from '../../src/relay/relay.js';
+import type { EndedLogin } from '../../src/relay/state.js';
+import { Secret } from '../../src/secret.js';
+import { relayKeys } from '../../src/store/keys.js';
+import { MemoryCoordination } from '../../src/store/memory-coordination.js';
+import { MemoryEventPublisher } from '../../src/store/memory-events.js';
+import { MemoryTokenStore } from '../../src/store/memory-token-store.js';
+import { RedisCoordination } from '../../src/store/redis-coordination.js';
+import type { EventPublisher, TokenStore } from '../../src/store/types.js';
+import { ModelBroker, type StepOneCall, type Submit } from './model-broker.js';
+import { GatedCoordination, never, StoreTracker, type RelayControl } from './model-store.js';
+import { deletePrefix, uniquePrefix, type connectRedis } from './redis.js';
+
+/**
+ * A world of the login model: 1–3 relays of one account sharing a coordination store (memory or
+ * Redis), a token store, the {@link ModelBroker} and two operators; faults to inject; and the
+ * invariants of the login protocol, checked against what the broker, the stores and the operators
+ * saw. See test/relay/login-model.test.ts.
+ */
+
+export const ALICE = '100000000000000001';
+export const BOB = '100000000000000002';
+export const OPERATORS = [ALICE, BOB] as const;
+export const CODE_TIMEOUT_MS = 5 * 60_000;
+export const LOCK_TTL_MS = 15_000;
+export const MAX_LOGINS_PER_HOUR = 3;
+export const MAX_CODE_ATTEMPTS = 3;
+const AUTOMATIC: ReadonlySet<string> = new Set(['renewal', 'token-invalid', 'bot-request']);
+
+/** Which relay's handling of which input a call is part of. */
+const inputContext = new AsyncLocalStorage<{ readonly inputId: string }>();
+
+/** An operator input of the model, as written (it may be delivered late, or twice). */
+export type ModelInput = Exclude<OperatorInput, { kind: 'command' }>;
+
+interface Answer {
+  readonly inputId: string;
+  readonly operatorId: string;
+  /** `notice`: a DM reply (counts towards "answered twice"); `prompt`: a prompt shown or edited. */
+  readonly kind: 'notice' | 'prompt';
+}
+
+interface RelayEntry {
+  readonly control: RelayControl;
+  readonly relay: Relay;
+  readonly operators: ModelOperators;
+  resume: (() => void) | undefined;
+}
+
+/** One relay's operator channel: records every prompt and DM, with the input it answers. */
+class ModelOperators implements OperatorChannel {
+  public onInput: OperatorInputHandler | undefined;
+
+  public constructor(
+    private readonly world: World,
+    private readonly control: RelayControl,
+  ) {}
+
+  public async start(onInput: OperatorInputHandler): Promise<void> {
+    this.onInput = onInput;
+  }
+
+  public async showPrompt(view: PromptView): Promise<PromptRefs> {
+    if (this.control.killed) return never();
+    this.world.prompted(view);
+    const inputId = inputContext.getStore()?.inputId;
+    const named = 'operatorId' in view.state ? view.state.operatorId : undefined;
+    if (inputId !== undefined) this.world.answered({ inputId, operatorId: named ?? '', kind: 'prompt' });
+    return { recorded: view.loginId };
+  }
+
+  public async notify(operatorId: string, notice: OperatorNotice): Promise<void> {
+    if (this.control.killed) return never();
+    const inputId = inputContext.getStore()?.inputId;
+    if (inputId !== undefined) this.world.answered({ inputId, operatorId, kind: 'notice' });
+    this.world.log.push(`${this.control.relayId} → ${operatorId}: ${notice.kind}`);
+  }
+
+  public async broadcast(notice: OperatorNotice): Promise<void> {
+    if (this.control.killed) return never();
+    this.world.log.push(`${this.control.relayId} → all: ${notice.kind}`);
+  }
+
+  public isConnected(): boolean {
+    return !this.control.killed;
+  }
+
+  public async stop(): Promise<void> {}
+}
+
+/** Wraps a port so that a killed relay's calls never answer. */
+function killable<T extends object>(port: T, control: RelayControl): T {
+  return new Proxy(port, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) =>
+        control.killed ? never() : (value as (...a: unknown[]) => unknown).apply(target, args);
+    },
+  });
+}
+
+export type Backend = 'memory' | 'redis';
+
+/** What a Redis world needs: a connected client (made before timers are faked). */
+export type RedisHandle = Awaited<ReturnType<typeof connectRedis>>;
+
+export class World {
+  public readonly broker: ModelBroker;
+  public readonly tracker: StoreTracker;
+  public readonly store = new MemoryTokenStore({ account: 'default' });
+  public readonly events = new MemoryEventPublisher();
+  public readonly relays: RelayEntry[] = [];
+  public readonly inputs = new Map<string, ModelInput>();
+  /** Inputs delivered, each once, with when (fake epoch ms), first first. */
+  public readonly delivered: { readonly input: ModelInput; readonly atMs: number }[] = [];
+  /** Inputs written and not delivered yet ("late"). */
+  public readonly late: ModelInput[] = [];
+  /** Logins whose prompts were shown, first shown first. */
+  public readonly promptedLogins: string[] = [];
+  /** What happened, for a failure's message. */
+  public readonly log: string[] = [];
+  readonly #answers: Answer[] = [];
+  /** `/login` commands delivered (by ID) → answers given. */
+  readonly #commands = new Map<string, number>();
+  /** Set (to when) once a login ended without a token, until a person acts. */
+  #needsPersonSince: number | undefined;
+  #relayCount = 0;
+  #inputCount = 0;
+  #loginIds = 0;
+  #lastGeneration = 0;
+  readonly #firstStepOne = new Map<string, number>();
+
+  private constructor(
+    private readonly coordination: LoginCoordination,
+    tracker: StoreTracker,
+    private readonly cleanup: () => Promise<void>,
+  ) {
+    this.tracker = tracker;
+    this.broker = new ModelBroker({
+      stepOne: (call, inFlight) => this.#checkStepOne(call, inFlight),
+      submit: (submit, earlier, accepted) => this.#checkSubmit(submit, earlier, accepted),
+    });
+  }
+
+  public static create(backend: Backend, redis?: RedisHandle): World {
+    if (backend === 'memory') return new World(new MemoryCoordination(), new StoreTracker(), async () => {});
+    const prefix = uniquePrefix('login-model');
+    const keys = relayKeys({ prefix, account: 'default' });
+    return new World(
+      new RedisCoordination({ client: redis!, keys }),
+      new StoreTracker(keys.lock, keys.pending, redis),
+      () => deletePrefix(redis!, prefix),
+    );
+  }
+
+  public get violations(): readonly string[] {
+    return this.tracker.violations;
+  }
+
+  public live(): RelayEntry[] {
+    return this.relays.filter((entry) => !entry.control.killed);
+  }
+
+  // ── relays ──
+
+  /** Starts a new relay (a replica, or one restarted after a kill). */
+  public spawn(): void {
+    this.#relayCount += 1;
+    const control: RelayControl = { relayId: `r${this.#relayCount}`, killed: false, paused: undefined };
+    const operators = new ModelOperators(this, control);
+    let relay: Relay | undefined = undefined;
+    relay = new Relay({
+      account: 'default',
+      codeTimeoutMs: CODE_TIMEOUT_MS,
+      tokenLifetimeMs: 24 * 3_600_000,
+      maxCodeAttempts: MAX_CODE_ATTEMPTS,
+      maxLoginsPerHour: MAX_LOGINS_PER_HOUR,
+      lockTtlMs: LOCK_TTL_MS,
+      broker: this.broker.forRelay(control, () => relay!.snapshot().login),
+      operators,
+      store: killable<TokenStore>(this.store, control),
+      events: killable<EventPublisher>(this.events, control),
+      coordination: new GatedCoordination(this.coordination, this.tracker, control),
+      logger: createLogger({ level: 'silent' }),
+      relayId: control.relayId,
+      newLoginId: () => `L${++this.#loginIds}`,
+      random: () => 0.5,
+      observer: { loginEnded: (login) => this.#loginEnded(login) },
+    });
+    const entry: RelayEntry = { control, relay, operators, resume: undefined };
+    this.relays.push(entry);
+    this.log.push(`spawn ${control.relayId}`);
+    this.personActed();
+    void operators.start((input) => relay.handleInput(input));
+    // A relay that cannot read the store at start exits (and is restarted by its orchestrator).
+    relay.start().catch(() => this.kill(entry));
+  }
+
+  public kill(entry: RelayEntry): void {
+    entry.control.killed = true;
+    this.broker.killed(entry.control.relayId);
+    entry.resume?.();
+    this.log.push(`kill ${entry.control.relayId}`);
+  }
+
+  public pause(entry: RelayEntry): void {
+    if (entry.control.paused !== undefined) return;
+    entry.control.paused = new Promise((resolve) => {
+      entry.resume = () => {
+        entry.control.paused = undefined;
+        entry.resume = undefined;
+        resolve();
+      };
+    });
+    this.log.push(`pause ${entry.control.relayId}`);
+  }
+
+  public resumeAll(): void {
+    for (const entry of this.relays) entry.resume?.();
+  }
+
+  public trigger(entry: RelayEntry, reason: LoginReason): void {
+    if (reason === 'operator-request' || reason === 'schedule') this.personActed();
+    this.log.push(`${entry.control.relayId}.requestLogin(${reason})`);
+    void entry.relay.requestLogin(reason);
+  }
+
+  // ── operator inputs ──
+
+  /** A new input ID, as Discord gives each message or interaction. */
+  public newInputId(): string {
+    this.#inputCount += 1;
+    return `in-${this.#inputCount}`;
+  }
+
+  /** Delivers `input` to every relay that runs (each has its own gateway connection). */
+  public deliver(input: ModelInput): void {
+    if (!this.inputs.has(input.inputId)) this.delivered.push({ input, atMs: Date.now() });
+    this.inputs.set(input.inputId, input);
+    if (input.kind === 'resend') this.personActed();
+    this.log.push(`deliver ${describe(input)}`);
+    for (const entry of this.live()) {
+      const onInput = entry.operators.onInput;
+      if (onInput !== undefined) inputContext.run({ inputId: input.inputId }, () => onInput(input));
+    }
+  }
+
+  /** `/login` through one relay (Discord acknowledges an interaction once). */
+  public loginCommand(entry: RelayEntry, operatorId: string): void {
+    const inputId = this.newInputId();
+    this.#commands.set(inputId, 0);
+    this.personActed();
+    this.log.push(`${entry.control.relayId} /login by ${operatorId}`);
+    entry.operators.onInput?.({
+      kind: 'command',
+      operatorId,
+      command: 'login',
+      inputId,
+      respond: async () => {
+        this.#commands.set(inputId, (this.#commands.get(inputId) ?? 0) + 1);
+      },
+    });
+  }
+
+  /** Codes of the SMS sent so far, oldest first. */
+  public smsCodes(): string[] {
+    return this.broker.sms.map((sms) => sms.code);
+  }
+
+  // ── time ──
+
+  /** Runs what is due and waits until nothing is under way but waits on timers, gates or held calls. */
+  public async settle(): Promise<void> {
+    let quiet = 0;
+    for (let round = 0; round < 100_000 && quiet < 3; round += 1) {
+      await vi.advanceTimersByTimeAsync(0);
+      await new Promise((resolve) => setImmediate(resolve));
+      quiet = this.tracker.inflight === 0 ? quiet + 1 : 0;
+    }
+  }
+
+  /** Moves the clock `ms` on, one timer at a time, settling after each. */
+  public async advance(ms: number): Promise<void> {
+    const target = Date.now() + ms;
+    setTimeout(() => undefined, ms);
+    while (Date.now() < target) {
+      await vi.advanceTimersToNextTimerAsync();
+      await this.settle();
+    }
+  }
+
+  // ── records ──
+
+  public prompted(view: PromptView): void {
+    if (!this.promptedLogins.includes(view.loginId)) this.promptedLogins.push(view.loginId);
+    this.log.push(`prompt ${view.loginId}: ${view.state.kind}`);
+  }
+
+  public answered(answer: Answer): void {
+    this.#answers.push(answer);
+  }
+
+  /** A person acted: automatic logins may go again. */
+  public personActed(): void {
+    this.#needsPersonSince = undefined;
+  }
+
+  #loginEnded(login: EndedLogin): void {
+    this.log.push(`ended ${login.loginId}: ${login.outcome}`);
+    if (login.outcome === 'succeeded') this.#needsPersonSince = undefined;
+    // An abandoned login was never the account's: another one is, or none started.
+    else if (login.outcome !== 'abandoned') this.#needsPersonSince ??= Date.now();
+  }
+
+  #checkStepOne(call: StepOneCall, inFlight: readonly StepOneCall[]): void {
+    const v = this.tracker.violations;
+    const { relayId, login } = call;
+    this.log.push(`step 1 by ${relayId} for ${login.loginId ?? '?'} (${login.reason ?? '?'})`);
+    const owner = this.tracker.lockOwner();
+    if (owner !== relayId) v.push(`step 1 by ${relayId}, whose lock is lost (held by ${owner ?? 'nobody'})`);
+    for (const other of inFlight) {
+      if (other.relayId !== relayId) v.push(`step 1 by ${relayId} while ${other.relayId}'s is in flight`);
+    }
+    const loginId = login.loginId ?? '?';
+    const first = this.#firstStepOne.get(loginId) ?? call.atMs;
+    this.#firstStepOne.set(loginId, first);
+    if (this.#needsPersonSince !== undefined && first >= this.#needsPersonSince && AUTOMATIC.has(login.reason ?? '')) {
+      v.push(`step 1 for an automatic ${login.reason} login after a login ended without a token`);
+    }
+  }
+
+  #checkSubmit(submit: Submit, earlier: readonly Submit[], accepted: boolean): void {
+    const v = this.tracker.violations;
+    const login = this.tracker.logins.get(submit.interim);
+    this.log.push(`step 2 by ${submit.relayId} for ${login?.loginId ?? '?'}`);
+    if (login === undefined) {
+      v.push(`a code reached the broker for an interim no saved login has`);
+      return;
+    }
+    if (earlier.some((s) => s.code === submit.code)) v.push(`the same code sent twice to ${login.loginId}`);
+    if (earlier.length >= MAX_CODE_ATTEMPTS) v.push(`more than ${MAX_CODE_ATTEMPTS} codes sent to ${login.loginId}`);
+    if (accepted) v.push(`a code sent to ${login.loginId} after it got its token`);
+    if (submit.atMs >= login.deadlineMs) v.push(`a code sent to ${login.loginId} after its deadline`);
+    const inputId = inputContext.getStore()?.inputId;
+    const input = inputId === undefined ? undefined : this.inputs.get(inputId);
+    if (input?.kind !== 'code') {
+      v.push(`a code reached the broker for ${login.loginId} without an operator's code input`);
+      return;
+    }
+    if (input.code.reveal() !== submit.code) v.push(`input ${input.inputId}'s code changed on its way`);
+    if (input.loginId !== undefined && input.loginId !== login.loginId) {
+      v.push(`a modal code for ${input.loginId} went to ${login.loginId}`);
+    }
+    if (input.loginId === undefined && input.sentAt.getTime() < login.promptedAtMs) {
+      v.push(`a reply written before ${login.loginId}'s prompt went to it`);
+    }
+  }
+
+  // ── invariants ──
+
+  /** Checks what can be checked at any moment; returns every violation so far. */
+  public async check(): Promise<readonly string[]> {
+    const v = this.tracker.violations;
+    const record = await this.store.read();
+    if (record !== undefined) {
+      if (record.generation < this.#lastGeneration) {
+        v.push(`generation went back from ${this.#lastGeneration} to ${record.generation}`);
+      }
+      this.#lastGeneration = Math.max(this.#lastGeneration, record.generation);
+    }
+    let last = 0;
+    for (const event of this.events.events) {
+      if (event.type !== 'token.updated') continue;
+      if (event.generation <= last) v.push(`token.updated generation ${event.generation} after ${last}`);
+      last = event.generation;
+    }
+    const notices = new Map<string, number>();
+    for (const answer of this.#answers) {
+      if (answer.kind === 'notice') notices.set(answer.inputId, (notices.get(answer.inputId) ?? 0) + 1);
+    }
+    for (const [inputId, count] of notices) {
+      if (count > 1 && this.tracker.inputClaims.has(inputId)) v.push(`input ${inputId} answered ${count} times`);
+    }
+    for (const [inputId, count] of this.#commands) {
+      if (count > 1) v.push(`/login ${inputId} answered ${count} times`);
+    }
+    return [...new Set(v)];
+  }
+
+  /**
+   * Ends every fault (relays resumed, store up, held calls answered), lets an hour pass, and checks
+   * what needs the world to have settled: every input some running relay took got an answer.
+   */
+  public async finish(): Promise<readonly string[]> {
+    this.resumeAll();
+    this.tracker.down = false;
+    this.broker.holdStepTwo = false;
+    this.broker.stepOnePlans.length = 0;
+    this.broker.releaseHeld();
+    await this.settle();
+    await this.advance(CODE_TIMEOUT_MS + 60_000);
+    this.broker.releaseHeld();
+    await this.advance(3_600_000);
+    const v = this.tracker.violations;
+    const killed = new Set(this.relays.filter((e) => e.control.killed).map((e) => e.control.relayId));
+    for (const [inputId, relayId] of this.tracker.inputClaims) {
+      if (killed.has(relayId) || !this.inputs.has(inputId)) continue;
+      if (!this.#answers.some((a) => a.inputId === inputId)) v.push(`input ${inputId} taken by ${relayId} never answered`);
+    }
+    for (const [inputId, count] of this.#commands) {
+      if (count === 0) v.push(`/login ${inputId} never answered`);
+    }
+    return this.check();
+  }
+
+  public async dispose(): Promise<void> {
+    for (const entry of this.relays) this.kill(entry);
+    vi.clearAllTimers();
+    await this.cleanup();
+  }
+}
+
+/** One input in a line of the log, without its code. */
+export function describe(input: ModelInput): string {
+  const extra =
+    input.kind === 'code'
+      ? ` code=${input.code.reveal()} sentAt=+${input.sentAt.getTime() % 10_000_000}${input.loginId === undefined ? '' : ` modal=${input.loginId}`}`
+      : 'loginId' in input
+        ? ` for ${input.loginId}`
+        : '';
+  return `${input.inputId} ${input.kind} by ${input.operatorId === ALICE ? 'alice' : 'bob'}${extra}`;
+}
+
+/** A code input of the model. */
+export function codeInput(
+  world: World,
+  operatorId: string,
+  code: string,
+  sentAtMs: number,
+  loginId: string | undefined,
+): ModelInput {
+  return {
+    kind: 'code',
+    operatorId,
+    code: new Secret(code),
+    sentAt: new Date(sentAtMs),
+    inputId: world.newInputId(),
+    ...(loginId === undefined ? {} : { loginId }),
+  };
+}
