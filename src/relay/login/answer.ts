@@ -1,0 +1,268 @@
+import type { OperatorNotice } from '../../operators/types.js';
+import type { ClaimResult } from '../coordination.js';
+import type { LoginOutcome, PendingLogin } from '../state.js';
+import { end, failLogin, withFailure } from './endings.js';
+import { toPending } from './start.js';
+import type { LoginEffect, LoginInput, LoginSettings, LoginView, Transition } from './types.js';
+
+/**
+ * An operator's code: claimed across relays (once, for the login whose prompt was out when it was
+ * written, never twice), checked against the deadline, sent to the broker, and what its answer
+ * means for the login.
+ */
+
+/** This relay's view of the login waiting for (or checking) a code, if any. */
+export function pendingLogin(view: LoginView): PendingLogin | undefined {
+  const login = view.login;
+  return login.kind === 'awaiting-code' || login.kind === 'exchanging' ? login : undefined;
+}
+
+/** A code came: claim it (the claim decides which login it is for, and refuses what it must). */
+export function onCode(view: LoginView, input: Extract<LoginInput, { kind: 'code' }>): Transition {
+  return { view, effects: [{ kind: 'claim-code', input: input.input, known: pendingLogin(view) }] };
+}
+
+/** The claim's answer. */
+export function onCodeClaimed(
+  view: LoginView,
+  input: Extract<LoginInput, { kind: 'code-claimed' }>,
+): Transition {
+  const { operatorId } = input.input;
+  const claim = input.claim;
+  if (claim === 'store-failed') {
+    return {
+      view,
+      effects: [
+        {
+          kind: 'log',
+          level: 'error',
+          fields: { operatorId },
+          msg: 'code not taken: the coordination store failed',
+        },
+        { kind: 'notify', operatorId, notice: { kind: 'input-not-taken' } },
+      ],
+    };
+  }
+  if (claim === undefined || !claim.ok) {
+    return {
+      view,
+      effects: [
+        { kind: 'notify', operatorId, notice: claimRefusal(claim, input.input.loginId !== undefined) },
+      ],
+    };
+  }
+  const shared = claim.login;
+  const pending = toPending(shared);
+  return {
+    view: { ...view, login: { ...pending, kind: 'exchanging', operatorId } },
+    effects: [
+      {
+        kind: 'find-prompts',
+        shared,
+        input: input.input,
+        startedHere: view.startedHere === shared.loginId,
+        known: view.prompts,
+      },
+    ],
+  };
+}
+
+/** What an operator is told when their code was not claimed. */
+function claimRefusal(
+  claim: Exclude<ClaimResult, { ok: true }> | undefined,
+  namedLogin: boolean,
+): OperatorNotice {
+  if (claim === undefined) return { kind: 'no-pending-login' };
+  switch (claim.reason) {
+    case 'none':
+      return namedLogin ? { kind: 'prompt-inactive' } : { kind: 'no-pending-login' };
+    case 'busy':
+      return { kind: 'busy', operatorId: claim.operatorId };
+    case 'stale':
+      return { kind: 'stale-code', promptSentAt: claim.promptedAt };
+    case 'already-tried':
+      return { kind: 'code-already-tried' };
+    case 'no-attempts-left':
+      return { kind: 'no-attempts-left' };
+  }
+}
+
+/** The prompt messages are known: the code goes to the broker now, unless the deadline passed. */
+export function onPromptsFound(
+  view: LoginView,
+  settings: LoginSettings,
+  input: Extract<LoginInput, { kind: 'prompts-found' }>,
+): Transition {
+  const { login, now } = input;
+  const { operatorId } = input.input;
+  const { loginId } = login;
+  const current = pendingLogin(view)?.loginId === loginId;
+  const next: LoginView = current || view.login.kind === 'ended' ? { ...view, prompts: input.refs } : view;
+  if (now >= login.deadline.getTime()) {
+    // Waiting for the prompt refs may have taken the login past its deadline: never send a code
+    // after it. The deadline's own handler finds the login exchanging and leaves it to this one.
+    return {
+      view: next,
+      effects: [{ kind: 'clear-deadline' }, { kind: 'end-late-code', login, operatorId }],
+    };
+  }
+  const attempt = login.attemptsUsed;
+  return {
+    view: next,
+    effects: [
+      { kind: 'log', level: 'info', fields: { loginId, operatorId, attempt }, msg: 'code received' },
+      {
+        kind: 'observe-code',
+        loginId,
+        operatorId,
+        attempt,
+        // The deadline was set CODE_TIMEOUT after the prompt went out.
+        waitedMs: now - (login.deadline.getTime() - settings.codeTimeoutMs),
+      },
+      { kind: 'submit-code', login, operatorId, code: input.input.code },
+    ],
+  };
+}
+
+/** A code claimed in time reached the relay's broker call too late: the login is over. */
+export function onLateCodeEnded(
+  view: LoginView,
+  input: Extract<LoginInput, { kind: 'late-code-ended' }>,
+  now: number,
+): Transition {
+  const { login, operatorId, ended } = input;
+  const closed = end(view, login, 'expired', now, { operatorId }, ended);
+  const effects: LoginEffect[] = [
+    ...closed.effects,
+    {
+      kind: 'log',
+      level: 'warn',
+      fields: { loginId: login.loginId, operatorId },
+      msg: 'code came too late; not sent',
+    },
+    { kind: 'notify', operatorId, notice: { kind: 'prompt-inactive' } },
+  ];
+  if (!ended) return { view: closed.view, effects };
+  return {
+    view: withFailure(closed.view, 'expired', false, now),
+    effects: [
+      ...effects,
+      { kind: 'emit', event: { type: 'login.failed', reason: 'expired' } },
+      { kind: 'show-prompt', login, state: { kind: 'expired' } },
+    ],
+  };
+}
+
+/** The broker answered a code. */
+export function onCodeAnswered(
+  view: LoginView,
+  settings: LoginSettings,
+  input: Extract<LoginInput, { kind: 'code-answered' }>,
+): Transition {
+  const { login, operatorId, outcome, now } = input;
+  const { loginId } = login;
+  const attempt = login.attemptsUsed;
+  if (outcome.kind === 'error') {
+    // Whether the broker saw the code is unknown, and the same code must never be sent twice: this
+    // login is over. "Send a new code" starts a fresh one.
+    const failed = failLogin(view, settings, login, 'submit-code', outcome.error, now, operatorId);
+    return {
+      view: failed.view,
+      effects: [
+        { kind: 'clear-deadline' },
+        { kind: 'end-pending', loginId, expect: 'exchanging' },
+        ...failed.effects,
+      ],
+    };
+  }
+  if (outcome.kind === 'token') {
+    const ended = end(view, login, 'succeeded', now, { operatorId });
+    return {
+      view: ended.view,
+      effects: [
+        { kind: 'clear-deadline' },
+        ...ended.effects,
+        { kind: 'log', level: 'info', fields: { loginId, operatorId, attempt }, msg: 'code accepted' },
+        // The token first: it is what a crash must not lose. The pending login goes after.
+        { kind: 'publish-token', login, operatorId, token: outcome.token },
+      ],
+    };
+  }
+  const attemptsLeft = settings.maxCodeAttempts - attempt;
+  const pastDeadline = now >= login.deadline.getTime();
+  const logRejected: LoginEffect = {
+    kind: 'log',
+    level: 'warn',
+    fields: { loginId, operatorId, attempt, attemptsLeft, interimSpent: outcome.interimSpent },
+    msg: 'code rejected',
+  };
+  if (!outcome.interimSpent && attemptsLeft > 0 && !pastDeadline) {
+    return { view, effects: [logRejected, { kind: 'reopen', login, operatorId, attemptsLeft }] };
+  }
+  const closed = rejectedEnding(view, login, operatorId, outcome.interimSpent, attemptsLeft, now);
+  return { view: closed.view, effects: [logRejected, ...closed.effects] };
+}
+
+/** The login is ready for another code after a refused one (or could not be reopened). */
+export function onReopened(
+  view: LoginView,
+  input: Extract<LoginInput, { kind: 'reopened' }>,
+  now: number,
+): Transition {
+  const { login, operatorId, attemptsLeft } = input;
+  if (!input.ok) return rejectedEnding(view, login, operatorId, false, attemptsLeft, now);
+  const current = pendingLogin(view)?.loginId === login.loginId;
+  return {
+    view: current ? { ...view, login: { ...login, kind: 'awaiting-code' } } : view,
+    effects: [
+      { kind: 'notify', operatorId, notice: { kind: 'code-rejected', attemptsLeft } },
+      { kind: 'show-prompt', login, state: { kind: 'open', attemptsLeft } },
+    ],
+  };
+}
+
+/** A refused code that ends the login: out of attempts, the interim spent, or past the deadline. */
+function rejectedEnding(
+  view: LoginView,
+  login: PendingLogin,
+  operatorId: string,
+  interimSpent: boolean,
+  attemptsLeft: number,
+  now: number,
+): Transition {
+  const outcome: LoginOutcome = !interimSpent && attemptsLeft > 0 ? 'expired' : 'rejected';
+  const ended = end(view, login, outcome, now, { operatorId });
+  const reason = outcome === 'expired' ? 'expired' : 'code-rejected';
+  return {
+    view: withFailure(ended.view, reason, false, now),
+    effects: [
+      { kind: 'clear-deadline' },
+      { kind: 'end-pending', loginId: login.loginId, expect: 'exchanging' },
+      ...ended.effects,
+      { kind: 'emit', event: { type: 'login.failed', reason } },
+      { kind: 'notify', operatorId, notice: { kind: 'code-rejected', attemptsLeft: 0 } },
+      {
+        kind: 'show-prompt',
+        login,
+        state: outcome === 'expired' ? { kind: 'expired' } : { kind: 'rejected', operatorId, interimSpent },
+      },
+    ],
+  };
+}
+
+/** The token of an accepted code is stored: the login's record goes, and everyone hears it. */
+export function onTokenPublished(
+  view: LoginView,
+  input: Extract<LoginInput, { kind: 'token-published' }>,
+): Transition {
+  const { login, operatorId, record } = input;
+  const expiresAt = new Date(record.expiresAt);
+  return {
+    view,
+    effects: [
+      { kind: 'end-pending', loginId: login.loginId, expect: 'exchanging' },
+      { kind: 'show-prompt', login, state: { kind: 'succeeded', operatorId, expiresAt } },
+      { kind: 'notify', operatorId, notice: { kind: 'logged-in', account: record.account, expiresAt } },
+    ],
+  };
+}

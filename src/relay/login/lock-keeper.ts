@@ -1,0 +1,108 @@
+import { errorFields, type Logger } from '../../log.js';
+import type { LoginCoordination } from '../coordination.js';
+import type { StartCheck } from './types.js';
+
+/** Options of {@link LockKeeper}. */
+export interface LockKeeperOptions {
+  readonly coordination: LoginCoordination;
+  /** This relay's name in the lock. */
+  readonly owner: string;
+  /** How long the lock lives unless renewed; it is renewed every third of it while held. */
+  readonly ttlMs: number;
+  readonly now: () => number;
+  readonly logger: Logger;
+}
+
+/**
+ * The account's login lock, as one relay holds it: taken with the checks before step 1, renewed
+ * while step 1 runs, and given up at once when a renewal is refused (another relay holds it, or it
+ * expired while this process was paused) or not confirmed for a whole TTL (Redis unreachable: it
+ * may have expired). Safety does not rest on the lock alone: the pending login is saved only while
+ * its owner still holds it and no other login waits (one atomic step in the store).
+ */
+export class LockKeeper {
+  readonly #o: LockKeeperOptions;
+  #timer: NodeJS.Timeout | undefined;
+  #lost: AbortController = new AbortController();
+
+  public constructor(options: LockKeeperOptions) {
+    this.#o = options;
+    this.#lost.abort(new Error('login lock not held'));
+  }
+
+  /**
+   * Takes the lock, then checks what may stop a login from starting: a pending login, a halt, the
+   * SMS guard (which this spends one step-1 call of). The lock stays held, and renewed, until
+   * {@link LockKeeper.release}.
+   */
+  public async checkStart(maxLoginsPerHour: number): Promise<StartCheck> {
+    const { coordination, owner, ttlMs } = this.#o;
+    let held = false;
+    try {
+      held = await coordination.acquireLock(owner, ttlMs);
+      if (!held) return { kind: 'lock-busy' };
+      this.#keep();
+      const pending = await coordination.loadPending();
+      if (pending !== undefined) return { kind: 'pending', pending };
+      const halt = await coordination.loadHalt();
+      if (halt !== undefined) return { kind: 'halted', halt };
+      const spend = await coordination.spendLogin(this.#o.now(), maxLoginsPerHour);
+      if (!spend.ok) return { kind: 'rate-limited', nextAllowedAt: spend.nextAllowedAt };
+      return { kind: 'go' };
+    } catch (error) {
+      return { kind: 'store-failed', error, held };
+    }
+  }
+
+  /** Aborts when the lock this relay took last is lost (already aborted when none is held). */
+  public lost(): AbortSignal {
+    return this.#lost.signal;
+  }
+
+  /** Stops renewing and releases the lock, if this relay holds it. */
+  public async release(): Promise<void> {
+    if (this.#timer === undefined) return;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    try {
+      await this.#o.coordination.releaseLock(this.#o.owner);
+    } catch (error) {
+      this.#o.logger.error({ err: errorFields(error) }, 'coordination store write failed');
+    }
+  }
+
+  #keep(): void {
+    clearInterval(this.#timer);
+    const lost = new AbortController();
+    this.#lost = lost;
+    const { owner, ttlMs, now, logger } = this.#o;
+    let confirmedAtMs = now();
+    const lose = (why: string): void => {
+      if (lost.signal.aborted) return;
+      logger.warn({ why }, 'login lock lost; this login stops');
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+      lost.abort(new Error(`login lock lost: ${why}`));
+    };
+    this.#timer = setInterval(() => {
+      // A renewal that hangs (a stalled Redis) never answers: the TTL passing is enough.
+      if (now() - confirmedAtMs >= ttlMs) {
+        lose('not renewed within its TTL');
+        return;
+      }
+      // Judged against when the renewal was sent: a reply delayed past the TTL proves nothing.
+      const sentAtMs = now();
+      void this.#o.coordination.renewLock(owner, ttlMs).then(
+        (held) => {
+          if (held) confirmedAtMs = sentAtMs;
+          else lose('renewal refused');
+        },
+        (error: unknown) => {
+          logger.warn({ err: errorFields(error) }, 'login lock not renewed');
+          if (now() - confirmedAtMs >= ttlMs) lose('not renewed within its TTL');
+        },
+      );
+    }, ttlMs / 3);
+    this.#timer.unref();
+  }
+}

@@ -1,0 +1,483 @@
+import type { Broker } from '../../broker/types.js';
+import { errorFields, type Logger } from '../../log.js';
+import type { LoginReason, OperatorChannel, OperatorNotice, PromptView } from '../../operators/types.js';
+import type { EventPublisher } from '../../store/types.js';
+import type { LoginCoordination } from '../coordination.js';
+import type { RelayObserver } from '../state.js';
+import { emitSafely, type TokenHolder } from '../token-holder.js';
+import { claimCode, findPrompts, stepOne, type CallContext } from './calls.js';
+import { LockKeeper } from './lock-keeper.js';
+import { transition } from './machine.js';
+import {
+  INITIAL_VIEW,
+  type LoginEffect,
+  type LoginInput,
+  type LoginRequestResult,
+  type LoginSettings,
+  type LoginView,
+  type StartRetryOptions,
+} from './types.js';
+
+/** A code the broker has not judged by then is shown as being checked. */
+const CHECKING_PROMPT_AFTER_MS = 250;
+/** How long a claimed input is remembered across relays (a DM is delivered to each once). */
+export const INPUT_CLAIM_TTL_MS = 10 * 60_000;
+
+/** What the runner needs: the ports, and the settings of this relay. */
+export interface LoginRunnerOptions {
+  readonly settings: LoginSettings;
+  readonly relayId: string;
+  readonly maxLoginsPerHour: number;
+  readonly lockTtlMs: number;
+  readonly startRetry: StartRetryOptions;
+  readonly broker: Broker;
+  readonly operators: OperatorChannel;
+  readonly events: EventPublisher;
+  readonly coordination: LoginCoordination;
+  readonly tokens: TokenHolder;
+  readonly logger: Logger;
+  readonly observer: RelayObserver;
+  readonly now: () => number;
+  readonly random: () => number;
+  /** Starts a login, as the relay's `requestLogin` does ("Send a new code", a deferred login). */
+  readonly requestLogin: (reason: LoginReason) => Promise<LoginRequestResult>;
+  /** Runs `work` as this relay's, so that `idle()` and `stop()` wait for it. */
+  readonly track: (work: Promise<unknown>) => void;
+}
+
+/** What a chain of transitions answered its caller (`requestLogin`, `/cancel`). */
+export type Reply = LoginRequestResult | boolean;
+
+/**
+ * Runs the login's effects against the ports: the only place in relay/ where a login does I/O. Each
+ * call's result goes back to {@link transition} as the next input; failures of the ports that only
+ * tell someone something are contained and logged, never thrown into a login.
+ */
+export class LoginRunner {
+  readonly #o: LoginRunnerOptions;
+  readonly #log: Logger;
+  readonly #lock: LockKeeper;
+  /** Aborted by {@link LoginRunner.stop}: every wait of a login ends with it. */
+  readonly #stopping = new AbortController();
+  #view: LoginView = INITIAL_VIEW;
+  #deadlineTimer: NodeJS.Timeout | undefined;
+  #deferredTimer: NodeJS.Timeout | undefined;
+  #lockRetryTimer: NodeJS.Timeout | undefined;
+  /** "Checking…" edits under way, per login: later edits of that prompt wait for them. */
+  readonly #checking = new Map<string, Promise<void>>();
+
+  public constructor(options: LoginRunnerOptions) {
+    this.#o = options;
+    this.#log = options.logger;
+    this.#lock = new LockKeeper({
+      coordination: options.coordination,
+      owner: options.relayId,
+      ttlMs: options.lockTtlMs,
+      now: options.now,
+      logger: options.logger,
+    });
+  }
+
+  /** This relay's view of the login. */
+  public get view(): LoginView {
+    return this.#view;
+  }
+
+  /**
+   * Feeds `input` to the transitions and runs their effects, each call's result fed back in turn.
+   * `onReply` hears what the chain answers its caller, as soon as it is known (the login goes on).
+   */
+  public async run(input: LoginInput, onReply: (reply: Reply) => void = () => undefined): Promise<void> {
+    const next = transition(this.#view, input, this.#o.settings, this.#o.now());
+    this.#view = next.view;
+    for (const effect of next.effects) {
+      const result = await this.#execute(effect, onReply);
+      if (result !== undefined) await this.run(result, onReply);
+    }
+  }
+
+  /** Stops every timer and wait; a code at the broker, and its token write, go on. */
+  public stop(): void {
+    this.#stopping.abort();
+    for (const timer of [this.#deadlineTimer, this.#deferredTimer, this.#lockRetryTimer]) clearTimeout(timer);
+  }
+
+  /** Releases the login lock if this relay holds it. */
+  public async releaseLock(): Promise<void> {
+    await this.#lock.release();
+  }
+
+  // Each effect: a call resolves to the next input, a tell to `undefined`.
+  async #execute(effect: LoginEffect, onReply: (reply: Reply) => void): Promise<LoginInput | undefined> {
+    const { coordination, relayId } = this.#o;
+    switch (effect.kind) {
+      case 'check-start':
+        return {
+          kind: 'start-checked',
+          base: effect.base,
+          check: await this.#lock.checkStart(this.#o.maxLoginsPerHour),
+        };
+      case 'step-one':
+        return stepOne(this.#calls(), effect.base, this.#lock.lost());
+      case 'save-pending': {
+        let result: Extract<LoginInput, { kind: 'pending-saved' }>['result'];
+        try {
+          result = await coordination.savePending(effect.shared, relayId);
+        } catch (error) {
+          this.#log.error(
+            { loginId: effect.shared.loginId, err: errorFields(error) },
+            'pending login not shared',
+          );
+          result = 'store-unavailable';
+        }
+        return { kind: 'pending-saved', shared: effect.shared, result };
+      }
+      case 'claim-code':
+        return {
+          kind: 'code-claimed',
+          input: effect.input,
+          claim: await claimCode(this.#calls(), effect.input, effect.known),
+        };
+      case 'find-prompts':
+        return findPrompts(this.#calls(), effect);
+      case 'submit-code':
+        return this.#submit(effect);
+      case 'publish-token': {
+        const record = await this.#o.tokens.publish(effect.token).catch((error: unknown) => {
+          this.#log.error({ err: errorFields(error) }, 'token not published');
+          return undefined;
+        });
+        if (record === undefined || effect.login === undefined || effect.operatorId === undefined)
+          return undefined;
+        return { kind: 'token-published', login: effect.login, operatorId: effect.operatorId, record };
+      }
+      case 'reopen': {
+        const ok = await coordination.reopen(effect.login.loginId, relayId).catch(() => false);
+        return {
+          kind: 'reopened',
+          login: effect.login,
+          operatorId: effect.operatorId,
+          attemptsLeft: effect.attemptsLeft,
+          ok,
+        };
+      }
+      case 'end-late-code': {
+        const ended = await coordination
+          .endPending(effect.login.loginId, { kind: 'exchanging', relayId })
+          .catch(() => undefined);
+        return {
+          kind: 'late-code-ended',
+          login: effect.login,
+          operatorId: effect.operatorId,
+          ended: ended !== undefined,
+        };
+      }
+      case 'find-pending': {
+        const pending = await coordination.loadPending().catch(() => undefined);
+        return pending === undefined ? undefined : { kind: 'adopt', pending };
+      }
+      case 'find-resend':
+        return this.#orNotTaken(effect.operatorId, async () => ({
+          kind: 'resend-found',
+          operatorId: effect.operatorId,
+          loginId: effect.loginId,
+          pending: await coordination.loadPending(),
+        }));
+      case 'end-for-resend':
+        return this.#orNotTaken(effect.operatorId, async () => ({
+          kind: 'resend-ended',
+          operatorId: effect.operatorId,
+          ended: await coordination.endPending(effect.loginId, { kind: 'awaiting-code' }),
+        }));
+      case 'request-login':
+        return {
+          kind: 'resend-requested',
+          operatorId: effect.operatorId,
+          request: await this.#o.requestLogin('operator-request'),
+        };
+      case 'end-for-cancel':
+        return this.#orNotTaken(effect.operatorId, async () => {
+          const ended = await coordination.endPending(effect.loginId, { kind: 'awaiting-code' });
+          const pending = ended === undefined ? await coordination.loadPending() : undefined;
+          return {
+            kind: 'cancel-ended',
+            operatorId: effect.operatorId,
+            loginId: effect.loginId,
+            ended,
+            pending,
+          };
+        });
+      case 'check-deadline': {
+        const { loginId } = effect;
+        const ended = await coordination
+          .endPending(loginId, { kind: 'awaiting-code' })
+          .catch(() => undefined);
+        const pending =
+          ended === undefined ? await coordination.loadPending().catch(() => undefined) : undefined;
+        return { kind: 'deadline-checked', loginId, ended, pending, now: this.#o.now() };
+      }
+      case 'report-deadline': {
+        const { login, endedHere } = effect;
+        let worked = false;
+        if (effect.lookForToken) {
+          const token = await this.#o.tokens.refresh().catch(() => undefined);
+          worked = token !== undefined && Date.parse(token.obtainedAt) >= login.startedAt.getTime();
+        }
+        const report =
+          endedHere !== undefined ||
+          (await coordination.claimInput(`deadline:${login.loginId}`, INPUT_CLAIM_TTL_MS).catch(() => true));
+        return {
+          kind: 'deadline-reported',
+          login,
+          worked,
+          operatorId: effect.operatorId,
+          report,
+          prompts: endedHere?.prompts,
+        };
+      }
+      default:
+        await this.#tell(effect, onReply);
+        return undefined;
+    }
+  }
+
+  async #tell(effect: LoginEffect, onReply: (reply: Reply) => void): Promise<void> {
+    const { coordination, relayId } = this.#o;
+    switch (effect.kind) {
+      case 'reply':
+        return onReply(effect.result);
+      case 'reply-cancel':
+        return onReply(effect.cancelled);
+      case 'release-lock':
+        return this.#lock.release();
+      case 'end-pending':
+        return this.#quietly(
+          coordination.endPending(
+            effect.loginId,
+            effect.expect === 'exchanging' ? { kind: 'exchanging', relayId } : { kind: 'awaiting-code' },
+          ),
+        );
+      case 'save-halt':
+        return this.#quietly(coordination.saveHalt(effect.halt));
+      case 'arm-deadline': {
+        const { loginId } = effect;
+        clearTimeout(this.#deadlineTimer);
+        this.#deadlineTimer = setTimeout(
+          () => this.#o.track(this.run({ kind: 'deadline', loginId })),
+          Math.max(0, effect.at.getTime() - this.#o.now()),
+        );
+        this.#deadlineTimer.unref();
+        return;
+      }
+      case 'clear-deadline':
+        return clearTimeout(this.#deadlineTimer);
+      case 'look-again-after-lock':
+        return this.#lookAgainAfterLock(effect.reason);
+      case 'defer-login':
+        return this.#defer(effect);
+      case 'clear-deferral':
+        clearTimeout(this.#deferredTimer);
+        this.#deferredTimer = undefined;
+        return;
+      case 'emit':
+        return emitSafely(this.#o.events, effect.event, this.#log);
+      case 'show-prompt':
+        return this.#showPrompt(effect);
+      case 'notify':
+        return this.#contain(
+          this.#o.operators.notify(effect.operatorId, effect.notice),
+          effect.notice,
+          'notice not sent',
+        );
+      case 'broadcast':
+        return this.#contain(this.#o.operators.broadcast(effect.notice), effect.notice, 'broadcast not sent');
+      case 'observe-started':
+        return this.#observe('loginStarted', effect.login);
+      case 'observe-code':
+        return this.#observe('codeReceived', {
+          loginId: effect.loginId,
+          operatorId: effect.operatorId,
+          attempt: effect.attempt,
+          waitedMs: effect.waitedMs,
+        });
+      case 'observe-ended':
+        return this.#observe('loginEnded', effect.login);
+      case 'log': {
+        const { err, ...fields } = effect.fields;
+        this.#log[effect.level](
+          err === undefined ? fields : { ...fields, err: errorFields(err) },
+          effect.msg,
+        );
+        return;
+      }
+      case 'log-failure':
+        this.#log.error(
+          { loginId: effect.loginId, err: errorFields(effect.error), fatal: effect.fatal },
+          effect.fatal ? 'login failed; logins halted until an operator acts' : 'login failed',
+        );
+        return;
+      default:
+        throw new TypeError(`not a tell: ${effect.kind}`);
+    }
+  }
+
+  /**
+   * Step 2. Never cut short and never retried: a code at the broker decides the login. "Checking…"
+   * is shown only if the broker is slow to answer: most answers come first, and the edit would cost
+   * the answer-to-token path CPU for a view nobody sees.
+   */
+  async #submit(effect: Extract<LoginEffect, { kind: 'submit-code' }>): Promise<LoginInput> {
+    const { login, operatorId } = effect;
+    const timer = setTimeout(() => {
+      this.#checking.set(
+        login.loginId,
+        this.#showPrompt({ kind: 'show-prompt', login, state: { kind: 'checking', operatorId } }),
+      );
+    }, CHECKING_PROMPT_AFTER_MS);
+    timer.unref();
+    let outcome: Extract<LoginInput, { kind: 'code-answered' }>['outcome'];
+    try {
+      outcome = await this.#o.broker.submitCode(login.interim, effect.code);
+    } catch (error) {
+      outcome = { kind: 'error', error };
+    }
+    clearTimeout(timer);
+    return { kind: 'code-answered', login, operatorId, outcome, now: this.#o.now() };
+  }
+
+  async #showPrompt(effect: Extract<LoginEffect, { kind: 'show-prompt' }>): Promise<void> {
+    const { login, state } = effect;
+    const checking = this.#checking.get(login.loginId);
+    if (checking !== undefined && state.kind !== 'checking') {
+      // The last view wins: a later edit waits for the "checking" one.
+      await checking;
+      this.#checking.delete(login.loginId);
+    }
+    const view: PromptView = {
+      loginId: login.loginId,
+      account: this.#o.settings.account,
+      reason: login.reason,
+      deadline: login.deadline,
+      state,
+    };
+    try {
+      const known = this.#view.prompts;
+      const refs = await this.#o.operators.showPrompt(view, known);
+      await this.run({ kind: 'prompts-shown', loginId: login.loginId, refs });
+      if (state.kind === 'open' && Object.keys(known).length === 0) {
+        // Shared, so another relay or a restart edits these messages instead of sending new ones.
+        await this.#quietly(this.#o.coordination.savePrompts(login.loginId, refs));
+        this.#log.debug(
+          { loginId: login.loginId, operators: Object.keys(refs).length },
+          'prompt messages shared',
+        );
+      }
+    } catch (error) {
+      this.#log.error(
+        { loginId: login.loginId, state: state.kind, err: errorFields(error) },
+        'prompt not shown',
+      );
+    }
+  }
+
+  #lookAgainAfterLock(reason: Extract<LoginEffect, { kind: 'look-again-after-lock' }>['reason']): void {
+    if (this.#lockRetryTimer !== undefined || this.#stopping.signal.aborted) return;
+    this.#lockRetryTimer = setTimeout(() => {
+      this.#lockRetryTimer = undefined;
+      this.#o.track(
+        this.#o.coordination.loadPending().then(async (pending) => {
+          if (pending !== undefined) await this.run({ kind: 'adopt', pending });
+          else if (this.#o.tokens.current() === undefined || reason === 'operator-request')
+            await this.#o.requestLogin(reason);
+        }),
+      );
+    }, this.#o.lockTtlMs + 1_000);
+    this.#lockRetryTimer.unref();
+  }
+
+  /**
+   * The SMS guard held an automatic login back: tried again by itself once the hour allows, and
+   * told to the operators once for the whole account (every replica defers the same login).
+   */
+  #defer(effect: Extract<LoginEffect, { kind: 'defer-login' }>): void {
+    const { reason, nextAllowedAt } = effect;
+    if (this.#deferredTimer === undefined) {
+      this.#deferredTimer = setTimeout(
+        () => {
+          this.#deferredTimer = undefined;
+          this.#o.track(this.#o.requestLogin(reason));
+        },
+        Math.max(0, nextAllowedAt.getTime() - this.#o.now()),
+      );
+      this.#deferredTimer.unref();
+    }
+    const ttlMs = Math.max(INPUT_CLAIM_TTL_MS, nextAllowedAt.getTime() - this.#o.now());
+    this.#o.track(
+      this.#o.coordination
+        .claimInput(`deferral:${nextAllowedAt.getTime()}`, ttlMs)
+        .catch(() => true)
+        .then(async (mine) => {
+          if (!mine) return;
+          const notice: OperatorNotice = {
+            kind: 'login-deferred',
+            account: this.#o.settings.account,
+            reason,
+            nextAllowedAt,
+            retrying: true,
+          };
+          await this.#contain(this.#o.operators.broadcast(notice), notice, 'broadcast not sent');
+        }),
+    );
+  }
+
+  /** What the calls of `calls.ts` need. */
+  #calls(): CallContext {
+    return { ...this.#o, stopping: this.#stopping.signal };
+  }
+
+  /** Runs a coordination call; a failure tells the operator to try again (nothing was sent). */
+  async #orNotTaken(operatorId: string, call: () => Promise<LoginInput>): Promise<LoginInput | undefined> {
+    try {
+      return await call();
+    } catch (error) {
+      this.#log.error(
+        { operatorId, err: errorFields(error) },
+        'input not taken: the coordination store failed',
+      );
+      await this.#contain(
+        this.#o.operators.notify(operatorId, { kind: 'input-not-taken' }),
+        undefined,
+        'notice not sent',
+      );
+      return undefined;
+    }
+  }
+
+  /** Awaits a coordination write whose failure must not stop the flow (it is logged). */
+  async #quietly(work: Promise<unknown>): Promise<void> {
+    try {
+      await work;
+    } catch (error) {
+      this.#log.error({ err: errorFields(error) }, 'coordination store write failed');
+    }
+  }
+
+  async #contain(work: Promise<void>, notice: OperatorNotice | undefined, msg: string): Promise<void> {
+    try {
+      await work;
+    } catch (error) {
+      this.#log.error({ notice: notice?.kind, err: errorFields(error) }, msg);
+    }
+  }
+
+  /** Calls an observer hook; a failing observer never disturbs a login. */
+  #observe<K extends keyof RelayObserver>(hook: K, ...args: Parameters<NonNullable<RelayObserver[K]>>): void {
+    const observer = this.#o.observer;
+    const fn = observer[hook] as ((...a: typeof args) => void) | undefined;
+    try {
+      fn?.apply(observer, args);
+    } catch (error) {
+      this.#log.warn({ hook, err: errorFields(error) }, 'observer failed');
+    }
+  }
+}
