@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import { RedisNotConnectedError, StaleGenerationError } from './errors.js';
 import type { RedisClient } from './redis-connection.js';
 import { checkRestorable } from './memory-token-store.js';
+import { confirmReplicated, REPLICA_WAIT_DEFAULT_MS } from './replica-ack.js';
 import { buildTokenRecord, checkNewToken, isExpired, toTokenRecord } from './token-record.js';
 import type { NewToken, RelayKeys, TokenRecord, TokenStore } from './types.js';
 
@@ -119,6 +120,11 @@ export interface RedisTokenStoreOptions {
   account: string;
   /** Where a corrupt stored value is reported (without the value). */
   logger?: Logger | undefined;
+  /**
+   * After each token write, wait up to this long for one replica to have it (`WAIT 1 <ms>`, only
+   * when the master has replicas; see store/replica-ack.ts). 0: never wait. Default 1 s.
+   */
+  replicaWaitMs?: number | undefined;
 }
 
 /**
@@ -136,8 +142,10 @@ export class RedisTokenStore implements TokenStore {
   readonly #logger: Logger | undefined;
   readonly #adapter: FencedKeyvRedis;
   readonly #keyv: Keyv<TokenRecord>;
+  readonly #replicaWaitMs: number;
 
   public constructor(options: RedisTokenStoreOptions) {
+    this.#replicaWaitMs = options.replicaWaitMs ?? REPLICA_WAIT_DEFAULT_MS;
     this.#client = options.client;
     this.#keys = options.keys;
     this.#account = options.account;
@@ -201,6 +209,7 @@ export class RedisTokenStore implements TokenStore {
     const stored = await this.#keyv.set(this.#keys.token, record, ttlMs);
     // With throwOnErrors keyv rethrows a failed write; `false` would still mean "not stored".
     if (!stored) throw new Error(`Token generation ${generation} was not stored`);
+    await confirmReplicated(this.#client, this.#replicaWaitMs, this.#logger, generation);
     return record;
   }
 
@@ -235,6 +244,8 @@ export class RedisTokenStore implements TokenStore {
       keys: [this.#keys.token, this.#keys.generation],
       arguments: [envelope, String(checked.generation), String(ttlMs)],
     });
+    if (written === 1)
+      await confirmReplicated(this.#client, this.#replicaWaitMs, this.#logger, checked.generation);
     return written === 1;
   }
 
