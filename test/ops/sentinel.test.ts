@@ -9,6 +9,8 @@ import { RedisEventPublisher } from '../../src/store/redis-events.js';
 import { RedisTokenStore } from '../../src/store/redis-token-store.js';
 import { waitForReplica } from '../../src/store/replica-ack.js';
 import type { TokenRecord } from '../../src/store/types.js';
+import { startWorld, type World } from '../e2e/harness.js';
+import { findLeaks } from '../helpers/secret-scan.js';
 import { sentinelBinary, startSentinelCluster, type SentinelCluster } from './sentinel-cluster.js';
 
 // Redis Sentinel with real processes on 127.0.0.1: three redis-server (a master and two replicas)
@@ -31,9 +33,12 @@ function findPython(): string | undefined {
 const PYTHON = findPython();
 
 let cluster: SentinelCluster | undefined;
+let world: World | undefined;
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+  await world?.close();
+  world = undefined;
   await cluster?.stop();
   cluster = undefined;
 });
@@ -183,5 +188,63 @@ describe.skipIf(SENTINEL === undefined)('Redis Sentinel: three nodes, three sent
       measured['python example --once after the failover'] = Date.now() - started;
     }
     console.info('sentinel failover (ms since SIGKILL):', JSON.stringify(measured));
+  });
+
+  it('the relay process keeps running through two failovers: a login waiting for its code ends in a published token with no second SMS, and a token written right before the next kill stays', async () => {
+    const c = (cluster = await startSentinelCluster());
+    const w = (world = await startWorld());
+    const relay = w.spawnRelay({
+      REDIS_URL: c.url('relay'),
+      REDIS_SENTINELS: c.sentinelsText,
+      REDIS_SENTINEL_MASTER: c.masterName,
+      // The ACL users' keys and channels are under otp-relay: (deploy/redis/users.acl.template).
+      RELAY_KEY_PREFIX: 'otp-relay',
+    });
+    const prompts = (operatorId: string) =>
+      w.discord.dmsTo(operatorId).filter((m) => m.content.includes('Login for account'));
+    for (const operatorId of w.operators) {
+      await w.discord.waitFor(() => prompts(operatorId).length >= 1, {
+        what: 'the prompt',
+        timeoutMs: 20_000,
+      });
+    }
+    await relay.waitForLog((line) => line.msg === 'prompt messages shared');
+
+    // 1. The master dies while the login waits for its code.
+    const first = await c.killMaster();
+    await c.waitForNewMaster(first.port, FAILOVER_BOUND_MS);
+    await relay.waitForLog(
+      (line) => line.msg === 'Redis master changed (failover); reconnecting to the new master',
+    );
+    w.discord.sendDm(w.operators[0], w.etna.lastCode!);
+    const bot = await botClient(c);
+    const token = await bot.waitForToken({ signal: AbortSignal.timeout(FAILOVER_BOUND_MS) });
+    expect(token.generation).toBe(1);
+    expect(w.etna.counts.step1Calls).toBe(1);
+    expect(w.etna.counts.step2Calls).toBe(1);
+    for (const operatorId of w.operators) expect(prompts(operatorId)).toHaveLength(1);
+
+    // 2. The master dies right after that token write: bots end on a generation at least the one
+    // they had, and the relay never restarts.
+    const second = await c.killMaster();
+    await c.waitForNewMaster(second.port, FAILOVER_BOUND_MS);
+    const after = await botClient(c);
+    expect(after.getToken()?.generation ?? -1).toBeGreaterThanOrEqual(token.generation);
+    await eventually(
+      'the running bot connected again',
+      async () => (bot.connected ? true : undefined),
+      FAILOVER_BOUND_MS,
+    );
+    expect(bot.getToken()?.generation ?? -1).toBeGreaterThanOrEqual(token.generation);
+    if (PYTHON !== undefined) {
+      const python = await runPython(c, ['--until-generation', String(token.generation), '--timeout', '15']);
+      expect({ code: python.code, out: python.stdout.trim() }).toEqual({
+        code: 0,
+        out: String(token.generation),
+      });
+    }
+    expect(relay.child.exitCode).toBeNull();
+    expect(w.etna.counts.step1Calls).toBe(1);
+    expect(findLeaks(relay.lines, [c.passwords.relay, c.passwords.bot, w.secrets.password])).toEqual([]);
   });
 });
