@@ -216,6 +216,9 @@ describe.skipIf(SENTINEL === undefined)('Redis Sentinel: three nodes, three sent
     await relay.waitForLog(
       (line) => line.msg === 'Redis master changed (failover); reconnecting to the new master',
     );
+    // Answered once the relay is connected again: an answer that arrives while Redis is unreachable
+    // is dropped by the relay (its coordination store fails), failover or not.
+    await relay.waitForLog((line) => line.msg === 'redis reconnected; checking the published token');
     w.discord.sendDm(w.operators[0], w.etna.lastCode!);
     const bot = await botClient(c);
     const token = await bot.waitForToken({ signal: AbortSignal.timeout(FAILOVER_BOUND_MS) });
