@@ -113,7 +113,7 @@ describe('Sentinel helpers', () => {
       parseMasterReply(
         new Map([
           ['ip', '::1'],
-          ['port', 1],
+          ['port', '1'],
           ['flags', 'master'],
         ]),
       ),
