@@ -14,7 +14,10 @@ What a bot needs (DESIGN.md, "Redis: what bots read"), with prefix P and account
 Generations only grow (also after Redis lost its data): compare them, never count on steps of one.
 
 Configured by the environment: ``REDIS_URL`` (default ``redis://127.0.0.1:6379``),
-``RELAY_KEY_PREFIX`` (default ``otp-relay``), ``RELAY_ACCOUNT`` (default ``default``).
+``RELAY_KEY_PREFIX`` (default ``otp-relay``), ``RELAY_ACCOUNT`` (default ``default``), and for Redis
+Sentinel ``REDIS_SENTINELS`` (``host:port,host:port``) with ``REDIS_SENTINEL_MASTER`` (the master
+group's name): the bot then asks the sentinels for the master, and follows a failover; the user and
+password still come from ``REDIS_URL`` (its host and port are not used).
 
 Usage::
 
@@ -32,8 +35,10 @@ import json
 import os
 import sys
 import time
+from urllib.parse import unquote, urlparse
 
 import redis
+from redis.sentinel import Sentinel
 
 
 class RelayToken:
@@ -163,6 +168,33 @@ class RelayToken:
             self.pubsub = None
 
 
+def connect(environ):
+    """A redis-py client: REDIS_URL's, or through Redis Sentinel when REDIS_SENTINELS is set."""
+    url = environ.get("REDIS_URL", "redis://127.0.0.1:6379")
+    sentinels = environ.get("REDIS_SENTINELS", "").strip()
+    master = environ.get("REDIS_SENTINEL_MASTER", "").strip()
+    if not sentinels and not master:
+        # Time-outs on every Redis call: a dead connection must not hang the bot.
+        return redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=5, socket_timeout=10)
+    if not sentinels or not master:
+        raise SystemExit("python_bot: set REDIS_SENTINELS and REDIS_SENTINEL_MASTER together")
+    nodes = []
+    for part in sentinels.split(","):
+        host, _, port = part.strip().rpartition(":")
+        if not host or not port.isdigit():
+            raise SystemExit(f"python_bot: REDIS_SENTINELS: {part.strip()!r} is not host:port")
+        nodes.append((host.strip("[]"), int(port)))
+    parsed = urlparse(url)
+    credentials = {
+        "username": unquote(parsed.username) if parsed.username else None,
+        "password": unquote(parsed.password) if parsed.password else None,
+    }
+    # The sentinels are asked without credentials; the master is logged in to with REDIS_URL's.
+    # A connection that finds a demoted master (READONLY) or none asks the sentinels again.
+    sentinel = Sentinel(nodes, socket_timeout=2.0, sentinel_kwargs={"socket_timeout": 1.0})
+    return sentinel.master_for(master, decode_responses=True, socket_timeout=5.0, **credentials)
+
+
 def log(message):
     print(f"python_bot: {message}", file=sys.stderr, flush=True)
 
@@ -183,13 +215,7 @@ def main():
     if args.wait and args.report_rejected is None:
         parser.error("--wait goes with --report-rejected")
 
-    # Time-outs on every Redis call: a dead connection must not hang the bot.
-    client = redis.Redis.from_url(
-        os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"),
-        decode_responses=True,
-        socket_connect_timeout=5,
-        socket_timeout=10,
-    )
+    client = connect(os.environ)
     relay = RelayToken(
         client,
         prefix=os.environ.get("RELAY_KEY_PREFIX", "otp-relay"),

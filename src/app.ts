@@ -85,7 +85,12 @@ export async function startRelay(
   options: StartRelayOptions = {},
 ): Promise<RunningRelay> {
   const keys = relayKeys({ prefix: config.keyPrefix, account: config.account });
-  const redis = await connectRedis({ url: config.redisUrl, logger, name: `otp-relay:${config.account}` });
+  const redis = await connectRedis({
+    url: config.redisUrl,
+    sentinel: config.redisSentinel,
+    logger,
+    name: `otp-relay:${config.account}`,
+  });
   const metrics = createRelayMetrics({ account: config.account });
   const audit = new RedisAuditTrail({ client: redis, keys, logger });
   const etna = new EtnaBroker({

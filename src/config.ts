@@ -5,6 +5,7 @@ import { Cron } from 'croner';
 import { DURATION_FORMAT_HINT, formatDuration, parseDuration } from './duration.js';
 import { MAX_CODE_DIGITS, readCodeDigits, type CodeDigits } from './operators/parse-code.js';
 import { Secret } from './secret.js';
+import { parseSentinelNodes, type SentinelNode } from './store/sentinel-proxy.js';
 import { isLoopbackHost, urlForMessage } from './url-safety.js';
 
 /** The relay's whole configuration, parsed and frozen. Only the composition root builds one. */
@@ -26,6 +27,8 @@ export interface Config {
   };
   /** `REDIS_URL`. May carry a password: never log it whole. */
   readonly redisUrl: Secret;
+  /** `REDIS_SENTINELS` and `REDIS_SENTINEL_MASTER`: both, or `undefined` when neither is set. */
+  readonly redisSentinel: RedisSentinelConfig | undefined;
   readonly account: string;
   readonly keyPrefix: string;
   readonly codeTimeoutMs: number;
@@ -143,6 +146,23 @@ export const CONFIG_VARIABLES = Object.freeze(
         secret: true,
         description: 'the Redis the token is published to',
         format: 'a redis:// or rediss:// URL, with user and password when Redis has ACL users',
+      },
+      {
+        name: 'REDIS_SENTINELS',
+        default: undefined,
+        required: false,
+        secret: false,
+        description:
+          'Redis Sentinel for high availability: the sentinels to ask for the master (user and password still come from REDIS_URL)',
+        format: 'comma-separated host:port of the sentinels, set together with REDIS_SENTINEL_MASTER',
+      },
+      {
+        name: 'REDIS_SENTINEL_MASTER',
+        default: undefined,
+        required: false,
+        secret: false,
+        description: "the name of the sentinels' master group (sentinel monitor <name> ...)",
+        format: 'letters, digits, -, _ and . (at most 64), set together with REDIS_SENTINELS',
       },
       {
         name: 'RELAY_ACCOUNT',
@@ -335,6 +355,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const operatorIds = reader.operatorIds();
   const discordApiUrl = reader.httpUrl('DISCORD_API_URL', 'no-trailing-slash');
   const redisUrl = reader.redisUrl();
+  const redisSentinel = readRedisSentinel(reader, redisUrl);
   const account = reader.name('RELAY_ACCOUNT', NAME_PATTERN);
   const keyPrefix = reader.name('RELAY_KEY_PREFIX', PREFIX_PATTERN);
   const codeTimeoutMs = reader.duration('CODE_TIMEOUT', 1, MAX_CODE_TIMEOUT_MS);
@@ -372,6 +393,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       apiUrl: need(discordApiUrl).href.replace(/\/+$/, ''),
     },
     redisUrl: need(redisUrl),
+    redisSentinel,
     account: need(account),
     keyPrefix: need(keyPrefix),
     codeTimeoutMs: need(codeTimeoutMs),
@@ -681,4 +703,38 @@ function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child);
   }
   return Object.freeze(value);
+}
+
+/** Redis Sentinel, as `REDIS_SENTINELS` and `REDIS_SENTINEL_MASTER` give it. */
+export interface RedisSentinelConfig {
+  /** The sentinels, in the order given, without duplicates. */
+  readonly sentinels: readonly SentinelNode[];
+  /** The master group's name. */
+  readonly masterName: string;
+}
+
+/**
+ * `REDIS_SENTINELS` and `REDIS_SENTINEL_MASTER`: both or neither. With them, `REDIS_URL` gives only
+ * the user and password (its host and port are not used) and must be `redis://`: the connections go
+ * through a local proxy that follows the master (see store/sentinel-proxy.ts), where a TLS
+ * certificate could not be checked against the master's name.
+ */
+function readRedisSentinel(reader: EnvReader, redisUrl: Secret | undefined): RedisSentinelConfig | undefined {
+  const nodesText = reader.text('REDIS_SENTINELS');
+  const masterName = reader.text('REDIS_SENTINEL_MASTER');
+  if (nodesText === undefined && masterName === undefined) return undefined;
+  if (nodesText === undefined)
+    return reader.bad('REDIS_SENTINELS', 'is not set but REDIS_SENTINEL_MASTER is');
+  if (masterName === undefined) {
+    return reader.bad('REDIS_SENTINEL_MASTER', 'is not set but REDIS_SENTINELS is');
+  }
+  const nodes = parseSentinelNodes(nodesText);
+  if (!nodes.ok) reader.bad('REDIS_SENTINELS', nodes.error);
+  const nameOk = masterName.length <= MAX_NAME_LENGTH && NAME_PATTERN.test(masterName);
+  if (!nameOk) reader.bad('REDIS_SENTINEL_MASTER', `${quote(masterName)} is not a master name`);
+  if (redisUrl !== undefined && redisUrl.reveal().startsWith('rediss:')) {
+    reader.bad('REDIS_SENTINELS', 'cannot be used with a rediss:// REDIS_URL yet (TLS through Sentinel)');
+    return undefined;
+  }
+  return nodes.ok && nameOk ? { sentinels: nodes.nodes, masterName } : undefined;
 }

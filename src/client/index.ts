@@ -23,6 +23,7 @@ export {
   type RelayEventParseResult,
 } from '../store/relay-event.js';
 export type { TokenClientRedis } from './redis-connection.js';
+export type { SentinelNode } from './sentinel.js';
 export {
   TokenClientRedisError,
   TokenClientStateError,

@@ -10,6 +10,8 @@ import {
   type TokenClientRedis,
 } from './redis-connection.js';
 import { parseRelayEvent, type RelayEvent } from '../store/relay-event.js';
+import { formatNode, type SentinelNode, type SentinelProxyEvent } from '../store/sentinel-proxy.js';
+import { createSentinelOwnedClient, readSentinelOptions, type TokenClientSentinel } from './sentinel.js';
 import { type ClientTokenInfo, parseStoredToken, type StoredToken, type TokenInfo } from './token-info.js';
 import { MAX_TIMER_DELAY_MS, TokenWaiters } from './token-waiters.js';
 
@@ -58,6 +60,15 @@ export interface TokenClientOptions {
    * outlasts the longest login (a code is awaited `CODE_TIMEOUT`, at most 10 minutes).
    */
   waitTimeoutMs?: number | undefined;
+  /**
+   * Redis Sentinel: the sentinels (`[{ host, port }]`, or `REDIS_SENTINELS`' text
+   * `host:port,host:port`), together with `sentinelMaster`. The client's own connections then go to
+   * the master the sentinels name and follow failovers; `redisUrl` gives only the user and password.
+   * Not together with `client`.
+   */
+  sentinels?: readonly SentinelNode[] | string | undefined;
+  /** `REDIS_SENTINEL_MASTER`: the sentinels' master group name, together with `sentinels`. */
+  sentinelMaster?: string | undefined;
 }
 
 /** Defaults of {@link TokenClientOptions}. */
@@ -70,7 +81,7 @@ export const TOKEN_CLIENT_DEFAULTS = {
   commandTimeoutMs: 5_000,
   reconnectMaxDelayMs: 5_000,
   waitTimeoutMs: 900_000,
-} as const satisfies Required<Omit<TokenClientOptions, 'client' | 'logger'>>;
+} as const satisfies Required<Omit<TokenClientOptions, 'client' | 'logger' | 'sentinels' | 'sentinelMaster'>>;
 
 /** Options of {@link TokenClient.start}. */
 export interface TokenClientStartOptions {
@@ -136,6 +147,7 @@ const RETRY_INITIAL_DELAY_MS = 250;
 export class TokenClient {
   readonly #settings: ClientSettings;
   readonly #providedClient: TokenClientRedis | undefined;
+  readonly #sentinel: TokenClientSentinel | undefined;
   readonly #logger: TokenClientLogger | undefined;
   readonly #keys: RelayKeys;
 
@@ -171,7 +183,17 @@ export class TokenClient {
     if (options.client !== undefined && options.redisUrl !== undefined) {
       throw new TypeError('Pass either redisUrl or client to TokenClient, not both');
     }
-    const { client: _client, logger: _logger, ...settings } = options;
+    const {
+      client: _client,
+      logger: _logger,
+      sentinels: _sentinels,
+      sentinelMaster: _master,
+      ...settings
+    } = options;
+    this.#sentinel = readSentinelOptions(options);
+    if (this.#sentinel !== undefined && options.client !== undefined) {
+      throw new TypeError('Pass either sentinels or client to TokenClient, not both');
+    }
     this.#settings = { ...TOKEN_CLIENT_DEFAULTS, ...withoutUndefined(settings) };
     const { prefix, account, connectionName } = this.#settings;
     for (const [name, value] of Object.entries({ prefix, account })) {
@@ -367,15 +389,22 @@ export class TokenClient {
   async #connectAndRead(signal: AbortSignal): Promise<void> {
     const { redisUrl, connectionName, connectTimeoutMs, commandTimeoutMs, reconnectMaxDelayMs } =
       this.#settings;
+    const owned = {
+      url: redisUrl,
+      name: connectionName,
+      connectTimeoutMs,
+      commandTimeoutMs,
+      reconnectMaxDelayMs,
+    };
     const command =
       this.#providedClient ??
-      createOwnedClient({
-        url: redisUrl,
-        name: connectionName,
-        connectTimeoutMs,
-        commandTimeoutMs,
-        reconnectMaxDelayMs,
-      });
+      (this.#sentinel === undefined
+        ? createOwnedClient(owned)
+        : await createSentinelOwnedClient({
+            ...owned,
+            sentinel: this.#sentinel,
+            onEvent: this.#onSentinelEvent,
+          }));
     this.#command = command;
     // Without an 'error' listener node-redis throws the first dropped connection at the process;
     // a client the application gave us is its owner's to listen to.
@@ -428,6 +457,13 @@ export class TokenClient {
 
   // Arrow properties: node-redis and `off()` need the same function object that was registered.
   readonly #onCommandError = (error: unknown): void => this.#connectionError('command', error);
+  readonly #onSentinelEvent = (event: SentinelProxyEvent): void => {
+    if (event.type === 'master-changed' && event.previous !== undefined) {
+      this.#logger?.warn({ master: formatNode(event.master) }, 'Redis master changed (failover)');
+    } else if (event.type === 'sentinel-unreachable') {
+      this.#logger?.debug({ sentinel: formatNode(event.sentinel) }, 'sentinel did not answer');
+    }
+  };
   readonly #onSubscriberError = (error: unknown): void => this.#connectionError('subscriber', error);
   readonly #onCommandReady = (): void => this.#connectionReady('command');
   readonly #onSubscriberReady = (): void => this.#connectionReady('subscriber');

@@ -2,6 +2,7 @@ import { connectOrAbort } from './connect-or-abort.js';
 import { createClient, type RedisClientType } from 'redis';
 import type { Logger } from '../log.js';
 import type { Secret } from '../secret.js';
+import { routeThroughSentinel, type RedisSentinelSettings } from './redis-sentinel.js';
 
 /** The node-redis client every Redis adapter of the relay takes. */
 export type RedisClient = RedisClientType;
@@ -24,6 +25,12 @@ export interface RedisConnectionOptions {
   reconnectMaxDelayMs?: number;
   /** Aborts the first connection (which otherwise keeps retrying like a reconnect). */
   signal?: AbortSignal | undefined;
+  /**
+   * Redis Sentinel (`REDIS_SENTINELS`, `REDIS_SENTINEL_MASTER`): connect to the master the
+   * sentinels name, and follow failovers; `url` then gives only the user and password. Only
+   * {@link connectRedis} makes such a connection.
+   */
+  sentinel?: RedisSentinelSettings | undefined;
 }
 
 /** Defaults of {@link RedisConnectionOptions}. */
@@ -33,7 +40,7 @@ export const REDIS_CONNECTION_DEFAULTS = {
   commandTimeoutMs: 10_000,
   reconnectInitialDelayMs: 100,
   reconnectMaxDelayMs: 10_000,
-} as const satisfies Required<Omit<RedisConnectionOptions, 'url' | 'logger' | 'signal'>>;
+} as const satisfies Required<Omit<RedisConnectionOptions, 'url' | 'logger' | 'signal' | 'sentinel'>>;
 
 /** Options of {@link reconnectDelayMs}. */
 export interface ReconnectDelayOptions {
@@ -122,6 +129,7 @@ function attachLogging(client: RedisClient, logger: Logger | undefined, name: st
  * without the URL's password.
  */
 export function createRedisClient(options: RedisConnectionOptions): RedisClient {
+  if (options.sentinel !== undefined) throw new TypeError('A Sentinel connection is made by connectRedis()');
   const settings = { ...REDIS_CONNECTION_DEFAULTS, ...withoutUndefined(options) };
   checkConnectionName(settings.name);
   const url = options.url.reveal();
@@ -149,6 +157,18 @@ export function createRedisClient(options: RedisConnectionOptions): RedisClient 
  * promise rejects with the signal's reason.
  */
 export async function connectRedis(options: RedisConnectionOptions): Promise<RedisClient> {
+  if (options.sentinel !== undefined) {
+    // Through a local proxy that follows the master: see store/redis-sentinel.ts.
+    const route = await routeThroughSentinel({
+      url: options.url,
+      sentinel: options.sentinel,
+      logger: options.logger,
+    });
+    const client = createRedisClient({ ...options, url: route.url, sentinel: undefined });
+    route.closeWith(client);
+    await connectOrAbort(client, options.signal);
+    return client;
+  }
   const client = createRedisClient(options);
   await connectOrAbort(client, options.signal);
   return client;

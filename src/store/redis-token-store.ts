@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import { RedisNotConnectedError } from './errors.js';
 import type { RedisClient } from './redis-connection.js';
 import { checkRestorable } from './memory-token-store.js';
+import { confirmReplicated, REPLICA_WAIT_DEFAULT_MS } from './replica-ack.js';
 import {
   buildTokenRecord,
   checkNewToken,
@@ -173,6 +174,11 @@ export interface RedisTokenStoreOptions {
   account: string;
   /** Where a corrupt stored value is reported (without the value). */
   logger?: Logger | undefined;
+  /**
+   * After each token write, wait up to this long for one replica to have it (`WAIT 1 <ms>`, only
+   * when the master has replicas; see store/replica-ack.ts). 0: never wait. Default 1 s.
+   */
+  replicaWaitMs?: number | undefined;
 }
 
 /**
@@ -191,8 +197,10 @@ export class RedisTokenStore implements TokenStore {
   readonly #logger: Logger | undefined;
   readonly #adapter: PublishingKeyvRedis;
   readonly #keyv: Keyv<TokenRecord>;
+  readonly #replicaWaitMs: number;
 
   public constructor(options: RedisTokenStoreOptions) {
+    this.#replicaWaitMs = options.replicaWaitMs ?? REPLICA_WAIT_DEFAULT_MS;
     this.#client = options.client;
     this.#keys = options.keys;
     this.#account = options.account;
@@ -254,6 +262,8 @@ export class RedisTokenStore implements TokenStore {
       const ttlMs = checked.expiresAtMs - Date.now();
       return this.#keyv.set(this.#keys.token, buildTokenRecord(checked, this.#account, placeholder), ttlMs);
     });
+    // With replicas, a failover right after the write rarely loses it (asynchronous replication).
+    await confirmReplicated(this.#client, this.#replicaWaitMs, this.#logger, generation);
     return buildTokenRecord(checked, this.#account, generation);
   }
 
@@ -288,6 +298,8 @@ export class RedisTokenStore implements TokenStore {
       keys: [this.#keys.token, this.#keys.generation],
       arguments: [envelope, String(checked.generation), String(ttlMs)],
     });
+    if (written === 1)
+      await confirmReplicated(this.#client, this.#replicaWaitMs, this.#logger, checked.generation);
     return written === 1;
   }
 

@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+
+import { readSentinelOptions } from '../../src/client/sentinel.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { parseMasterReply, parseSentinelNodes, throughProxy } from '../../src/store/sentinel-proxy.js';
+
+const REQUIRED = Object.freeze({
+  ETNA_APP_KEY: 'app-key',
+  ETNA_USERNAME: 'trader',
+  ETNA_PASSWORD: 'pass word',
+  DISCORD_TOKEN: 'discord-token',
+  DISCORD_OPERATOR_IDS: '123456789012345678',
+});
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig({ ...REQUIRED, ...env });
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems.map((p) => `${p.variable}: ${p.message}`);
+    throw error;
+  }
+  return [];
+}
+
+describe('REDIS_SENTINELS and REDIS_SENTINEL_MASTER', () => {
+  it('are off by default', () => {
+    expect(loadConfig(REQUIRED).redisSentinel).toBeUndefined();
+  });
+
+  it('read host:port lists, deduplicated, IPv6 in brackets', () => {
+    const config = loadConfig({
+      ...REQUIRED,
+      REDIS_URL: 'redis://relay:pw-0123456789abcdef@ignored:6379',
+      REDIS_SENTINELS: ' 10.0.0.1:26379, sentinel-2.internal:26380 ,[::1]:26381,10.0.0.1:26379',
+      REDIS_SENTINEL_MASTER: 'otp-relay',
+    });
+    expect(config.redisSentinel).toEqual({
+      sentinels: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: 'sentinel-2.internal', port: 26380 },
+        { host: '::1', port: 26381 },
+      ],
+      masterName: 'otp-relay',
+    });
+    expect(Object.isFrozen(config.redisSentinel?.sentinels[0])).toBe(true);
+  });
+
+  it('go together: one without the other stops the start, naming the missing one', () => {
+    expect(problems({ REDIS_SENTINELS: '127.0.0.1:26379' })).toEqual([
+      expect.stringMatching(/^REDIS_SENTINEL_MASTER: is not set but REDIS_SENTINELS is/),
+    ]);
+    expect(problems({ REDIS_SENTINEL_MASTER: 'otp-relay' })).toEqual([
+      expect.stringMatching(/^REDIS_SENTINELS: is not set but REDIS_SENTINEL_MASTER is/),
+    ]);
+  });
+
+  it.each([['127.0.0.1'], ['127.0.0.1:0'], ['127.0.0.1:70000'], ['a b:1'], [','], ['redis://h:26379']])(
+    'refuse REDIS_SENTINELS=%s, naming the variable',
+    (value) => {
+      expect(problems({ REDIS_SENTINELS: value, REDIS_SENTINEL_MASTER: 'm' })).toEqual([
+        expect.stringMatching(/^REDIS_SENTINELS: .*expected comma-separated host:port/),
+      ]);
+    },
+  );
+
+  it('refuse a master name Redis would not take', () => {
+    expect(problems({ REDIS_SENTINELS: '127.0.0.1:26379', REDIS_SENTINEL_MASTER: 'my master' })).toEqual([
+      expect.stringMatching(/^REDIS_SENTINEL_MASTER: "my master" is not a master name/),
+    ]);
+  });
+
+  it('refuse a rediss:// REDIS_URL without echoing it', () => {
+    const found = problems({
+      REDIS_URL: 'rediss://relay:very-secret-password@h:6380',
+      REDIS_SENTINELS: '127.0.0.1:26379',
+      REDIS_SENTINEL_MASTER: 'm',
+    });
+    expect(found).toEqual([
+      expect.stringMatching(/^REDIS_SENTINELS: cannot be used with a rediss:\/\/ REDIS_URL/),
+    ]);
+    expect(found.join('\n')).not.toContain('very-secret-password');
+  });
+});
+
+describe('Sentinel helpers', () => {
+  it('parseSentinelNodes refuses an empty list', () => {
+    expect(parseSentinelNodes(' , ')).toEqual({ ok: false, error: 'names no sentinel' });
+  });
+
+  it('parseMasterReply takes a master that is up, with its epoch, and nothing else', () => {
+    const reply = (flags: string) => [
+      'name',
+      'm',
+      'ip',
+      '127.0.0.1',
+      'port',
+      '6390',
+      'flags',
+      flags,
+      'config-epoch',
+      '3',
+    ];
+    expect(parseMasterReply(reply('master'))).toEqual({ host: '127.0.0.1', port: 6390, epoch: 3 });
+    expect(parseMasterReply(reply('master,disconnected'))).toEqual({
+      host: '127.0.0.1',
+      port: 6390,
+      epoch: 3,
+    });
+    expect(parseMasterReply(reply('master,s_down'))).toBeUndefined();
+    expect(parseMasterReply(reply('master,s_down,o_down'))).toBeUndefined();
+    expect(parseMasterReply(null)).toBeUndefined();
+    expect(
+      parseMasterReply(
+        new Map([
+          ['ip', '::1'],
+          ['port', '1'],
+          ['flags', 'master'],
+        ]),
+      ),
+    ).toEqual({
+      host: '::1',
+      port: 1,
+      epoch: 0,
+    });
+  });
+
+  it('throughProxy keeps the credentials and replaces the address; refuses rediss://', () => {
+    expect(throughProxy('redis://bot:p%40ss@redis.internal:6379/0', 40000)).toBe(
+      'redis://bot:p%40ss@127.0.0.1:40000/0',
+    );
+    expect(() => throughProxy('rediss://bot:pw@h:6380', 1)).toThrow(TypeError);
+  });
+
+  it('the client library takes both options or neither', () => {
+    expect(readSentinelOptions({})).toBeUndefined();
+    expect(readSentinelOptions({ sentinels: '127.0.0.1:26379', sentinelMaster: 'm' })).toEqual({
+      sentinels: [{ host: '127.0.0.1', port: 26379 }],
+      masterName: 'm',
+    });
+    expect(() => readSentinelOptions({ sentinels: '127.0.0.1:26379' })).toThrow(/sentinelMaster/);
+    expect(() => readSentinelOptions({ sentinelMaster: 'm' })).toThrow(/sentinels/);
+    expect(() => readSentinelOptions({ sentinels: [], sentinelMaster: 'm' })).toThrow(/at least one/);
+  });
+});
