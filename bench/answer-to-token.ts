@@ -5,7 +5,7 @@
  */
 import { once } from 'node:events';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { relayKeys } from '../src/store/keys.js';
+import { relayKeys } from '../src/contract/keys.js';
 import { benchScript, RELAY_MAIN, RELAY_NODE_ARGS, sleep, spawnNode, type Child } from './lib/child.js';
 import { BENCH_REDIS_URL, benchPrefix, deletePrefix } from './lib/redis.js';
 import { summarize, type Summary } from './lib/stats.js';

@@ -8,7 +8,7 @@
  * answered `{"type":"prepared"}`; `{"type":"code","code":"123456"}` → step 2, SET, PUBLISH, then
  * `{"type":"done"}`.
  */
-import { createClient } from 'redis';
+import { createClient } from '@redis/client';
 import { Agent, request } from 'undici';
 import WebSocket from 'ws';
 

@@ -13,13 +13,13 @@
  *   bots live in processes of their own; arrivals on the machine-wide monotonic clock.
  */
 import { randomBytes } from 'node:crypto';
-import { createClient, type RedisClientType } from 'redis';
+import { createClient, type RedisClientType } from '@redis/client';
 import { createTokenClient, type TokenClient } from '../src/client/index.js';
-import { Secret } from '../src/secret.js';
-import { relayKeys } from '../src/store/keys.js';
+import { Secret } from '../src/shared/secret.js';
+import { relayKeys } from '../src/contract/keys.js';
 import { RedisEventPublisher } from '../src/store/redis-events.js';
 import { RedisTokenStore } from '../src/store/redis-token-store.js';
-import type { RelayKeys } from '../src/store/types.js';
+import type { RelayKeys } from '../src/relay/ports/token-store.js';
 import { benchScript, sleep, spawnNode, type Child } from './lib/child.js';
 import { BENCH_REDIS_URL, benchPrefix, connectBenchRedis, deletePrefix } from './lib/redis.js';
 import { summarize, type Summary } from './lib/stats.js';

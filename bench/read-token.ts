@@ -4,8 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createTokenClient, type TokenClient } from '../src/client/index.js';
-import { Secret } from '../src/secret.js';
-import { relayKeys } from '../src/store/keys.js';
+import { Secret } from '../src/shared/secret.js';
+import { relayKeys } from '../src/contract/keys.js';
 import { RedisTokenStore } from '../src/store/redis-token-store.js';
 import { BENCH_REDIS_URL, benchPrefix, connectBenchRedis, deletePrefix } from './lib/redis.js';
 import { summarize, type Summary } from './lib/stats.js';

@@ -14,7 +14,7 @@
 import { createRequire } from 'node:module';
 import { startRelay } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/log.js';
+import { createLogger } from '../src/shared/log.js';
 import { serveMemoryProbe } from './lib/memory-probe.js';
 
 // discord.js is CommonJS: its REST is the CommonJS @discordjs/rest, whose defaults every REST takes.

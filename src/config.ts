@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 
 import { Cron } from 'croner';
 
-import { DURATION_FORMAT_HINT, formatDuration, parseDuration } from './duration.js';
+import { DURATION_FORMAT_HINT, formatDuration, parseDuration } from './shared/duration.js';
 import { MAX_CODE_DIGITS, readCodeDigits, type CodeDigits } from './operators/parse-code.js';
-import { Secret } from './secret.js';
-import { parseSentinelNodes, type SentinelNode } from './store/sentinel-proxy.js';
+import { Secret } from './shared/secret.js';
+import { parseSentinelNodes, type SentinelNode } from './shared/sentinel-proxy.js';
 import { isLoopbackHost, urlForMessage } from './url-safety.js';
 
 /** The relay's whole configuration, parsed and frozen. Only the composition root builds one. */

@@ -8,14 +8,14 @@
  * whose SMS codes have 8 digits.
  */
 import { EtnaBroker } from './broker/etna-client.js';
-import { createLogger } from './log.js';
+import { createLogger } from './shared/log.js';
 import { DEFAULT_CODE_DIGITS, readCodeDigits, type CodeDigits } from './operators/parse-code.js';
 import { TerminalOperatorChannel } from './operators/terminal-channel.js';
 import { Relay } from './relay/relay.js';
 import { startEtnaServer } from './sandbox/etna-server.js';
-import { Secret } from './secret.js';
-import { relayKeys } from './store/keys.js';
-import type { LoginCoordination } from './relay/coordination.js';
+import { Secret } from './shared/secret.js';
+import { relayKeys } from './contract/keys.js';
+import type { LoginCoordination } from './relay/ports/coordination.js';
 import { MemoryCoordination } from './store/memory-coordination.js';
 import { MemoryEventPublisher } from './store/memory-events.js';
 import { MemoryTokenStore } from './store/memory-token-store.js';
@@ -23,7 +23,7 @@ import { connectRedis, type RedisClient } from './store/redis-connection.js';
 import { RedisCoordination } from './store/redis-coordination.js';
 import { RedisEventPublisher } from './store/redis-events.js';
 import { RedisTokenStore } from './store/redis-token-store.js';
-import type { EventPublisher, RelayEvent, TokenStore } from './store/types.js';
+import type { EventPublisher, RelayEvent, TokenStore } from './relay/ports/token-store.js';
 
 const SANDBOX = { appKey: 'sandbox-app-key', username: 'sandbox', password: 'sandbox-password' } as const;
 

@@ -2,7 +2,7 @@
  * How the composition root ends the process: a shutdown with a deadline (on a signal, or when a
  * part of the relay failed for good), and the last-resort handlers for errors nothing else caught.
  */
-import { errorFields, type Logger } from './log.js';
+import { errorFields, type Logger } from './shared/log.js';
 
 /** What the shutdown stops. */
 export interface StoppableRelay {

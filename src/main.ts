@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { shutdownDeadlineMs, startRelay } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { installLastResortHandlers, Shutdown } from './lifecycle.js';
-import { createLogger, errorFields } from './log.js';
+import { createLogger, errorFields } from './shared/log.js';
 
 async function main(): Promise<void> {
   // A .env file is a convenience for one machine; real environment variables win over it.

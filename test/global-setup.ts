@@ -1,4 +1,4 @@
-import { createClient } from 'redis';
+import { createClient } from '@redis/client';
 
 /**
  * Runs once before the suite: fails fast, with one clear line, when no Redis answers at REDIS_URL.

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { createClient, type RedisClientType } from 'redis';
-import { Secret } from '../../src/secret.js';
+import { createClient, type RedisClientType } from '@redis/client';
+import { Secret } from '../../src/shared/secret.js';
 import { RedisTokenStore } from '../../src/store/redis-token-store.js';
-import { relayKeys } from '../../src/store/keys.js';
-import type { RelayKeys } from '../../src/store/types.js';
+import { relayKeys } from '../../src/contract/keys.js';
+import type { RelayKeys } from '../../src/relay/ports/token-store.js';
 import { startDiscordEmulator, type DiscordEmulator, type RestCall } from '../../test/fakes/discord/index.js';
 import { startEtnaServer, type EtnaServer } from '../../test/fakes/etna.js';
 import { BENCH_REDIS_URL, benchPrefix, connectBenchRedis, deletePrefix } from './redis.js';

@@ -1,7 +1,7 @@
-import { errorFields, type Logger } from '../log.js';
+import { errorFields, type Logger } from '../shared/log.js';
 import type { RelayObserver } from '../relay/state.js';
 import type { RedisClient } from '../store/redis-connection.js';
-import type { RelayKeys } from '../store/types.js';
+import type { RelayKeys } from '../relay/ports/token-store.js';
 import { parseAuditFields, toAuditFields, type AuditFields } from './entry.js';
 import type { AuditEntry, AuditTrail } from './types.js';
 

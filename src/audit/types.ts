@@ -1,5 +1,5 @@
-import type { BrokerErrorKind } from '../broker/errors.js';
-import type { LoginReason } from '../operators/types.js';
+import type { BrokerErrorKind } from '../relay/ports/broker-errors.js';
+import type { LoginReason } from '../relay/ports/operators.js';
 import type { LoginOutcome, RelayObserver } from '../relay/state.js';
 
 /** One ended login, as the audit trail keeps it. Holds no secret: never a code, token or interim. */

@@ -1,15 +1,15 @@
 import { performance } from 'node:perf_hooks';
 import { Agent, type Dispatcher, errors as undiciErrors, request } from 'undici';
-import type { Logger } from '../log.js';
-import type { Secret } from '../secret.js';
-import { BrokerError, type BrokerErrorKind, type BrokerStep } from './errors.js';
+import type { Logger } from '../shared/log.js';
+import type { Secret } from '../shared/secret.js';
+import { BrokerError, type BrokerErrorKind, type BrokerStep } from '../relay/ports/broker-errors.js';
 import {
   interpretTokenAnswer,
   interpretValidateAnswer,
   type RawAnswer,
   type TokenAnswer,
 } from './parse-answer.js';
-import type { Broker, StartLoginResult, SubmitCodeResult, TokenValidity } from './types.js';
+import type { Broker, StartLoginResult, SubmitCodeResult, TokenValidity } from '../relay/ports/broker.js';
 
 /** Options of {@link EtnaBroker}. */
 export interface EtnaBrokerOptions {

@@ -21,7 +21,7 @@ export {
   MAX_RELAY_EVENT_LENGTH,
   type RelayEvent,
   type RelayEventParseResult,
-} from '../store/relay-event.js';
+} from '../contract/relay-event.js';
 export type { TokenClientRedis } from './redis-connection.js';
 export type { SentinelNode } from './sentinel.js';
 export {

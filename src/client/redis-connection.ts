@@ -1,5 +1,5 @@
-import { createClient } from 'redis';
-import { reconnectDelayMs } from '../store/redis-connection.js';
+import { createClient } from '@redis/client';
+import { reconnectDelayMs } from '../shared/sleep.js';
 
 /**
  * The part of a node-redis (`redis@5`) client that the token client uses. Structural on purpose:

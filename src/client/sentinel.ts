@@ -5,14 +5,14 @@ import {
   throughProxy,
   type SentinelNode,
   type SentinelProxyEvent,
-} from '../store/sentinel-proxy.js';
+} from '../shared/sentinel-proxy.js';
 import {
   createOwnedClient,
   type OwnedConnectionSettings,
   type TokenClientRedis,
 } from './redis-connection.js';
 
-export type { SentinelNode } from '../store/sentinel-proxy.js';
+export type { SentinelNode } from '../shared/sentinel-proxy.js';
 
 /** Redis Sentinel as the token client uses it: the sentinels and the master group's name. */
 export interface TokenClientSentinel {

@@ -1,7 +1,7 @@
-import { connectOrAbort } from '../store/connect-or-abort.js';
-import { relayKeys } from '../store/keys.js';
-import { reconnectDelayMs } from '../store/redis-connection.js';
-import type { RelayKeys } from '../store/types.js';
+import { connectOrAbort } from '../shared/connect-or-abort.js';
+import { relayKeys } from '../contract/keys.js';
+import { reconnectDelayMs } from '../shared/sleep.js';
+import type { RelayKeys } from '../contract/types.js';
 import { TokenClientRedisError, TokenClientStateError } from './errors.js';
 import {
   closeQuietly,
@@ -9,8 +9,8 @@ import {
   describeConnectionError,
   type TokenClientRedis,
 } from './redis-connection.js';
-import { parseRelayEvent, type RelayEvent } from '../store/relay-event.js';
-import { formatNode, type SentinelNode, type SentinelProxyEvent } from '../store/sentinel-proxy.js';
+import { parseRelayEvent, type RelayEvent } from '../contract/relay-event.js';
+import { formatNode, type SentinelNode, type SentinelProxyEvent } from '../shared/sentinel-proxy.js';
 import { createSentinelOwnedClient, readSentinelOptions, type TokenClientSentinel } from './sentinel.js';
 import { type ClientTokenInfo, parseStoredToken, type StoredToken, type TokenInfo } from './token-info.js';
 import { MAX_TIMER_DELAY_MS, TokenWaiters } from './token-waiters.js';

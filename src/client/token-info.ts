@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { toTokenRecord } from '../store/token-record.js';
+import { toTokenRecord } from '../contract/token-record.js';
 
 /** The current token of an account, as {@link TokenClient.getToken} serves it. */
 export interface TokenInfo {

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { errorFields, type Logger } from '../log.js';
+import { errorFields, type Logger } from '../shared/log.js';
 import type { ReadinessReport } from './readiness.js';
 
 /** Options of {@link startHttpServer}. */

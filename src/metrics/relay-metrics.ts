@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { BROKER_ERROR_KINDS, LOGIN_OUTCOMES, LOGIN_REASONS, isOneOf } from '../relay/vocabulary.js';
-import { BrokerError, type BrokerStep } from '../broker/errors.js';
-import type { Broker } from '../broker/types.js';
+import { BrokerError, type BrokerStep } from '../relay/ports/broker-errors.js';
+import type { Broker } from '../relay/ports/broker.js';
 import type { RelayObserver } from '../relay/state.js';
 
 /** Prefix of every metric, the default Node.js ones included. */

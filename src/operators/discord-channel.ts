@@ -14,9 +14,9 @@ import {
   type Interaction,
   type Message,
 } from 'discord.js';
-import type { Logger } from '../log.js';
-import type { PromptRefs } from '../relay/coordination.js';
-import { Secret } from '../secret.js';
+import type { Logger } from '../shared/log.js';
+import type { PromptRefs } from '../relay/ports/coordination.js';
+import { Secret } from '../shared/secret.js';
 import { fatalCloseReason } from './discord/close-codes.js';
 import { OPERATOR_COMMANDS } from './discord/commands.js';
 import { promptComponents } from './discord/components.js';
@@ -34,7 +34,7 @@ import type {
   OperatorInputHandler,
   OperatorNotice,
   PromptView,
-} from './types.js';
+} from '../relay/ports/operators.js';
 
 export { DiscordChannelError, type DiscordChannelErrorKind } from './discord/errors.js';
 export type { PromptMessageRef } from './discord/prompt-refs.js';

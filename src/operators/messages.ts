@@ -1,4 +1,4 @@
-import type { BrokerErrorKind } from '../broker/errors.js';
+import type { BrokerErrorKind } from '../relay/ports/broker-errors.js';
 import {
   DEFAULT_RENDER_OPTIONS,
   capitalize,
@@ -8,7 +8,13 @@ import {
   type PromptAction,
   type RenderOptions,
 } from './text-format.js';
-import type { LoginReason, OperatorNotice, PromptState, PromptView, StatusView } from './types.js';
+import type {
+  LoginReason,
+  OperatorNotice,
+  PromptState,
+  PromptView,
+  StatusView,
+} from '../relay/ports/operators.js';
 
 export {
   ACTION_LABELS,

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import type { PromptRefs } from '../relay/coordination.js';
-import { Secret } from '../secret.js';
+import type { PromptRefs } from '../relay/ports/coordination.js';
+import { Secret } from '../shared/secret.js';
 import {
   ACTION_LABELS,
   TYPED_NOTICE_ACTIONS,
@@ -18,7 +18,7 @@ import type {
   OperatorInputHandler,
   OperatorNotice,
   PromptView,
-} from './types.js';
+} from '../relay/ports/operators.js';
 
 /** Options of {@link TerminalOperatorChannel}. */
 export interface TerminalChannelOptions {

@@ -1,5 +1,5 @@
 import { DEFAULT_CODE_DIGITS, describeCodeDigits, parseCode, type CodeDigits } from './parse-code.js';
-import type { OperatorCommand } from './types.js';
+import type { OperatorCommand } from '../relay/ports/operators.js';
 
 /** A button (Discord) or choice (terminal) a prompt can offer. */
 export type PromptAction = 'code' | 'resend' | 'cancel';

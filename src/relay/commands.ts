@@ -1,7 +1,7 @@
-import { errorFields, type Logger } from '../log.js';
-import type { OperatorInput, OperatorNotice, StatusView } from '../operators/types.js';
-import type { Secret } from '../secret.js';
-import type { LoginCoordination } from './coordination.js';
+import { errorFields, type Logger } from '../shared/log.js';
+import type { OperatorInput, OperatorNotice, StatusView } from './ports/operators.js';
+import type { Secret } from '../shared/secret.js';
+import type { LoginCoordination } from './ports/coordination.js';
 import { sameCredentials } from './digest.js';
 import { requestNotice } from './login/buttons.js';
 import type { LoginRequestResult } from './login/types.js';

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { Secret } from '../secret.js';
+import { Secret } from '../shared/secret.js';
 
 /**
  * Keyed hashes that let relays compare secrets without storing them: a code already tried for a

@@ -1,7 +1,7 @@
-import { errorFields, type Logger } from '../log.js';
-import type { LoginReason, OperatorChannel, StatusView } from '../operators/types.js';
-import type { BotRequest } from '../store/bot-request.js';
-import type { TokenRecord } from '../store/types.js';
+import { errorFields, type Logger } from '../shared/log.js';
+import type { LoginReason, OperatorChannel, StatusView } from './ports/operators.js';
+import type { BotRequest } from '../contract/bot-request.js';
+import type { TokenRecord } from './ports/token-store.js';
 import type { Relay } from './relay.js';
 import { planRenewal, type PlannedLogins } from './schedule.js';
 

@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import type { Broker } from '../broker/types.js';
-import { errorFields, type Logger } from '../log.js';
+import type { Broker } from './ports/broker.js';
+import { errorFields, type Logger } from '../shared/log.js';
 import type {
   LoginReason,
   OperatorChannel,
   OperatorInput,
   OperatorNotice,
   StatusView,
-} from '../operators/types.js';
-import type { Secret } from '../secret.js';
-import type { EventPublisher, RelayEvent, TokenRecord, TokenStore } from '../store/types.js';
+} from './ports/operators.js';
+import type { Secret } from '../shared/secret.js';
+import type { EventPublisher, RelayEvent, TokenRecord, TokenStore } from './ports/token-store.js';
 import { Commands, statusView } from './commands.js';
-import type { LoginCoordination } from './coordination.js';
+import type { LoginCoordination } from './ports/coordination.js';
 import { credentialsDigest } from './digest.js';
 import { INPUT_CLAIM_TTL_MS, LoginRunner } from './login/runner.js';
 import type { LoginRequestResult, StartRetryOptions } from './login/types.js';
@@ -365,6 +365,15 @@ export class Relay {
     try {
       const taken = await this.#options.coordination.claimInput(input.inputId, INPUT_CLAIM_TTL_MS);
       this.#claimsKnown.set(input.inputId, now + INPUT_CLAIM_TTL_MS);
+      if (taken && this.#options.now() - now >= INPUT_CLAIM_TTL_MS) {
+        // Held up here (a stalled process) past the claims' memory: another relay may have taken
+        // and answered it long ago. It is too old to act on either way.
+        this.#log.warn(
+          { operatorId: input.operatorId, input: input.kind },
+          'input dropped: it came too late',
+        );
+        return false;
+      }
       if (taken) return true;
       this.#log.debug({ operatorId: input.operatorId, input: input.kind }, 'input taken by another relay');
       return false;

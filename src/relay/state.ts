@@ -1,6 +1,6 @@
-import type { BrokerErrorKind } from '../broker/errors.js';
-import type { LoginReason } from '../operators/types.js';
-import type { Secret } from '../secret.js';
+import type { BrokerErrorKind } from './ports/broker-errors.js';
+import type { LoginReason } from './ports/operators.js';
+import type { Secret } from '../shared/secret.js';
 
 /**
  * How a login ended. `abandoned`: step 1 ran but the login could not be recorded for the other

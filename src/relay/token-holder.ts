@@ -1,8 +1,8 @@
-import type { Broker } from '../broker/types.js';
-import { errorFields, type Logger } from '../log.js';
-import { Secret } from '../secret.js';
+import type { Broker } from './ports/broker.js';
+import { errorFields, type Logger } from '../shared/log.js';
+import { Secret } from '../shared/secret.js';
 import { abortableSleep } from '../shared/sleep.js';
-import type { EventPublisher, RelayEvent, TokenRecord, TokenStore } from '../store/types.js';
+import type { EventPublisher, RelayEvent, TokenRecord, TokenStore } from './ports/token-store.js';
 
 /** Options of {@link TokenHolder}. */
 export interface TokenHolderOptions {

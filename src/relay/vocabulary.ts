@@ -1,5 +1,5 @@
-import type { BrokerErrorKind } from '../broker/errors.js';
-import type { LoginReason } from '../operators/types.js';
+import type { BrokerErrorKind } from './ports/broker-errors.js';
+import type { LoginReason } from './ports/operators.js';
 import type { LoginOutcome } from './state.js';
 
 /**

@@ -2,7 +2,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Secret } from '../secret.js';
+import type { Secret } from '../shared/secret.js';
 
 /**
  * A fake ETNA Trader broker on 127.0.0.1 that answers as `ETNA.md` describes: the two-step login,

@@ -36,3 +36,27 @@ export function backoffDelayMs(attempt: number, options: BackoffOptions, random:
   const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(ceiling * (0.5 + random() / 2));
 }
+
+/** Options of {@link reconnectDelayMs}. */
+export interface ReconnectDelayOptions {
+  initialDelayMs: number;
+  maxDelayMs: number;
+}
+
+/**
+ * The wait before reconnect attempt `retries` (0 for the first): {@link backoffDelayMs}, so that the
+ * relay's connections (and several relays, and the bots' clients) do not reconnect in lockstep.
+ */
+export function reconnectDelayMs(
+  retries: number,
+  options: ReconnectDelayOptions,
+  random: () => number = Math.random,
+): number {
+  // Past 2 ** 30 the bound has long been reached; capping keeps the exponent finite.
+  const attempt = Math.min(Math.max(retries, 0), 30) + 1;
+  return backoffDelayMs(
+    attempt,
+    { baseDelayMs: options.initialDelayMs, maxDelayMs: options.maxDelayMs },
+    random,
+  );
+}

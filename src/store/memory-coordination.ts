@@ -7,8 +7,8 @@ import type {
   SaveResult,
   SharedLogin,
   SharedLoginPhase,
-} from '../relay/coordination.js';
-import { Secret } from '../secret.js';
+} from '../relay/ports/coordination.js';
+import { Secret } from '../shared/secret.js';
 
 /** The phase {@link LoginCoordination.endPending} expects. */
 export type EndExpectation = Parameters<LoginCoordination['endPending']>[1];

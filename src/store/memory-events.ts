@@ -1,4 +1,4 @@
-import type { EventPublisher, RelayEvent } from './types.js';
+import type { EventPublisher, RelayEvent } from '../relay/ports/token-store.js';
 
 /** Receives every event a {@link MemoryEventPublisher} publishes. */
 export type RelayEventListener = (event: RelayEvent) => void;

@@ -1,6 +1,7 @@
 import { InvalidTokenError } from './errors.js';
-import { buildTokenRecord, checkNewToken, isExpired, nextGeneration, toTokenRecord } from './token-record.js';
-import type { NewToken, TokenRecord, TokenStore } from './types.js';
+import { isExpired, toTokenRecord } from '../contract/token-record.js';
+import { buildTokenRecord, checkNewToken, nextGeneration } from './new-token.js';
+import type { NewToken, TokenRecord, TokenStore } from '../relay/ports/token-store.js';
 
 /** Options of {@link MemoryTokenStore}. */
 export interface MemoryTokenStoreOptions {

@@ -1,8 +1,9 @@
-import { connectOrAbort } from './connect-or-abort.js';
-import { createClient, type RedisClientType } from 'redis';
-import type { Logger } from '../log.js';
-import type { Secret } from '../secret.js';
+import { connectOrAbort } from '../shared/connect-or-abort.js';
+import { createClient, type RedisClientType } from '@redis/client';
+import type { Logger } from '../shared/log.js';
+import type { Secret } from '../shared/secret.js';
 import { routeThroughSentinel, type RedisSentinelSettings } from './redis-sentinel.js';
+import { reconnectDelayMs } from '../shared/sleep.js';
 
 /** The node-redis client every Redis adapter of the relay takes. */
 export type RedisClient = RedisClientType;
@@ -42,27 +43,7 @@ export const REDIS_CONNECTION_DEFAULTS = {
   reconnectMaxDelayMs: 10_000,
 } as const satisfies Required<Omit<RedisConnectionOptions, 'url' | 'logger' | 'signal' | 'sentinel'>>;
 
-/** Options of {@link reconnectDelayMs}. */
-export interface ReconnectDelayOptions {
-  initialDelayMs: number;
-  maxDelayMs: number;
-}
-
-/**
- * The wait before reconnect attempt `retries` (0 for the first): exponential, bounded by
- * `maxDelayMs`, with jitter in its upper half so that the relay's connections (and several relays)
- * do not reconnect in lockstep. `random` returns a number in [0, 1).
- */
-export function reconnectDelayMs(
-  retries: number,
-  options: ReconnectDelayOptions,
-  random: () => number = Math.random,
-): number {
-  // 2 ** 30 already exceeds any sane bound; capping the exponent keeps the number finite.
-  const exponential = options.initialDelayMs * 2 ** Math.min(Math.max(retries, 0), 30);
-  const bounded = Math.min(exponential, options.maxDelayMs);
-  return Math.round(bounded / 2 + (bounded / 2) * random());
-}
+export { reconnectDelayMs, type ReconnectDelayOptions } from '../shared/sleep.js';
 
 /**
  * A Redis URL fit for a log line: the password (and a user name, which can be a secret too) become

@@ -1,9 +1,9 @@
-import { isNonNegativeInteger, isJsonObject, parseJsonObject } from './json-object.js';
+import { isNonNegativeInteger, isJsonObject, parseJsonObject } from '../contract/json-object.js';
 import { BROKER_ERROR_KINDS, LOGIN_REASONS, isOneOf } from '../relay/vocabulary.js';
 import { createHmac, randomUUID } from 'node:crypto';
-import type { BrokerErrorKind } from '../broker/errors.js';
-import type { Logger } from '../log.js';
-import type { LoginReason } from '../operators/types.js';
+import type { BrokerErrorKind } from '../relay/ports/broker-errors.js';
+import type { Logger } from '../shared/log.js';
+import type { LoginReason } from '../relay/ports/operators.js';
 import type {
   ClaimResult,
   CodeClaim,
@@ -13,8 +13,8 @@ import type {
   SaveResult,
   SharedLogin,
   SharedLoginPhase,
-} from '../relay/coordination.js';
-import { Secret } from '../secret.js';
+} from '../relay/ports/coordination.js';
+import { Secret } from '../shared/secret.js';
 import {
   checkBudgetArguments,
   checkCodeClaim,
@@ -32,7 +32,7 @@ import {
   type EndExpectation,
 } from './memory-coordination.js';
 import type { RedisClient } from './redis-connection.js';
-import type { RelayKeys } from './types.js';
+import type { RelayKeys } from '../relay/ports/token-store.js';
 
 // ---- Lua ---------------------------------------------------------------------------------------
 // Every transition is one script, so it is atomic across relays. Scripts run as the relay's ACL

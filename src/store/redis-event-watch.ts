@@ -1,7 +1,7 @@
-import { errorFields, type Logger } from '../log.js';
+import { errorFields, type Logger } from '../shared/log.js';
 import { connectSubscriber, type RedisClient } from './redis-connection.js';
-import { parseRelayEvent } from './relay-event.js';
-import type { RelayKeys } from './types.js';
+import { parseRelayEvent } from '../contract/relay-event.js';
+import type { RelayKeys } from '../relay/ports/token-store.js';
 
 /** Options of {@link watchTokenEvents}. */
 export interface TokenEventWatchOptions {

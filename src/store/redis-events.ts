@@ -1,9 +1,9 @@
-import { errorFields, type Logger } from '../log.js';
-import { type BotRequest, parseBotRequest } from './bot-request.js';
+import { errorFields, type Logger } from '../shared/log.js';
+import { type BotRequest, parseBotRequest } from '../contract/bot-request.js';
 import { connectSubscriber, type RedisClient } from './redis-connection.js';
-import type { EventPublisher, RelayEvent, RelayKeys } from './types.js';
+import type { EventPublisher, RelayEvent, RelayKeys } from '../relay/ports/token-store.js';
 
-export { parseBotRequest, type BotRequest, type BotRequestParseResult } from './bot-request.js';
+export { parseBotRequest, type BotRequest, type BotRequestParseResult } from '../contract/bot-request.js';
 
 /**
  * One event as the JSON bots receive: only the fields DESIGN.md lists for its type, in that order,

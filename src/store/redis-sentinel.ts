@@ -1,12 +1,12 @@
-import type { Logger } from '../log.js';
-import { Secret } from '../secret.js';
+import type { Logger } from '../shared/log.js';
+import { Secret } from '../shared/secret.js';
 import {
   formatNode,
   SentinelMasterProxy,
   throughProxy,
   type SentinelNode,
   type SentinelProxyEvent,
-} from './sentinel-proxy.js';
+} from '../shared/sentinel-proxy.js';
 
 /** Redis Sentinel for the relay's connections (`REDIS_SENTINELS`, `REDIS_SENTINEL_MASTER`). */
 export interface RedisSentinelSettings {

@@ -1,18 +1,13 @@
-import { parseJsonObject } from './json-object.js';
+import { parseJsonObject } from '../contract/json-object.js';
 import KeyvRedis, { Keyv, type RedisClientConnectionType } from '@keyv/redis';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import { RedisNotConnectedError } from './errors.js';
 import type { RedisClient } from './redis-connection.js';
 import { checkRestorable } from './memory-token-store.js';
 import { confirmReplicated, REPLICA_WAIT_DEFAULT_MS } from './replica-ack.js';
-import {
-  buildTokenRecord,
-  checkNewToken,
-  isExpired,
-  toTokenRecord,
-  type CheckedNewToken,
-} from './token-record.js';
-import type { NewToken, RelayKeys, TokenRecord, TokenStore } from './types.js';
+import { isExpired, toTokenRecord } from '../contract/token-record.js';
+import { buildTokenRecord, checkNewToken, type CheckedNewToken } from './new-token.js';
+import type { NewToken, RelayKeys, TokenRecord, TokenStore } from '../relay/ports/token-store.js';
 
 /**
  * Takes the next generation and writes the token, in one atomic step. The generation is the largest

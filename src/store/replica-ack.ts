@@ -1,4 +1,4 @@
-import { errorFields, type Logger } from '../log.js';
+import { errorFields, type Logger } from '../shared/log.js';
 import type { RedisClient } from './redis-connection.js';
 
 /** How long a token write waits for a replica by default: a healthy replica acknowledges in ms. */

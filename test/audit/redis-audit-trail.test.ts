@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RedisAuditTrail, type RedisAuditTrailOptions } from '../../src/audit/redis-audit-trail.js';
-import { Secret } from '../../src/secret.js';
-import { relayKeys } from '../../src/store/keys.js';
+import { Secret } from '../../src/shared/secret.js';
+import { relayKeys } from '../../src/contract/keys.js';
 import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/store/redis-connection.js';
-import type { RelayKeys } from '../../src/store/types.js';
+import type { RelayKeys } from '../../src/relay/ports/token-store.js';
 import { connectRedis, deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { captureLog } from '../store/log-capture.js';
 import { ALICE, auditTrailContract, endedLogin } from './audit-trail.contract.js';

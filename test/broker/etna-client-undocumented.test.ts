@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EtnaBroker } from '../../src/broker/etna-client.js';
-import { Secret } from '../../src/secret.js';
+import { Secret } from '../../src/shared/secret.js';
 import { expectBrokerError, onCleanup, startScriptedServer, type ScriptedAnswer } from './setup.js';
 
 /** Answers ETNA does not document, and the fake broker never gives: served from a script. */

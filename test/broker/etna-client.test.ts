@@ -1,7 +1,7 @@
 import { Agent } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { EtnaBroker } from '../../src/broker/etna-client.js';
-import { Secret } from '../../src/secret.js';
+import { Secret } from '../../src/shared/secret.js';
 import { expectBrokerError, headersOf, onCleanup, setup } from './setup.js';
 
 describe('EtnaBroker step 1', () => {

@@ -4,10 +4,10 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, expect } from 'vitest';
-import { BrokerError, type BrokerErrorKind } from '../../src/broker/errors.js';
+import { BrokerError, type BrokerErrorKind } from '../../src/relay/ports/broker-errors.js';
 import { EtnaBroker, type EtnaBrokerOptions } from '../../src/broker/etna-client.js';
-import { createLogger, type Logger } from '../../src/log.js';
-import { Secret } from '../../src/secret.js';
+import { createLogger, type Logger } from '../../src/shared/log.js';
+import { Secret } from '../../src/shared/secret.js';
 import { startEtnaServer, type EtnaServer, type EtnaServerOptions } from '../fakes/etna.js';
 
 /** Credentials unique to each test, long enough to search for in logs and error texts. */

@@ -1,8 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { parseBotRequest } from '../../src/store/bot-request.js';
-import type { TokenRecord } from '../../src/store/types.js';
+import { parseBotRequest } from '../../src/contract/bot-request.js';
+import type { TokenRecord } from '../../src/relay/ports/token-store.js';
 import { connectRedis, TEST_REDIS_URL } from '../helpers/redis.js';
 import { ACCOUNT, relaySide, type RelaySide } from './support.js';
 

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { TokenClient, TokenClientLogger, TokenInfo } from '../../src/client/index.js';
-import { Secret } from '../../src/secret.js';
-import { relayKeys } from '../../src/store/keys.js';
+import { Secret } from '../../src/shared/secret.js';
+import { relayKeys } from '../../src/contract/keys.js';
 import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/store/redis-connection.js';
 import { RedisEventPublisher } from '../../src/store/redis-events.js';
 import { RedisTokenStore } from '../../src/store/redis-token-store.js';
-import type { RelayEvent, RelayKeys, TokenRecord } from '../../src/store/types.js';
+import type { RelayEvent, RelayKeys, TokenRecord } from '../../src/relay/ports/token-store.js';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
 export const ACCOUNT = 'default';

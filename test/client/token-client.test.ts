@@ -9,7 +9,7 @@ import {
   type TokenClientOptions,
   type TokenInfo,
 } from '../../src/client/index.js';
-import { parseBotRequest } from '../../src/store/bot-request.js';
+import { parseBotRequest } from '../../src/contract/bot-request.js';
 import { connectRedis, TEST_REDIS_URL } from '../helpers/redis.js';
 import {
   ACCOUNT,

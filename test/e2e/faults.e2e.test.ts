@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { relayKeys } from '../../src/store/keys.js';
+import { relayKeys } from '../../src/contract/keys.js';
 import { connectRedis } from '../helpers/redis.js';
 import { startRedisServer, type RedisServer } from '../ops/redis-server.js';
 import { eventually, startWorld, type RelayProcess, type World } from './harness.js';
@@ -35,7 +35,7 @@ async function readToken(w: World, url?: string): Promise<Record | undefined> {
 }
 
 async function connectTo(url: string) {
-  const { createClient } = await import('redis');
+  const { createClient } = await import('@redis/client');
   const client = createClient({ url });
   client.on('error', () => undefined);
   await client.connect();

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createClient } from 'redis';
-import { relayKeys } from '../../src/store/keys.js';
+import { createClient } from '@redis/client';
+import { relayKeys } from '../../src/contract/keys.js';
 import { startRedisServer, type RedisServer } from '../ops/redis-server.js';
 import { eventually, startWorld, type World } from './harness.js';
 

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { createClient } from 'redis';
+import { createClient } from '@redis/client';
 import { startDiscordEmulator, type DiscordEmulator } from '../fakes/discord/index.js';
 import { startEtnaServer, type EtnaServer, type EtnaServerOptions } from '../fakes/etna.js';
 import { connectRedis, deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { relayKeys } from '../../src/store/keys.js';
+import { relayKeys } from '../../src/contract/keys.js';
 import type { EmulatedMessage } from '../fakes/discord/index.js';
 import { connectRedis } from '../helpers/redis.js';
 import { eventually, listen, startWorld, type World } from './harness.js';

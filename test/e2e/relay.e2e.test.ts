@@ -1,8 +1,8 @@
 import { InteractionResponseType } from 'discord-api-types/v10';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisTokenStore } from '../../src/store/redis-token-store.js';
-import { relayKeys } from '../../src/store/keys.js';
-import { Secret } from '../../src/secret.js';
+import { relayKeys } from '../../src/contract/keys.js';
+import { Secret } from '../../src/shared/secret.js';
 import type { EmulatedMessage } from '../fakes/discord/index.js';
 import { connectRedis } from '../helpers/redis.js';
 import { findLeaks } from '../helpers/secret-scan.js';

@@ -1,11 +1,11 @@
-import type { PromptRefs } from '../../src/relay/coordination.js';
+import type { PromptRefs } from '../../src/relay/ports/coordination.js';
 import type {
   OperatorChannel,
   OperatorInput,
   OperatorInputHandler,
   OperatorNotice,
   PromptView,
-} from '../../src/operators/types.js';
+} from '../../src/relay/ports/operators.js';
 
 /**
  * An {@link OperatorInput} whose `inputId` (and a code's `sentAt`) may be left out:

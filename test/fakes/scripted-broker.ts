@@ -1,6 +1,11 @@
 import { vi } from 'vitest';
-import type { Broker, StartLoginResult, SubmitCodeResult, TokenValidity } from '../../src/broker/types.js';
-import { Secret } from '../../src/secret.js';
+import type {
+  Broker,
+  StartLoginResult,
+  SubmitCodeResult,
+  TokenValidity,
+} from '../../src/relay/ports/broker.js';
+import { Secret } from '../../src/shared/secret.js';
 
 /**
  * An in-memory {@link Broker} whose answers a test scripts with vitest mocks. By default step 1 asks

@@ -1,11 +1,11 @@
-import { createLogger } from '../../src/log.js';
-import type { LoginCoordination } from '../../src/relay/coordination.js';
+import { createLogger } from '../../src/shared/log.js';
+import type { LoginCoordination } from '../../src/relay/ports/coordination.js';
 import { Relay, type RelayOptions } from '../../src/relay/relay.js';
-import { Secret } from '../../src/secret.js';
+import { Secret } from '../../src/shared/secret.js';
 import { MemoryCoordination } from '../../src/store/memory-coordination.js';
 import { MemoryEventPublisher } from '../../src/store/memory-events.js';
 import { MemoryTokenStore } from '../../src/store/memory-token-store.js';
-import type { RelayEvent } from '../../src/store/types.js';
+import type { RelayEvent } from '../../src/relay/ports/token-store.js';
 import { RecordingOperators } from '../fakes/recording-operators.js';
 import { ScriptedBroker } from '../fakes/scripted-broker.js';
 

@@ -1,7 +1,7 @@
-import { BrokerError } from '../../src/broker/errors.js';
-import type { Broker, StartLoginResult, SubmitCodeResult } from '../../src/broker/types.js';
+import { BrokerError } from '../../src/relay/ports/broker-errors.js';
+import type { Broker, StartLoginResult, SubmitCodeResult } from '../../src/relay/ports/broker.js';
 import type { RelaySnapshot } from '../../src/relay/state.js';
-import { Secret } from '../../src/secret.js';
+import { Secret } from '../../src/shared/secret.js';
 import { never, type RelayControl } from './model-store.js';
 
 /**
@@ -10,6 +10,9 @@ import { never, type RelayControl } from './model-store.js';
  * until the test releases it; step 2 accepts exactly the code sent for that interim and refuses
  * every other one, at once or when released. Every call is recorded, with the relay that made it.
  */
+
+/** How long the broker client waits for an answer (EtnaBroker's `requestTimeoutMs`). */
+const BROKER_TIMEOUT_MS = 15_000;
 
 /** What the next step-1 call does. */
 export type StepOnePlan = 'code' | 'transient' | 'hold';
@@ -115,15 +118,25 @@ export class ModelBroker {
     }
     if (plan === 'code') return Promise.resolve(sendSms());
     return new Promise((resolve, reject) => {
-      const abort = (): void => {
+      const abort = (error: Error): void => {
+        if (call.done) return;
         call.done = true;
-        reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+        clearTimeout(timeout);
+        if (!control.killed) reject(error);
       };
-      if (signal?.aborted === true) return abort();
-      signal?.addEventListener('abort', abort, { once: true });
+      const onAbort = (): void =>
+        abort(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+      // The broker client gives up after its time-out, as EtnaBroker does.
+      const timeout = setTimeout(
+        () => abort(new BrokerError({ kind: 'timeout', step: 'start-login' })),
+        BROKER_TIMEOUT_MS,
+      );
+      if (signal?.aborted === true) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.#held.push(() => {
-        signal?.removeEventListener('abort', abort);
-        if (call.done) return; // aborted, or its relay killed
+        signal?.removeEventListener('abort', onAbort);
+        clearTimeout(timeout);
+        if (call.done) return; // aborted, timed out, or its relay killed
         const result = sendSms();
         if (!control.killed) resolve(result);
       });
@@ -144,8 +157,17 @@ export class ModelBroker {
       return { kind: 'token', token: new Secret(`final-token-${this.#tokens}`) };
     };
     if (!this.holdStepTwo) return Promise.resolve(answer());
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      // The broker client gives up after its time-out; whether the broker saw the code is unknown.
+      const timeout = setTimeout(() => {
+        settled = true;
+        if (!control.killed) reject(new BrokerError({ kind: 'timeout', step: 'submit-code' }));
+      }, BROKER_TIMEOUT_MS);
       this.#held.push(() => {
+        clearTimeout(timeout);
+        if (settled) return;
+        settled = true;
         if (!control.killed) resolve(answer());
       });
     });

@@ -1,4 +1,4 @@
-import type { RedisClientType } from 'redis';
+import type { RedisClientType } from '@redis/client';
 import type {
   ClaimResult,
   CodeClaim,
@@ -7,7 +7,7 @@ import type {
   PromptRefs,
   SaveResult,
   SharedLogin,
-} from '../../src/relay/coordination.js';
+} from '../../src/relay/ports/coordination.js';
 import { LOGIN_WINDOW_MS } from '../../src/store/memory-coordination.js';
 
 /**

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { vi } from 'vitest';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/shared/log.js';
 import type {
   LoginReason,
   OperatorChannel,
@@ -8,17 +8,17 @@ import type {
   OperatorInputHandler,
   OperatorNotice,
   PromptView,
-} from '../../src/operators/types.js';
-import type { LoginCoordination, PromptRefs } from '../../src/relay/coordination.js';
+} from '../../src/relay/ports/operators.js';
+import type { LoginCoordination, PromptRefs } from '../../src/relay/ports/coordination.js';
 import { Relay } from '../../src/relay/relay.js';
 import type { EndedLogin } from '../../src/relay/state.js';
-import { Secret } from '../../src/secret.js';
-import { relayKeys } from '../../src/store/keys.js';
+import { Secret } from '../../src/shared/secret.js';
+import { relayKeys } from '../../src/contract/keys.js';
 import { MemoryCoordination } from '../../src/store/memory-coordination.js';
 import { MemoryEventPublisher } from '../../src/store/memory-events.js';
 import { MemoryTokenStore } from '../../src/store/memory-token-store.js';
 import { RedisCoordination } from '../../src/store/redis-coordination.js';
-import type { EventPublisher, TokenStore } from '../../src/store/types.js';
+import type { EventPublisher, TokenStore } from '../../src/relay/ports/token-store.js';
 import { ModelBroker, type StepOneCall, type Submit } from './model-broker.js';
 import { GatedCoordination, never, StoreTracker, type RelayControl } from './model-store.js';
 import { deletePrefix, uniquePrefix, type connectRedis } from './redis.js';
@@ -38,6 +38,13 @@ export const LOCK_TTL_MS = 15_000;
 export const MAX_LOGINS_PER_HOUR = 3;
 export const MAX_CODE_ATTEMPTS = 3;
 const AUTOMATIC: ReadonlySet<string> = new Set(['renewal', 'token-invalid', 'bot-request']);
+const FINAL_PROMPTS: ReadonlySet<string> = new Set([
+  'succeeded',
+  'rejected',
+  'expired',
+  'cancelled',
+  'failed',
+]);
 
 /** Which relay's handling of which input a call is part of. */
 const inputContext = new AsyncLocalStorage<{ readonly inputId: string }>();
@@ -48,6 +55,8 @@ export type ModelInput = Exclude<OperatorInput, { kind: 'command' }>;
 interface Answer {
   readonly inputId: string;
   readonly operatorId: string;
+  readonly relayId: string;
+  readonly notice?: OperatorNotice['kind'];
   /** `notice`: a DM reply (counts towards "answered twice"); `prompt`: a prompt shown or edited. */
   readonly kind: 'notice' | 'prompt';
 }
@@ -77,15 +86,30 @@ class ModelOperators implements OperatorChannel {
     this.world.prompted(view);
     const inputId = inputContext.getStore()?.inputId;
     const named = 'operatorId' in view.state ? view.state.operatorId : undefined;
-    if (inputId !== undefined) this.world.answered({ inputId, operatorId: named ?? '', kind: 'prompt' });
+    if (inputId !== undefined) {
+      this.world.answered({
+        inputId,
+        operatorId: named ?? '',
+        relayId: this.control.relayId,
+        kind: 'prompt',
+      });
+    }
     return { recorded: view.loginId };
   }
 
   public async notify(operatorId: string, notice: OperatorNotice): Promise<void> {
     if (this.control.killed) return never();
     const inputId = inputContext.getStore()?.inputId;
-    if (inputId !== undefined) this.world.answered({ inputId, operatorId, kind: 'notice' });
-    this.world.log.push(`${this.control.relayId} → ${operatorId}: ${notice.kind}`);
+    if (inputId !== undefined) {
+      this.world.answered({
+        inputId,
+        operatorId,
+        relayId: this.control.relayId,
+        kind: 'notice',
+        notice: notice.kind,
+      });
+    }
+    this.world.log.push(`${this.control.relayId} → ${operatorId}: ${notice.kind} (${inputId ?? '-'})`);
   }
 
   public async broadcast(notice: OperatorNotice): Promise<void> {
@@ -135,8 +159,14 @@ export class World {
   readonly #answers: Answer[] = [];
   /** `/login` commands delivered (by ID) → answers given. */
   readonly #commands = new Map<string, number>();
-  /** Set (to when) once a login ended without a token, until a person acts. */
-  #needsPersonSince: number | undefined;
+  /** Set once a login ended without a token (when, and which), until a person acts. */
+  #needsPerson: { readonly since: number; readonly loginId: string } | undefined;
+  /** Relay ID → the logins its view has shown (after each command, and at each step 1). */
+  readonly #seen = new Map<string, Set<string>>();
+  /** Login ID → how many relays reported its ending. */
+  readonly #endings = new Map<string, number>();
+  /** Login ID → the first final state its prompt showed. */
+  readonly #finalPrompt = new Map<string, string>();
   #relayCount = 0;
   #inputCount = 0;
   #loginIds = 0;
@@ -198,7 +228,7 @@ export class World {
       relayId: control.relayId,
       newLoginId: () => `L${++this.#loginIds}`,
       random: () => 0.5,
-      observer: { loginEnded: (login) => this.#loginEnded(login) },
+      observer: { loginEnded: (login) => this.#loginEnded(login, control.relayId) },
     });
     const entry: RelayEntry = { control, relay, operators, resume: undefined };
     this.relays.push(entry);
@@ -307,6 +337,12 @@ export class World {
   public prompted(view: PromptView): void {
     if (!this.promptedLogins.includes(view.loginId)) this.promptedLogins.push(view.loginId);
     this.log.push(`prompt ${view.loginId}: ${view.state.kind}`);
+    const final = this.#finalPrompt.get(view.loginId);
+    if (final !== undefined && final !== view.state.kind) {
+      this.tracker.violations.push(`${view.loginId}'s prompt went from ${final} to ${view.state.kind}`);
+    }
+    if (final === undefined && FINAL_PROMPTS.has(view.state.kind))
+      this.#finalPrompt.set(view.loginId, view.state.kind);
   }
 
   public answered(answer: Answer): void {
@@ -315,18 +351,34 @@ export class World {
 
   /** A person acted: automatic logins may go again. */
   public personActed(): void {
-    this.#needsPersonSince = undefined;
+    this.#needsPerson = undefined;
   }
 
-  #loginEnded(login: EndedLogin): void {
-    this.log.push(`ended ${login.loginId}: ${login.outcome}`);
-    if (login.outcome === 'succeeded') this.#needsPersonSince = undefined;
+  #loginEnded(login: EndedLogin, relayId: string): void {
+    this.log.push(`${relayId}: ended ${login.loginId}: ${login.outcome}`);
+    const reports = (this.#endings.get(login.loginId) ?? 0) + 1;
+    this.#endings.set(login.loginId, reports);
+    if (reports > 1) this.tracker.violations.push(`${login.loginId}'s ending reported ${reports} times`);
+    if (login.outcome === 'succeeded') this.#needsPerson = undefined;
     // An abandoned login was never the account's: another one is, or none started.
-    else if (login.outcome !== 'abandoned') this.#needsPersonSince ??= Date.now();
+    else if (login.outcome !== 'abandoned')
+      this.#needsPerson ??= { since: Date.now(), loginId: login.loginId };
+  }
+
+  /** Records which logins each running relay's view shows now. */
+  #noteViews(): void {
+    for (const { control, relay } of this.live()) {
+      const loginId = relay.snapshot().login.loginId;
+      if (loginId === undefined) continue;
+      const seen = this.#seen.get(control.relayId) ?? new Set<string>();
+      seen.add(loginId);
+      this.#seen.set(control.relayId, seen);
+    }
   }
 
   #checkStepOne(call: StepOneCall, inFlight: readonly StepOneCall[]): void {
     const v = this.tracker.violations;
+    this.#noteViews();
     const { relayId, login } = call;
     this.log.push(`step 1 by ${relayId} for ${login.loginId ?? '?'} (${login.reason ?? '?'})`);
     const owner = this.tracker.lockOwner();
@@ -337,8 +389,16 @@ export class World {
     const loginId = login.loginId ?? '?';
     const first = this.#firstStepOne.get(loginId) ?? call.atMs;
     this.#firstStepOne.set(loginId, first);
-    if (this.#needsPersonSince !== undefined && first >= this.#needsPersonSince && AUTOMATIC.has(login.reason ?? '')) {
-      v.push(`step 1 for an automatic ${login.reason} login after a login ended without a token`);
+    // Only a relay that knew the login that ended is held to it: nothing in the coordination store
+    // tells a relay that never saw it (see the report of the model tests).
+    const needs = this.#needsPerson;
+    if (
+      needs !== undefined &&
+      first >= needs.since &&
+      AUTOMATIC.has(login.reason ?? '') &&
+      this.#seen.get(relayId)?.has(needs.loginId) === true
+    ) {
+      v.push(`step 1 for an automatic ${login.reason} login after ${needs.loginId} ended without a token`);
     }
   }
 
@@ -351,7 +411,8 @@ export class World {
       return;
     }
     if (earlier.some((s) => s.code === submit.code)) v.push(`the same code sent twice to ${login.loginId}`);
-    if (earlier.length >= MAX_CODE_ATTEMPTS) v.push(`more than ${MAX_CODE_ATTEMPTS} codes sent to ${login.loginId}`);
+    if (earlier.length >= MAX_CODE_ATTEMPTS)
+      v.push(`more than ${MAX_CODE_ATTEMPTS} codes sent to ${login.loginId}`);
     if (accepted) v.push(`a code sent to ${login.loginId} after it got its token`);
     if (submit.atMs >= login.deadlineMs) v.push(`a code sent to ${login.loginId} after its deadline`);
     const inputId = inputContext.getStore()?.inputId;
@@ -373,6 +434,7 @@ export class World {
 
   /** Checks what can be checked at any moment; returns every violation so far. */
   public async check(): Promise<readonly string[]> {
+    this.#noteViews();
     const v = this.tracker.violations;
     const record = await this.store.read();
     if (record !== undefined) {
@@ -389,10 +451,16 @@ export class World {
     }
     const notices = new Map<string, number>();
     for (const answer of this.#answers) {
-      if (answer.kind === 'notice') notices.set(answer.inputId, (notices.get(answer.inputId) ?? 0) + 1);
+      if (answer.kind !== 'notice') continue;
+      // A relay that could not claim an input (the store failed) says so: another relay, paused or
+      // with a store connection that works, may still take it. A window no relay can close alone.
+      const claimer = this.tracker.inputClaims.get(answer.inputId);
+      if (answer.notice === 'input-not-taken' && claimer !== answer.relayId) continue;
+      notices.set(answer.inputId, (notices.get(answer.inputId) ?? 0) + 1);
     }
     for (const [inputId, count] of notices) {
-      if (count > 1 && this.tracker.inputClaims.has(inputId)) v.push(`input ${inputId} answered ${count} times`);
+      if (count > 1 && this.tracker.inputClaims.has(inputId))
+        v.push(`input ${inputId} answered ${count} times`);
     }
     for (const [inputId, count] of this.#commands) {
       if (count > 1) v.push(`/login ${inputId} answered ${count} times`);
@@ -418,7 +486,8 @@ export class World {
     const killed = new Set(this.relays.filter((e) => e.control.killed).map((e) => e.control.relayId));
     for (const [inputId, relayId] of this.tracker.inputClaims) {
       if (killed.has(relayId) || !this.inputs.has(inputId)) continue;
-      if (!this.#answers.some((a) => a.inputId === inputId)) v.push(`input ${inputId} taken by ${relayId} never answered`);
+      if (!this.#answers.some((a) => a.inputId === inputId))
+        v.push(`input ${inputId} taken by ${relayId} never answered`);
     }
     for (const [inputId, count] of this.#commands) {
       if (count === 0) v.push(`/login ${inputId} never answered`);

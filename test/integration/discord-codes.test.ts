@@ -5,10 +5,10 @@ import {
   type APIModalInteractionResponseCallbackData,
 } from 'discord-api-types/v10';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/shared/log.js';
 import { DiscordOperatorChannel } from '../../src/operators/discord-channel.js';
-import type { OperatorInput, PromptView } from '../../src/operators/types.js';
-import { Secret } from '../../src/secret.js';
+import type { OperatorInput, PromptView } from '../../src/relay/ports/operators.js';
+import { Secret } from '../../src/shared/secret.js';
 import {
   InteractionTimeoutError,
   startDiscordEmulator,

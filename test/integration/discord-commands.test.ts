@@ -6,7 +6,7 @@ import {
   MessageFlags,
 } from 'discord-api-types/v10';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/shared/log.js';
 import { DiscordOperatorChannel } from '../../src/operators/discord-channel.js';
 import { renderNotice } from '../../src/operators/messages.js';
 import type {
@@ -14,8 +14,8 @@ import type {
   OperatorInput,
   OperatorNotice,
   StatusView,
-} from '../../src/operators/types.js';
-import { Secret } from '../../src/secret.js';
+} from '../../src/relay/ports/operators.js';
+import { Secret } from '../../src/shared/secret.js';
 import {
   startDiscordEmulator,
   type DiscordEmulator,

@@ -2,14 +2,14 @@ import { GatewayCloseCodes, InteractionResponseType } from 'discord-api-types/v1
 import { afterEach, describe, expect, it } from 'vitest';
 import { readiness } from '../../src/http/readiness.js';
 import { startHttpServer, type HttpServer } from '../../src/http/server.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/shared/log.js';
 import {
   DiscordOperatorChannel,
   type DiscordChannelError,
   type DiscordOperatorChannelOptions,
 } from '../../src/operators/discord-channel.js';
-import type { OperatorInput } from '../../src/operators/types.js';
-import { Secret } from '../../src/secret.js';
+import type { OperatorInput } from '../../src/relay/ports/operators.js';
+import { Secret } from '../../src/shared/secret.js';
 import {
   InteractionTimeoutError,
   startDiscordEmulator,

@@ -1,10 +1,10 @@
 import { InteractionResponseType } from 'discord-api-types/v10';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/shared/log.js';
 import { DiscordOperatorChannel } from '../../src/operators/discord-channel.js';
-import type { OperatorInput, PromptView } from '../../src/operators/types.js';
-import type { PromptRefs } from '../../src/relay/coordination.js';
-import { Secret } from '../../src/secret.js';
+import type { OperatorInput, PromptView } from '../../src/relay/ports/operators.js';
+import type { PromptRefs } from '../../src/relay/ports/coordination.js';
+import { Secret } from '../../src/shared/secret.js';
 import { startDiscordEmulator, type DiscordEmulator } from '../fakes/discord/index.js';
 
 /**

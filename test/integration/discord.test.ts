@@ -7,10 +7,10 @@ import {
   type APIModalInteractionResponseCallbackData,
 } from 'discord-api-types/v10';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/shared/log.js';
 import { DiscordChannelError, DiscordOperatorChannel } from '../../src/operators/discord-channel.js';
-import type { OperatorInput, PromptView } from '../../src/operators/types.js';
-import { Secret } from '../../src/secret.js';
+import type { OperatorInput, PromptView } from '../../src/relay/ports/operators.js';
+import { Secret } from '../../src/shared/secret.js';
 import { startDiscordEmulator, type DiscordEmulator } from '../fakes/discord/index.js';
 
 /** Codes typed in these tests. The help text's examples (123456…) are left out of the message scan. */

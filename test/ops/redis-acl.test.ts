@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { createClient, type RedisClientType } from 'redis';
+import { createClient, type RedisClientType } from '@redis/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisAuditTrail } from '../../src/audit/redis-audit-trail.js';
 import { TokenClient } from '../../src/client/token-client.js';
 import { codeDigest, newDigestKey } from '../../src/relay/digest.js';
 import type { EndedLogin } from '../../src/relay/state.js';
-import { Secret } from '../../src/secret.js';
-import type { BotRequest } from '../../src/store/bot-request.js';
-import { relayKeys } from '../../src/store/keys.js';
+import { Secret } from '../../src/shared/secret.js';
+import type { BotRequest } from '../../src/contract/bot-request.js';
+import { relayKeys } from '../../src/contract/keys.js';
 import { RedisCoordination } from '../../src/store/redis-coordination.js';
 import { connectRedis } from '../../src/store/redis-connection.js';
 import { RedisEventPublisher, subscribeToRequests } from '../../src/store/redis-events.js';

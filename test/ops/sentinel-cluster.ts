@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient } from 'redis';
+import { createClient } from '@redis/client';
 import { REPO_ROOT, RENDER_ACL, renderAcl, run } from './redis-server.js';
 
 // Three redis-server (a master, two replicas) and three sentinels, on free ports of 127.0.0.1,

@@ -1,4 +1,4 @@
-import { createLogger, type Logger } from '../../src/log.js';
+import { createLogger, type Logger } from '../../src/shared/log.js';
 
 /** A real pino logger whose lines are kept, parsed, for assertions. */
 export interface CapturedLog {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryEventPublisher } from '../../src/store/memory-events.js';
-import type { RelayEvent } from '../../src/store/types.js';
+import type { RelayEvent } from '../../src/relay/ports/token-store.js';
 
 describe('MemoryEventPublisher', () => {
   it('records every event and hands it to its listeners until they unsubscribe', async () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_BOT_REQUEST_LENGTH, parseBotRequest } from '../../src/store/bot-request.js';
+import { MAX_BOT_REQUEST_LENGTH, parseBotRequest } from '../../src/contract/bot-request.js';
 
 describe('parseBotRequest', () => {
   it('accepts the request DESIGN.md defines', () => {

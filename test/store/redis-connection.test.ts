@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { Secret } from '../../src/secret.js';
+import { Secret } from '../../src/shared/secret.js';
 import {
   connectRedis,
   connectSubscriber,

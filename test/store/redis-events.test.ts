@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Secret } from '../../src/secret.js';
-import type { BotRequest } from '../../src/store/bot-request.js';
-import { relayKeys } from '../../src/store/keys.js';
+import { Secret } from '../../src/shared/secret.js';
+import type { BotRequest } from '../../src/contract/bot-request.js';
+import { relayKeys } from '../../src/contract/keys.js';
 import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/store/redis-connection.js';
 import {
   RedisEventPublisher,
@@ -9,8 +9,8 @@ import {
   serializeRelayEvent,
   subscribeToRequests,
 } from '../../src/store/redis-events.js';
-import { parseRelayEvent } from '../../src/store/relay-event.js';
-import type { RelayEvent, RelayKeys } from '../../src/store/types.js';
+import { parseRelayEvent } from '../../src/contract/relay-event.js';
+import type { RelayEvent, RelayKeys } from '../../src/relay/ports/token-store.js';
 import { connectRedis, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { captureLog } from './log-capture.js';
 

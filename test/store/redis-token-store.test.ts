@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Secret } from '../../src/secret.js';
+import { Secret } from '../../src/shared/secret.js';
 import { RedisNotConnectedError } from '../../src/store/errors.js';
-import { relayKeys } from '../../src/store/keys.js';
+import { relayKeys } from '../../src/contract/keys.js';
 import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/store/redis-connection.js';
 import { RedisTokenStore } from '../../src/store/redis-token-store.js';
-import type { RelayKeys, TokenRecord } from '../../src/store/types.js';
+import type { RelayKeys, TokenRecord } from '../../src/relay/ports/token-store.js';
 import { connectRedis, deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { startRedisServer, type RedisServer } from '../ops/redis-server.js';
 import { captureLog } from './log-capture.js';

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Secret } from '../../src/secret.js';
+import { Secret } from '../../src/shared/secret.js';
 import { InvalidTokenError } from '../../src/store/errors.js';
-import type { NewToken, TokenRecord, TokenStore } from '../../src/store/types.js';
+import type { NewToken, TokenRecord, TokenStore } from '../../src/relay/ports/token-store.js';
 
 /** One store under test, fresh and empty, and how to clean up after it. */
 export interface TokenStoreHarness {

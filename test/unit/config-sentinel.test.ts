@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { readSentinelOptions } from '../../src/client/sentinel.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { parseMasterReply, parseSentinelNodes, throughProxy } from '../../src/store/sentinel-proxy.js';
+import { parseMasterReply, parseSentinelNodes, throughProxy } from '../../src/shared/sentinel-proxy.js';
 
 const REQUIRED = Object.freeze({
   ETNA_APP_KEY: 'app-key',

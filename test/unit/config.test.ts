@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { CONFIG_VARIABLES, ConfigError, loadConfig, type Config } from '../../src/config.js';
-import { Secret } from '../../src/secret.js';
+import { Secret } from '../../src/shared/secret.js';
 
 /** The least a relay starts with. */
 const REQUIRED = Object.freeze({

@@ -1,15 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BrokerError } from '../../src/broker/errors.js';
-import { createLogger } from '../../src/log.js';
-import type { OperatorNotice } from '../../src/operators/types.js';
+import { BrokerError } from '../../src/relay/ports/broker-errors.js';
+import { createLogger } from '../../src/shared/log.js';
+import type { OperatorNotice } from '../../src/relay/ports/operators.js';
 import { KeepAlive } from '../../src/relay/keep-alive.js';
 import { Relay } from '../../src/relay/relay.js';
 import { cronPlannedLogins } from '../../src/relay/schedule.js';
-import { Secret } from '../../src/secret.js';
+import { Secret } from '../../src/shared/secret.js';
 import { MemoryCoordination } from '../../src/store/memory-coordination.js';
 import { MemoryEventPublisher } from '../../src/store/memory-events.js';
 import { MemoryTokenStore } from '../../src/store/memory-token-store.js';
-import type { RelayEvent } from '../../src/store/types.js';
+import type { RelayEvent } from '../../src/relay/ports/token-store.js';
 import { RecordingOperators } from '../fakes/recording-operators.js';
 import { ScriptedBroker } from '../fakes/scripted-broker.js';
 

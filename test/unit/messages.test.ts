@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { BrokerErrorKind } from '../../src/broker/errors.js';
-import { FATAL_BROKER_ERROR_KINDS, TRANSIENT_BROKER_ERROR_KINDS } from '../../src/broker/errors.js';
+import type { BrokerErrorKind } from '../../src/relay/ports/broker-errors.js';
+import {
+  FATAL_BROKER_ERROR_KINDS,
+  TRANSIENT_BROKER_ERROR_KINDS,
+} from '../../src/relay/ports/broker-errors.js';
 import {
   ACTION_LABELS,
   NOTICE_ACTION_LABELS,
@@ -17,7 +20,7 @@ import type {
   PromptState,
   PromptView,
   StatusView,
-} from '../../src/operators/types.js';
+} from '../../src/relay/ports/operators.js';
 
 const deadline = new Date('2025-03-04T08:05:30Z');
 const expiresAt = new Date('2025-03-05T08:01:00Z');

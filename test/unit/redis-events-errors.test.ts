@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Secret } from '../../src/secret.js';
-import { relayKeys } from '../../src/store/keys.js';
+import { Secret } from '../../src/shared/secret.js';
+import { relayKeys } from '../../src/contract/keys.js';
 import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/store/redis-connection.js';
 import { RedisRequestSubscriber } from '../../src/store/redis-events.js';
-import type { RelayKeys } from '../../src/store/types.js';
+import type { RelayKeys } from '../../src/relay/ports/token-store.js';
 import { connectRedis, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { captureLog } from '../store/log-capture.js';
 

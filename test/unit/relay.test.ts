@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BrokerError } from '../../src/broker/errors.js';
-import { createLogger } from '../../src/log.js';
+import { BrokerError } from '../../src/relay/ports/broker-errors.js';
+import { createLogger } from '../../src/shared/log.js';
 import { Relay } from '../../src/relay/relay.js';
-import { Secret } from '../../src/secret.js';
+import { Secret } from '../../src/shared/secret.js';
 import { MemoryCoordination } from '../../src/store/memory-coordination.js';
 import { MemoryEventPublisher } from '../../src/store/memory-events.js';
 import { MemoryTokenStore } from '../../src/store/memory-token-store.js';
-import type { RelayEvent } from '../../src/store/types.js';
+import type { RelayEvent } from '../../src/relay/ports/token-store.js';
 import type { EndedLogin, RelayObserver } from '../../src/relay/state.js';
 import { RecordingOperators } from '../fakes/recording-operators.js';
 import { ScriptedBroker } from '../fakes/scripted-broker.js';

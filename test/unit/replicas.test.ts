@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BrokerError } from '../../src/broker/errors.js';
-import { createLogger } from '../../src/log.js';
-import type { OperatorInput } from '../../src/operators/types.js';
+import { BrokerError } from '../../src/relay/ports/broker-errors.js';
+import { createLogger } from '../../src/shared/log.js';
+import type { OperatorInput } from '../../src/relay/ports/operators.js';
 import { Relay } from '../../src/relay/relay.js';
-import { Secret } from '../../src/secret.js';
+import { Secret } from '../../src/shared/secret.js';
 import { MemoryCoordination } from '../../src/store/memory-coordination.js';
 import { MemoryEventPublisher } from '../../src/store/memory-events.js';
 import { MemoryTokenStore } from '../../src/store/memory-token-store.js';

@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { renderNotice } from '../../src/operators/messages.js';
 import { TerminalOperatorChannel } from '../../src/operators/terminal-channel.js';
-import type { OperatorInput, OperatorNotice, PromptView } from '../../src/operators/types.js';
+import type { OperatorInput, OperatorNotice, PromptView } from '../../src/relay/ports/operators.js';
 
 let input: PassThrough;
 let output: PassThrough;

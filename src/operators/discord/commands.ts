@@ -4,7 +4,7 @@ import {
   InteractionContextType,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
-import type { OperatorCommand } from '../types.js';
+import type { OperatorCommand } from '../../relay/ports/operators.js';
 
 /** What each command's description says in Discord's command picker (at most 100 characters). */
 const DESCRIPTIONS = {

@@ -8,11 +8,11 @@ import {
   type Interaction,
   type ModalSubmitInteraction,
 } from 'discord.js';
-import type { Logger } from '../../log.js';
-import { Secret } from '../../secret.js';
+import type { Logger } from '../../shared/log.js';
+import { Secret } from '../../shared/secret.js';
 import { noticeActions } from '../messages.js';
 import { parseCode, type CodeDigits } from '../parse-code.js';
-import type { OperatorCommand, OperatorInput, OperatorNotice } from '../types.js';
+import type { OperatorCommand, OperatorInput, OperatorNotice } from '../../relay/ports/operators.js';
 import { operatorCommandOf } from './commands.js';
 import { codeModal, CODE_FIELD_ID, noticeComponents } from './components.js';
 import { parseCustomId } from './custom-ids.js';

@@ -5,8 +5,8 @@ import {
   type DMChannel,
   type Message,
 } from 'discord.js';
-import type { Logger } from '../../log.js';
-import type { PromptRefs } from '../../relay/coordination.js';
+import type { Logger } from '../../shared/log.js';
+import type { PromptRefs } from '../../relay/ports/coordination.js';
 import { describeError, discordErrorCode } from './describe-error.js';
 import { readPromptRefs, toPromptRefs, type PromptMessageRef } from './prompt-refs.js';
 

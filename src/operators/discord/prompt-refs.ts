@@ -1,4 +1,4 @@
-import type { PromptRefs } from '../../relay/coordination.js';
+import type { PromptRefs } from '../../relay/ports/coordination.js';
 
 /** Where one operator's prompt message is: the DM channel and the message in it. */
 export interface PromptMessageRef {

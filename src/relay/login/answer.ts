@@ -1,5 +1,5 @@
-import type { OperatorNotice } from '../../operators/types.js';
-import type { ClaimResult } from '../coordination.js';
+import type { OperatorNotice } from '../ports/operators.js';
+import type { ClaimResult } from '../ports/coordination.js';
 import type { LoginOutcome, PendingLogin } from '../state.js';
 import { end, failLogin, withFailure } from './endings.js';
 import { toPending } from './start.js';
@@ -54,7 +54,7 @@ export function onCodeClaimed(
   const shared = claim.login;
   const pending = toPending(shared);
   return {
-    view: { ...view, login: { ...pending, kind: 'exchanging', operatorId } },
+    view: { ...view, login: { ...pending, kind: 'exchanging', operatorId }, exchangingHere: shared.loginId },
     effects: [
       {
         kind: 'find-prompts',

@@ -1,5 +1,5 @@
-import type { OperatorNotice } from '../../operators/types.js';
-import type { SharedLogin } from '../coordination.js';
+import type { OperatorNotice } from '../ports/operators.js';
+import type { SharedLogin } from '../ports/coordination.js';
 import { andThen, end, quietEnding } from './endings.js';
 import type { LoginInput, LoginRequestResult, LoginSettings, LoginView, Transition } from './types.js';
 

@@ -1,8 +1,8 @@
-import { BrokerError } from '../../broker/errors.js';
-import type { Broker, StartLoginResult } from '../../broker/types.js';
-import { errorFields, type Logger } from '../../log.js';
+import { BrokerError } from '../ports/broker-errors.js';
+import type { Broker, StartLoginResult } from '../ports/broker.js';
+import { errorFields, type Logger } from '../../shared/log.js';
 import { abortableSleep, backoffDelayMs } from '../../shared/sleep.js';
-import type { ClaimResult, LoginCoordination, PromptRefs, SharedLogin } from '../coordination.js';
+import type { ClaimResult, LoginCoordination, PromptRefs, SharedLogin } from '../ports/coordination.js';
 import { codeDigest, newDigestKey } from '../digest.js';
 import type { LoginBase } from '../state.js';
 import { toPending } from './start.js';

@@ -7,6 +7,12 @@ import type { LoginEffect, LoginInput, LoginView, Transition } from './types.js'
  * one relay that claims it, and the others only bring their own view up to date.
  */
 
+/**
+ * How long after the deadline a code sent to the broker just before it may still be answered: longer
+ * than the broker client's time-out (15 s).
+ */
+const EXCHANGE_GRACE_MS = 30_000;
+
 /** The deadline passed: try to end the stored login (it must still wait for a code). */
 export function onDeadline(view: LoginView, input: Extract<LoginInput, { kind: 'deadline' }>): Transition {
   return { view, effects: [{ kind: 'check-deadline', loginId: input.loginId }] };
@@ -42,9 +48,16 @@ export function onDeadlineChecked(
         : [];
     return { view, effects };
   }
+  // This relay's own code is at the broker: its answer ends the login (never past the deadline).
+  if (view.exchangingHere === loginId) return { view, effects: [] };
   // The relay that claimed a code died mid-exchange (the stored login expired with its deadline,
-  // still exchanging): if a token came of it, the login worked; else it is over.
+  // still exchanging): if a token came of it, the login worked; else it is over. Only once a broker
+  // call started before the deadline has surely answered: until then that relay may be alive.
   if (login.kind === 'exchanging' && login.loginId === loginId) {
+    const surelyOverAt = login.deadline.getTime() + EXCHANGE_GRACE_MS;
+    if (now < surelyOverAt) {
+      return { view, effects: [{ kind: 'arm-deadline', loginId, at: new Date(surelyOverAt) }] };
+    }
     return {
       view,
       effects: [
@@ -58,12 +71,13 @@ export function onDeadlineChecked(
       ],
     };
   }
-  // Gone already (the stored login expired with its deadline): report it if this relay knows it.
+  // Gone already (expired with its deadline, or ended by the relay that took a code or a cancel):
+  // report it if no relay did; a token obtained since it started means it worked.
   if (login.kind === 'awaiting-code' && login.loginId === loginId) {
     return {
       view,
       effects: [
-        { kind: 'report-deadline', login, operatorId: undefined, lookForToken: false, endedHere: undefined },
+        { kind: 'report-deadline', login, operatorId: undefined, lookForToken: true, endedHere: undefined },
       ],
     };
   }

@@ -1,4 +1,4 @@
-import { BrokerError, type BrokerStep } from '../../broker/errors.js';
+import { BrokerError, type BrokerStep } from '../ports/broker-errors.js';
 import type { EndedLogin, LoginBase, LoginOutcome } from '../state.js';
 import type { LoginEffect, LoginSettings, LoginView, Transition } from './types.js';
 

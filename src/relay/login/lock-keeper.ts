@@ -1,5 +1,5 @@
-import { errorFields, type Logger } from '../../log.js';
-import type { LoginCoordination } from '../coordination.js';
+import { errorFields, type Logger } from '../../shared/log.js';
+import type { LoginCoordination } from '../ports/coordination.js';
 import type { StartCheck } from './types.js';
 
 /** Options of {@link LockKeeper}. */

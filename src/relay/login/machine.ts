@@ -59,13 +59,13 @@ export function transition(
     case 'prompts-found':
       return onPromptsFound(view, settings, input);
     case 'code-answered':
-      return onCodeAnswered(view, settings, input);
+      return onCodeAnswered(exchangeOver(view, input.login.loginId), settings, input);
     case 'token-published':
       return onTokenPublished(view, input);
     case 'reopened':
       return onReopened(view, input, now);
     case 'late-code-ended':
-      return onLateCodeEnded(view, input, now);
+      return onLateCodeEnded(exchangeOver(view, input.login.loginId), input, now);
     case 'resend':
       return {
         view,
@@ -101,4 +101,9 @@ export function transition(
     case 'deadline-reported':
       return onDeadlineReported(view, input, now);
   }
+}
+
+/** This relay's code for `loginId` has its answer (or was never sent): its deadline is its own again. */
+function exchangeOver(view: LoginView, loginId: string): LoginView {
+  return view.exchangingHere === loginId ? { ...view, exchangingHere: undefined } : view;
 }

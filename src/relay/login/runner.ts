@@ -1,8 +1,8 @@
-import type { Broker } from '../../broker/types.js';
-import { errorFields, type Logger } from '../../log.js';
-import type { LoginReason, OperatorChannel, OperatorNotice, PromptView } from '../../operators/types.js';
-import type { EventPublisher } from '../../store/types.js';
-import type { LoginCoordination } from '../coordination.js';
+import type { Broker } from '../ports/broker.js';
+import { errorFields, type Logger } from '../../shared/log.js';
+import type { LoginReason, OperatorChannel, OperatorNotice, PromptView } from '../ports/operators.js';
+import type { EventPublisher } from '../ports/token-store.js';
+import type { LoginCoordination, SharedLogin } from '../ports/coordination.js';
 import type { RelayObserver } from '../state.js';
 import { emitSafely, type TokenHolder } from '../token-holder.js';
 import { claimCode, findPrompts, stepOne, type CallContext } from './calls.js';
@@ -20,6 +20,13 @@ import {
 
 /** A code the broker has not judged by then is shown as being checked. */
 const CHECKING_PROMPT_AFTER_MS = 250;
+/**
+ * How long the claim on reporting a login's ending is remembered: longer than any stall a relay
+ * comes back from, so that it never reports an ending another relay reported long before.
+ */
+const ENDING_CLAIM_TTL_MS = 24 * 3_600_000;
+/** When the store failed at a deadline, how long until it is looked at again. */
+const DEADLINE_RECHECK_MS = 5_000;
 /** How long a claimed input is remembered across relays (a DM is delivered to each once). */
 export const INPUT_CLAIM_TTL_MS = 10 * 60_000;
 
@@ -209,11 +216,14 @@ export class LoginRunner {
         });
       case 'check-deadline': {
         const { loginId } = effect;
-        const ended = await coordination
-          .endPending(loginId, { kind: 'awaiting-code' })
-          .catch(() => undefined);
-        const pending =
-          ended === undefined ? await coordination.loadPending().catch(() => undefined) : undefined;
+        let ended: SharedLogin | undefined;
+        let pending: SharedLogin | undefined;
+        try {
+          ended = await coordination.endPending(loginId, { kind: 'awaiting-code' });
+          pending = ended === undefined ? await coordination.loadPending() : undefined;
+        } catch (error) {
+          return this.#deadlineLater(loginId, error);
+        }
         return { kind: 'deadline-checked', loginId, ended, pending, now: this.#o.now() };
       }
       case 'report-deadline': {
@@ -223,9 +233,12 @@ export class LoginRunner {
           const token = await this.#o.tokens.refresh().catch(() => undefined);
           worked = token !== undefined && Date.parse(token.obtainedAt) >= login.startedAt.getTime();
         }
-        const report =
-          endedHere !== undefined ||
-          (await coordination.claimInput(`deadline:${login.loginId}`, INPUT_CLAIM_TTL_MS).catch(() => true));
+        let report = endedHere !== undefined;
+        try {
+          report ||= await coordination.claimInput(`deadline:${login.loginId}`, ENDING_CLAIM_TTL_MS);
+        } catch (error) {
+          return this.#deadlineLater(login.loginId, error);
+        }
         return {
           kind: 'deadline-reported',
           login,
@@ -301,6 +314,10 @@ export class LoginRunner {
           waitedMs: effect.waitedMs,
         });
       case 'observe-ended':
+        // Reported here: a relay that followed this login does not report it again at its deadline.
+        this.#o.track(
+          coordination.claimInput(`deadline:${effect.login.loginId}`, ENDING_CLAIM_TTL_MS).catch(() => false),
+        );
         return this.#observe('loginEnded', effect.login);
       case 'log': {
         const { err, ...fields } = effect.fields;
@@ -428,6 +445,24 @@ export class LoginRunner {
           await this.#contain(this.#o.operators.broadcast(notice), notice, 'broadcast not sent');
         }),
     );
+  }
+
+  /**
+   * The store decides which relay reports a login's ending: while it fails, every relay would.
+   * The deadline is looked at again shortly instead.
+   */
+  #deadlineLater(loginId: string, error: unknown): undefined {
+    this.#log.warn(
+      { loginId, err: errorFields(error) },
+      'deadline not checked: the coordination store failed',
+    );
+    if (!this.#stopping.signal.aborted) {
+      void this.#tell(
+        { kind: 'arm-deadline', loginId, at: new Date(this.#o.now() + DEADLINE_RECHECK_MS) },
+        () => undefined,
+      );
+    }
+    return undefined;
   }
 
   /** What the calls of `calls.ts` need. */

@@ -1,6 +1,6 @@
-import { BrokerError } from '../../broker/errors.js';
-import type { LoginReason } from '../../operators/types.js';
-import type { SharedLogin } from '../coordination.js';
+import { BrokerError } from '../ports/broker-errors.js';
+import type { LoginReason } from '../ports/operators.js';
+import type { SharedLogin } from '../ports/coordination.js';
 import type { LoginBase } from '../state.js';
 import { andThen, end, failLogin, withFailure } from './endings.js';
 import type { LoginEffect, LoginInput, LoginSettings, LoginView, Transition } from './types.js';

@@ -1,8 +1,8 @@
-import type { BrokerError, BrokerErrorKind } from '../../broker/errors.js';
-import type { LoginReason, OperatorInput, OperatorNotice, PromptState } from '../../operators/types.js';
-import type { Secret } from '../../secret.js';
-import type { RelayEvent, TokenRecord } from '../../store/types.js';
-import type { ClaimResult, LoginHalt, PromptRefs, SaveResult, SharedLogin } from '../coordination.js';
+import type { BrokerError, BrokerErrorKind } from '../ports/broker-errors.js';
+import type { LoginReason, OperatorInput, OperatorNotice, PromptState } from '../ports/operators.js';
+import type { Secret } from '../../shared/secret.js';
+import type { RelayEvent, TokenRecord } from '../ports/token-store.js';
+import type { ClaimResult, LoginHalt, PromptRefs, SaveResult, SharedLogin } from '../ports/coordination.js';
 import type { EndedLogin, FailureSummary, LoginBase, LoginState, PendingLogin } from '../state.js';
 
 /**
@@ -23,6 +23,8 @@ export interface LoginView {
   readonly waitingForOperator: boolean;
   /** The SMS-guard deferral already announced (its `nextAllowedAt`, epoch ms). */
   readonly announcedDeferralMs: number | undefined;
+  /** The login whose code this relay has claimed and not had answered yet: that answer ends it. */
+  readonly exchangingHere: string | undefined;
 }
 
 /** A view with no login yet. */
@@ -35,6 +37,7 @@ export const INITIAL_VIEW: LoginView = {
   lastFailure: undefined,
   waitingForOperator: false,
   announcedDeferralMs: undefined,
+  exchangingHere: undefined,
 };
 
 /** What {@link LoginInput} `request` decided, for the caller of `requestLogin`. */

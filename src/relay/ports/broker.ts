@@ -1,4 +1,4 @@
-import type { Secret } from '../secret.js';
+import type { Secret } from '../../shared/secret.js';
 
 /** What step 1 (`POST token` with credentials) led to. */
 export type StartLoginResult =

@@ -1,6 +1,6 @@
 // node:net and node-redis only: the bots' client library uses this too, and stays light.
 import { createServer, connect as connectTcp, type Server, type Socket } from 'node:net';
-import { createClient } from 'redis';
+import { createClient } from '@redis/client';
 
 /** One Redis Sentinel (or Redis node) address. */
 export interface SentinelNode {

@@ -1,6 +1,9 @@
-import { isJsonObject, isNonNegativeInteger } from './json-object.js';
+import { isNonNegativeInteger } from '../contract/json-object.js';
+import type { TokenRecord } from '../contract/types.js';
+import type { NewToken } from '../relay/ports/token-store.js';
 import { InvalidTokenError } from './errors.js';
-import type { NewToken, TokenRecord } from './types.js';
+
+/** What both token stores do with a new token before and while they write it. */
 
 /** A {@link NewToken} checked and reduced to what a record needs. */
 export interface CheckedNewToken {
@@ -68,29 +71,4 @@ export function buildTokenRecord(checked: CheckedNewToken, account: string, gene
     obtainedAt: checked.obtainedAt,
     expiresAt: checked.expiresAt,
   });
-}
-
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
-
-function isIsoDate(value: unknown): value is string {
-  return typeof value === 'string' && ISO_8601.test(value) && Number.isFinite(Date.parse(value));
-}
-
-/**
- * A stored value as a {@link TokenRecord}, or `undefined` when it does not have the record's shape.
- * Only the record's own fields are kept.
- */
-export function toTokenRecord(value: unknown): TokenRecord | undefined {
-  if (!isJsonObject(value)) return undefined;
-  const { token, account, generation, obtainedAt, expiresAt } = value;
-  if (typeof token !== 'string' || token.length === 0) return undefined;
-  if (typeof account !== 'string') return undefined;
-  if (!isNonNegativeInteger(generation)) return undefined;
-  if (!isIsoDate(obtainedAt) || !isIsoDate(expiresAt)) return undefined;
-  return Object.freeze({ token, account, generation, obtainedAt, expiresAt });
-}
-
-/** Whether a record has expired at `nowMs`: from `expiresAt` on, as Redis drops the key then. */
-export function isExpired(record: TokenRecord, nowMs: number): boolean {
-  return Date.parse(record.expiresAt) <= nowMs;
 }

@@ -1,6 +1,6 @@
-import type { BrokerErrorKind } from '../broker/errors.js';
-import type { PromptRefs } from '../relay/coordination.js';
-import type { Secret } from '../secret.js';
+import type { BrokerErrorKind } from './broker-errors.js';
+import type { PromptRefs } from './coordination.js';
+import type { Secret } from '../../shared/secret.js';
 
 /** Why a login started. Shown to operators and sent in `login.started` events. */
 export type LoginReason =
