@@ -1,8 +1,13 @@
 import { register as globalRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { BrokerError } from '../../src/broker/errors.js';
-import type { Broker, StartLoginResult, SubmitCodeResult, TokenValidity } from '../../src/broker/types.js';
-import { createLogger } from '../../src/log.js';
+import { BrokerError } from '../../src/relay/ports/broker-errors.js';
+import type {
+  Broker,
+  StartLoginResult,
+  SubmitCodeResult,
+  TokenValidity,
+} from '../../src/relay/ports/broker.js';
+import { createLogger } from '../../src/shared/log.js';
 import { startHttpServer } from '../../src/http/server.js';
 import {
   createRelayMetrics,
@@ -11,7 +16,7 @@ import {
   type TokenSummary,
 } from '../../src/metrics/index.js';
 import type { EndedLogin } from '../../src/relay/state.js';
-import { Secret } from '../../src/secret.js';
+import { Secret } from '../../src/shared/secret.js';
 import { find, parseSamples, valueOf, type Sample } from './prometheus-text.js';
 
 const ALICE = '100000000000000001';
