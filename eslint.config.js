@@ -24,6 +24,48 @@ export default tseslint.config(
       ],
     },
   },
+  // The layers only point down (DESIGN.md, "Architecture"): the login flow speaks only its ports
+  // (relay/ports/), the wire format (contract/) and shared helpers (shared/).
+  ...[
+    { files: ['src/relay/*.ts'], outside: '^\\.\\./(?!shared/|contract/)' },
+    { files: ['src/relay/*/*.ts'], outside: '^\\.\\./\\.\\./(?!shared/|contract/)' },
+  ].map(({ files, outside }) => ({
+    files,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: outside,
+              message: 'relay/ imports only relay/, shared/ and contract/ (adapters implement relay/ports/).',
+            },
+          ],
+        },
+      ],
+    },
+  })),
+  {
+    // The client library is packed on its own: the wire format, shared helpers and @redis/client only.
+    files: ['src/client/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./(?!contract/|shared/)',
+              message: 'client/ imports only contract/, shared/ and @redis/client.',
+            },
+            {
+              regex: '^(?!\\.|node:|@redis/client$)',
+              message: 'client/ imports only contract/, shared/ and @redis/client.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
   {
     files: ['src/main.ts', 'src/demo.ts', 'test/**', 'bench/**', '*.config.*'],
