@@ -378,7 +378,9 @@ export class Relay {
       this.#log.debug({ operatorId: input.operatorId, input: input.kind }, 'input taken by another relay');
       return false;
     } catch (error) {
-      // Whether another relay took it is unknown. Never silence: the operator tries again.
+      // Whether another relay took it is unknown. Never silence: the operator tries again, with a
+      // new message; a repeat delivery of this one is dropped (it had its answer).
+      this.#claimsKnown.set(input.inputId, now + INPUT_CLAIM_TTL_MS);
       this.#log.error(
         { operatorId: input.operatorId, err: errorFields(error) },
         'input not taken: the coordination store failed',

@@ -54,6 +54,28 @@ describe('an input delivered again', () => {
   });
 });
 
+describe('an input told "not taken, try again"', () => {
+  // Model: [1 relay, store-down, code(alice right plain), store-up, deliverAgain(that code)]
+  it('is not acted on when Discord delivers it again: the operator was told to send it anew', async () => {
+    const t = makeRelay();
+    await t.relay.start();
+    await t.relay.idle();
+    const claim = vi.spyOn(t.coordination, 'claimInput').mockRejectedValueOnce(new Error('redis down'));
+    const dm = t.code(ALICE, '123456');
+    await t.relay.idle();
+    expect(t.operators.noticesTo(ALICE)).toEqual(['input-not-taken']);
+    claim.mockRestore();
+    t.operators.input(dm);
+    await t.relay.idle();
+    expect(t.operators.noticesTo(ALICE)).toEqual(['input-not-taken']);
+    expect(t.broker.submitCode).not.toHaveBeenCalled();
+    // The operator's new message is taken.
+    t.code(ALICE, '123456');
+    await t.relay.idle();
+    expect(t.operators.noticesTo(ALICE)).toEqual(['input-not-taken', 'logged-in']);
+  });
+});
+
 /** `coordination` as one relay sees it while that relay is stalled: its calls wait for `resume`. */
 function stalled(coordination: LoginCoordination) {
   let resume!: () => void;
