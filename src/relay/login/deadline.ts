@@ -98,6 +98,7 @@ export function onDeadlineReported(
     now,
     operatorId === undefined ? {} : { operatorId },
     report,
+    true,
   );
   if (worked || !report) return closed;
   return {

@@ -18,6 +18,7 @@ export function end(
   now: number,
   details: Pick<EndedLogin, 'error' | 'operatorId'> = {},
   report = true,
+  claimed = false,
 ): Transition {
   const ended: EndedLogin = {
     loginId: login.loginId,
@@ -30,7 +31,7 @@ export function end(
   };
   return {
     view: { ...view, login: { ...ended, kind: 'ended' }, waitingForOperator: outcome !== 'succeeded' },
-    effects: report ? [{ kind: 'observe-ended', login: ended }] : [],
+    effects: report ? [{ kind: 'observe-ended', login: ended, claimed }] : [],
   };
 }
 

@@ -233,9 +233,12 @@ export class LoginRunner {
           const token = await this.#o.tokens.refresh().catch(() => undefined);
           worked = token !== undefined && Date.parse(token.obtainedAt) >= login.startedAt.getTime();
         }
-        let report = endedHere !== undefined;
+        // Claimed also when this relay ended the stored login itself: the claim is what keeps every
+        // other relay from reporting the same ending.
+        let report: boolean;
         try {
-          report ||= await coordination.claimInput(`deadline:${login.loginId}`, ENDING_CLAIM_TTL_MS);
+          const won = await coordination.claimInput(`deadline:${login.loginId}`, ENDING_CLAIM_TTL_MS);
+          report = endedHere !== undefined || won;
         } catch (error) {
           return this.#deadlineLater(login.loginId, error);
         }
@@ -314,11 +317,18 @@ export class LoginRunner {
           waitedMs: effect.waitedMs,
         });
       case 'observe-ended':
-        // Reported here: a relay that followed this login does not report it again at its deadline.
+        if (effect.claimed) return this.#observe('loginEnded', effect.login);
+        // Reported by the relay that claims the ending: a relay that followed this login does not
+        // report it again at its deadline, nor one that was paused past it and wakes to its own
+        // answer. In the background: the claim must not delay the token write that follows. If the
+        // store cannot be asked, this relay reports it (an ending reported twice beats none).
         this.#o.track(
-          coordination.claimInput(`deadline:${effect.login.loginId}`, ENDING_CLAIM_TTL_MS).catch(() => false),
+          coordination
+            .claimInput(`deadline:${effect.login.loginId}`, ENDING_CLAIM_TTL_MS)
+            .catch(() => true)
+            .then((mine) => mine && this.#observe('loginEnded', effect.login)),
         );
-        return this.#observe('loginEnded', effect.login);
+        return;
       case 'log': {
         const { err, ...fields } = effect.fields;
         this.#log[effect.level](

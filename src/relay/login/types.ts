@@ -274,7 +274,8 @@ export type LoginEffect =
       readonly attempt: number;
       readonly waitedMs: number;
     }
-  | { readonly kind: 'observe-ended'; readonly login: EndedLogin }
+  /** `claimed`: this relay already claimed the ending's report (`deadline:<loginId>`). */
+  | { readonly kind: 'observe-ended'; readonly login: EndedLogin; readonly claimed: boolean }
   | {
       readonly kind: 'log';
       readonly level: 'debug' | 'info' | 'warn' | 'error';

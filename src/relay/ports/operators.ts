@@ -46,8 +46,17 @@ export type OperatorNotice =
   | { readonly kind: 'help' }
   /** The code was taken and goes to the broker now. */
   | { readonly kind: 'code-received' }
-  /** The broker refused the code; `attemptsLeft` may still be tried on this login. */
-  | { readonly kind: 'code-rejected'; readonly attemptsLeft: number }
+  /**
+   * The broker refused the code; `attemptsLeft` may still be tried on this login. `ended`, when the
+   * refusal ended the login, says why: `interim-spent` (the broker's answer shows the login is over),
+   * `no-attempts-left` (`MAX_CODE_ATTEMPTS` used) or `deadline-passed`. Without it, no attempt left
+   * is told as "this login is over".
+   */
+  | {
+      readonly kind: 'code-rejected';
+      readonly attemptsLeft: number;
+      readonly ended?: 'interim-spent' | 'no-attempts-left' | 'deadline-passed';
+    }
   /** The login succeeded; the token is published until `expiresAt`. */
   | { readonly kind: 'logged-in'; readonly account: string; readonly expiresAt: Date }
   /** A code came but no login waits for one. */
