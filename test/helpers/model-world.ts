@@ -159,6 +159,8 @@ export class World {
   readonly #answers: Answer[] = [];
   /** `/login` commands delivered (by ID) → answers given. */
   readonly #commands = new Map<string, number>();
+  /** The relay each `/login` went to: one killed before it answered cannot answer. */
+  readonly #commandRelays = new Map<string, string>();
   /** Set once a login ended without a token (when, and which), until a person acts. */
   #needsPerson: { readonly since: number; readonly loginId: string } | undefined;
   /** Relay ID → the logins its view has shown (after each command, and at each step 1). */
@@ -292,6 +294,7 @@ export class World {
   public loginCommand(entry: RelayEntry, operatorId: string): void {
     const inputId = this.newInputId();
     this.#commands.set(inputId, 0);
+    this.#commandRelays.set(inputId, entry.control.relayId);
     this.personActed();
     this.log.push(`${entry.control.relayId} /login by ${operatorId}`);
     entry.operators.onInput?.({
@@ -490,7 +493,8 @@ export class World {
         v.push(`input ${inputId} taken by ${relayId} never answered`);
     }
     for (const [inputId, count] of this.#commands) {
-      if (count === 0) v.push(`/login ${inputId} never answered`);
+      if (count === 0 && !killed.has(this.#commandRelays.get(inputId) ?? ''))
+        v.push(`/login ${inputId} never answered`);
     }
     return this.check();
   }

@@ -117,6 +117,26 @@ describe('a relay stalled longer than input claims are remembered', () => {
     await second.relay.idle();
     expect(second.operators.notices).toEqual([]);
   });
+
+  // Model: [1 relay, pause(r1), bothAnswer(alice right; bob right), advance(1h)]: the stalled relay's
+  // claims came back after the claims' memory (then 10 minutes) and it dropped both DMs unanswered.
+  it('is answered by a relay stalled for an hour when no other relay took it', async () => {
+    const coordination = new MemoryCoordination();
+    const stall = stalled(coordination);
+    const t = makeRelay({ coordination: stall.view });
+    const starting = t.relay.start();
+    stall.resume();
+    await starting;
+    await t.relay.idle();
+    const pausedAgain = stalled(coordination);
+    const late = makeRelay({ coordination: pausedAgain.view, broker: t.broker, store: t.store });
+    late.code(ALICE, '123456');
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    pausedAgain.resume();
+    await late.relay.idle();
+    // The login expired meanwhile: the operator hears so, rather than nothing.
+    expect(late.operators.noticesTo(ALICE)).toEqual(['no-pending-login']);
+  });
 });
 
 describe('a login another relay ended', () => {

@@ -1,11 +1,12 @@
 import type { Broker } from '../ports/broker.js';
 import { errorFields, type Logger } from '../../shared/log.js';
-import type { LoginReason, OperatorChannel, OperatorNotice, PromptView } from '../ports/operators.js';
+import type { LoginReason, OperatorChannel } from '../ports/operators.js';
 import type { EventPublisher } from '../ports/token-store.js';
 import type { LoginCoordination, SharedLogin } from '../ports/coordination.js';
 import type { RelayObserver } from '../state.js';
-import { emitSafely, type TokenHolder } from '../token-holder.js';
+import type { TokenHolder } from '../token-holder.js';
 import { claimCode, findPrompts, stepOne, type CallContext } from './calls.js';
+import { ENDING_CLAIM_TTL_MS, Teller, type Reply } from './teller.js';
 import { LockKeeper } from './lock-keeper.js';
 import { transition } from './machine.js';
 import {
@@ -20,15 +21,10 @@ import {
 
 /** A code the broker has not judged by then is shown as being checked. */
 const CHECKING_PROMPT_AFTER_MS = 250;
-/**
- * How long the claim on reporting a login's ending is remembered: longer than any stall a relay
- * comes back from, so that it never reports an ending another relay reported long before.
- */
-const ENDING_CLAIM_TTL_MS = 24 * 3_600_000;
 /** When the store failed at a deadline, how long until it is looked at again. */
 const DEADLINE_RECHECK_MS = 5_000;
-/** How long a claimed input is remembered across relays (a DM is delivered to each once). */
-export const INPUT_CLAIM_TTL_MS = 10 * 60_000;
+
+export { INPUT_CLAIM_TTL_MS, type Reply } from './teller.js';
 
 /** What the runner needs: the ports, and the settings of this relay. */
 export interface LoginRunnerOptions {
@@ -52,9 +48,6 @@ export interface LoginRunnerOptions {
   readonly track: (work: Promise<unknown>) => void;
 }
 
-/** What a chain of transitions answered its caller (`requestLogin`, `/cancel`). */
-export type Reply = LoginRequestResult | boolean;
-
 /**
  * Runs the login's effects against the ports: the only place in relay/ where a login does I/O. Each
  * call's result goes back to {@link transition} as the next input; failures of the ports that only
@@ -67,11 +60,7 @@ export class LoginRunner {
   /** Aborted by {@link LoginRunner.stop}: every wait of a login ends with it. */
   readonly #stopping = new AbortController();
   #view: LoginView = INITIAL_VIEW;
-  #deadlineTimer: NodeJS.Timeout | undefined;
-  #deferredTimer: NodeJS.Timeout | undefined;
-  #lockRetryTimer: NodeJS.Timeout | undefined;
-  /** "Checking…" edits under way, per login: later edits of that prompt wait for them. */
-  readonly #checking = new Map<string, Promise<void>>();
+  readonly #teller: Teller;
 
   public constructor(options: LoginRunnerOptions) {
     this.#o = options;
@@ -82,6 +71,13 @@ export class LoginRunner {
       ttlMs: options.lockTtlMs,
       now: options.now,
       logger: options.logger,
+    });
+    this.#teller = new Teller({
+      ...options,
+      lock: this.#lock,
+      stopping: this.#stopping.signal,
+      run: (input) => this.run(input),
+      view: () => this.#view,
     });
   }
 
@@ -106,7 +102,7 @@ export class LoginRunner {
   /** Stops every timer and wait; a code at the broker, and its token write, go on. */
   public stop(): void {
     this.#stopping.abort();
-    for (const timer of [this.#deadlineTimer, this.#deferredTimer, this.#lockRetryTimer]) clearTimeout(timer);
+    this.#teller.stop();
   }
 
   /** Releases the login lock if this relay holds it. */
@@ -252,99 +248,8 @@ export class LoginRunner {
         };
       }
       default:
-        await this.#tell(effect, onReply);
+        await this.#teller.tell(effect, onReply);
         return undefined;
-    }
-  }
-
-  async #tell(effect: LoginEffect, onReply: (reply: Reply) => void): Promise<void> {
-    const { coordination, relayId } = this.#o;
-    switch (effect.kind) {
-      case 'reply':
-        return onReply(effect.result);
-      case 'reply-cancel':
-        return onReply(effect.cancelled);
-      case 'release-lock':
-        return this.#lock.release();
-      case 'end-pending':
-        return this.#quietly(
-          coordination.endPending(
-            effect.loginId,
-            effect.expect === 'exchanging' ? { kind: 'exchanging', relayId } : { kind: 'awaiting-code' },
-          ),
-        );
-      case 'save-halt':
-        return this.#quietly(coordination.saveHalt(effect.halt));
-      case 'arm-deadline': {
-        const { loginId } = effect;
-        clearTimeout(this.#deadlineTimer);
-        this.#deadlineTimer = setTimeout(
-          () => this.#o.track(this.run({ kind: 'deadline', loginId })),
-          Math.max(0, effect.at.getTime() - this.#o.now()),
-        );
-        this.#deadlineTimer.unref();
-        return;
-      }
-      case 'clear-deadline':
-        return clearTimeout(this.#deadlineTimer);
-      case 'look-again-after-lock':
-        return this.#lookAgainAfterLock(effect.reason);
-      case 'defer-login':
-        return this.#defer(effect);
-      case 'clear-deferral':
-        clearTimeout(this.#deferredTimer);
-        this.#deferredTimer = undefined;
-        return;
-      case 'emit':
-        return emitSafely(this.#o.events, effect.event, this.#log);
-      case 'show-prompt':
-        return this.#showPrompt(effect);
-      case 'notify':
-        return this.#contain(
-          this.#o.operators.notify(effect.operatorId, effect.notice),
-          effect.notice,
-          'notice not sent',
-        );
-      case 'broadcast':
-        return this.#contain(this.#o.operators.broadcast(effect.notice), effect.notice, 'broadcast not sent');
-      case 'observe-started':
-        return this.#observe('loginStarted', effect.login);
-      case 'observe-code':
-        return this.#observe('codeReceived', {
-          loginId: effect.loginId,
-          operatorId: effect.operatorId,
-          attempt: effect.attempt,
-          waitedMs: effect.waitedMs,
-        });
-      case 'observe-ended':
-        if (effect.claimed) return this.#observe('loginEnded', effect.login);
-        // Reported by the relay that claims the ending: a relay that followed this login does not
-        // report it again at its deadline, nor one that was paused past it and wakes to its own
-        // answer. In the background: the claim must not delay the token write that follows. If the
-        // store cannot be asked, this relay reports it (an ending reported twice beats none).
-        this.#o.track(
-          coordination
-            .claimInput(`deadline:${effect.login.loginId}`, ENDING_CLAIM_TTL_MS)
-            .catch(() => true)
-            .then((mine) => mine && this.#observe('loginEnded', effect.login)),
-        );
-        return;
-      case 'log': {
-        const { err, ...fields } = effect.fields;
-        this.#log[effect.level](
-          err === undefined ? fields : { ...fields, err: errorFields(err) },
-          effect.msg,
-        );
-        return;
-      }
-      case 'log-failure':
-        this.#log.error(
-          { loginId: effect.loginId, err: errorFields(effect.error), fatal: effect.fatal },
-          effect.fatal ? 'login failed; logins halted until an operator acts' : 'login failed',
-        );
-        return;
-      default:
-        throw new TypeError(`not a tell: ${effect.kind}`);
     }
   }
 
@@ -355,12 +260,7 @@ export class LoginRunner {
    */
   async #submit(effect: Extract<LoginEffect, { kind: 'submit-code' }>): Promise<LoginInput> {
     const { login, operatorId } = effect;
-    const timer = setTimeout(() => {
-      this.#checking.set(
-        login.loginId,
-        this.#showPrompt({ kind: 'show-prompt', login, state: { kind: 'checking', operatorId } }),
-      );
-    }, CHECKING_PROMPT_AFTER_MS);
+    const timer = setTimeout(() => this.#teller.showChecking(login, operatorId), CHECKING_PROMPT_AFTER_MS);
     timer.unref();
     let outcome: Extract<LoginInput, { kind: 'code-answered' }>['outcome'];
     try {
@@ -370,91 +270,6 @@ export class LoginRunner {
     }
     clearTimeout(timer);
     return { kind: 'code-answered', login, operatorId, outcome, now: this.#o.now() };
-  }
-
-  async #showPrompt(effect: Extract<LoginEffect, { kind: 'show-prompt' }>): Promise<void> {
-    const { login, state } = effect;
-    const checking = this.#checking.get(login.loginId);
-    if (checking !== undefined && state.kind !== 'checking') {
-      // The last view wins: a later edit waits for the "checking" one.
-      await checking;
-      this.#checking.delete(login.loginId);
-    }
-    const view: PromptView = {
-      loginId: login.loginId,
-      account: this.#o.settings.account,
-      reason: login.reason,
-      deadline: login.deadline,
-      state,
-    };
-    try {
-      const known = this.#view.prompts;
-      const refs = await this.#o.operators.showPrompt(view, known);
-      await this.run({ kind: 'prompts-shown', loginId: login.loginId, refs });
-      if (state.kind === 'open' && Object.keys(known).length === 0) {
-        // Shared, so another relay or a restart edits these messages instead of sending new ones.
-        await this.#quietly(this.#o.coordination.savePrompts(login.loginId, refs));
-        this.#log.debug(
-          { loginId: login.loginId, operators: Object.keys(refs).length },
-          'prompt messages shared',
-        );
-      }
-    } catch (error) {
-      this.#log.error(
-        { loginId: login.loginId, state: state.kind, err: errorFields(error) },
-        'prompt not shown',
-      );
-    }
-  }
-
-  #lookAgainAfterLock(reason: Extract<LoginEffect, { kind: 'look-again-after-lock' }>['reason']): void {
-    if (this.#lockRetryTimer !== undefined || this.#stopping.signal.aborted) return;
-    this.#lockRetryTimer = setTimeout(() => {
-      this.#lockRetryTimer = undefined;
-      this.#o.track(
-        this.#o.coordination.loadPending().then(async (pending) => {
-          if (pending !== undefined) await this.run({ kind: 'adopt', pending });
-          else if (this.#o.tokens.current() === undefined || reason === 'operator-request')
-            await this.#o.requestLogin(reason);
-        }),
-      );
-    }, this.#o.lockTtlMs + 1_000);
-    this.#lockRetryTimer.unref();
-  }
-
-  /**
-   * The SMS guard held an automatic login back: tried again by itself once the hour allows, and
-   * told to the operators once for the whole account (every replica defers the same login).
-   */
-  #defer(effect: Extract<LoginEffect, { kind: 'defer-login' }>): void {
-    const { reason, nextAllowedAt } = effect;
-    if (this.#deferredTimer === undefined) {
-      this.#deferredTimer = setTimeout(
-        () => {
-          this.#deferredTimer = undefined;
-          this.#o.track(this.#o.requestLogin(reason));
-        },
-        Math.max(0, nextAllowedAt.getTime() - this.#o.now()),
-      );
-      this.#deferredTimer.unref();
-    }
-    const ttlMs = Math.max(INPUT_CLAIM_TTL_MS, nextAllowedAt.getTime() - this.#o.now());
-    this.#o.track(
-      this.#o.coordination
-        .claimInput(`deferral:${nextAllowedAt.getTime()}`, ttlMs)
-        .catch(() => true)
-        .then(async (mine) => {
-          if (!mine) return;
-          const notice: OperatorNotice = {
-            kind: 'login-deferred',
-            account: this.#o.settings.account,
-            reason,
-            nextAllowedAt,
-            retrying: true,
-          };
-          await this.#contain(this.#o.operators.broadcast(notice), notice, 'broadcast not sent');
-        }),
-    );
   }
 
   /**
@@ -467,7 +282,7 @@ export class LoginRunner {
       'deadline not checked: the coordination store failed',
     );
     if (!this.#stopping.signal.aborted) {
-      void this.#tell(
+      void this.#teller.tell(
         { kind: 'arm-deadline', loginId, at: new Date(this.#o.now() + DEADLINE_RECHECK_MS) },
         () => undefined,
       );
@@ -489,40 +304,11 @@ export class LoginRunner {
         { operatorId, err: errorFields(error) },
         'input not taken: the coordination store failed',
       );
-      await this.#contain(
-        this.#o.operators.notify(operatorId, { kind: 'input-not-taken' }),
-        undefined,
-        'notice not sent',
+      await this.#teller.tell(
+        { kind: 'notify', operatorId, notice: { kind: 'input-not-taken' } },
+        () => undefined,
       );
       return undefined;
-    }
-  }
-
-  /** Awaits a coordination write whose failure must not stop the flow (it is logged). */
-  async #quietly(work: Promise<unknown>): Promise<void> {
-    try {
-      await work;
-    } catch (error) {
-      this.#log.error({ err: errorFields(error) }, 'coordination store write failed');
-    }
-  }
-
-  async #contain(work: Promise<void>, notice: OperatorNotice | undefined, msg: string): Promise<void> {
-    try {
-      await work;
-    } catch (error) {
-      this.#log.error({ notice: notice?.kind, err: errorFields(error) }, msg);
-    }
-  }
-
-  /** Calls an observer hook; a failing observer never disturbs a login. */
-  #observe<K extends keyof RelayObserver>(hook: K, ...args: Parameters<NonNullable<RelayObserver[K]>>): void {
-    const observer = this.#o.observer;
-    const fn = observer[hook] as ((...a: typeof args) => void) | undefined;
-    try {
-      fn?.apply(observer, args);
-    } catch (error) {
-      this.#log.warn({ hook, err: errorFields(error) }, 'observer failed');
     }
   }
 }
