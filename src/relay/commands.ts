@@ -5,6 +5,8 @@ import type { LoginCoordination } from './ports/coordination.js';
 import { sameCredentials } from './digest.js';
 import { requestNotice } from './login/buttons.js';
 import type { LoginRequestResult } from './login/types.js';
+import type { LoginView } from './login/types.js';
+import type { TokenRecord } from './ports/token-store.js';
 import type { RelaySnapshot } from './state.js';
 
 /** What the commands need of the relay. */
@@ -138,5 +140,28 @@ export function statusView(
     loginsLastHour,
     maxLoginsPerHour,
     recentLogins: [],
+  };
+}
+
+/** A picture of the relay with no secret in it: its view of the login, and the token's generation. */
+export function snapshotOf(account: string, view: LoginView, token: TokenRecord | undefined): RelaySnapshot {
+  const { login, halted, lastFailure } = view;
+  const base = login.kind === 'none' ? {} : { loginId: login.loginId, reason: login.reason };
+  return {
+    account,
+    token: token === undefined ? undefined : { generation: token.generation, expiresAt: token.expiresAt },
+    login:
+      login.kind === 'none' || login.kind === 'starting'
+        ? { state: login.kind, ...base }
+        : login.kind === 'ended'
+          ? { state: login.kind, ...base, outcome: login.outcome }
+          : {
+              state: login.kind,
+              ...base,
+              deadline: login.deadline.toISOString(),
+              attemptsUsed: login.attemptsUsed,
+            },
+    halted: halted === undefined ? undefined : { error: halted.error, at: halted.at.toISOString() },
+    lastFailure,
   };
 }

@@ -1,95 +1,18 @@
-import { randomUUID } from 'node:crypto';
-import type { Broker } from './ports/broker.js';
 import { errorFields, type Logger } from '../shared/log.js';
-import type {
-  LoginReason,
-  OperatorChannel,
-  OperatorInput,
-  OperatorNotice,
-  StatusView,
-} from './ports/operators.js';
-import type { Secret } from '../shared/secret.js';
-import type { EventPublisher, RelayEvent, TokenRecord, TokenStore } from './ports/token-store.js';
-import { Commands, statusView } from './commands.js';
-import type { LoginCoordination } from './ports/coordination.js';
+import { Commands, snapshotOf, statusView } from './commands.js';
 import { credentialsDigest } from './digest.js';
-import { INPUT_CLAIM_TTL_MS, LoginRunner } from './login/runner.js';
-import type { LoginRequestResult, StartRetryOptions } from './login/types.js';
-import type { RelayObserver, RelaySnapshot } from './state.js';
+import { InputClaims } from './login/input-claims.js';
+import { LoginRunner } from './login/runner.js';
+import type { LoginRequestResult } from './login/types.js';
+import { newRelayId, RELAY_DEFAULTS, type RelayOptions } from './options.js';
+import type { LoginReason, OperatorInput, OperatorNotice, StatusView } from './ports/operators.js';
+import type { RelayEvent, TokenRecord } from './ports/token-store.js';
+import type { RelaySnapshot } from './state.js';
 import { emitSafely, TokenHolder, type TokenListener } from './token-holder.js';
 
 export type { LoginRequestResult, StartRetryOptions } from './login/types.js';
+export type { RelayOptions } from './options.js';
 export type { TokenListener } from './token-holder.js';
-
-/** Options of {@link Relay}. */
-export interface RelayOptions {
-  /** `RELAY_ACCOUNT`. */
-  account: string;
-  /** How long a login waits for a code (`CODE_TIMEOUT`). */
-  codeTimeoutMs: number;
-  /** How long a token is taken to live after it is obtained (`TOKEN_LIFETIME`). */
-  tokenLifetimeMs: number;
-  /** Codes tried for one login before it gives up (`MAX_CODE_ATTEMPTS`). */
-  maxCodeAttempts: number;
-  /** Step-1 calls (so SMS messages) allowed in any hour, whatever triggers them (`MAX_LOGINS_PER_HOUR`). */
-  maxLoginsPerHour: number;
-  broker: Broker;
-  operators: OperatorChannel;
-  store: TokenStore;
-  events: EventPublisher;
-  /** What the relays of the account share: lock, pending login, halt, SMS budget. */
-  coordination: LoginCoordination;
-  logger: Logger;
-  /** This relay's name in the lock and in claims; unique per relay (a new one when omitted). */
-  relayId?: string;
-  /** Current time in epoch ms; injectable for tests. */
-  now?: () => number;
-  /** New login ids; injectable for tests. */
-  newLoginId?: () => string;
-  /** First wait before publishing a token again after a failed store write. */
-  publishRetryMs?: number;
-  /** How long the login lock lives unless renewed (it is renewed while held). */
-  lockTtlMs?: number;
-  startRetry?: StartRetryOptions;
-  /** Jitter source in [0, 1); injectable for tests. */
-  random?: () => number;
-  /** Metrics and audit hooks. */
-  observer?: RelayObserver;
-  /**
-   * The broker credentials (app key, username, password, PIN), only to keep a keyed hash of them
-   * with a halt: `/login` then tells whether they changed since the broker refused them.
-   */
-  credentials?: readonly Secret[];
-  /** What `/status` shows beyond the relay's own state: the next planned login, recent logins. */
-  statusExtras?: () => Promise<Pick<StatusView, 'nextLogin' | 'recentLogins'>>;
-}
-
-const DEFAULTS = {
-  now: () => Date.now(),
-  newLoginId: () => randomUUID().slice(0, 8),
-  publishRetryMs: 1_000,
-  lockTtlMs: 15_000,
-  startRetry: { attempts: 3, baseDelayMs: 1_000, maxDelayMs: 30_000 },
-  random: Math.random,
-  observer: {},
-  credentials: [],
-  statusExtras: async () => ({ nextLogin: undefined, recentLogins: [] }),
-} as const satisfies Required<Omit<RelayOptions, keyof RelayRequiredOptions | 'relayId'>>;
-
-type RelayRequiredOptions = Pick<
-  RelayOptions,
-  | 'account'
-  | 'codeTimeoutMs'
-  | 'tokenLifetimeMs'
-  | 'maxCodeAttempts'
-  | 'maxLoginsPerHour'
-  | 'broker'
-  | 'operators'
-  | 'store'
-  | 'events'
-  | 'coordination'
-  | 'logger'
->;
 
 /**
  * The login flow of one account, as the rest of the relay sees it: from a trigger, through step 1,
@@ -114,12 +37,12 @@ export class Relay {
    * Inputs whose claim the store answered (taken here or by another relay), and when each is
    * forgotten (epoch ms): a DM delivered again (a gateway resume) while the store is down is known.
    */
-  readonly #claimsKnown = new Map<string, number>();
+  readonly #claims: InputClaims;
 
   public constructor(options: RelayOptions) {
     // Per relay, not per process: two relays in one process must not share a lock owner.
-    const relayId = options.relayId ?? `relay-${randomUUID().slice(0, 8)}`;
-    const o: Required<RelayOptions> = (this.#options = { ...DEFAULTS, ...options, relayId });
+    const relayId = options.relayId ?? newRelayId();
+    const o: Required<RelayOptions> = (this.#options = { ...RELAY_DEFAULTS, ...options, relayId });
     this.#log = options.logger.child({ component: 'relay', account: o.account, relayId });
     this.#tokens = new TokenHolder({
       store: o.store,
@@ -159,6 +82,12 @@ export class Relay {
       random: o.random,
       requestLogin: (reason) => this.requestLogin(reason),
       track: (work) => this.#track(work),
+    });
+    this.#claims = new InputClaims({
+      coordination: o.coordination,
+      logger: this.#log,
+      now: o.now,
+      notify: (operatorId, notice) => this.#notify(operatorId, notice),
     });
     this.#commands = new Commands({
       coordination: o.coordination,
@@ -273,26 +202,7 @@ export class Relay {
 
   /** A picture of the relay with no secret in it. */
   public snapshot(): RelaySnapshot {
-    const { login, halted, lastFailure } = this.#runner.view;
-    const token = this.#tokens.current();
-    const base = login.kind === 'none' ? {} : { loginId: login.loginId, reason: login.reason };
-    return {
-      account: this.#options.account,
-      token: token === undefined ? undefined : { generation: token.generation, expiresAt: token.expiresAt },
-      login:
-        login.kind === 'none' || login.kind === 'starting'
-          ? { state: login.kind, ...base }
-          : login.kind === 'ended'
-            ? { state: login.kind, ...base, outcome: login.outcome }
-            : {
-                state: login.kind,
-                ...base,
-                deadline: login.deadline.toISOString(),
-                attemptsUsed: login.attemptsUsed,
-              },
-      halted: halted === undefined ? undefined : { error: halted.error, at: halted.at.toISOString() },
-      lastFailure,
-    };
+    return snapshotOf(this.#options.account, this.#runner.view, this.#tokens.current());
   }
 
   /** Whether a token is published and not past its expiry. */
@@ -339,7 +249,7 @@ export class Relay {
   async #handle(input: OperatorInput): Promise<void> {
     // Every relay receives the same DM: only the one that claims it acts and answers. Commands are
     // already single: only one relay's acknowledgement of an interaction succeeds.
-    if (input.kind !== 'command' && !(await this.#claimInput(input))) return;
+    if (input.kind !== 'command' && !(await this.#claims.claim(input))) return;
     switch (input.kind) {
       case 'code':
         return this.#runner.run({ kind: 'code', input });
@@ -352,41 +262,6 @@ export class Relay {
         return;
       case 'command':
         return this.#commands.handle(input);
-    }
-  }
-
-  /** Claims an input across relays. A store failure is told to the operator: nothing was sent. */
-  async #claimInput(input: Exclude<OperatorInput, { kind: 'command' }>): Promise<boolean> {
-    const now = this.#options.now();
-    for (const [inputId, forgetAtMs] of this.#claimsKnown)
-      if (forgetAtMs <= now) this.#claimsKnown.delete(inputId);
-    // Handled already (here or by another relay): a repeat is dropped, whatever the store says now.
-    if (this.#claimsKnown.has(input.inputId)) return false;
-    try {
-      const taken = await this.#options.coordination.claimInput(input.inputId, INPUT_CLAIM_TTL_MS);
-      this.#claimsKnown.set(input.inputId, now + INPUT_CLAIM_TTL_MS);
-      if (taken && this.#options.now() - now >= INPUT_CLAIM_TTL_MS) {
-        // Held up here (a stalled process) past the claims' memory: another relay may have taken
-        // and answered it long ago. It is too old to act on either way.
-        this.#log.warn(
-          { operatorId: input.operatorId, input: input.kind },
-          'input dropped: it came too late',
-        );
-        return false;
-      }
-      if (taken) return true;
-      this.#log.debug({ operatorId: input.operatorId, input: input.kind }, 'input taken by another relay');
-      return false;
-    } catch (error) {
-      // Whether another relay took it is unknown. Never silence: the operator tries again, with a
-      // new message; a repeat delivery of this one is dropped (it had its answer).
-      this.#claimsKnown.set(input.inputId, now + INPUT_CLAIM_TTL_MS);
-      this.#log.error(
-        { operatorId: input.operatorId, err: errorFields(error) },
-        'input not taken: the coordination store failed',
-      );
-      await this.#notify(input.operatorId, { kind: 'input-not-taken' });
-      return false;
     }
   }
 

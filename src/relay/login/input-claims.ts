@@ -1,0 +1,56 @@
+import { errorFields, type Logger } from '../../shared/log.js';
+import type { LoginCoordination } from '../ports/coordination.js';
+import type { OperatorInput, OperatorNotice } from '../ports/operators.js';
+import { INPUT_CLAIM_TTL_MS } from './teller.js';
+
+/** What {@link InputClaims} needs. */
+export interface InputClaimsOptions {
+  readonly coordination: LoginCoordination;
+  readonly logger: Logger;
+  readonly now: () => number;
+  /** Tells an operator something; never throws. */
+  readonly notify: (operatorId: string, notice: OperatorNotice) => Promise<void>;
+}
+
+/**
+ * Every relay receives the same DM through its own gateway connection: only the one that claims it
+ * (in the coordination store) acts and answers. This relay also remembers what it already handled,
+ * so that a repeat delivery (a gateway resume) is dropped whatever the store says then.
+ */
+export class InputClaims {
+  readonly #o: InputClaimsOptions;
+  /** Inputs this relay had an answer for, and when it forgets them. */
+  readonly #known = new Map<string, number>();
+
+  public constructor(options: InputClaimsOptions) {
+    this.#o = options;
+  }
+
+  /** Whether this relay takes `input`. A store failure is told to the operator: nothing was sent. */
+  public async claim(input: Exclude<OperatorInput, { kind: 'command' }>): Promise<boolean> {
+    const { coordination, logger, now } = this.#o;
+    const startedAt = now();
+    for (const [inputId, forgetAtMs] of this.#known) if (forgetAtMs <= startedAt) this.#known.delete(inputId);
+    if (this.#known.has(input.inputId)) return false;
+    const log = { operatorId: input.operatorId, input: input.kind };
+    try {
+      const taken = await coordination.claimInput(input.inputId, INPUT_CLAIM_TTL_MS);
+      this.#known.set(input.inputId, startedAt + INPUT_CLAIM_TTL_MS);
+      if (taken && now() - startedAt >= INPUT_CLAIM_TTL_MS) {
+        // Held up here (a stalled process) past the claims' memory: another relay may have taken
+        // and answered it long ago. It is too old to act on either way.
+        logger.warn(log, 'input dropped: it came too late');
+        return false;
+      }
+      if (!taken) logger.debug(log, 'input taken by another relay');
+      return taken;
+    } catch (error) {
+      // Whether another relay took it is unknown. Never silence: the operator tries again, with a
+      // new message; a repeat delivery of this one is dropped (it had its answer).
+      this.#known.set(input.inputId, startedAt + INPUT_CLAIM_TTL_MS);
+      logger.error({ ...log, err: errorFields(error) }, 'input not taken: the coordination store failed');
+      await this.#o.notify(input.operatorId, { kind: 'input-not-taken' });
+      return false;
+    }
+  }
+}
