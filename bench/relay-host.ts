@@ -13,7 +13,7 @@
  */
 import { createRequire } from 'node:module';
 import { startRelay } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/index.js';
 import { createLogger } from '../src/shared/log.js';
 import { serveMemoryProbe } from './lib/memory-probe.js';
 

@@ -3,7 +3,9 @@
  * with it, and reports a 401 so the relay checks the token and, if it is dead, gets a new one. Every
  * wait has a time-out.
  *
- * Configured like the relay: REDIS_URL, RELAY_KEY_PREFIX, RELAY_ACCOUNT (and ETNA_API_URL).
+ * Configured like the relay: REDIS_URL, RELAY_KEY_PREFIX, RELAY_ACCOUNT, ETNA_APP_KEY (and
+ * ETNA_API_URL). The broker wants `Et-App-Key` with the token on every call: without it, it answers
+ * 401 or 403, and the bot would report a good token as rejected.
  * `npx tsc -p examples/tsconfig.json` typechecks it against the library's source.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,7 +13,10 @@ import { createTokenClient, TokenClientTimeoutError, type TokenInfo } from 'otp-
 
 // A bot is a composition root: it reads its own environment and hands values to the library.
 // eslint-disable-next-line no-restricted-properties
-const { REDIS_URL, RELAY_KEY_PREFIX, RELAY_ACCOUNT, ETNA_API_URL } = process.env;
+const { REDIS_URL, RELAY_KEY_PREFIX, RELAY_ACCOUNT, ETNA_API_URL, ETNA_APP_KEY } = process.env;
+if (!ETNA_APP_KEY)
+  throw new Error('Set ETNA_APP_KEY: the broker answers every call without it with 401 or 403');
+const appKey = ETNA_APP_KEY;
 const brokerUrl = ETNA_API_URL ?? 'https://pub-api-et-demo-prod.etnasoft.us/api/';
 /** How long one broker call may take. */
 const BROKER_TIMEOUT_MS = 15_000;
@@ -39,7 +44,7 @@ async function callBroker(path: string, signal: AbortSignal): Promise<Response> 
   const token: TokenInfo =
     tokens.getToken() ?? (await tokens.waitForToken({ timeoutMs: TOKEN_WAIT_MS, signal }));
   const response = await fetch(new URL(path, brokerUrl), {
-    headers: { Authorization: `Bearer ${token.token}` },
+    headers: { Authorization: `Bearer ${token.token}`, 'Et-App-Key': appKey },
     signal: AbortSignal.any([signal, AbortSignal.timeout(BROKER_TIMEOUT_MS)]),
   });
   if (response.status === 401) {

@@ -3,7 +3,7 @@ import { combineObservers } from './audit/combine.js';
 import { RedisAuditTrail } from './audit/redis-audit-trail.js';
 import type { AuditEntry } from './audit/types.js';
 import { EtnaBroker } from './broker/etna-client.js';
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import { readiness } from './http/readiness.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import { errorFields, type Logger } from './shared/log.js';
@@ -91,7 +91,10 @@ export async function startRelay(
     logger,
     name: `otp-relay:${config.account}`,
   });
-  const metrics = createRelayMetrics({ account: config.account });
+  const metrics = createRelayMetrics({
+    account: config.account,
+    operatorIds: config.discord.operatorIds,
+  });
   const audit = new RedisAuditTrail({ client: redis, keys, logger });
   const etna = new EtnaBroker({
     apiUrl: config.etna.apiUrl,
@@ -110,6 +113,7 @@ export async function startRelay(
     codeDigits: config.codeDigits,
     logger,
     onFatal: (error) => options.onFatal?.(error),
+    onDmFailure: (failure) => metrics.countDmFailure(failure),
   });
   const planned =
     config.loginSchedule === undefined
@@ -127,6 +131,7 @@ export async function startRelay(
     events: new RedisEventPublisher({ client: redis, keys }),
     coordination: new RedisCoordination({ client: redis, keys, logger }),
     logger,
+    brokerCallTimeoutMs: BROKER_REQUEST_TIMEOUT_MS,
     // Kept only as a keyed hash with a halt: /login then tells whether they changed since.
     credentials: [
       config.etna.appKey,
@@ -159,7 +164,10 @@ export async function startRelay(
     client: redis,
     keys,
     logger,
-    onRequest: (request) => keepAlive.handleBotRequest(request),
+    onRequest: (request) => {
+      metrics.countBotRequest(request);
+      return keepAlive.handleBotRequest(request);
+    },
   });
 
   let http: HttpServer | undefined;
@@ -227,6 +235,7 @@ export async function startRelay(
           discordConnected: operators.isConnected(),
           discordState: operators.connectionState(),
           relay: relay.snapshot(),
+          unreachableOperators: operators.unreachableOperators(),
           now: Date.now(),
         }),
       metrics: () => metrics.render(),

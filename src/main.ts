@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { shutdownDeadlineMs, startRelay } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig } from './config/index.js';
 import { installLastResortHandlers, Shutdown } from './lifecycle.js';
 import { createLogger, errorFields } from './shared/log.js';
 

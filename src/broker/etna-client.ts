@@ -1,5 +1,4 @@
-import { performance } from 'node:perf_hooks';
-import { Agent, type Dispatcher, errors as undiciErrors, request } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import type { Logger } from '../shared/log.js';
 import type { Secret } from '../shared/secret.js';
 import { BrokerError, type BrokerErrorKind, type BrokerStep } from '../relay/ports/broker-errors.js';
@@ -9,6 +8,7 @@ import {
   type RawAnswer,
   type TokenAnswer,
 } from './parse-answer.js';
+import { assertHeaderSafe, sendOnce } from './etna-http.js';
 import type { Broker, StartLoginResult, SubmitCodeResult, TokenValidity } from '../relay/ports/broker.js';
 
 /** Options of {@link EtnaBroker}. */
@@ -40,14 +40,8 @@ const DEFAULTS = {
   requestTimeoutMs: 15_000,
 } as const satisfies TunableOptions;
 
-/** Bodies larger than this are not read whole: no answer of ETNA's login is near this size. */
-const MAX_BODY_BYTES = 64 * 1024;
-
 /** Which HTTP call, for the log: a PIN answer belongs to a step but is its own request. */
 type CallName = 'step1' | 'pin' | 'step2' | 'validate';
-
-/** Characters an HTTP header value may hold (visible ASCII, space and tab; no CR, LF or NUL). */
-const HEADER_SAFE = /^[\x20-\x7e\t]*$/;
 
 /**
  * The ETNA Trader login over HTTP (undici): step 1, step 2, the PIN answer, and the token check.
@@ -210,8 +204,7 @@ export class EtnaBroker implements Broker {
   #toStartResult(step: BrokerStep, call: CallName, answer: TimedTokenAnswer): StartLoginResult {
     switch (answer.kind) {
       case 'succeeded':
-        this.#log(step, call, answer.status, answer.durationMs, 'token');
-        return { kind: 'token', token: answer.token };
+        return this.#token(step, call, answer);
       case 'code-expected':
         this.#log(step, call, answer.status, answer.durationMs, 'code-required');
         return { kind: 'code-required', interim: answer.interim };
@@ -227,8 +220,7 @@ export class EtnaBroker implements Broker {
   #toSubmitResult(step: BrokerStep, call: CallName, answer: TimedTokenAnswer): SubmitCodeResult {
     switch (answer.kind) {
       case 'succeeded':
-        this.#log(step, call, answer.status, answer.durationMs, 'token');
-        return { kind: 'token', token: answer.token };
+        return this.#token(step, call, answer);
       case 'code-failed':
         this.#log(
           step,
@@ -246,6 +238,15 @@ export class EtnaBroker implements Broker {
         // claim it was refused, and never send it again.
         return this.#fail(step, call, 'unexpected-answer', answer);
     }
+  }
+
+  #token(
+    step: BrokerStep,
+    call: CallName,
+    answer: Extract<TimedTokenAnswer, { kind: 'succeeded' }>,
+  ): { kind: 'token'; token: Secret } {
+    this.#log(step, call, answer.status, answer.durationMs, 'token');
+    return { kind: 'token', token: answer.token };
   }
 
   /** Logs the failure and throws it as a {@link BrokerError}. */
@@ -287,61 +288,32 @@ export class EtnaBroker implements Broker {
     return { ...interpretTokenAnswer(raw.answer), status: raw.answer.status, durationMs: raw.durationMs };
   }
 
-  /**
-   * One HTTP call with its own time-out, the body always read (or destroyed) so the socket is reused
-   * or closed, never left hanging. Network failures and time-outs are thrown as BrokerError here.
-   */
+  /** One HTTP call (see {@link sendOnce}); a network failure or time-out is thrown as BrokerError. */
   async #send(
     step: BrokerStep,
     call: CallName,
     method: 'GET' | 'POST',
     url: URL,
     headers: Record<string, string>,
-    callerSignal: AbortSignal | undefined,
+    signal: AbortSignal | undefined,
   ): Promise<{ answer: RawAnswer; durationMs: number }> {
-    callerSignal?.throwIfAborted();
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, this.#requestTimeoutMs);
-    timer.unref();
-    const onCallerAbort = (): void => controller.abort(callerSignal?.reason);
-    callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
-
-    const started = performance.now();
-    const elapsed = (): number => Math.round(performance.now() - started);
-    try {
-      const response = await request(url, {
-        dispatcher: this.#dispatcher,
-        method,
-        headers,
-        headersTimeout: this.#requestTimeoutMs,
-        bodyTimeout: this.#requestTimeoutMs,
-        signal: controller.signal,
-      });
-      const body = await readBody(response.body);
-      const retryAfter = response.headers['retry-after'];
-      return {
-        answer: {
-          status: response.statusCode,
-          body,
-          retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-          nowMs: Date.now(),
-        },
-        durationMs: elapsed(),
-      };
-    } catch (error) {
-      if (callerSignal?.aborted && !timedOut) {
-        this.#log(step, call, undefined, elapsed(), 'aborted');
-        throw callerSignal.reason;
-      }
-      const kind: BrokerErrorKind = timedOut || isTimeoutError(error) ? 'timeout' : 'network';
-      return this.#fail(step, call, kind, { durationMs: elapsed(), cause: safeCause(error) });
-    } finally {
-      clearTimeout(timer);
-      callerSignal?.removeEventListener('abort', onCallerAbort);
+    const outcome = await sendOnce({
+      dispatcher: this.#dispatcher,
+      method,
+      url,
+      headers,
+      timeoutMs: this.#requestTimeoutMs,
+      signal,
+    });
+    switch (outcome.kind) {
+      case 'answer':
+        return outcome;
+      case 'aborted':
+        this.#log(step, call, undefined, outcome.durationMs, 'aborted');
+        throw outcome.reason;
+      case 'timeout':
+      case 'network':
+        return this.#fail(step, call, outcome.kind, { durationMs: outcome.durationMs, cause: outcome.cause });
     }
   }
 
@@ -357,47 +329,6 @@ export class EtnaBroker implements Broker {
 }
 
 type TimedTokenAnswer = TokenAnswer & { readonly status: number; readonly durationMs: number };
-
-/** Reads at most {@link MAX_BODY_BYTES}; a larger body is destroyed and reported as unreadable. */
-async function readBody(body: Dispatcher.ResponseData['body']): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > MAX_BODY_BYTES) {
-      body.destroy();
-      return undefined;
-    }
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function isTimeoutError(error: unknown): boolean {
-  return (
-    error instanceof undiciErrors.HeadersTimeoutError ||
-    error instanceof undiciErrors.BodyTimeoutError ||
-    error instanceof undiciErrors.ConnectTimeoutError ||
-    (error instanceof Error && error.name === 'TimeoutError')
-  );
-}
-
-/**
- * The cause kept on a BrokerError: undici's and the socket's errors name addresses and codes, never
- * headers. Anything else is replaced by its name alone, in case its message quotes what was sent.
- */
-function safeCause(error: unknown): unknown {
-  if (error instanceof undiciErrors.UndiciError) return error;
-  if (error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string') return error;
-  return error instanceof Error ? new Error(error.name) : undefined;
-}
-
-function assertHeaderSafe(name: string, value: string): void {
-  if (!HEADER_SAFE.test(value)) {
-    throw new TypeError(`EtnaBroker: ${name} holds characters an HTTP header cannot carry`);
-  }
-}
 
 /**
  * Step 1 (and its PIN answer) sends only the credentials and the app key, so a 401 or 403 there is

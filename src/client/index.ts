@@ -4,17 +4,16 @@
  *
  * @packageDocumentation
  */
+export { createTokenClient, TokenClient } from './token-client.js';
 export {
-  createTokenClient,
   TOKEN_CLIENT_DEFAULTS,
-  TokenClient,
   type RelayEventListener,
   type TokenChangeListener,
   type TokenClientLogger,
   type TokenClientOptions,
   type TokenClientStartOptions,
   type WaitForTokenOptions,
-} from './token-client.js';
+} from './token-client-options.js';
 export type { TokenInfo } from './token-info.js';
 export {
   parseRelayEvent,

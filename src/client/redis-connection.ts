@@ -1,5 +1,4 @@
-import { createClient } from '@redis/client';
-import { reconnectDelayMs } from '../shared/sleep.js';
+import { createReconnectingClient } from '../shared/redis-client.js';
 
 /**
  * The part of a node-redis (`redis@5`) client that the token client uses. Structural on purpose:
@@ -38,16 +37,9 @@ const RECONNECT_INITIAL_DELAY_MS = 100;
  * visibly, and a read missed while down is redone on `ready` anyway.
  */
 export function createOwnedClient(settings: OwnedConnectionSettings): TokenClientRedis {
-  const backoff = { initialDelayMs: RECONNECT_INITIAL_DELAY_MS, maxDelayMs: settings.reconnectMaxDelayMs };
-  return createClient({
-    url: settings.url,
-    name: settings.name,
-    disableOfflineQueue: true,
-    commandOptions: { timeout: settings.commandTimeoutMs },
-    socket: {
-      connectTimeout: settings.connectTimeoutMs,
-      reconnectStrategy: (retries: number) => reconnectDelayMs(retries, backoff),
-    },
+  return createReconnectingClient({
+    ...settings,
+    backoff: { initialDelayMs: RECONNECT_INITIAL_DELAY_MS, maxDelayMs: settings.reconnectMaxDelayMs },
   });
 }
 

@@ -7,6 +7,14 @@ import type { RelaySnapshot } from '../relay/state.js';
  */
 export type DiscordReadiness = 'connected' | 'reconnecting' | 'closed' | 'disconnected';
 
+/** An operator the relay's DMs cannot reach right now (the operators' channel knows). */
+export interface UnreachableOperatorInput {
+  readonly operatorId: string;
+  /** `dms-closed` (Discord's 50007), `unknown-user` or `failed`. */
+  readonly reason: string;
+  readonly since: Date;
+}
+
 /** What readiness is decided from. */
 export interface ReadinessInput {
   readonly redisConnected: boolean;
@@ -14,6 +22,8 @@ export interface ReadinessInput {
   /** Says more than `discordConnected` when it is false; `disconnected` when omitted. */
   readonly discordState?: DiscordReadiness;
   readonly relay: RelaySnapshot;
+  /** Operators the DMs cannot reach; none when omitted. Shown, never a reason to be unready. */
+  readonly unreachableOperators?: readonly UnreachableOperatorInput[];
   /** Epoch ms. */
   readonly now: number;
 }
@@ -27,6 +37,18 @@ export interface ReadinessReport {
   readonly login: RelaySnapshot['login'];
   readonly halted: RelaySnapshot['halted'] | null;
   readonly lastFailure: RelaySnapshot['lastFailure'] | null;
+  /**
+   * The operators: `unreachable` lists those whose last DM Discord refused or that failed (by user
+   * ID, why, and since when, ISO 8601). One operator out of reach does not make the relay unready:
+   * the others still get prompts, and the prompts name who did not.
+   */
+  readonly operators: {
+    readonly unreachable: readonly {
+      readonly operatorId: string;
+      readonly reason: string;
+      readonly since: string;
+    }[];
+  };
 }
 
 /** Ready means: Redis and Discord connected, and a token published that has not expired. */
@@ -44,6 +66,13 @@ export function readiness(input: ReadinessInput): ReadinessReport {
     login: relay.login,
     halted: relay.halted ?? null,
     lastFailure: relay.lastFailure ?? null,
+    operators: {
+      unreachable: (input.unreachableOperators ?? []).map(({ operatorId, reason, since }) => ({
+        operatorId,
+        reason,
+        since: since.toISOString(),
+      })),
+    },
   };
 }
 

@@ -1,11 +1,15 @@
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { BROKER_ERROR_KINDS, LOGIN_OUTCOMES, LOGIN_REASONS, isOneOf } from '../relay/vocabulary.js';
-import { BrokerError, type BrokerStep } from '../relay/ports/broker-errors.js';
+import { DM_FAILURE_REASONS, type DmFailureReason } from '../operators/delivery.js';
+import { BrokerError, FATAL_BROKER_ERROR_KINDS, type BrokerStep } from '../relay/ports/broker-errors.js';
 import type { Broker } from '../relay/ports/broker.js';
 import type { RelayObserver } from '../relay/state.js';
 
-/** Prefix of every metric, the default Node.js ones included. */
+/**
+ * Prefix of the relay's own metrics. Node's default metrics keep their standard names (`process_*`,
+ * `nodejs_*`), so that stock dashboards for Node.js work as they are.
+ */
 export const METRIC_PREFIX = 'otp_relay_';
 
 /** Metric names, for dashboards and tests. */
@@ -18,7 +22,16 @@ export const METRIC_NAMES = {
   brokerRequestDuration: 'otp_relay_broker_request_duration_seconds',
   redisConnected: 'otp_relay_redis_connected',
   discordConnected: 'otp_relay_discord_connected',
+  dmFailures: 'otp_relay_dm_failures_total',
+  halts: 'otp_relay_halts_total',
+  botRequests: 'otp_relay_bot_requests_total',
 } as const;
+
+/** The bot requests counted by type: the one the contract has (`token.rejected`), else `other`. */
+const BOT_REQUEST_TYPES = ['token.rejected'] as const;
+
+/** Broker errors that halt every login until a person fixes the configuration. */
+const HALTING_ERRORS: readonly string[] = [...FATAL_BROKER_ERROR_KINDS];
 
 /**
  * Seconds from the prompt to an operator's first code. `CODE_TIMEOUT` is at most 10 minutes, so
@@ -61,8 +74,16 @@ export interface RelayMetricsOptions {
    * two relays (or two tests) in one process would collide there.
    */
   registry?: Registry;
-  /** Whether to collect prom-client's default process and Node.js metrics (with {@link METRIC_PREFIX}). */
+  /**
+   * Whether to collect prom-client's default process and Node.js metrics, under their standard names
+   * (`process_cpu_user_seconds_total`, `nodejs_heap_size_used_bytes`…: no prefix).
+   */
   defaultMetrics?: boolean;
+  /**
+   * `DISCORD_OPERATOR_IDS`: the values of the `operator` label. Their DM failure counters start at 0,
+   * and a failure for anyone else is counted as `other`, so the label stays bounded.
+   */
+  operatorIds?: readonly string[];
   /** The connection probes, if already known (else see {@link RelayMetrics.setConnectionProbes}). */
   probes?: Partial<ConnectionProbes>;
   /** A monotonic clock in milliseconds, to time broker calls; injectable for tests. */
@@ -72,19 +93,27 @@ export interface RelayMetricsOptions {
 /** Defaults of {@link RelayMetricsOptions}. */
 export const RELAY_METRICS_DEFAULTS = {
   defaultMetrics: true,
+  operatorIds: [],
   probes: {},
   monotonicNowMs: () => performance.now(),
-} as const satisfies Required<Pick<RelayMetricsOptions, 'defaultMetrics' | 'probes' | 'monotonicNowMs'>>;
+} as const satisfies Required<
+  Pick<RelayMetricsOptions, 'defaultMetrics' | 'operatorIds' | 'probes' | 'monotonicNowMs'>
+>;
 
 /** The relay's Prometheus metrics. */
 export interface RelayMetrics {
   /** The registry every metric is in. */
   readonly registry: Registry;
   /**
-   * Pass to the relay (alone or through `combineObservers`): counts ended logins, times operators'
-   * first answers and shows the published token's generation and expiry.
+   * Pass to the relay (alone or through `combineObservers`): counts ended logins and halts (a login
+   * failed with a broker error only a person can fix), times operators' first answers and shows the
+   * published token's generation and expiry.
    */
   readonly observer: RelayObserver;
+  /** Counts a DM that failed for good, by operator and reason (the operators' channel's `onDmFailure`). */
+  countDmFailure(failure: { readonly operatorId: string; readonly reason: DmFailureReason }): void;
+  /** Counts a request a bot published (`P:requests:A`), by type, as the relay receives it. */
+  countBotRequest(request: { readonly type: string }): void;
   /**
    * A broker that times every call of `broker` by step and outcome. Arguments (the signal included)
    * reach `broker` untouched, results come back as they are and errors are rethrown as they are.
@@ -111,7 +140,8 @@ export function createRelayMetrics(options: RelayMetricsOptions): RelayMetrics {
   const settings = { ...RELAY_METRICS_DEFAULTS, ...options };
   const registry = options.registry ?? new Registry();
   registry.setDefaultLabels({ account: options.account });
-  if (settings.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  // No prefix: dashboards and alerts written for Node.js look for the standard names.
+  if (settings.defaultMetrics) collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const now = settings.monotonicNowMs;
   let probes: Partial<ConnectionProbes> = { ...settings.probes };
@@ -151,6 +181,28 @@ export function createRelayMetrics(options: RelayMetricsOptions): RelayMetrics {
     buckets: BROKER_REQUEST_BUCKETS_SECONDS,
     registers,
   });
+  const dmFailures = new Counter({
+    name: METRIC_NAMES.dmFailures,
+    help: 'DMs to an operator that failed for good, by operator (Discord user ID) and reason (dms-closed: Discord error 50007).',
+    labelNames: ['operator', 'reason'] as const,
+    registers,
+  });
+  for (const operator of settings.operatorIds) {
+    for (const reason of DM_FAILURE_REASONS) dmFailures.inc({ operator, reason }, 0);
+  }
+  const halts = new Counter({
+    name: METRIC_NAMES.halts,
+    help: 'Times a broker error that needs a person (credentials, app key, password, PIN) halted every login, by error kind.',
+    labelNames: ['error'] as const,
+    registers,
+  });
+  const botRequests = new Counter({
+    name: METRIC_NAMES.botRequests,
+    help: 'Requests the trading bots published (token.rejected: the broker refused their token), by type.',
+    labelNames: ['type'] as const,
+    registers,
+  });
+  for (const type of BOT_REQUEST_TYPES) botRequests.inc({ type }, 0);
   const probeGauge = (name: string, help: string, probe: keyof ConnectionProbes): void => {
     new Gauge({
       name,
@@ -186,6 +238,7 @@ export function createRelayMetrics(options: RelayMetricsOptions): RelayMetrics {
         // Only failures carry an error kind: the other results have no `error` label at all.
         ...(result === 'failed' ? { error: bounded(BROKER_ERROR_KINDS, login.error) } : {}),
       });
+      if (result === 'failed' && isOneOf(HALTING_ERRORS, login.error)) halts.inc({ error: login.error });
     },
     tokenPublished: (token) => setToken(token),
   };
@@ -234,6 +287,15 @@ export function createRelayMetrics(options: RelayMetricsOptions): RelayMetrics {
     observer,
     instrumentBroker,
     setToken,
+    countDmFailure: ({ operatorId, reason }) => {
+      dmFailures.inc({
+        operator: bounded(settings.operatorIds, operatorId),
+        reason: bounded(DM_FAILURE_REASONS, reason),
+      });
+    },
+    countBotRequest: ({ type }) => {
+      botRequests.inc({ type: bounded(BOT_REQUEST_TYPES, type) });
+    },
     setConnectionProbes: (next) => {
       probes = { ...probes, ...next };
     },

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
@@ -7,10 +6,8 @@ import {
   Events,
   GatewayIntentBits,
   Partials,
-  Routes,
   Status,
   escapeMarkdown,
-  type DMChannel,
   type Interaction,
   type Message,
 } from 'discord.js';
@@ -18,14 +15,17 @@ import type { Logger } from '../shared/log.js';
 import type { PromptRefs } from '../relay/ports/coordination.js';
 import { Secret } from '../shared/secret.js';
 import { fatalCloseReason } from './discord/close-codes.js';
-import { OPERATOR_COMMANDS } from './discord/commands.js';
 import { promptComponents } from './discord/components.js';
 import { describeError } from './discord/describe-error.js';
 import { DiscordChannelError } from './discord/errors.js';
 import { DiscordInteractions } from './discord/interactions.js';
-import { PromptMessages, type PromptBody } from './discord/prompt-messages.js';
-import { DEFAULT_RETRY_OPTIONS, withRetries, type RetryOptions } from './discord/retry.js';
+import { DmSender } from './discord/dm-sender.js';
+import { PromptMessages } from './discord/prompt-messages.js';
+import { Reachability, type DmFailure } from './discord/reachability.js';
+import { DEFAULT_RETRY_OPTIONS, type RetryOptions } from './discord/retry.js';
+import { loadOperatorNames, registerCommands } from './discord/startup.js';
 import { StrangerLimit } from './discord/stranger-limit.js';
+import type { DeliveryContext, PromptDelivery, UnreachableOperator } from './delivery.js';
 import { renderNotice, renderPrompt, type RenderOptions } from './messages.js';
 import { DEFAULT_CODE_DIGITS, parseCode, type CodeDigits } from './parse-code.js';
 import type {
@@ -37,8 +37,10 @@ import type {
 } from '../relay/ports/operators.js';
 
 export { DiscordChannelError, type DiscordChannelErrorKind } from './discord/errors.js';
+import { discordInviteUrl } from './discord/invite-url.js';
 export type { PromptMessageRef } from './discord/prompt-refs.js';
 export type { RetryOptions } from './discord/retry.js';
+export type { DmFailure } from './discord/reachability.js';
 
 /** Options of {@link DiscordOperatorChannel}. */
 export interface DiscordOperatorChannelOptions {
@@ -79,6 +81,13 @@ export interface DiscordOperatorChannelOptions {
    * process should exit so that an orchestrator or a person sees it. Must not throw.
    */
   onFatal?: (error: DiscordChannelError) => void;
+  /**
+   * Called for every DM (a prompt, its edit, a notice) that failed for good, after the retries:
+   * which operator, and why (`dms-closed` for Discord's 50007). For a metric; must not throw.
+   */
+  onDmFailure?: (failure: DmFailure) => void;
+  /** The clock of "unreachable since" and of prompts' times; the system clock by default. */
+  now?: () => Date;
 }
 
 const DEFAULT_OPTIONS = {
@@ -89,6 +98,8 @@ const DEFAULT_OPTIONS = {
   strangerReplyIntervalMs: 60_000,
   rememberedStrangers: 1_000,
   onFatal: () => undefined,
+  onDmFailure: () => undefined,
+  now: () => new Date(),
 } as const satisfies Required<
   Pick<
     DiscordOperatorChannelOptions,
@@ -99,6 +110,8 @@ const DEFAULT_OPTIONS = {
     | 'strangerReplyIntervalMs'
     | 'rememberedStrangers'
     | 'onFatal'
+    | 'onDmFailure'
+    | 'now'
   >
 >;
 
@@ -134,6 +147,12 @@ export type DiscordConnectionState = 'connected' | 'reconnecting' | 'closed' | '
  * `rememberedLogins` logins are kept for edits; a `showPrompt` for an older login sends new messages
  * unless it is given refs.
  *
+ * Unreachable operators: an operator whose DM failed for good (Discord's 50007 when their DMs are
+ * closed) is unreachable until a DM to them goes through: logged once by ID, counted through
+ * `onDmFailure`, listed by {@link DiscordOperatorChannel.unreachableOperators} (`/readyz`), and
+ * named at the end of every prompt the others get ("Could not reach: …"). `/status` lists whom the
+ * last prompt reached ({@link DiscordOperatorChannel.lastPrompt}).
+ *
  * Commands: `start` registers them as global commands usable only in the bot's DM (see
  * {@link OPERATOR_COMMANDS}); a failed registration is logged and the channel works on. An operator's
  * command is acknowledged at once with a deferred reply (Discord allows 3 seconds), then delivered
@@ -161,13 +180,14 @@ export class DiscordOperatorChannel implements OperatorChannel {
   readonly #codeDigits: CodeDigits;
   readonly #readyTimeoutMs: number;
   readonly #registerCommandsTimeoutMs: number;
-  readonly #dmRetry: Required<RetryOptions>;
+  readonly #dms: DmSender;
   readonly #log: Logger;
   readonly #client: Client;
   readonly #interactions: DiscordInteractions;
   readonly #strangers: StrangerLimit;
   readonly #onFatal: (error: DiscordChannelError) => void;
   readonly #promptMessages: PromptMessages;
+  readonly #reach: Reachability;
   /** Aborted by `stop`: ends the waits between DM retries. */
   readonly #stopping = new AbortController();
   /** DMs and interactions being handled: `stopInputs` waits for them. */
@@ -193,7 +213,6 @@ export class DiscordOperatorChannel implements OperatorChannel {
     });
     this.#readyTimeoutMs = settings.readyTimeoutMs;
     this.#registerCommandsTimeoutMs = settings.registerCommandsTimeoutMs;
-    this.#dmRetry = { ...DEFAULT_RETRY_OPTIONS, ...options.dmRetry };
     this.#log = settings.logger.child({ component: 'discord' });
     this.#client = new Client({
       intents: [GatewayIntentBits.DirectMessages],
@@ -202,22 +221,37 @@ export class DiscordOperatorChannel implements OperatorChannel {
       // Operator names in texts are plain text; nothing the bot sends should ping anyone.
       allowedMentions: { parse: [], repliedUser: false },
     });
+    this.#reach = new Reachability({
+      operatorIds: this.#operatorIds,
+      log: this.#log,
+      onDmFailure: settings.onDmFailure,
+      now: settings.now,
+    });
+    this.#dms = new DmSender({
+      client: this.#client,
+      log: this.#log,
+      retry: { ...DEFAULT_RETRY_OPTIONS, ...options.dmRetry },
+      stopping: this.#stopping.signal,
+      reach: this.#reach,
+    });
     this.#promptMessages = new PromptMessages({
       operatorIds: this.#operatorIds,
       log: this.#log,
       rememberedLogins: settings.rememberedLogins,
-      retrying: (operatorId, what, attempt) => this.#retrying(operatorId, what, attempt),
-      sendDm: (operatorId, body, what) => this.#sendDm(operatorId, body, what),
-      dmChannel: (operatorId) => this.#dmChannel(operatorId),
+      retrying: (operatorId, what, attempt) => this.#dms.retrying(operatorId, what, attempt),
+      sendDm: (operatorId, body, what) => this.#dms.sendDm(operatorId, body, what),
+      dmChannel: (operatorId) => this.#dms.dmChannel(operatorId),
+      reach: this.#reach,
+      now: settings.now,
     });
     this.#interactions = new DiscordInteractions({
       operatorIds: this.#operatorIds,
       log: this.#log,
       codeDigits: this.#codeDigits,
       strangers: this.#strangers,
-      render: (notice) => renderNotice(notice, this.#nameOf, this.#renderOptions()),
+      render: (notice) => renderNotice(notice, this.#nameOf, this.#renderOptions(), this.#delivery()),
       deliver: (input) => this.#deliver(input),
-      retrying: (operatorId, what, attempt) => this.#retrying(operatorId, what, attempt),
+      retrying: (operatorId, what, attempt) => this.#dms.retrying(operatorId, what, attempt),
       stopped: () => this.#stopped,
     });
   }
@@ -266,8 +300,14 @@ export class DiscordOperatorChannel implements OperatorChannel {
     } finally {
       done.abort();
     }
-    this.#log.info({ operators: this.#operatorIds.size }, 'connected to Discord');
-    await Promise.all([this.#loadOperatorNames(), this.#registerCommands()]);
+    // The link that adds this bot to a server (README, "Set up the Discord bot").
+    const applicationId = this.#client.application?.id;
+    const inviteUrl = applicationId === undefined ? undefined : discordInviteUrl(applicationId);
+    this.#log.info({ operators: this.#operatorIds.size, inviteUrl }, 'connected to Discord');
+    await Promise.all([
+      loadOperatorNames(this.#client, this.#operatorIds, this.#log),
+      registerCommands(this.#client, this.#log, this.#registerCommandsTimeoutMs),
+    ]);
     this.#ready = true;
     if (this.#closedForGood !== undefined) this.#fatal(this.#closedForGood);
   }
@@ -284,7 +324,7 @@ export class DiscordOperatorChannel implements OperatorChannel {
     return this.#promptMessages.show(
       view.loginId,
       () => {
-        const { text, actions } = renderPrompt(view, this.#nameOf, this.#renderOptions());
+        const { text, actions } = renderPrompt(view, this.#nameOf, this.#renderOptions(), this.#delivery());
         return { content: text, components: promptComponents(view.loginId, actions) };
       },
       refs,
@@ -302,9 +342,9 @@ export class DiscordOperatorChannel implements OperatorChannel {
       );
       return;
     }
-    await this.#send(
+    await this.#dms.send(
       operatorId,
-      renderNotice(notice, this.#nameOf, this.#renderOptions()),
+      renderNotice(notice, this.#nameOf, this.#renderOptions(), this.#delivery()),
       `${notice.kind} notice`,
     );
   }
@@ -312,8 +352,21 @@ export class DiscordOperatorChannel implements OperatorChannel {
   public async broadcast(notice: OperatorNotice): Promise<void> {
     this.#assertStarted();
     if (this.#stopped) return;
-    const text = renderNotice(notice, this.#nameOf, this.#renderOptions());
-    await Promise.all([...this.#operatorIds].map((id) => this.#send(id, text, `${notice.kind} notice`)));
+    const text = renderNotice(notice, this.#nameOf, this.#renderOptions(), this.#delivery());
+    await Promise.all([...this.#operatorIds].map((id) => this.#dms.send(id, text, `${notice.kind} notice`)));
+  }
+
+  /**
+   * The operators whose last DM failed for good (Discord refused it: DMs closed, an unknown user; or
+   * it kept failing), for `/readyz`. Each stays listed until a DM to them goes through.
+   */
+  public unreachableOperators(): readonly UnreachableOperator[] {
+    return this.#reach.unreachable();
+  }
+
+  /** Whom the last prompt this channel showed reached, and whom not (`/status`). */
+  public lastPrompt(): PromptDelivery | undefined {
+    return this.#promptMessages.lastDelivery();
   }
 
   public isConnected(): boolean {
@@ -354,95 +407,18 @@ export class DiscordOperatorChannel implements OperatorChannel {
     this.#log.info('disconnected from Discord');
   }
 
-  // ---- prompts and notices --------------------------------------------------------------------
-
-  /** Sends a notice; a failure is logged, never thrown. */
-  async #send(operatorId: string, text: string, what: string): Promise<void> {
-    try {
-      await this.#sendDm(operatorId, { content: text }, what);
-    } catch (error) {
-      this.#log.warn({ userId: operatorId, error: describeError(error) }, `could not send the ${what}`);
-    }
-  }
-
-  /** Sends a DM, trying again after a passing failure. */
-  async #sendDm(
-    operatorId: string,
-    body: { readonly content: string; readonly components?: PromptBody['components'] },
-    what: string,
-  ): Promise<Message> {
-    // One nonce for every try, enforced: if Discord made the message but its answer was lost, the
-    // next try gets that message back instead of making a second one.
-    const nonce = randomBytes(12).toString('base64url');
-    return this.#retrying(operatorId, what, async () => {
-      const channel = await this.#dmChannel(operatorId);
-      return channel.send({ ...body, nonce, enforceNonce: true });
-    });
-  }
-
-  /** Runs one DM request with the `dmRetry` policy; each retry is logged with the user ID. */
-  async #retrying<T>(operatorId: string, what: string, attempt: () => Promise<T>): Promise<T> {
-    return withRetries(attempt, {
-      ...this.#dmRetry,
-      signal: this.#stopping.signal,
-      onRetry: (error, failedTry, delayMs) =>
-        this.#log.warn(
-          { userId: operatorId, failedTry, retryInMs: delayMs, error: describeError(error) },
-          `the ${what} failed for a passing reason; trying again`,
-        ),
-    });
-  }
-
-  /** The DM channel with an operator: cached by discord.js after the first call. */
-  async #dmChannel(operatorId: string): Promise<DMChannel> {
-    return this.#client.users.createDM(operatorId);
-  }
-
-  /**
-   * Replaces the application's global commands with {@link OPERATOR_COMMANDS}. Never throws: without
-   * commands, prompts, replies and buttons still work, and the commands Discord already has stay.
-   */
-  async #registerCommands(): Promise<void> {
-    const applicationId = this.#client.application?.id ?? this.#client.user?.id;
-    if (applicationId === undefined) {
-      this.#log.error('could not register the slash commands: the application ID is unknown');
-      return;
-    }
-    try {
-      await this.#client.rest.put(Routes.applicationCommands(applicationId), {
-        body: OPERATOR_COMMANDS,
-        signal: AbortSignal.timeout(this.#registerCommandsTimeoutMs),
-      });
-      this.#log.info(
-        { commands: OPERATOR_COMMANDS.map((command) => command.name) },
-        'registered the slash commands',
-      );
-    } catch (error) {
-      this.#log.error({ error: describeError(error) }, 'could not register the slash commands');
-    }
-  }
-
-  /** Fetches the operators' users once, so texts can name them; a missing one is worth a warning. */
-  async #loadOperatorNames(): Promise<void> {
-    await Promise.all(
-      [...this.#operatorIds].map(async (operatorId) => {
-        try {
-          await this.#client.users.fetch(operatorId);
-        } catch (error) {
-          this.#log.warn(
-            { userId: operatorId, error: describeError(error) },
-            'could not look up an operator',
-          );
-        }
-      }),
-    );
-  }
+  // ---- texts ----------------------------------------------------------------------------------
 
   /** An operator's display name from the cache, or a mention (which Discord renders) when unknown. */
   readonly #nameOf = (operatorId: string): string => {
     const user = this.#client.users.cache.get(operatorId);
     return user === undefined ? `<@${operatorId}>` : escapeMarkdown(user.displayName);
   };
+
+  /** What texts say of the DMs: who cannot be reached, whom the last prompt reached. */
+  #delivery(): DeliveryContext {
+    return { unreachable: this.#reach.unreachable(), lastPrompt: this.#promptMessages.lastDelivery() };
+  }
 
   #renderOptions(): RenderOptions {
     return { format: 'discord', codeDigits: this.#codeDigits };

@@ -1,4 +1,13 @@
-import type { BrokerErrorKind } from '../relay/ports/broker-errors.js';
+import type { DeliveryContext } from './delivery.js';
+import {
+  ERROR_ADVICE,
+  ERROR_SUMMARY,
+  REASON_LABEL,
+  REASON_TEXT,
+  unreachableList,
+  type OperatorNames,
+} from './labels.js';
+import { renderStatus } from './status-text.js';
 import {
   DEFAULT_RENDER_OPTIONS,
   capitalize,
@@ -8,14 +17,10 @@ import {
   type PromptAction,
   type RenderOptions,
 } from './text-format.js';
-import type {
-  LoginReason,
-  OperatorNotice,
-  PromptState,
-  PromptView,
-  StatusView,
-} from '../relay/ports/operators.js';
+import type { OperatorNotice, PromptState, PromptView } from '../relay/ports/operators.js';
 
+export type { DeliveryContext } from './delivery.js';
+export type { OperatorNames } from './labels.js';
 export {
   ACTION_LABELS,
   NOTICE_ACTION_LABELS,
@@ -24,9 +29,6 @@ export {
   type PromptAction,
   type RenderOptions,
 } from './text-format.js';
-
-/** Turns an operator ID into what a message shows for that person (a mention, a name). */
-export type OperatorNames = (operatorId: string) => string;
 
 /** A rendered prompt: its text and the actions that are live in its state. */
 export interface RenderedPrompt {
@@ -39,91 +41,29 @@ const ALL_ACTIONS: readonly PromptAction[] = ['code', 'resend', 'cancel'];
 const RESEND_ONLY: readonly PromptAction[] = ['resend'];
 const NO_ACTIONS: readonly PromptAction[] = [];
 
-const REASON_TEXT = {
-  startup: 'the relay just started and has no valid token',
-  renewal: 'the current token expires soon',
-  schedule: 'a planned login',
-  'token-invalid': 'the broker no longer accepts the current token',
-  'bot-request': 'a trading bot reported that the broker rejected the token',
-  'operator-request': 'an operator asked for a new login',
-} as const satisfies Record<LoginReason, string>;
-
-/** A login's reason in a few words, for lists (`/status`). */
-const REASON_LABEL = {
-  startup: 'at start',
-  renewal: 'renewal',
-  schedule: 'planned',
-  'token-invalid': 'token refused',
-  'bot-request': 'bot report',
-  'operator-request': 'operator request',
-} as const satisfies Record<LoginReason, string>;
-
 /**
- * How a login ended, in words. Keyed by the relay's outcomes; `StatusView` carries them as plain
- * strings (operators/ does not depend on relay/), so an unknown one is shown as it is.
+ * Renders a login's prompt, whole, for its current state. Pure: same view, same text. The first
+ * line is what a phone's notification shows: while a code is wanted, it says so. `delivery`: the
+ * operators the channel cannot reach are named at the end, so the others know who did not get it.
  */
-const OUTCOME_TEXT: Readonly<Record<string, string>> = {
-  succeeded: 'logged in',
-  rejected: 'code refused',
-  expired: 'no code in time',
-  cancelled: 'cancelled',
-  failed: 'failed',
-};
-
-/** What went wrong in a few words, per broker error: the status line's "last failure". */
-const ERROR_SUMMARY = {
-  'bad-credentials': 'username or password refused',
-  'bad-app-key': 'app key refused',
-  'password-expired': 'password expired',
-  'pin-required': 'security PIN required',
-  'bad-pin': 'security PIN refused',
-  'unexpected-answer': 'unexpected answer from the broker',
-  network: 'broker unreachable',
-  timeout: 'broker timed out',
-  'server-error': 'broker server error',
-  'rate-limited': 'broker asked to slow down',
-} as const satisfies Record<BrokerErrorKind, string>;
-
-/** The relay's own failure reasons (besides broker errors), for the same line. */
-const FAILURE_SUMMARY: Readonly<Record<string, string>> = {
-  ...ERROR_SUMMARY,
-  expired: 'no code came in time',
-  'code-rejected': 'the broker refused the code',
-  cancelled: 'an operator cancelled the login',
-};
-
-/** How many past logins `/status` lists: enough to see a pattern, short enough for a phone. */
-const RECENT_LOGINS_SHOWN = 5;
-
-/**
- * What went wrong and what a person should do, per broker error. Fatal kinds name the setting to fix;
- * the relay reads its configuration at start, hence the restart.
- */
-const ERROR_ADVICE = {
-  'bad-credentials':
-    'the broker refused the username or password. Check ETNA_USERNAME and ETNA_PASSWORD, then restart the relay',
-  'bad-app-key': 'the broker refused the app key. Check ETNA_APP_KEY, then restart the relay',
-  'password-expired':
-    'the account password has expired. Change it at the broker, then update ETNA_PASSWORD and restart the relay',
-  'pin-required': 'the account asks for a security PIN. Set ETNA_PIN, then restart the relay',
-  'bad-pin': 'the broker refused the security PIN. Check ETNA_PIN, then restart the relay',
-  'unexpected-answer': 'the broker gave an answer the relay does not understand (details in the relay logs)',
-  network: 'the broker could not be reached (network error)',
-  timeout: 'the broker did not answer in time',
-  'server-error': 'the broker had a server error',
-  'rate-limited': 'the broker asked the relay to slow down',
-} as const satisfies Record<BrokerErrorKind, string>;
-
-/** Renders a login's prompt, whole, for its current state. Pure: same view, same text. */
 export function renderPrompt(
   view: PromptView,
   names: OperatorNames,
   options?: RenderOptions,
+  delivery?: DeliveryContext,
 ): RenderedPrompt {
   const f = formatter({ ...DEFAULT_RENDER_OPTIONS, ...options });
-  const header = `${f.bold(`Login for account ${f.literal(view.account)}`)}: ${REASON_TEXT[view.reason]}.`;
+  const account = f.literal(view.account);
+  const title =
+    view.state.kind === 'open' ? `SMS code needed for account ${account}` : `Login for account ${account}`;
+  const header = `${f.bold(title)}: ${REASON_TEXT[view.reason]}.`;
   const { body, actions } = promptBody(view, view.state, names, f);
-  return { text: [header, ...body].join('\n'), actions };
+  const unreachable = delivery?.unreachable ?? [];
+  const footer =
+    unreachable.length === 0
+      ? []
+      : [`Could not reach: ${unreachableList(unreachable, names)}. They did not get this message.`];
+  return { text: [header, ...body, ...footer].join('\n'), actions };
 }
 
 function promptBody(
@@ -158,8 +98,9 @@ function promptBody(
     case 'rejected':
       return {
         body: [
-          `The broker refused the code from ${names(state.operatorId)}, and this login cannot go on` +
-            (state.interimSpent ? ' (the broker ended it).' : ' (no attempts left).'),
+          state.interimSpent
+            ? `The broker refused the code from ${names(state.operatorId)}, and its answer shows that it ended this login: no code can be tried for it any more.`
+            : `The broker refused the code from ${names(state.operatorId)}, and this login has used all its attempts.`,
           `To try again, ${f.press('resend')}: a new SMS comes.`,
         ],
         actions: RESEND_ONLY,
@@ -196,8 +137,16 @@ function promptBody(
   }
 }
 
-/** Renders a notice to one operator. Pure, and never holds a secret: notices carry none. */
-export function renderNotice(notice: OperatorNotice, names: OperatorNames, options?: RenderOptions): string {
+/**
+ * Renders a notice to one operator. Pure, and never holds a secret: notices carry none. `delivery`:
+ * `/status` lists whom the channel's last prompt reached.
+ */
+export function renderNotice(
+  notice: OperatorNotice,
+  names: OperatorNames,
+  options?: RenderOptions,
+  delivery?: DeliveryContext,
+): string {
   const f = formatter({ ...DEFAULT_RENDER_OPTIONS, ...options });
   switch (notice.kind) {
     case 'help':
@@ -205,9 +154,7 @@ export function renderNotice(notice: OperatorNotice, names: OperatorNames, optio
     case 'code-received':
       return 'Code received, checking it with the broker…';
     case 'code-rejected':
-      return notice.attemptsLeft > 0
-        ? `The broker refused that code. ${attempts(notice.attemptsLeft)}: check the SMS and send the code again.`
-        : `The broker refused that code and no attempts are left. To try again, ${f.press('resend')}.`;
+      return codeRejected(notice, f);
     case 'logged-in':
       return `Logged in: account ${f.literal(notice.account)} has a new token, good until ${f.dateTime(notice.expiresAt)}.`;
     case 'no-pending-login':
@@ -232,6 +179,11 @@ export function renderNotice(notice: OperatorNotice, names: OperatorNames, optio
         : `Login for account ${f.literal(notice.account)} failed: ${ERROR_ADVICE[notice.error]}. This is usually temporary: try again later.`;
     case 'pin-missing':
       return `Account ${f.literal(notice.account)} asks for a security PIN and ETNA_PIN is not set. Set it, then restart the relay.`;
+    case 'code-reminder':
+      return [
+        `${f.bold(`SMS code still needed for account ${f.literal(notice.account)}`)}: nobody has answered yet.`,
+        `The code is accepted until ${f.time(notice.deadline)}. Reply with it, or use the buttons of the prompt above.`,
+      ].join('\n');
     case 'login-deferred':
       return [
         `${f.bold(`Login for account ${f.literal(notice.account)} held back`)} (${REASON_LABEL[notice.reason]}): the hourly SMS limit (MAX_LOGINS_PER_HOUR) is reached.`,
@@ -246,7 +198,7 @@ export function renderNotice(notice: OperatorNotice, names: OperatorNames, optio
         `If the bots need a token in between, ${f.useCommand('login')} before it expires.`,
       ].join('\n');
     case 'status':
-      return renderStatus(notice.status, names, f);
+      return renderStatus(notice.status, names, f, delivery?.lastPrompt);
     case 'login-request':
       return renderLoginRequest(notice, f);
     case 'cancel-request':
@@ -262,6 +214,27 @@ export function renderNotice(notice: OperatorNotice, names: OperatorNames, optio
  */
 export function noticeActions(notice: OperatorNotice): readonly NoticeAction[] {
   return notice.kind === 'login-request' && notice.result === 'halt-confirm' ? ['force-login'] : [];
+}
+
+/**
+ * A refused code. The broker does not say whether a wrong code also ends the login (ETNA.md), so
+ * while attempts are left the text says only what is known, and what to do either way.
+ */
+function codeRejected(notice: Extract<OperatorNotice, { kind: 'code-rejected' }>, f: Formatter): string {
+  const newSms = `For a new SMS, ${f.press('resend')}.`;
+  switch (notice.ended) {
+    case 'interim-spent':
+      return `The broker refused that code, and its answer shows that it ended this login: no code can be tried for it any more. ${newSms}`;
+    case 'no-attempts-left':
+      return `The broker refused that code, and this login has used all its attempts. ${newSms}`;
+    case 'deadline-passed':
+      return `The broker refused that code, and the time for this login's code is over. ${newSms}`;
+    default:
+      return notice.attemptsLeft > 0
+        ? `The broker refused that code. If it was mistyped, send the code from the SMS again (${attempts(notice.attemptsLeft)}). ` +
+            `The broker may also have ended this login (it does not say whether a wrong code does): if the next code is refused as well, ${f.press('resend')} for a new SMS.`
+        : `The broker refused that code, and this login is over. ${newSms}`;
+  }
 }
 
 /** Why a login that may have sent an SMS stopped, and what operators should do. */
@@ -302,71 +275,6 @@ function renderLoginRequest(
         ? 'No login was started: the hourly SMS limit (MAX_LOGINS_PER_HOUR) is reached. Try again later.'
         : `No login was started: the hourly SMS limit (MAX_LOGINS_PER_HOUR) is reached. The next may start at ${f.time(notice.nextAllowedAt)}: ${f.useCommand('login')} then.`;
   }
-}
-
-/** The answer to `/status`: one line per topic, the recent logins last. */
-function renderStatus(status: StatusView, names: OperatorNames, f: Formatter): string {
-  const lines = [f.bold(`Status of account ${f.literal(status.account)}`)];
-  lines.push(
-    status.token === undefined
-      ? 'Token: none.'
-      : `Token: generation ${status.token.generation}, good until ${f.dateTime(status.token.expiresAt)}.`,
-  );
-  lines.push(`Login: ${loginLine(status.login, f)}.`);
-  if (status.nextLogin !== undefined) {
-    lines.push(`Next login: ${REASON_LABEL[status.nextLogin.reason]}, ${f.dateTime(status.nextLogin.at)}.`);
-  }
-  if (status.lastFailure !== undefined) {
-    const what = FAILURE_SUMMARY[status.lastFailure.reason] ?? f.literal(status.lastFailure.reason);
-    lines.push(`Last failure: ${what}, ${f.dateTime(status.lastFailure.at)}.`);
-  }
-  if (status.halted !== undefined) {
-    lines.push(
-      `${f.bold('Halted')} since ${f.dateTime(status.halted.at)}: ${ERROR_ADVICE[status.halted.error]}. No new login starts until this is fixed: after the restart, ${f.useCommand('login')}.`,
-    );
-  }
-  lines.push(`SMS this hour: ${status.loginsLastHour} of ${status.maxLoginsPerHour}.`);
-  const recent = status.recentLogins.slice(0, RECENT_LOGINS_SHOWN);
-  if (recent.length > 0) {
-    lines.push('Recent logins:');
-    for (const login of recent) {
-      const outcome = OUTCOME_TEXT[login.outcome] ?? f.literal(login.outcome);
-      const by = login.operatorId === undefined ? '' : ` by ${names(login.operatorId)}`;
-      lines.push(
-        `- ${f.dateTime(login.endedAt)}: ${outcome} (${REASON_LABEL[login.reason]})${by}, ${codesTried(login.attempts)}`,
-      );
-    }
-  }
-  return lines.join('\n');
-}
-
-function loginLine(login: StatusView['login'], f: Formatter): string {
-  const why = login.reason === undefined ? '' : `${REASON_LABEL[login.reason]}, `;
-  switch (login.state) {
-    case 'none':
-      return 'none under way';
-    case 'starting':
-      return `${why}starting: the SMS is on its way`;
-    case 'awaiting-code': {
-      const until = login.deadline === undefined ? '' : ` until ${f.time(login.deadline)}`;
-      const tried = login.attemptsUsed === undefined ? '' : `, ${codesTried(login.attemptsUsed)}`;
-      return `${why}waiting for a code${until}${tried}`;
-    }
-    case 'exchanging':
-      return `${why}checking a code with the broker`;
-    case 'ended': {
-      const outcome =
-        login.outcome === undefined ? 'ended' : (OUTCOME_TEXT[login.outcome] ?? f.literal(login.outcome));
-      const reason = login.reason === undefined ? '' : ` (${REASON_LABEL[login.reason]})`;
-      return `none under way; the last one: ${outcome}${reason}`;
-    }
-    default:
-      return `${why}${f.literal(login.state)}`;
-  }
-}
-
-function codesTried(count: number): string {
-  return count === 0 ? 'no code tried' : count === 1 ? '1 code tried' : `${count} codes tried`;
 }
 
 function attempts(count: number): string {

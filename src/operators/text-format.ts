@@ -61,9 +61,12 @@ export interface Formatter {
   examples(): string;
   /** How many digits a code has, in words: `6 digits`, `4 to 8 digits`. */
   digits(): string;
-  /** A time within the hour or so: time of day in UTC. */
+  /**
+   * A time within the hour or so: its time of day, in each reader's own zone on Discord (`<t:…:t>`),
+   * in UTC in plain text (which says so); on Discord with how long until or ago.
+   */
   time(at: Date): string;
-  /** A time possibly days away: date and time in UTC. */
+  /** A time possibly days away: date and time, in each reader's own zone on Discord (`<t:…:f>`). */
   dateTime(at: Date): string;
   /** A time of day as Discord shows it to each reader (`<t:…:T>`), with how long ago or until. */
   moment(at: Date): string;
@@ -98,8 +101,9 @@ export function formatter(options: Required<RenderOptions>): Formatter {
     useCommand: (command) => `use \`/${command}\``,
     examples: () => listOf(examples.map((example) => `\`${example}\``)),
     digits,
-    time: (at) => `${utcTime(at)} UTC (${discordTime(at, 'R')})`,
-    dateTime: (at) => `${utcDate(at)} ${utcTime(at).slice(0, 5)} UTC (${discordTime(at, 'R')})`,
+    // Discord shows these in the reader's own time zone and language: no zone to name, none to get wrong.
+    time: (at) => `${discordTime(at, 't')} (${discordTime(at, 'R')})`,
+    dateTime: (at) => `${discordTime(at, 'f')} (${discordTime(at, 'R')})`,
     moment: (at) => `${discordTime(at, 'T')} (${discordTime(at, 'R')})`,
   };
 }
@@ -146,9 +150,10 @@ function utcDate(at: Date): string {
 }
 
 /**
- * A Discord timestamp: `R` renders as "in 4 minutes" / "2 minutes ago", `T` as the time of day with
- * seconds, both in the reader's own language and time zone.
+ * A Discord timestamp, in the reader's own language and time zone: `R` renders as "in 4 minutes" /
+ * "2 minutes ago", `t` as the time of day ("8:05 AM"), `T` the same with seconds, `f` as date and time
+ * ("March 4, 2025 8:05 AM").
  */
-function discordTime(at: Date, style: 'R' | 'T'): string {
+function discordTime(at: Date, style: 'R' | 't' | 'T' | 'f'): string {
   return `<t:${Math.floor(at.getTime() / 1000)}:${style}>`;
 }

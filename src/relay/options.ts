@@ -38,6 +38,11 @@ export interface RelayOptions {
   /** How long the login lock lives unless renewed (it is renewed while held). */
   lockTtlMs?: number;
   startRetry?: StartRetryOptions;
+  /**
+   * The longest one broker call may take (the broker client's time-out): a relay waits that long,
+   * and a margin, after a login's deadline before it takes another relay's code exchange for dead.
+   */
+  brokerCallTimeoutMs?: number;
   /** Jitter source in [0, 1); injectable for tests. */
   random?: () => number;
   /** Metrics and audit hooks. */
@@ -58,6 +63,7 @@ export const RELAY_DEFAULTS = {
   publishRetryMs: 1_000,
   lockTtlMs: 15_000,
   startRetry: { attempts: 3, baseDelayMs: 1_000, maxDelayMs: 30_000 },
+  brokerCallTimeoutMs: 15_000,
   random: Math.random,
   observer: {},
   credentials: [],

@@ -14,6 +14,9 @@ export type { LoginRequestResult, StartRetryOptions } from './login/types.js';
 export type { RelayOptions } from './options.js';
 export type { TokenListener } from './token-holder.js';
 
+/** Beyond a broker call's time-out, what the relay that made it needs to record its answer. */
+const EXCHANGE_MARGIN_MS = 15_000;
+
 /**
  * The login flow of one account, as the rest of the relay sees it: from a trigger, through step 1,
  * the operators' prompt and step 2, to the published token. A facade: one login's states and
@@ -65,6 +68,8 @@ export class Relay {
         account: o.account,
         codeTimeoutMs: o.codeTimeoutMs,
         maxCodeAttempts: o.maxCodeAttempts,
+        // The broker's answer to a code sent just before the deadline, and the token's write after it.
+        exchangeGraceMs: o.brokerCallTimeoutMs + EXCHANGE_MARGIN_MS,
         credentialsDigest: () => credentialsDigest(o.credentials),
       },
       relayId,

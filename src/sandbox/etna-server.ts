@@ -1,8 +1,15 @@
-import { randomBytes, randomInt } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Secret } from '../shared/secret.js';
+import { EtnaLogins, header, type EtnaAnswer } from './etna-logins.js';
+import {
+  readEtnaServerOptions,
+  type EtnaFailMode,
+  type EtnaServerOptions,
+  type EtnaServerSettings,
+} from './etna-settings.js';
+
+export type { EtnaFailMode, EtnaServerOptions, EtnaServerSettings } from './etna-settings.js';
 
 /**
  * A fake ETNA Trader broker on 127.0.0.1 that answers as `ETNA.md` describes: the two-step login,
@@ -13,84 +20,6 @@ import type { Secret } from '../shared/secret.js';
  * code burns the interim token. It records what it received (headers included, so secrets too):
  * keep it to tests and the demo.
  */
-
-/** How the next requests fail, whatever they ask (see {@link EtnaServer.failNext}). */
-export type EtnaFailMode =
-  | { readonly status: 500 | 502 | 503 }
-  /** 429 with `Retry-After` in seconds, or as an HTTP date when `retryAfterDate` is given. */
-  | { readonly status: 429; readonly retryAfterSeconds?: number; readonly retryAfterDate?: Date }
-  /** Destroys the socket without an answer. */
-  | 'drop'
-  /** Never answers; {@link EtnaServer.close} still ends the connection. */
-  | 'hang'
-  /** 200 with an HTML body. */
-  | 'not-json';
-
-/** The behaviour a fake broker starts with; every field can be changed later in {@link EtnaServer.settings}. */
-export interface EtnaServerSettings {
-  appKey: string;
-  username: string;
-  password: string;
-  /** The PIN it accepts when {@link EtnaServerSettings.requirePin} is on. */
-  pin: string | undefined;
-  /** `sms`: step 1 answers 202 and "sends" a code; `none`: step 1 returns the final token. */
-  secondFactor: 'sms' | 'none';
-  /** Step 1 first answers `Expecting`/`SecutityPin`; the PIN comes back in a `PinCode` header. */
-  requirePin: boolean;
-  /** The PIN request carries a ticket (`Token`) that the PIN answer must bring back as Bearer. */
-  pinTicket: boolean;
-  /** Every login with the right credentials fails with "Your Password has expired and must be changed". */
-  passwordExpired: boolean;
-  /** Status of the unknown-app-key answer: 403 per most pages, 401 per some. */
-  appKeyErrorStatus: 401 | 403;
-  /**
-   * Digits in each code it "sends": 6 by default, a whole number from 1 to 12. The real broker does
-   * not document its length; tests and the demo run other lengths (8) against the relay's `CODE_DIGITS`.
-   */
-  codeLength: number;
-  /** A wrong code spends the interim token (the worst case, and the default). */
-  wrongCodeBurnsInterim: boolean;
-  interimTtlMs: number;
-  tokenTtlMs: number;
-  /** Waits this long before answering each request. */
-  delayMs: number;
-}
-
-/** Options of {@link startEtnaServer}: the starting {@link EtnaServerSettings}, and where to listen. */
-export interface EtnaServerOptions extends Partial<Omit<EtnaServerSettings, 'appKey' | 'password' | 'pin'>> {
-  /** Default `127.0.0.1`. */
-  host?: string;
-  /** Default 0: a free port. */
-  port?: number;
-  appKey?: string | Secret;
-  password?: string | Secret;
-  pin?: string | Secret | undefined;
-  /** The "SMS": called with every code minted by step 1. */
-  onCodeSent?: (code: string) => void;
-  /** The clock of interim and token expiry, in epoch milliseconds; default `Date.now`. */
-  now?: () => number;
-}
-
-const DEFAULTS = {
-  host: '127.0.0.1',
-  port: 0,
-  appKey: 'sandbox-app-key',
-  username: 'sandbox',
-  password: 'sandbox-password',
-  pin: undefined,
-  secondFactor: 'sms',
-  requirePin: false,
-  pinTicket: true,
-  passwordExpired: false,
-  appKeyErrorStatus: 403,
-  codeLength: 6,
-  wrongCodeBurnsInterim: true,
-  interimTtlMs: 10 * 60_000,
-  tokenTtlMs: 24 * 60 * 60_000,
-  delayMs: 0,
-  onCodeSent: () => undefined,
-  now: Date.now,
-} as const satisfies Required<Omit<EtnaServerOptions, 'pin'>> & Pick<EtnaServerOptions, 'pin'>;
 
 /** Which call a request was, by its path and headers. */
 export type EtnaCall = 'step1' | 'pin' | 'step2' | 'validate' | 'logout' | 'other';
@@ -123,17 +52,17 @@ export interface EtnaCallCounts {
   logoutCalls: number;
 }
 
-interface Interim {
-  readonly code: string;
-  readonly expiresAtMs: number;
-  spent: boolean;
-}
+/** Which count of {@link EtnaCallCounts} a call adds to. */
+const COUNTER_OF_CALL: Readonly<Record<EtnaCall, keyof EtnaCallCounts | undefined>> = {
+  step1: 'step1Calls',
+  pin: 'pinCalls',
+  step2: 'step2Calls',
+  validate: 'validateCalls',
+  logout: 'logoutCalls',
+  other: undefined,
+};
 
 const JSON_TYPE = 'application/json; charset=utf-8';
-const APP_KEY_ERROR = { error: 'Application key is not defined or does not exist' };
-const CORRUPTED_TICKET = { State: 'Failed', Step: 'VerificationCode', Reason: 'Corrupted ticket' };
-const INVALID_CODE = { State: 'Failed', Step: 'VerificationCode', Reason: 'Invalid verification code' };
-const DENIED = { Message: 'Authorization has been denied for this request.' };
 
 /** A running fake broker: its address, its live settings, what it saw, and knobs for failures. */
 export class EtnaServer {
@@ -158,21 +87,17 @@ export class EtnaServer {
   /** Every `VerificationCode` received, in order, failed requests included. */
   public readonly codesSubmitted: string[] = [];
   /** Every code "sent" by step 1, in order. */
-  public readonly sentCodes: string[] = [];
+  public readonly sentCodes: string[];
   /** Every interim token minted, in order. */
-  public readonly issuedInterims: string[] = [];
+  public readonly issuedInterims: string[];
   /** Every final token minted, in order. */
-  public readonly issuedTokens: string[] = [];
+  public readonly issuedTokens: string[];
 
   readonly #server: ReturnType<typeof createServer>;
   readonly #sockets = new Set<Socket>();
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #failures: EtnaFailMode[] = [];
-  readonly #interims = new Map<string, Interim>();
-  readonly #pinTickets = new Map<string, number>();
-  readonly #tokens = new Map<string, number>();
-  readonly #onCodeSent: (code: string) => void;
-  readonly #now: () => number;
+  readonly #logins: EtnaLogins;
   #closed = false;
 
   /** @internal Use {@link startEtnaServer}. */
@@ -186,8 +111,13 @@ export class EtnaServer {
     this.#server = server;
     this.url = url;
     this.settings = settings;
-    this.#onCodeSent = onCodeSent;
-    this.#now = now;
+    this.#logins = new EtnaLogins(settings, now, (code) => {
+      onCodeSent(code);
+      this.events.emit('code', code);
+    });
+    this.sentCodes = this.#logins.sentCodes;
+    this.issuedInterims = this.#logins.issuedInterims;
+    this.issuedTokens = this.#logins.issuedTokens;
     server.on('connection', (socket) => {
       this.connectionsAccepted += 1;
       this.#sockets.add(socket);
@@ -224,13 +154,12 @@ export class EtnaServer {
 
   /** Makes a final token invalid: the token check answers 401 for it from now on. */
   public revoke(token: string): void {
-    this.#tokens.delete(token);
+    this.#logins.revoke(token);
   }
 
   /** Whether a final token would pass the token check now. */
   public isTokenValid(token: string): boolean {
-    const expiresAtMs = this.#tokens.get(token);
-    return expiresAtMs !== undefined && expiresAtMs > this.#now();
+    return this.#logins.isTokenValid(token);
   }
 
   /** Stops listening and destroys every open connection, hanging ones included. */
@@ -292,25 +221,10 @@ export class EtnaServer {
   }
 
   #count(request: EtnaRecordedRequest): void {
-    switch (request.call) {
-      case 'step1':
-        this.counts.step1Calls += 1;
-        break;
-      case 'pin':
-        this.counts.pinCalls += 1;
-        break;
-      case 'step2':
-        this.counts.step2Calls += 1;
-        this.codesSubmitted.push(header(request.headers, 'verificationcode') ?? '');
-        break;
-      case 'validate':
-        this.counts.validateCalls += 1;
-        break;
-      case 'logout':
-        this.counts.logoutCalls += 1;
-        break;
-      case 'other':
-        break;
+    const counter = COUNTER_OF_CALL[request.call];
+    if (counter !== undefined) this.counts[counter] += 1;
+    if (request.call === 'step2') {
+      this.codesSubmitted.push(header(request.headers, 'verificationcode') ?? '');
     }
   }
 
@@ -334,141 +248,23 @@ export class EtnaServer {
   }
 
   #route(request: EtnaRecordedRequest, res: ServerResponse): void {
-    const { headers } = request;
-    switch (request.call) {
+    const answer = this.#answer(request);
+    sendJson(res, answer.status, answer.body);
+  }
+
+  #answer({ call, headers }: EtnaRecordedRequest): EtnaAnswer {
+    switch (call) {
       case 'step1':
       case 'pin':
-      case 'step2': {
-        if (header(headers, 'et-app-key') !== this.settings.appKey) {
-          sendJson(res, this.settings.appKeyErrorStatus, APP_KEY_ERROR);
-          return;
-        }
-        if (
-          header(headers, 'username') !== this.settings.username ||
-          header(headers, 'password') !== this.settings.password
-        ) {
-          sendJson(res, 401, { State: 'Failed', Step: 'BaseAuthentication', Reason: 'Invalid credentials' });
-          return;
-        }
-        if (this.settings.passwordExpired) {
-          sendJson(res, 401, {
-            State: 'Failed',
-            Step: 'BaseAuthentication',
-            Reason: 'Your Password has expired and must be changed',
-          });
-          return;
-        }
-        if (request.call === 'step2') this.#step2(headers, res);
-        else this.#step1(headers, res);
-        return;
-      }
-      case 'validate': {
-        if (header(headers, 'et-app-key') !== this.settings.appKey) {
-          sendJson(res, this.settings.appKeyErrorStatus, APP_KEY_ERROR);
-          return;
-        }
-        const token = bearer(headers);
-        if (token === undefined || !this.isTokenValid(token)) {
-          sendJson(res, 401, DENIED);
-          return;
-        }
-        sendJson(res, 200, {
-          UserId: 1,
-          FirstName: 'Sandbox',
-          LastName: 'Trader',
-          Login: this.settings.username,
-          Email: 'sandbox@example.invalid',
-        });
-        return;
-      }
-      case 'logout': {
-        const token = bearer(headers);
-        if (token !== undefined) this.#tokens.delete(token);
-        sendJson(res, 200, {});
-        return;
-      }
+      case 'step2':
+        return this.#logins.login(call, headers);
+      case 'validate':
+        return this.#logins.validate(headers);
+      case 'logout':
+        return this.#logins.logout(headers);
       case 'other':
-        sendJson(res, 404, { Message: 'No HTTP resource was found that matches the request URI.' });
-        return;
+        return { status: 404, body: { Message: 'No HTTP resource was found that matches the request URI.' } };
     }
-  }
-
-  /** Step 1, or its PIN answer: the PIN first when required, then the code or the token. */
-  #step1(headers: IncomingHttpHeaders, res: ServerResponse): void {
-    if (this.settings.requirePin) {
-      const pin = header(headers, 'pincode');
-      if (pin === undefined) {
-        const body: Record<string, string> = {
-          State: 'Expecting',
-          Step: 'SecutityPin',
-          Reason: 'Expecting security pin',
-        };
-        if (this.settings.pinTicket) {
-          const ticket = randomToken('pin');
-          this.#pinTickets.set(ticket, this.#now() + this.settings.interimTtlMs);
-          body['Token'] = ticket;
-        }
-        sendJson(res, 202, body);
-        return;
-      }
-      if (this.settings.pinTicket) {
-        const ticket = bearer(headers);
-        const expiresAtMs = ticket === undefined ? undefined : this.#pinTickets.get(ticket);
-        if (ticket !== undefined) this.#pinTickets.delete(ticket);
-        if (expiresAtMs === undefined || expiresAtMs <= this.#now()) {
-          sendJson(res, 401, { State: 'Failed', Step: 'SecutityPin', Reason: 'Corrupted ticket' });
-          return;
-        }
-      }
-      if (pin !== this.settings.pin) {
-        sendJson(res, 401, { State: 'Failed', Step: 'SecutityPin', Reason: 'Invalid pin' });
-        return;
-      }
-    }
-    if (this.settings.secondFactor === 'none') {
-      sendJson(res, 200, { State: 'Succeeded', Token: this.#mintToken() });
-      return;
-    }
-    const interim = randomToken('interim');
-    const code = String(randomInt(0, 10 ** this.settings.codeLength)).padStart(this.settings.codeLength, '0');
-    this.#interims.set(interim, {
-      code,
-      expiresAtMs: this.#now() + this.settings.interimTtlMs,
-      spent: false,
-    });
-    this.issuedInterims.push(interim);
-    this.sentCodes.push(code);
-    this.#onCodeSent(code);
-    this.events.emit('code', code);
-    sendJson(res, 202, {
-      Step: 'VerificationCode',
-      Reason: 'Expecting confirmation code',
-      State: 'Expecting',
-      Token: interim,
-    });
-  }
-
-  #step2(headers: IncomingHttpHeaders, res: ServerResponse): void {
-    const token = bearer(headers);
-    const interim = token === undefined ? undefined : this.#interims.get(token);
-    if (interim === undefined || interim.spent || interim.expiresAtMs <= this.#now()) {
-      sendJson(res, 401, CORRUPTED_TICKET);
-      return;
-    }
-    if (header(headers, 'verificationcode') !== interim.code) {
-      if (this.settings.wrongCodeBurnsInterim) interim.spent = true;
-      sendJson(res, 401, INVALID_CODE);
-      return;
-    }
-    interim.spent = true;
-    sendJson(res, 200, { State: 'Succeeded', Token: this.#mintToken() });
-  }
-
-  #mintToken(): string {
-    const token = randomToken('final');
-    this.#tokens.set(token, this.#now() + this.settings.tokenTtlMs);
-    this.issuedTokens.push(token);
-    return token;
   }
 }
 
@@ -478,62 +274,13 @@ export class EtnaServer {
  * @throws TypeError when `requirePin` is on without a `pin`, or `codeLength` is not from 1 to 12.
  */
 export async function startEtnaServer(options: EtnaServerOptions = {}): Promise<EtnaServer> {
-  const merged = { ...DEFAULTS, ...options };
-  const settings: EtnaServerSettings = {
-    appKey: reveal(merged.appKey),
-    username: merged.username,
-    password: reveal(merged.password),
-    pin: merged.pin === undefined ? undefined : reveal(merged.pin),
-    secondFactor: merged.secondFactor,
-    requirePin: merged.requirePin,
-    pinTicket: merged.pinTicket,
-    passwordExpired: merged.passwordExpired,
-    appKeyErrorStatus: merged.appKeyErrorStatus,
-    codeLength: merged.codeLength,
-    wrongCodeBurnsInterim: merged.wrongCodeBurnsInterim,
-    interimTtlMs: merged.interimTtlMs,
-    tokenTtlMs: merged.tokenTtlMs,
-    delayMs: merged.delayMs,
-  };
-  if (settings.requirePin && settings.pin === undefined) {
-    throw new TypeError('startEtnaServer: requirePin needs a pin');
-  }
-  if (!Number.isSafeInteger(settings.codeLength) || settings.codeLength < 1 || settings.codeLength > 12) {
-    throw new TypeError(
-      `startEtnaServer: codeLength must be a whole number from 1 to 12, got ${settings.codeLength}`,
-    );
-  }
+  const { settings, host: listenHost, port: listenPort, onCodeSent, now } = readEtnaServerOptions(options);
   const server = createServer();
-  server.listen(merged.port, merged.host);
+  server.listen(listenPort, listenHost);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
-  const host = merged.host.includes(':') ? `[${merged.host}]` : merged.host;
-  return new EtnaServer(
-    server,
-    new URL(`http://${host}:${port}/api/`),
-    settings,
-    merged.onCodeSent,
-    merged.now,
-  );
-}
-
-function reveal(value: string | Secret): string {
-  return typeof value === 'string' ? value : value.reveal();
-}
-
-function header(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function bearer(headers: IncomingHttpHeaders): string | undefined {
-  const match = /^Bearer (\S+)$/.exec(header(headers, 'authorization') ?? '');
-  return match?.[1];
-}
-
-/** A long random token, so tests can search logs for it without false hits. */
-function randomToken(kind: string): string {
-  return `${kind}-${randomBytes(32).toString('base64url')}`;
+  const host = listenHost.includes(':') ? `[${listenHost}]` : listenHost;
+  return new EtnaServer(server, new URL(`http://${host}:${port}/api/`), settings, onCodeSent, now);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

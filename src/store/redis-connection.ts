@@ -1,9 +1,9 @@
 import { connectOrAbort } from '../shared/connect-or-abort.js';
-import { createClient, type RedisClientType } from '@redis/client';
+import type { RedisClientType } from '@redis/client';
 import type { Logger } from '../shared/log.js';
 import type { Secret } from '../shared/secret.js';
 import { routeThroughSentinel, type RedisSentinelSettings } from './redis-sentinel.js';
-import { reconnectDelayMs } from '../shared/sleep.js';
+import { createReconnectingClient } from '../shared/redis-client.js';
 
 /** The node-redis client every Redis adapter of the relay takes. */
 export type RedisClient = RedisClientType;
@@ -114,19 +114,12 @@ export function createRedisClient(options: RedisConnectionOptions): RedisClient 
   const settings = { ...REDIS_CONNECTION_DEFAULTS, ...withoutUndefined(options) };
   checkConnectionName(settings.name);
   const url = options.url.reveal();
-  const backoff = {
-    initialDelayMs: settings.reconnectInitialDelayMs,
-    maxDelayMs: settings.reconnectMaxDelayMs,
-  };
-  const client: RedisClient = createClient({
+  const client: RedisClient = createReconnectingClient({
     url,
     name: settings.name,
-    disableOfflineQueue: true,
-    commandOptions: { timeout: settings.commandTimeoutMs },
-    socket: {
-      connectTimeout: settings.connectTimeoutMs,
-      reconnectStrategy: (retries: number) => reconnectDelayMs(retries, backoff),
-    },
+    connectTimeoutMs: settings.connectTimeoutMs,
+    commandTimeoutMs: settings.commandTimeoutMs,
+    backoff: { initialDelayMs: settings.reconnectInitialDelayMs, maxDelayMs: settings.reconnectMaxDelayMs },
   });
   attachLogging(client, options.logger, settings.name, url);
   return client;

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryAuditTrail } from '../../src/audit/memory-audit-trail.js';
-import { auditTrailContract, endedLogin } from './audit-trail.contract.js';
-
-auditTrailContract('MemoryAuditTrail', async () => ({ trail: new MemoryAuditTrail() }));
+import { endedLogin } from '../contracts/audit-trail.contract.js';
 
 describe('MemoryAuditTrail', () => {
   it('keeps exactly maxEntries, dropping the oldest', async () => {

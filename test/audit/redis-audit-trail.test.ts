@@ -6,22 +6,9 @@ import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/s
 import type { RelayKeys } from '../../src/relay/ports/token-store.js';
 import { connectRedis, deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { captureLog } from '../store/log-capture.js';
-import { ALICE, auditTrailContract, endedLogin } from './audit-trail.contract.js';
+import { ALICE, endedLogin } from '../contracts/audit-trail.contract.js';
 
 type PlainClient = Awaited<ReturnType<typeof connectRedis>>;
-
-auditTrailContract('RedisAuditTrail', async () => {
-  const prefix = uniquePrefix('audit-contract');
-  const client = await connectRelayRedis({ url: new Secret(TEST_REDIS_URL), name: 'otp-relay-audit-test' });
-  const trail = new RedisAuditTrail({ client, keys: relayKeys({ prefix, account: 'default' }) });
-  return {
-    trail,
-    cleanup: async () => {
-      await deletePrefix(client, prefix);
-      await client.close();
-    },
-  };
-});
 
 describe('RedisAuditTrail', () => {
   let prefix: string;

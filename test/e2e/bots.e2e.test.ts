@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTokenClient, type TokenClient } from '../../src/client/index.js';
 import { TEST_REDIS_URL } from '../helpers/redis.js';
-import { startWorld, type World } from './harness.js';
+import { startWorld, type World, PROMPT_LINE } from './harness.js';
 
 const PYTHON_BOT = fileURLToPath(new URL('../../examples/python_bot.py', import.meta.url));
 /** Debian's python3 first: CI's `apt-get install python3-redis` puts redis-py there. */
@@ -27,8 +27,7 @@ describe('bots reading the relay process (client library and the Python example)
     const w = (world = await startWorld());
     const [alice] = w.operators;
     w.spawnRelay();
-    const promptCount = () =>
-      w.discord.dmsTo(alice).filter((m) => m.content.includes('Login for account')).length;
+    const promptCount = () => w.discord.dmsTo(alice).filter((m) => PROMPT_LINE.test(m.content)).length;
     await w.discord.waitFor(() => promptCount() === 1, { timeoutMs: 15_000 });
     w.discord.sendDm(alice, w.etna.lastCode!);
 

@@ -10,6 +10,12 @@ import { connectRedis, deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../hel
 
 const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
+/**
+ * The first line of a login's prompt message: "SMS code needed for account X" while it waits for
+ * a code, "Login for account X" once it is over.
+ */
+export const PROMPT_LINE = /(?:SMS code needed|Login) for account/;
+
 /** Every line any relay process printed in this test file, for the secret scan. */
 export const printedLines: string[] = [];
 

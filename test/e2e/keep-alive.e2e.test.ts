@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { relayKeys } from '../../src/contract/keys.js';
 import type { EmulatedMessage } from '../fakes/discord/index.js';
 import { connectRedis } from '../helpers/redis.js';
-import { eventually, listen, startWorld, type World } from './harness.js';
+import { eventually, listen, startWorld, type World, PROMPT_LINE } from './harness.js';
 
 let world: World | undefined;
 afterEach(async () => {
@@ -38,7 +38,7 @@ async function answerLatestPrompt(w: World, promptsBefore: number): Promise<void
     () =>
       w.discord
         .dmsTo(alice)
-        .filter((m: EmulatedMessage) => m.content.includes('Login for account'))
+        .filter((m: EmulatedMessage) => PROMPT_LINE.test(m.content))
         .at(promptsBefore)
         ?.buttons.some((b) => b.label === 'Enter code'),
     { what: 'a new prompt', timeoutMs: 15_000 },
@@ -47,7 +47,7 @@ async function answerLatestPrompt(w: World, promptsBefore: number): Promise<void
 }
 
 function openPrompts(w: World): number {
-  return w.discord.dmsTo(w.operators[0]).filter((m) => m.content.includes('Login for account')).length;
+  return w.discord.dmsTo(w.operators[0]).filter((m) => PROMPT_LINE.test(m.content)).length;
 }
 
 /**
@@ -144,7 +144,7 @@ describe('keeping the token alive (the relay as a process)', () => {
     /** Presses "Send a new code" on prompt number `index` once it is open. */
     const pressResendOn = async (index: number): Promise<void> => {
       const prompt = await w.discord.waitFor(() => {
-        const message = w.discord.dmsTo(alice).filter((m) => m.content.includes('Login for account'))[index];
+        const message = w.discord.dmsTo(alice).filter((m) => PROMPT_LINE.test(m.content))[index];
         return message?.buttons.some((b) => b.label === 'Enter code') === true ? message : undefined;
       });
       await w.discord.clickButton(

@@ -6,7 +6,15 @@ import { Secret } from '../../src/shared/secret.js';
 import type { EmulatedMessage } from '../fakes/discord/index.js';
 import { connectRedis } from '../helpers/redis.js';
 import { findLeaks } from '../helpers/secret-scan.js';
-import { eventually, listen, printedLines, spawnRelayProcess, startWorld, type World } from './harness.js';
+import {
+  eventually,
+  listen,
+  printedLines,
+  spawnRelayProcess,
+  startWorld,
+  type World,
+  PROMPT_LINE,
+} from './harness.js';
 
 /** Every secret any world in this file used or minted, for the final scan. */
 const secretsSeen = new Set<string>();
@@ -30,9 +38,7 @@ afterEach(async () => {
 });
 
 function prompt(messages: readonly EmulatedMessage[]): EmulatedMessage | undefined {
-  return messages.find(
-    (message) => message.buttons.length > 0 || message.content.includes('Login for account'),
-  );
+  return messages.find((message) => message.buttons.length > 0 || PROMPT_LINE.test(message.content));
 }
 
 async function waitForPrompt(w: World, operatorId: string): Promise<EmulatedMessage> {

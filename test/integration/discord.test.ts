@@ -105,6 +105,11 @@ describe('DiscordOperatorChannel against the Discord emulator', () => {
       ]);
     }
     expect(emulator.dmsTo(closedDms)).toHaveLength(0);
+    for (const operator of [alice, bob]) {
+      expect(emulator.dmsTo(operator)[0]?.content).toContain(
+        `Could not reach: closed (DMs closed), <@${missingUser}> (the DM failed).`,
+      );
+    }
     const failures = logLines.filter((line) => line.includes('could not send the prompt'));
     expect(failures.some((line) => line.includes(closedDms))).toBe(true);
     expect(failures.some((line) => line.includes(missingUser))).toBe(true);
@@ -208,17 +213,20 @@ describe('DiscordOperatorChannel against the Discord emulator', () => {
 
   it('edits the prompts already sent, with only the live buttons', async () => {
     const countBefore = emulator.dmsTo(alice).length;
+    // The first render was edited once already, to name the operators it could not reach.
+    const editsBefore = emulator.dmsTo(alice)[0]!.editCount;
+    expect(emulator.dmsTo(bob)[0]?.editCount).toBe(editsBefore);
     await channel.showPrompt(view('login-a', { kind: 'checking', operatorId: alice }));
     let prompt = emulator.dmsTo(alice)[0]!;
     expect(emulator.dmsTo(alice)).toHaveLength(countBefore);
-    expect(prompt.editCount).toBe(1);
+    expect(prompt.editCount).toBe(editsBefore + 1);
     expect(prompt.content).toContain('Checking the code from alice');
     expect(prompt.buttons).toEqual([]);
-    expect(emulator.dmsTo(bob)[0]?.editCount).toBe(1);
+    expect(emulator.dmsTo(bob)[0]?.editCount).toBe(editsBefore + 1);
 
     await channel.showPrompt(view('login-a', { kind: 'rejected', operatorId: alice, interimSpent: false }));
     prompt = emulator.dmsTo(alice)[0]!;
-    expect(prompt.editCount).toBe(2);
+    expect(prompt.editCount).toBe(editsBefore + 2);
     expect(prompt.buttons.map((button) => button.customId)).toEqual(['otp:resend:login-a']);
     expect(emulator.dmsTo(alice)).toHaveLength(countBefore);
     await expect(emulator.clickButton(alice, prompt.id, 'otp:code:login-a')).rejects.toThrow(/no button/);

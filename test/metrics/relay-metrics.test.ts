@@ -59,14 +59,25 @@ describe('createRelayMetrics', () => {
     expect(find(await samplesOf(b), METRIC_NAMES.logins)).toEqual([]);
   });
 
-  it('collects the default Node.js metrics under otp_relay_, with the account label on every series', async () => {
+  it('collects the default Node.js metrics under their standard names, with the account label on every series', async () => {
     const metrics = createRelayMetrics({ account: 'team-a' });
     const { contentType, body } = await metrics.render();
     expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
     const samples = parseSamples(body);
-    expect(find(samples, 'otp_relay_process_cpu_user_seconds_total')).toHaveLength(1);
-    expect(find(samples, 'otp_relay_nodejs_heap_size_used_bytes')).toHaveLength(1);
-    expect(samples.filter((s) => !s.name.startsWith('otp_relay_'))).toEqual([]);
+    // The names stock Node.js dashboards query.
+    for (const name of [
+      'process_cpu_user_seconds_total',
+      'process_resident_memory_bytes',
+      'process_start_time_seconds',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_eventloop_lag_seconds',
+      'nodejs_version_info',
+    ]) {
+      expect(find(samples, name), name).not.toHaveLength(0);
+    }
+    expect(find(samples, 'otp_relay_process_cpu_user_seconds_total')).toEqual([]);
+    const standard = /^(process_|nodejs_)/;
+    expect(samples.filter((s) => !s.name.startsWith('otp_relay_') && !standard.test(s.name))).toEqual([]);
     expect(samples.filter((s) => s.labels.account !== 'team-a')).toEqual([]);
   });
 
@@ -84,6 +95,9 @@ describe('createRelayMetrics', () => {
       [METRIC_NAMES.brokerRequestDuration]: 'histogram',
       [METRIC_NAMES.redisConnected]: 'gauge',
       [METRIC_NAMES.discordConnected]: 'gauge',
+      [METRIC_NAMES.dmFailures]: 'counter',
+      [METRIC_NAMES.halts]: 'counter',
+      [METRIC_NAMES.botRequests]: 'counter',
     });
     for (const name of Object.keys(types)) expect(body).toMatch(new RegExp(`^# HELP ${name} \\S`, 'm'));
   });
@@ -399,6 +413,7 @@ describe('secrets', () => {
     ...['startup', 'renewal', 'schedule', 'token-invalid', 'bot-request', 'operator-request'],
     ...['succeeded', 'rejected', 'expired', 'cancelled', 'failed'],
     ...['network', 'timeout', 'server-error', 'rate-limited', 'unexpected-answer', 'bad-credentials'],
+    'token.rejected',
   ]);
 
   it('never puts a secret passed to or returned by the broker into the output', async () => {

@@ -3,6 +3,8 @@ import { copyFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { CONFIG_VARIABLES, SECRET_FILE_VARIABLES } from '../../src/config/index.js';
 import {
   REPO_ROOT,
   renderAcl,
@@ -80,7 +82,22 @@ describe('docker-compose.yml', () => {
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
       const resolved = await config();
-      expect(resolved.stdout).toContain(`REDIS_URL: redis://relay:${passwords.relay}@redis:6379`);
+      // The relay service, as docker-compose resolved it: no password of .env reaches it.
+      const relayResolved = service(resolved.stdout, 'relay');
+      expect(relayResolved).toContain('REDIS_URL_FILE: /run/secrets/redis_url');
+      expect(relayResolved).not.toContain(passwords.relay);
+      expect(relayResolved).not.toContain(passwords.bot);
+      expect(relayResolved).not.toMatch(/REDIS_PASSWORD/);
+      // .env.example's secrets (ETNA_PASSWORD=your-password, ...) stay in .env too.
+      for (const variable of CONFIG_VARIABLES.filter((v) => v.secret)) {
+        expect(relayResolved).not.toMatch(new RegExp(`^\\s+${variable.name}:`, 'm'));
+      }
+      expect(relayResolved).not.toContain('your-password');
+      // The secret files, resolved against the project directory.
+      for (const { secret } of SECRET_FILE_VARIABLES) {
+        const name = secret.toLowerCase();
+        expect(resolved.stdout).toContain(`  ${name}:\n    file: ${join(project, 'secrets', name)}\n`);
+      }
     });
 
     it('refuses to start without the Redis passwords, and says which one is missing', async () => {
@@ -168,11 +185,48 @@ describe('docker-compose.yml', () => {
 
   it('starts the relay from the Dockerfile, once Redis is healthy, as the relay user', () => {
     expect(relay).toMatch(/^\s+build: \.$/m);
-    expect(relay).toMatch(/^\s+env_file: \.env$/m);
-    expect(relay).toContain('REDIS_URL: redis://relay:${RELAY_REDIS_PASSWORD}@redis:6379');
     expect(relay).toMatch(/depends_on:\n\s+redis:\n\s+condition: service_healthy/);
     expect(relay).toMatch(/^\s+restart: on-failure$/m);
     expect(relay).toContain("HTTP_PORT: '8080'");
+  });
+
+  it('passes the relay each setting of .env by name, and nothing else of it', () => {
+    // Not env_file: that would hand the relay every line of .env, the bots' Redis password included.
+    expect(relay).not.toMatch(/env_file/);
+    expect(relay).not.toMatch(/REDIS_PASSWORD/);
+    for (const variable of CONFIG_VARIABLES) {
+      if (variable.secret) continue;
+      if (variable.name === 'HTTP_HOST' || variable.name === 'HTTP_PORT') continue;
+      expect(relay, variable.name).toContain(`      ${variable.name}: \${${variable.name}:-}\n`);
+    }
+    expect(relay).toContain('HTTP_HOST: 0.0.0.0');
+  });
+
+  it("gives the relay every secret as a Docker secret file, and no secret's value", () => {
+    const topLevel = /^secrets:\n((?: {2,}.*\n?)+)/m.exec(text.replace(/^\s*#.*\n/gm, ''))?.[1] ?? '';
+    const mounted = /^ {4}secrets:\n((?: {6}- .*\n)+)/m.exec(relay)?.[1] ?? '';
+    for (const { name: fileVariable, secret } of SECRET_FILE_VARIABLES) {
+      const name = secret.toLowerCase();
+      expect(relay, secret).not.toMatch(new RegExp(`^\\s+${secret}:`, 'm'));
+      expect(relay).toContain(`      ${fileVariable}: /run/secrets/${name}\n`);
+      expect(mounted).toContain(`      - ${name}\n`);
+      expect(topLevel).toContain(`  ${name}:\n    file: ./secrets/${name}\n`);
+    }
+  });
+
+  it('keeps the secret files out of git and out of the image', async () => {
+    expect(await readFile(join(REPO_ROOT, '.gitignore'), 'utf8')).toMatch(/^\/?secrets\/$/m);
+    // .dockerignore is an allow-list: secrets/ is not on it.
+    const dockerignore = await readFile(join(REPO_ROOT, '.dockerignore'), 'utf8');
+    expect(dockerignore).toMatch(/^\*$/m);
+    expect(dockerignore).not.toMatch(/^!secrets/m);
+  });
+
+  it('runs the relay on a read-only root file system, without capabilities or a way to gain any', () => {
+    expect(relay).toMatch(/^ {4}read_only: true$/m);
+    expect(relay).toMatch(/^ {4}tmpfs:\n {6}- \/tmp$/m);
+    expect(relay).toMatch(/^ {4}cap_drop:\n {6}- ALL$/m);
+    expect(relay).toMatch(/^ {4}security_opt:\n {6}- no-new-privileges:true$/m);
   });
 
   describe('the Redis healthcheck', () => {

@@ -9,7 +9,7 @@ import { RedisEventPublisher } from '../../src/store/redis-events.js';
 import { RedisTokenStore } from '../../src/store/redis-token-store.js';
 import { waitForReplica } from '../../src/store/replica-ack.js';
 import type { TokenRecord } from '../../src/relay/ports/token-store.js';
-import { startWorld, type World } from '../e2e/harness.js';
+import { startWorld, type World, PROMPT_LINE } from '../e2e/harness.js';
 import { findLeaks } from '../helpers/secret-scan.js';
 import { sentinelBinary, startSentinelCluster, type SentinelCluster } from './sentinel-cluster.js';
 
@@ -201,7 +201,7 @@ describe.skipIf(SENTINEL === undefined)('Redis Sentinel: three nodes, three sent
       RELAY_KEY_PREFIX: 'otp-relay',
     });
     const prompts = (operatorId: string) =>
-      w.discord.dmsTo(operatorId).filter((m) => m.content.includes('Login for account'));
+      w.discord.dmsTo(operatorId).filter((m) => PROMPT_LINE.test(m.content));
     for (const operatorId of w.operators) {
       await w.discord.waitFor(() => prompts(operatorId).length >= 1, {
         what: 'the prompt',

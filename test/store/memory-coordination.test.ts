@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryCoordination } from '../../src/store/memory-coordination.js';
-import { codeClaim, coordinationContract, sharedLogin } from './coordination.contract.js';
-
-coordinationContract('MemoryCoordination', async () => {
-  const coordination = new MemoryCoordination();
-  // Replicas in one process share one instance: that is what the demo and the relay tests do.
-  return { coordination, replica: async () => coordination };
-});
+import { codeClaim, sharedLogin } from '../contracts/coordination.contract.js';
 
 describe('MemoryCoordination', () => {
   it('expires the lock, the pending login and input claims by its own clock', async () => {

@@ -1,13 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryTokenStore } from '../../src/store/memory-token-store.js';
-import { clockSeed, newToken, tokenStoreContract } from './token-store.contract.js';
-
-tokenStoreContract('MemoryTokenStore', async () => ({
-  store: new MemoryTokenStore({ account: 'default' }),
-  account: 'default',
-  // A store in memory loses everything only with its process: the restarted one is a new store.
-  loseAll: async () => new MemoryTokenStore({ account: 'default' }),
-}));
+import { clockSeed, newToken } from '../contracts/token-store.contract.js';
 
 describe('MemoryTokenStore', () => {
   afterEach(() => {

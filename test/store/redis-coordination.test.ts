@@ -8,12 +8,11 @@ import type { RelayKeys } from '../../src/relay/ports/token-store.js';
 import { connectRedis, deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import {
   codeClaim,
-  coordinationContract,
   digestOf,
   OWNER,
   savePendingAs,
   sharedLogin,
-} from './coordination.contract.js';
+} from '../contracts/coordination.contract.js';
 import { captureLog } from './log-capture.js';
 
 const ACCOUNT = 'default';
@@ -27,25 +26,6 @@ async function relayClient(): Promise<RedisClient> {
 async function closeQuietly(client: { isOpen: boolean; close(): Promise<void> }): Promise<void> {
   if (client.isOpen) await client.close();
 }
-
-coordinationContract('RedisCoordination', async () => {
-  const prefix = uniquePrefix('coordination-contract');
-  const keys = relayKeys({ prefix, account: ACCOUNT });
-  const clients = [await relayClient()];
-  return {
-    coordination: new RedisCoordination({ client: clients[0]!, keys }),
-    // Every replica on a connection of its own, as separate relay processes would be.
-    replica: async () => {
-      const client = await relayClient();
-      clients.push(client);
-      return new RedisCoordination({ client, keys });
-    },
-    cleanup: async () => {
-      await deletePrefix(clients[0]!, prefix);
-      await Promise.all(clients.map(closeQuietly));
-    },
-  };
-});
 
 describe('RedisCoordination', () => {
   let prefix: string;

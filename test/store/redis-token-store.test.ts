@@ -9,7 +9,7 @@ import type { RelayKeys, TokenRecord } from '../../src/relay/ports/token-store.j
 import { connectRedis, deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { startRedisServer, type RedisServer } from '../ops/redis-server.js';
 import { captureLog } from './log-capture.js';
-import { newToken, tokenStoreContract } from './token-store.contract.js';
+import { newToken } from '../contracts/token-store.contract.js';
 
 const ACCOUNT = 'default';
 
@@ -21,26 +21,6 @@ async function relayClient(): Promise<RedisClient> {
 async function closeQuietly(client: { isOpen: boolean; close(): Promise<void> }): Promise<void> {
   if (client.isOpen) await client.close();
 }
-
-tokenStoreContract('RedisTokenStore', async () => {
-  const prefix = uniquePrefix('token-contract');
-  const client = await relayClient();
-  const keys = relayKeys({ prefix, account: ACCOUNT });
-  const store = new RedisTokenStore({ client, keys, account: ACCOUNT });
-  return {
-    store,
-    account: ACCOUNT,
-    // A Redis restarted empty: the token and the generation counter are gone.
-    loseAll: async () => {
-      await client.del([keys.token, keys.generation]);
-      return store;
-    },
-    cleanup: async () => {
-      await deletePrefix(client, prefix);
-      await closeQuietly(client);
-    },
-  };
-});
 
 /** Debian's python3 first: CI's `apt-get install python3-redis` puts redis-py there. */
 const PYTHON =

@@ -7,7 +7,9 @@ import {
 } from 'discord.js';
 import type { Logger } from '../../shared/log.js';
 import type { PromptRefs } from '../../relay/ports/coordination.js';
+import type { PromptDelivery } from '../delivery.js';
 import { describeError, discordErrorCode } from './describe-error.js';
+import type { Reachability } from './reachability.js';
 import { readPromptRefs, toPromptRefs, type PromptMessageRef } from './prompt-refs.js';
 
 /**
@@ -25,6 +27,8 @@ interface LoginPrompt {
   /** Operator ID → the prompt message in that operator's DM. */
   readonly messages: Map<string, PromptMessageRef>;
   queue: Promise<unknown>;
+  /** When this channel first showed the login's prompt. */
+  readonly firstShownAt: Date;
 }
 
 /** A prompt's text and buttons: the body of its first send and of every edit. */
@@ -45,6 +49,9 @@ export interface PromptMessagesOptions {
   readonly sendDm: (operatorId: string, body: PromptBody, what: string) => Promise<Message>;
   /** The DM channel with an operator. */
   readonly dmChannel: (operatorId: string) => Promise<DMChannel>;
+  /** Which operators the DMs reach; an edit's outcome goes there (a send's is the channel's). */
+  readonly reach: Reachability;
+  readonly now: () => Date;
 }
 
 /**
@@ -54,6 +61,8 @@ export interface PromptMessagesOptions {
 export class PromptMessages {
   readonly #options: PromptMessagesOptions;
   readonly #prompts = new Map<string, LoginPrompt>();
+  /** The login whose prompt was shown last. */
+  #lastLoginId: string | undefined;
 
   public constructor(options: PromptMessagesOptions) {
     this.#options = options;
@@ -61,8 +70,10 @@ export class PromptMessages {
 
   /**
    * Sends or edits one login's prompt in every operator's DM (`body` is rendered when its turn
-   * comes); resolves with where each operator's message is. When `stopped`, sends nothing and
-   * resolves with what is known.
+   * comes, from the channel's state then); resolves with where each operator's message is. When the
+   * operators the DMs cannot reach changed meanwhile (one's DMs are closed), the prompts that went
+   * out are edited once more, so that they name who did not get them. When `stopped`, sends nothing
+   * and resolves with what is known.
    */
   public async show(
     loginId: string,
@@ -76,25 +87,53 @@ export class PromptMessages {
       return toPromptRefs(new Map([...given, ...(this.#prompts.get(loginId)?.messages ?? [])]));
     }
     const prompt = this.#promptOf(loginId);
+    this.#lastLoginId = loginId;
     // One login's renders run one after another, so the last view is the one operators see.
-    const run = prompt.queue.then(() => this.#render(loginId, body(), prompt, given));
+    const run = prompt.queue.then(() => this.#render(loginId, body, prompt, given));
     prompt.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** Whom the last login's prompt reached, and whom not; `undefined` before any prompt. */
+  public lastDelivery(): PromptDelivery | undefined {
+    const loginId = this.#lastLoginId;
+    const prompt = loginId === undefined ? undefined : this.#prompts.get(loginId);
+    if (loginId === undefined || prompt === undefined) return undefined;
+    const reached = [...this.#options.operatorIds].filter((id) => prompt.messages.has(id));
+    return {
+      loginId,
+      at: prompt.firstShownAt,
+      reached,
+      unreachable: this.#options.reach.unreachable().filter((op) => !prompt.messages.has(op.operatorId)),
+    };
   }
 
   /** Renders `body` to every operator; resolves with the refs of every prompt message known after. */
   async #render(
     loginId: string,
-    body: PromptBody,
+    body: () => PromptBody,
     prompt: LoginPrompt,
     given: ReadonlyMap<string, PromptMessageRef>,
   ): Promise<PromptRefs> {
+    const reach = this.#options.reach;
+    const before = reach.key();
+    const first = body();
     // One operator's closed DMs must not keep the prompt from the others: each one's failure is logged.
     await Promise.all(
       [...this.#options.operatorIds].map((operatorId) =>
-        this.#renderTo(operatorId, loginId, prompt, given, body),
+        this.#renderTo(operatorId, loginId, prompt, given, first),
       ),
     );
+    if (reach.key() !== before && prompt.messages.size > 0) {
+      // Who cannot be reached changed: the operators who have the prompt learn it now. Edits only,
+      // once: the others were just tried.
+      const again = body();
+      await Promise.all(
+        [...prompt.messages.keys()].map((operatorId) =>
+          this.#renderTo(operatorId, loginId, prompt, given, again),
+        ),
+      );
+    }
     return toPromptRefs(prompt.messages);
   }
 
@@ -114,6 +153,7 @@ export class PromptMessages {
           )
         ) {
           prompt.messages.set(operatorId, known);
+          this.#options.reach.reached(operatorId);
           return;
         }
         this.#options.log.warn(
@@ -129,6 +169,7 @@ export class PromptMessages {
             { userId: operatorId, loginId, error: describeError(error) },
             'could not update the prompt',
           );
+          this.#options.reach.failed(operatorId, error);
           return;
         }
         this.#options.log.info(
@@ -178,7 +219,7 @@ export class PromptMessages {
   #promptOf(loginId: string): LoginPrompt {
     let prompt = this.#prompts.get(loginId);
     if (prompt === undefined) {
-      prompt = { messages: new Map(), queue: Promise.resolve() };
+      prompt = { messages: new Map(), queue: Promise.resolve(), firstShownAt: this.#options.now() };
       this.#prompts.set(loginId, prompt);
       // Old logins' prompts are never edited again; forget the oldest.
       for (const oldest of this.#prompts.keys()) {

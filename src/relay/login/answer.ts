@@ -240,7 +240,16 @@ function rejectedEnding(
       { kind: 'end-pending', loginId: login.loginId, expect: 'exchanging' },
       ...ended.effects,
       { kind: 'emit', event: { type: 'login.failed', reason } },
-      { kind: 'notify', operatorId, notice: { kind: 'code-rejected', attemptsLeft: 0 } },
+      {
+        kind: 'notify',
+        operatorId,
+        notice: {
+          kind: 'code-rejected',
+          attemptsLeft: 0,
+          // What is known of why the login is over: the operator's next step depends on it.
+          ended: interimSpent ? 'interim-spent' : attemptsLeft > 0 ? 'deadline-passed' : 'no-attempts-left',
+        },
+      },
       {
         kind: 'show-prompt',
         login,

@@ -1,32 +1,35 @@
 import { BrokerError } from '../ports/broker-errors.js';
-import type { Broker, StartLoginResult } from '../ports/broker.js';
-import { errorFields, type Logger } from '../../shared/log.js';
+import type { StartLoginResult } from '../ports/broker.js';
+import { errorFields } from '../../shared/log.js';
 import { abortableSleep, backoffDelayMs } from '../../shared/sleep.js';
-import type { ClaimResult, LoginCoordination, PromptRefs, SharedLogin } from '../ports/coordination.js';
+import type { ClaimResult, PromptRefs, SharedLogin } from '../ports/coordination.js';
 import { codeDigest, newDigestKey } from '../digest.js';
 import type { LoginBase } from '../state.js';
+import type { LoginRunnerOptions } from './runner-options.js';
 import { toPending } from './start.js';
-import type { CodeInput, LoginEffect, LoginInput, LoginSettings, StartRetryOptions } from './types.js';
+import type { CodeInput, LoginEffect, LoginInput } from './types.js';
 
 /**
  * The runner's calls that take more than one port call: step 1 with its retries, claiming a code,
  * finding where the prompt messages are. Each resolves to the next input of the transitions.
  */
 
-/** What the calls need. */
-export interface CallContext {
-  readonly settings: LoginSettings;
-  readonly relayId: string;
-  readonly maxLoginsPerHour: number;
-  readonly startRetry: StartRetryOptions;
-  readonly broker: Broker;
-  readonly coordination: LoginCoordination;
-  readonly logger: Logger;
-  readonly now: () => number;
-  readonly random: () => number;
+/** What the calls need: a few of the runner's ports and settings. */
+export type CallContext = Pick<
+  LoginRunnerOptions,
+  | 'settings'
+  | 'relayId'
+  | 'maxLoginsPerHour'
+  | 'startRetry'
+  | 'broker'
+  | 'coordination'
+  | 'logger'
+  | 'now'
+  | 'random'
+> & {
   /** Aborted when the relay stops. */
   readonly stopping: AbortSignal;
-}
+};
 
 /** How long, at most, a relay waits for another relay to record where its prompts went. */
 const PROMPT_REFS_WAIT_MS = 100;

@@ -1,17 +1,11 @@
 import { end, withFailure } from './endings.js';
-import type { LoginEffect, LoginInput, LoginView, Transition } from './types.js';
+import type { LoginEffect, LoginInput, LoginSettings, LoginView, Transition } from './types.js';
 
 /**
  * A login's deadline. Every relay that knows the login arms it. An ending taken with `endPending` is
  * this relay's alone; one found already gone (the stored login expired by itself) is reported by the
  * one relay that claims it, and the others only bring their own view up to date.
  */
-
-/**
- * How long after the deadline a code sent to the broker just before it may still be answered: longer
- * than the broker client's time-out (15 s).
- */
-const EXCHANGE_GRACE_MS = 30_000;
 
 /** The deadline passed: try to end the stored login (it must still wait for a code). */
 export function onDeadline(view: LoginView, input: Extract<LoginInput, { kind: 'deadline' }>): Transition {
@@ -21,6 +15,7 @@ export function onDeadline(view: LoginView, input: Extract<LoginInput, { kind: '
 /** What the store said at the deadline. */
 export function onDeadlineChecked(
   view: LoginView,
+  settings: LoginSettings,
   input: Extract<LoginInput, { kind: 'deadline-checked' }>,
 ): Transition {
   const { loginId, ended, pending, now } = input;
@@ -54,7 +49,7 @@ export function onDeadlineChecked(
   // still exchanging): if a token came of it, the login worked; else it is over. Only once a broker
   // call started before the deadline has surely answered: until then that relay may be alive.
   if (login.kind === 'exchanging' && login.loginId === loginId) {
-    const surelyOverAt = login.deadline.getTime() + EXCHANGE_GRACE_MS;
+    const surelyOverAt = login.deadline.getTime() + settings.exchangeGraceMs;
     if (now < surelyOverAt) {
       return { view, effects: [{ kind: 'arm-deadline', loginId, at: new Date(surelyOverAt) }] };
     }

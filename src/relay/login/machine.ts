@@ -9,7 +9,7 @@ import {
 } from './answer.js';
 import { onCancelEnded, onResendEnded, onResendFound, onResendRequested } from './buttons.js';
 import { onDeadline, onDeadlineChecked, onDeadlineReported } from './deadline.js';
-import { adopt, onPendingSaved, onRequest, onStartChecked, onStepOneDone } from './start.js';
+import { adopt, onPendingSaved, onReminder, onRequest, onStartChecked, onStepOneDone } from './start.js';
 import type { LoginInput, LoginSettings, LoginView, Transition } from './types.js';
 
 /**
@@ -94,10 +94,12 @@ export function transition(
         effects: [],
       };
     }
+    case 'reminder':
+      return onReminder(view, input);
     case 'deadline':
       return onDeadline(view, input);
     case 'deadline-checked':
-      return onDeadlineChecked(view, input);
+      return onDeadlineChecked(view, settings, input);
     case 'deadline-reported':
       return onDeadlineReported(view, input, now);
   }

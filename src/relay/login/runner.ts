@@ -1,23 +1,11 @@
-import type { Broker } from '../ports/broker.js';
 import { errorFields, type Logger } from '../../shared/log.js';
-import type { LoginReason, OperatorChannel } from '../ports/operators.js';
-import type { EventPublisher } from '../ports/token-store.js';
-import type { LoginCoordination, SharedLogin } from '../ports/coordination.js';
-import type { RelayObserver } from '../state.js';
-import type { TokenHolder } from '../token-holder.js';
+import type { SharedLogin } from '../ports/coordination.js';
 import { claimCode, findPrompts, stepOne, type CallContext } from './calls.js';
 import { ENDING_CLAIM_TTL_MS, Teller, type Reply } from './teller.js';
 import { LockKeeper } from './lock-keeper.js';
+import type { LoginRunnerOptions } from './runner-options.js';
 import { transition } from './machine.js';
-import {
-  INITIAL_VIEW,
-  type LoginEffect,
-  type LoginInput,
-  type LoginRequestResult,
-  type LoginSettings,
-  type LoginView,
-  type StartRetryOptions,
-} from './types.js';
+import { INITIAL_VIEW, type LoginEffect, type LoginInput, type LoginView } from './types.js';
 
 /** A code the broker has not judged by then is shown as being checked. */
 const CHECKING_PROMPT_AFTER_MS = 250;
@@ -25,28 +13,7 @@ const CHECKING_PROMPT_AFTER_MS = 250;
 const DEADLINE_RECHECK_MS = 5_000;
 
 export { INPUT_CLAIM_TTL_MS, type Reply } from './teller.js';
-
-/** What the runner needs: the ports, and the settings of this relay. */
-export interface LoginRunnerOptions {
-  readonly settings: LoginSettings;
-  readonly relayId: string;
-  readonly maxLoginsPerHour: number;
-  readonly lockTtlMs: number;
-  readonly startRetry: StartRetryOptions;
-  readonly broker: Broker;
-  readonly operators: OperatorChannel;
-  readonly events: EventPublisher;
-  readonly coordination: LoginCoordination;
-  readonly tokens: TokenHolder;
-  readonly logger: Logger;
-  readonly observer: RelayObserver;
-  readonly now: () => number;
-  readonly random: () => number;
-  /** Starts a login, as the relay's `requestLogin` does ("Send a new code", a deferred login). */
-  readonly requestLogin: (reason: LoginReason) => Promise<LoginRequestResult>;
-  /** Runs `work` as this relay's, so that `idle()` and `stop()` wait for it. */
-  readonly track: (work: Promise<unknown>) => void;
-}
+export type { LoginRunnerOptions } from './runner-options.js';
 
 /**
  * Runs the login's effects against the ports: the only place in relay/ where a login does I/O. Each

@@ -240,6 +240,7 @@ export function onPendingSaved(
     effects: [
       { kind: 'release-lock' },
       { kind: 'arm-deadline', loginId, at: deadline },
+      { kind: 'arm-reminder', loginId, at: reminderAt(shared) },
       {
         kind: 'log',
         level: 'info',
@@ -301,6 +302,7 @@ export function adopt(view: LoginView, shared: SharedLogin): { view: LoginView; 
     },
     effects: [
       { kind: 'arm-deadline', loginId: shared.loginId, at: shared.deadline },
+      { kind: 'arm-reminder', loginId: shared.loginId, at: reminderAt(shared) },
       {
         kind: 'log',
         level: 'info',
@@ -327,4 +329,19 @@ export function toPending(shared: SharedLogin) {
     promptedAt: shared.promptedAt,
     codeKey: shared.codeKey,
   };
+}
+
+/**
+ * When nobody having answered is worth one more DM: halfway between the SMS and the deadline (half
+ * of `CODE_TIMEOUT`). A phone shows a new message; an edited prompt it does not.
+ */
+function reminderAt(shared: Pick<SharedLogin, 'promptedAt' | 'deadline'>): Date {
+  return new Date((shared.promptedAt.getTime() + shared.deadline.getTime()) / 2);
+}
+
+/** The reminder is due: only if the login still waits and nobody has tried a code for it. */
+export function onReminder(view: LoginView, input: Extract<LoginInput, { kind: 'reminder' }>): Transition {
+  const login = view.login;
+  const due = login.kind === 'awaiting-code' && login.loginId === input.loginId && login.attemptsUsed === 0;
+  return { view, effects: due ? [{ kind: 'remind', loginId: login.loginId, deadline: login.deadline }] : [] };
 }

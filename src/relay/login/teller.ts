@@ -1,11 +1,10 @@
 import { errorFields, type Logger } from '../../shared/log.js';
-import type { LoginReason, OperatorChannel, OperatorNotice, PromptView } from '../ports/operators.js';
-import type { EventPublisher } from '../ports/token-store.js';
-import type { LoginCoordination } from '../ports/coordination.js';
+import type { OperatorNotice, PromptView } from '../ports/operators.js';
 import type { PendingLogin, RelayObserver } from '../state.js';
-import { emitSafely, type TokenHolder } from '../token-holder.js';
+import { emitSafely } from '../token-holder.js';
 import type { LockKeeper } from './lock-keeper.js';
-import type { LoginEffect, LoginInput, LoginRequestResult, LoginSettings, LoginView } from './types.js';
+import type { LoginRunnerOptions } from './runner-options.js';
+import type { LoginEffect, LoginInput, LoginRequestResult, LoginView } from './types.js';
 
 /**
  * How long the claim on reporting a login's ending is remembered: longer than any stall a relay
@@ -19,18 +18,11 @@ export const ENDING_CLAIM_TTL_MS = 24 * 3_600_000;
  */
 export const INPUT_CLAIM_TTL_MS = 24 * 3_600_000;
 
-/** What the {@link Teller} needs. */
-export interface TellerOptions {
-  readonly settings: LoginSettings;
-  readonly relayId: string;
-  readonly lockTtlMs: number;
-  readonly operators: OperatorChannel;
-  readonly events: EventPublisher;
-  readonly coordination: LoginCoordination;
-  readonly tokens: TokenHolder;
-  readonly logger: Logger;
-  readonly observer: RelayObserver;
-  readonly now: () => number;
+/** What the {@link Teller} needs: the runner's ports and settings, and its own handles. */
+export interface TellerOptions extends Omit<
+  LoginRunnerOptions,
+  'maxLoginsPerHour' | 'startRetry' | 'broker' | 'random'
+> {
   readonly lock: LockKeeper;
   /** Aborted when the relay stops. */
   readonly stopping: AbortSignal;
@@ -38,8 +30,6 @@ export interface TellerOptions {
   readonly run: (input: LoginInput) => Promise<void>;
   /** This relay's view of the login now. */
   readonly view: () => LoginView;
-  readonly requestLogin: (reason: LoginReason) => Promise<LoginRequestResult>;
-  readonly track: (work: Promise<unknown>) => void;
 }
 
 /** What a chain of transitions answered its caller (`requestLogin`, `/cancel`). */
@@ -55,6 +45,7 @@ export class Teller {
   #deadlineTimer: NodeJS.Timeout | undefined;
   #deferredTimer: NodeJS.Timeout | undefined;
   #lockRetryTimer: NodeJS.Timeout | undefined;
+  #reminderTimer: NodeJS.Timeout | undefined;
   /** "Checking…" edits under way, per login: later edits of that prompt wait for them. */
   readonly #checking = new Map<string, Promise<void>>();
 
@@ -65,7 +56,8 @@ export class Teller {
 
   /** Stops every timer. */
   public stop(): void {
-    for (const timer of [this.#deadlineTimer, this.#deferredTimer, this.#lockRetryTimer]) clearTimeout(timer);
+    for (const timer of [this.#deadlineTimer, this.#deferredTimer, this.#lockRetryTimer, this.#reminderTimer])
+      clearTimeout(timer);
   }
 
   /** Shows a code as being checked (the broker is slow); later edits of that prompt wait for it. */
@@ -107,6 +99,30 @@ export class Teller {
         );
         this.#deadlineTimer.unref();
         return;
+      }
+      case 'arm-reminder': {
+        const { loginId } = effect;
+        clearTimeout(this.#reminderTimer);
+        this.#reminderTimer = setTimeout(
+          () => this.#o.track(this.#o.run({ kind: 'reminder', loginId })),
+          Math.max(0, effect.at.getTime() - this.#o.now()),
+        );
+        this.#reminderTimer.unref();
+        return;
+      }
+      case 'remind': {
+        // Every relay that follows the login arms it; the one that claims it sends it.
+        const ttlMs = Math.max(INPUT_CLAIM_TTL_MS, effect.deadline.getTime() - this.#o.now());
+        const mine = await this.#o.coordination
+          .claimInput(`reminder:${effect.loginId}`, ttlMs)
+          .catch(() => true);
+        if (!mine) return;
+        const notice: OperatorNotice = {
+          kind: 'code-reminder',
+          account: this.#o.settings.account,
+          deadline: effect.deadline,
+        };
+        return this.#contain(this.#o.operators.broadcast(notice), notice, 'broadcast not sent');
       }
       case 'clear-deadline':
         return clearTimeout(this.#deadlineTimer);

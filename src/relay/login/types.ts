@@ -164,6 +164,8 @@ export type LoginInput =
     }
   /** A prompt was shown (sent or edited): where its messages are now. */
   | { readonly kind: 'prompts-shown'; readonly loginId: string; readonly refs: PromptRefs }
+  // ── the reminder ──
+  | { readonly kind: 'reminder'; readonly loginId: string }
   // ── the deadline ──
   | { readonly kind: 'deadline'; readonly loginId: string }
   | {
@@ -250,6 +252,10 @@ export type LoginEffect =
   | { readonly kind: 'save-halt'; readonly halt: LoginHalt }
   | { readonly kind: 'arm-deadline'; readonly loginId: string; readonly at: Date }
   | { readonly kind: 'clear-deadline' }
+  /** Feeds `reminder` at `at`: half of `CODE_TIMEOUT` after the prompt went out. */
+  | { readonly kind: 'arm-reminder'; readonly loginId: string; readonly at: Date }
+  /** One short new DM to every operator; one relay sends it (claimed as `reminder:<loginId>`). */
+  | { readonly kind: 'remind'; readonly loginId: string; readonly deadline: Date }
   | { readonly kind: 'look-again-after-lock'; readonly reason: LoginReason }
   | {
       readonly kind: 'defer-login';
@@ -311,6 +317,12 @@ export interface LoginSettings {
   readonly account: string;
   readonly codeTimeoutMs: number;
   readonly maxCodeAttempts: number;
+  /**
+   * How long after a login's deadline a code sent to the broker just before it may still be
+   * answered: longer than one broker call may take. Until then a relay that saw another relay take
+   * a code does not call that exchange dead.
+   */
+  readonly exchangeGraceMs: number;
   /** The keyed hash of the credentials, for a halt (computed once by the runner: it is random). */
   readonly credentialsDigest: () => string;
 }

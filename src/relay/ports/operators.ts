@@ -57,6 +57,11 @@ export type OperatorNotice =
       readonly attemptsLeft: number;
       readonly ended?: 'interim-spent' | 'no-attempts-left' | 'deadline-passed';
     }
+  /**
+   * Nobody has answered a login's prompt by half of `CODE_TIMEOUT`: a short new DM (an edit of the
+   * prompt does not notify a phone).
+   */
+  | { readonly kind: 'code-reminder'; readonly account: string; readonly deadline: Date }
   /** The login succeeded; the token is published until `expiresAt`. */
   | { readonly kind: 'logged-in'; readonly account: string; readonly expiresAt: Date }
   /** A code came but no login waits for one. */

@@ -122,6 +122,8 @@ export interface DiscordEmulator {
 
   /** Creates a user; `dmsOpen: false` makes every DM from the bot fail with 50007. Returns the ID. */
   createUser(name?: string, options?: { dmsOpen?: boolean }): string;
+  /** Opens or closes the user's DMs to the bot (their privacy setting): closed, DMs fail with 50007. */
+  setDmsOpen(userId: string, open: boolean): void;
   /** The user writes `content` in their DM with the bot (MESSAGE_CREATE). Returns the message's ID. */
   sendDm(userId: string, content: string): string;
   /** The user writes in a guild text channel (MESSAGE_CREATE, only with GuildMessages). Returns the ID. */
@@ -330,6 +332,12 @@ class Emulator implements DiscordEmulator {
 
   public createUser(name?: string, options?: { dmsOpen?: boolean }): string {
     return this.#world.createUser(name ?? `user${this.#world.users.size + 1}`, options?.dmsOpen ?? true);
+  }
+
+  public setDmsOpen(userId: string, open: boolean): void {
+    const user = this.#world.users.get(userId);
+    if (user === undefined) throw new Error(`no such user: ${userId}`);
+    user.dmsOpen = open;
   }
 
   public sendDm(userId: string, content: string): string {

@@ -3,7 +3,7 @@ import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { CONFIG_VARIABLES, ConfigError, loadConfig, type Config } from '../../src/config.js';
+import { CONFIG_VARIABLES, ConfigError, loadConfig, type Config } from '../../src/config/index.js';
 import { Secret } from '../../src/shared/secret.js';
 
 /** The least a relay starts with. */

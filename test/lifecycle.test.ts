@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { shutdownDeadlineMs } from '../../src/app.js';
-import { installLastResortHandlers, Shutdown, type StoppableRelay } from '../../src/lifecycle.js';
-import { captureLog } from '../store/log-capture.js';
+import { shutdownDeadlineMs } from '../src/app.js';
+import { installLastResortHandlers, Shutdown, type StoppableRelay } from '../src/lifecycle.js';
+import { captureLog } from './store/log-capture.js';
 
 afterEach(() => {
   vi.useRealTimers();

@@ -189,7 +189,7 @@ describe('renderPrompt', () => {
     const { text } = renderPrompt(view({ kind: 'open', attemptsLeft: 3 }, 'bot-request'), names);
     expect(text).toContain('`main`');
     expect(text).toContain('a trading bot reported');
-    expect(text).toContain(`08:05:30 UTC (<t:${deadline.getTime() / 1000}:R>)`);
+    expect(text).toContain(`<t:${deadline.getTime() / 1000}:t> (<t:${deadline.getTime() / 1000}:R>)`);
     expect(text).toContain('`123 456`');
     expect(text).toContain(`**${ACTION_LABELS.code}**`);
     expect(text).toContain('3 attempts left');
@@ -334,7 +334,7 @@ describe('renderNotice for the SMS guard, expiry and commands', () => {
     );
     expect(retrying).toContain('`main`');
     expect(retrying).toContain('MAX_LOGINS_PER_HOUR');
-    expect(retrying).toContain('starts it by itself at 08:05:30 UTC');
+    expect(retrying).toContain(`starts it by itself at <t:${deadline.getTime() / 1000}:t>`);
     expect(retrying).not.toContain('/login');
 
     const waiting = {
@@ -344,7 +344,7 @@ describe('renderNotice for the SMS guard, expiry and commands', () => {
       nextAllowedAt: deadline,
       retrying: false,
     } as const;
-    expect(renderNotice(waiting, names)).toContain('08:05:30 UTC');
+    expect(renderNotice(waiting, names, { format: 'plain' })).toContain('08:05:30 UTC');
     expect(renderNotice(waiting, names)).toContain('use `/login` then');
     expect(renderNotice(waiting, names, { format: 'plain' })).toContain('type "login" then');
   });

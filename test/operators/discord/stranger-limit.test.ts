@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StrangerLimit } from '../../src/operators/discord/stranger-limit.js';
+import { StrangerLimit } from '../../../src/operators/discord/stranger-limit.js';
 
 describe('StrangerLimit', () => {
   it('allows one reply per user per interval', () => {

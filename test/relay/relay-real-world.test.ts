@@ -339,3 +339,74 @@ describe('shutdown', () => {
     expect(t.relay.unfinished()).toEqual({});
   });
 });
+
+describe('honest texts after a refused code', () => {
+  it('says the broker ended the login when its answer shows the interim is spent', async () => {
+    const t = await awaitingCode();
+    t.broker.submitCode.mockResolvedValueOnce({ kind: 'code-rejected', interimSpent: true });
+    t.code(ALICE, '111111');
+    await t.relay.idle();
+    expect(t.operators.notices.at(-1)?.notice).toEqual({
+      kind: 'code-rejected',
+      attemptsLeft: 0,
+      ended: 'interim-spent',
+    });
+  });
+
+  it('says the attempts are used up only when they are', async () => {
+    const t = await awaitingCode({ maxCodeAttempts: 1 });
+    t.code(ALICE, '111111');
+    await t.relay.idle();
+    expect(t.operators.notices.at(-1)?.notice).toEqual({
+      kind: 'code-rejected',
+      attemptsLeft: 0,
+      ended: 'no-attempts-left',
+    });
+  });
+});
+
+describe('the reminder', () => {
+  const reminders = (t: ReturnType<typeof makeRelay>) =>
+    t.operators.broadcasts.filter((notice) => notice.kind === 'code-reminder');
+
+  it('sends one short new DM to every operator when nobody answered by half of CODE_TIMEOUT', async () => {
+    const t = await awaitingCode();
+    const deadline = t.operators.lastPrompt!.deadline;
+    await vi.advanceTimersByTimeAsync(CODE_TIMEOUT_MS / 2 - 1);
+    expect(reminders(t)).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    await t.relay.idle();
+    expect(reminders(t)).toEqual([{ kind: 'code-reminder', account: 'default', deadline }]);
+    await vi.advanceTimersByTimeAsync(CODE_TIMEOUT_MS);
+    await t.relay.idle();
+    expect(reminders(t)).toHaveLength(1);
+  });
+
+  it('sends none once someone tried a code, or when the login is over', async () => {
+    const tried = await awaitingCode();
+    tried.code(ALICE, '111111');
+    await tried.relay.idle();
+    const done = await awaitingCode();
+    done.code(ALICE, '123456');
+    await done.relay.idle();
+    await vi.advanceTimersByTimeAsync(CODE_TIMEOUT_MS);
+    await Promise.all([tried.relay.idle(), done.relay.idle()]);
+    expect(reminders(tried)).toEqual([]);
+    expect(reminders(done)).toEqual([]);
+  });
+
+  it('is sent by one relay of several', async () => {
+    const shared = {
+      coordination: new MemoryCoordination(),
+      store: new MemoryTokenStore({ account: 'default' }),
+      events: new MemoryEventPublisher(),
+      broker: new ScriptedBroker(),
+    };
+    const a = await awaitingCode({ ...shared, relayId: 'a' });
+    const b = makeRelay({ ...shared, relayId: 'b' });
+    await b.relay.start(); // follows a's login
+    await vi.advanceTimersByTimeAsync(CODE_TIMEOUT_MS / 2);
+    await Promise.all([a.relay.idle(), b.relay.idle()]);
+    expect(reminders(a).length + reminders(b).length).toBe(1);
+  });
+});

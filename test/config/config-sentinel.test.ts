@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { readSentinelOptions } from '../../src/client/sentinel.js';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { parseMasterReply, parseSentinelNodes, throughProxy } from '../../src/shared/sentinel-proxy.js';
 
 const REQUIRED = Object.freeze({

@@ -1,0 +1,206 @@
+import { relayKeys } from '../contract/keys.js';
+import type { RelayEvent } from '../contract/relay-event.js';
+import type { RelayKeys } from '../contract/types.js';
+import type { SentinelNode } from '../shared/sentinel-proxy.js';
+import type { TokenClientRedis } from './redis-connection.js';
+import { readSentinelOptions, type TokenClientSentinel } from './sentinel.js';
+import type { TokenInfo } from './token-info.js';
+import { MAX_TIMER_DELAY_MS, type TokenWait } from './token-waiters.js';
+
+/**
+ * Where the client reports what happens to it. pino's and `console` both fit. Lines carry
+ * generations, key names and error names; never a token and never a stored value or message.
+ */
+export interface TokenClientLogger {
+  debug(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+/** Options of {@link TokenClient}. */
+export interface TokenClientOptions {
+  /**
+   * The Redis to connect to (`redis://` or `rediss://`, with user and password if needed). The
+   * client opens and closes its connections itself. Not together with `client`.
+   */
+  redisUrl?: string | undefined;
+  /**
+   * A node-redis client of the application, used for reads and reports; the client `duplicate()`s
+   * it for its subscription. It is connected by `start()` if it is not open yet, and never closed by
+   * the token client: its owner closes it (after `close()`). Not together with `redisUrl`.
+   */
+  client?: TokenClientRedis | undefined;
+  /** `RELAY_KEY_PREFIX` of the relay. */
+  prefix?: string | undefined;
+  /** `RELAY_ACCOUNT` of the relay. */
+  account?: string | undefined;
+  /** Where problems are logged; nothing is logged when omitted. */
+  logger?: TokenClientLogger | undefined;
+  /**
+   * The name of the connections on the Redis server (`CLIENT SETNAME`): the command connection's
+   * when the client opens it itself, and with `:subscriber` the subscription's.
+   */
+  connectionName?: string | undefined;
+  /** How long one connection attempt may take (own connections only). */
+  connectTimeoutMs?: number | undefined;
+  /** How long a read or a report may wait for Redis (own connections only). */
+  commandTimeoutMs?: number | undefined;
+  /** The longest wait between two reconnect attempts, or two retries of a failed read. */
+  reconnectMaxDelayMs?: number | undefined;
+  /**
+   * How long {@link TokenClient.waitForToken} waits when the call gives no `timeoutMs`. The default
+   * outlasts the longest login (a code is awaited `CODE_TIMEOUT`, at most 10 minutes).
+   */
+  waitTimeoutMs?: number | undefined;
+  /**
+   * Redis Sentinel: the sentinels (`[{ host, port }]`, or `REDIS_SENTINELS`' text
+   * `host:port,host:port`), together with `sentinelMaster`. The client's own connections then go to
+   * the master the sentinels name and follow failovers; `redisUrl` gives only the user and password.
+   * Not together with `client`.
+   */
+  sentinels?: readonly SentinelNode[] | string | undefined;
+  /** `REDIS_SENTINEL_MASTER`: the sentinels' master group name, together with `sentinels`. */
+  sentinelMaster?: string | undefined;
+}
+
+/** Defaults of {@link TokenClientOptions}. */
+export const TOKEN_CLIENT_DEFAULTS = {
+  redisUrl: 'redis://127.0.0.1:6379',
+  prefix: 'otp-relay',
+  account: 'default',
+  connectionName: 'otp-relay-client',
+  connectTimeoutMs: 5_000,
+  commandTimeoutMs: 5_000,
+  reconnectMaxDelayMs: 5_000,
+  waitTimeoutMs: 900_000,
+} as const satisfies Required<Omit<TokenClientOptions, 'client' | 'logger' | 'sentinels' | 'sentinelMaster'>>;
+
+/** Options of {@link TokenClient.start}. */
+export interface TokenClientStartOptions {
+  /** Gives up connecting (which otherwise retries until Redis answers), e.g. `AbortSignal.timeout(10_000)`. */
+  signal?: AbortSignal | undefined;
+}
+
+/** Options of {@link TokenClient.waitForToken}. */
+export interface WaitForTokenOptions {
+  /** Stops waiting: the promise rejects with the signal's reason. */
+  signal?: AbortSignal | undefined;
+  /**
+   * Gives up after this many milliseconds: the promise rejects with
+   * {@link TokenClientTimeoutError}. Default: the client's `waitTimeoutMs` (15 minutes). Every wait
+   * has one.
+   */
+  timeoutMs?: number | undefined;
+  /**
+   * The generation the bot reported with `reportRejected(n)`: the wait ends with a newer token, or
+   * with token `n` itself once the relay answers that it still works (`token.checked` with
+   * `valid: true`, also when that answer came between the report and this call). Not together with
+   * `minGeneration`.
+   */
+  after?: number | undefined;
+  /** Only a token of at least this generation will do. Not together with `after`. */
+  minGeneration?: number | undefined;
+}
+
+/** Called with the new token, or `undefined` when the token was invalidated, removed or expired. */
+export type TokenChangeListener = (token: TokenInfo | undefined) => void;
+
+/** Called with every well-formed event the relay publishes on `P:events:A`. */
+export type RelayEventListener = (event: RelayEvent) => void;
+
+/** {@link TokenClientOptions} merged over the defaults. */
+export type ClientSettings = {
+  readonly [K in keyof typeof TOKEN_CLIENT_DEFAULTS]: (typeof TOKEN_CLIENT_DEFAULTS)[K] extends string
+    ? string
+    : number;
+};
+
+/** {@link TokenClientOptions}, checked and merged over the defaults. */
+export interface TokenClientConfig {
+  readonly settings: ClientSettings;
+  /** The application's client, when it gave one (`client`). */
+  readonly providedClient: TokenClientRedis | undefined;
+  readonly sentinel: TokenClientSentinel | undefined;
+  readonly logger: TokenClientLogger | undefined;
+  readonly keys: RelayKeys;
+}
+
+/**
+ * Checks {@link TokenClientOptions} and merges them over {@link TOKEN_CLIENT_DEFAULTS}. Throws a
+ * `TypeError` or `RangeError` naming the option for what the client cannot use.
+ */
+export function readTokenClientOptions(options: TokenClientOptions): TokenClientConfig {
+  if (options.client !== undefined && options.redisUrl !== undefined) {
+    throw new TypeError('Pass either redisUrl or client to TokenClient, not both');
+  }
+  const {
+    client: _client,
+    logger: _logger,
+    sentinels: _sentinels,
+    sentinelMaster: _master,
+    ...given
+  } = options;
+  const sentinel = readSentinelOptions(options);
+  if (sentinel !== undefined && options.client !== undefined) {
+    throw new TypeError('Pass either sentinels or client to TokenClient, not both');
+  }
+  const settings: ClientSettings = { ...TOKEN_CLIENT_DEFAULTS, ...withoutUndefined(given) };
+  const { prefix, account, connectionName } = settings;
+  for (const [name, value] of Object.entries({ prefix, account })) {
+    if (typeof value !== 'string' || value.length === 0) {
+      throw new TypeError(`TokenClient option ${name} must be a non-empty string`);
+    }
+  }
+  if (!isTimeout(settings.waitTimeoutMs)) {
+    throw new RangeError(
+      `TokenClient option waitTimeoutMs must be a number of ms from 1 to ${MAX_TIMER_DELAY_MS}`,
+    );
+  }
+  if (!/^[!-~]+$/.test(connectionName)) {
+    // CLIENT SETNAME refuses it, and would fail every connection attempt forever.
+    throw new TypeError('TokenClient option connectionName must be printable ASCII without spaces');
+  }
+  return {
+    settings,
+    providedClient: options.client,
+    sentinel,
+    logger: options.logger,
+    keys: relayKeys({ prefix, account }),
+  };
+}
+
+/**
+ * {@link WaitForTokenOptions} checked, with `timeoutMs` defaulting to `defaultTimeoutMs`: the wait,
+ * or the `TypeError` or `RangeError` that `waitForToken` rejects with.
+ */
+export function readWaitOptions(options: WaitForTokenOptions, defaultTimeoutMs: number): TokenWait | Error {
+  const { signal, after, minGeneration, timeoutMs = defaultTimeoutMs } = options;
+  if (after !== undefined && minGeneration !== undefined) {
+    return new TypeError('Pass either after or minGeneration to waitForToken, not both');
+  }
+  for (const [name, value] of Object.entries({ after, minGeneration })) {
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) {
+      return new RangeError(`${name} must be a non-negative integer`);
+    }
+  }
+  if (!isTimeout(timeoutMs)) {
+    return new RangeError(`timeoutMs must be a number of ms from 1 to ${MAX_TIMER_DELAY_MS}`);
+  }
+  return {
+    minGeneration: after === undefined ? (minGeneration ?? 0) : after + 1,
+    after,
+    timeoutMs,
+    signal,
+  };
+}
+
+/** Whether `value` is a time-out `setTimeout` takes as given: a number of ms from 1 to about 24.8 days. */
+function isTimeout(value: unknown): value is number {
+  return typeof value === 'number' && value >= 1 && value <= MAX_TIMER_DELAY_MS;
+}
+
+function withoutUndefined<T extends object>(options: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
+}

@@ -1,0 +1,52 @@
+import { PassThrough } from 'node:stream';
+import { DiscordOperatorChannel } from '../../src/operators/discord-channel.js';
+import { TerminalOperatorChannel } from '../../src/operators/terminal-channel.js';
+import { createLogger } from '../../src/shared/log.js';
+import { Secret } from '../../src/shared/secret.js';
+import { startDiscordEmulator } from '../fakes/discord/index.js';
+import { operatorChannelContract } from './operator-channel.contract.js';
+
+operatorChannelContract('TerminalOperatorChannel', async () => {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  let written = '';
+  output.on('data', (chunk: Buffer) => {
+    written += chunk.toString('utf8');
+  });
+  return {
+    channel: new TerminalOperatorChannel({ input, output }),
+    operators: ['terminal'],
+    write: (_operatorId, text) => input.write(`${text}\n`),
+    runCommand: (_operatorId, command) => input.write(`${command}\n`),
+    transcript: () => written,
+  };
+});
+
+operatorChannelContract('DiscordOperatorChannel (Discord emulator)', async () => {
+  const emulator = await startDiscordEmulator();
+  const operators = [emulator.createUser('alice'), emulator.createUser('bob')];
+  const channel = new DiscordOperatorChannel({
+    token: new Secret(emulator.botToken),
+    operatorIds: operators,
+    apiUrl: emulator.apiUrl,
+    logger: createLogger({ level: 'silent' }),
+  });
+  return {
+    channel,
+    operators,
+    write: (operatorId, text) => {
+      emulator.sendDm(operatorId, text);
+    },
+    runCommand: (operatorId, command) => {
+      void emulator.runCommand(operatorId, command);
+    },
+    transcript: (operatorId) =>
+      emulator
+        .dmsTo(operatorId)
+        .map((message) =>
+          [message.content, ...message.embeds.map((embed) => JSON.stringify(embed))].join('\n'),
+        )
+        .join('\n'),
+    cleanup: () => emulator.close(),
+  };
+});
