@@ -1,7 +1,6 @@
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
-  ChannelType,
   Client,
   Events,
   GatewayIntentBits,
@@ -13,21 +12,28 @@ import {
 } from 'discord.js';
 import type { Logger } from '../shared/log.js';
 import type { PromptRefs } from '../relay/ports/coordination.js';
-import { Secret } from '../shared/secret.js';
+import type { Secret } from '../shared/secret.js';
+import {
+  DEFAULT_OPTIONS,
+  type DiscordConnectionState,
+  type DiscordOperatorChannelOptions,
+} from './discord/channel-options.js';
 import { fatalCloseReason } from './discord/close-codes.js';
+import { readDm } from './discord/dm-input.js';
+import { discordInviteUrl } from './discord/invite-url.js';
 import { promptComponents } from './discord/components.js';
 import { describeError } from './discord/describe-error.js';
 import { DiscordChannelError } from './discord/errors.js';
 import { DiscordInteractions } from './discord/interactions.js';
 import { DmSender } from './discord/dm-sender.js';
 import { PromptMessages } from './discord/prompt-messages.js';
-import { Reachability, type DmFailure } from './discord/reachability.js';
-import { DEFAULT_RETRY_OPTIONS, type RetryOptions } from './discord/retry.js';
+import { Reachability } from './discord/reachability.js';
+import { DEFAULT_RETRY_OPTIONS } from './discord/retry.js';
 import { loadOperatorNames, registerCommands } from './discord/startup.js';
 import { StrangerLimit } from './discord/stranger-limit.js';
 import type { DeliveryContext, PromptDelivery, UnreachableOperator } from './delivery.js';
 import { renderNotice, renderPrompt, type RenderOptions } from './messages.js';
-import { DEFAULT_CODE_DIGITS, parseCode, type CodeDigits } from './parse-code.js';
+import { type CodeDigits } from './parse-code.js';
 import type {
   OperatorChannel,
   OperatorInput,
@@ -37,90 +43,10 @@ import type {
 } from '../relay/ports/operators.js';
 
 export { DiscordChannelError, type DiscordChannelErrorKind } from './discord/errors.js';
-import { discordInviteUrl } from './discord/invite-url.js';
+export type { DiscordConnectionState, DiscordOperatorChannelOptions } from './discord/channel-options.js';
 export type { PromptMessageRef } from './discord/prompt-refs.js';
 export type { RetryOptions } from './discord/retry.js';
 export type { DmFailure } from './discord/reachability.js';
-
-/** Options of {@link DiscordOperatorChannel}. */
-export interface DiscordOperatorChannelOptions {
-  /** The bot's token (`DISCORD_TOKEN`). */
-  token: Secret;
-  /** Users who get prompts and whose answers count (`DISCORD_OPERATOR_IDS`). */
-  operatorIds: readonly string[];
-  /** discord.js `rest.api` (`DISCORD_API_URL`), e.g. `https://discord.com/api`. */
-  apiUrl: string;
-  logger: Logger;
-  /** How many digits a code has (`CODE_DIGITS`); the parser's default (4 to 8) when omitted. */
-  codeDigits?: CodeDigits;
-  /** How many logins' prompt messages are remembered for later edits. */
-  rememberedLogins?: number;
-  /** How long {@link DiscordOperatorChannel.start} waits for the gateway to be ready. */
-  readyTimeoutMs?: number;
-  /**
-   * How long {@link DiscordOperatorChannel.start} waits for the slash commands to be registered
-   * before it goes on without them (they stay as Discord last had them).
-   */
-  registerCommandsTimeoutMs?: number;
-  /**
-   * How a DM (a prompt sent or edited, a notice, a command's answer) that failed for a passing
-   * reason (Discord's 5xx, a timeout, the network) is tried again. discord.js waits out a 429 by
-   * itself.
-   */
-  dmRetry?: RetryOptions;
-  /**
-   * Users who are not operators get at most one refusal (an interaction's ephemeral answer) and one
-   * log line per this long; their other interactions are left unanswered.
-   */
-  strangerReplyIntervalMs?: number;
-  /** How many such users are remembered for that (a bound on memory, whoever writes to the bot). */
-  rememberedStrangers?: number;
-  /**
-   * Called once when Discord closes the gateway for good after `start` (a revoked token, disallowed
-   * intents: close codes 4004 and 4010-4014): the channel will never receive anything again, and the
-   * process should exit so that an orchestrator or a person sees it. Must not throw.
-   */
-  onFatal?: (error: DiscordChannelError) => void;
-  /**
-   * Called for every DM (a prompt, its edit, a notice) that failed for good, after the retries:
-   * which operator, and why (`dms-closed` for Discord's 50007). For a metric; must not throw.
-   */
-  onDmFailure?: (failure: DmFailure) => void;
-  /** The clock of "unreachable since" and of prompts' times; the system clock by default. */
-  now?: () => Date;
-}
-
-const DEFAULT_OPTIONS = {
-  codeDigits: DEFAULT_CODE_DIGITS,
-  rememberedLogins: 16,
-  readyTimeoutMs: 60_000,
-  registerCommandsTimeoutMs: 15_000,
-  strangerReplyIntervalMs: 60_000,
-  rememberedStrangers: 1_000,
-  onFatal: () => undefined,
-  onDmFailure: () => undefined,
-  now: () => new Date(),
-} as const satisfies Required<
-  Pick<
-    DiscordOperatorChannelOptions,
-    | 'codeDigits'
-    | 'rememberedLogins'
-    | 'readyTimeoutMs'
-    | 'registerCommandsTimeoutMs'
-    | 'strangerReplyIntervalMs'
-    | 'rememberedStrangers'
-    | 'onFatal'
-    | 'onDmFailure'
-    | 'now'
-  >
->;
-
-/**
- * Where the gateway connection stands, for readiness: `connected`; `reconnecting` (discord.js is
- * resuming or identifying again: inputs are not received meanwhile); `closed` (Discord closed it for
- * good, see `onFatal`); `disconnected` (not started, or stopped).
- */
-export type DiscordConnectionState = 'connected' | 'reconnecting' | 'closed' | 'disconnected';
 
 /**
  * The operators' channel on Discord: prompts and notices as DMs from the bot, answers as DM replies,
@@ -474,40 +400,14 @@ export class DiscordOperatorChannel implements OperatorChannel {
 
   async #onMessage(message: Message): Promise<void> {
     if (this.#stopped || message.author.bot) return;
-    const userId = message.author.id;
-    // Logged by user ID only: the text may be a code, or anything at all. A stranger is never
-    // answered (DESIGN.md: ignored), and logged at most once per interval: a flood costs nothing.
-    if (message.inGuild() || message.channel.type !== ChannelType.DM) {
-      if (this.#strangers.allow(userId)) this.#log.info({ userId }, 'ignored a message outside DMs');
-      return;
-    }
-    if (!this.#operatorIds.has(userId)) {
-      if (this.#strangers.allow(userId)) {
-        this.#log.info({ userId }, 'ignored a DM from a user who is not an operator');
-      }
-      return;
-    }
-    if (!this.#acceptingInputs) {
-      // Shutting down: another relay takes it; with none, the code is typed again after the restart.
-      this.#log.info({ operatorId: userId }, 'left a DM alone: shutting down');
-      return;
-    }
-    const parsed = parseCode(message.content, this.#codeDigits);
-    if (!parsed.ok) {
-      // Every relay gets this DM: the core answers it with help, once, after claiming it.
-      this.#log.info({ operatorId: userId, reason: parsed.reason }, 'a DM reply is not one code');
-      this.#deliver({ kind: 'unclear', operatorId: userId, inputId: message.id });
-      return;
-    }
-    this.#log.info({ operatorId: userId, via: 'dm' }, 'code received');
-    this.#deliver({
-      kind: 'code',
-      operatorId: userId,
-      code: new Secret(parsed.code),
-      // Discord's timestamp: a reply written before the current login's prompt belongs to another.
-      sentAt: message.createdAt,
-      inputId: message.id,
+    const input = readDm(message, {
+      operatorIds: this.#operatorIds,
+      acceptingInputs: this.#acceptingInputs,
+      codeDigits: this.#codeDigits,
+      strangers: this.#strangers,
+      logger: this.#log,
     });
+    if (input !== undefined) this.#deliver(input);
   }
 
   async #onInteraction(interaction: Interaction): Promise<void> {

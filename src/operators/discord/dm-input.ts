@@ -1,0 +1,56 @@
+import { ChannelType, type Message } from 'discord.js';
+import type { Logger } from '../../shared/log.js';
+import { Secret } from '../../shared/secret.js';
+import type { OperatorInput } from '../../relay/ports/operators.js';
+import { parseCode, type CodeDigits } from '../parse-code.js';
+import type { StrangerLimit } from './stranger-limit.js';
+
+/** What {@link readDm} needs to know of the channel. */
+export interface DmContext {
+  readonly operatorIds: ReadonlySet<string>;
+  /** False while shutting down: another relay takes the DM. */
+  readonly acceptingInputs: boolean;
+  readonly codeDigits: CodeDigits;
+  readonly strangers: StrangerLimit;
+  readonly logger: Logger;
+}
+
+/**
+ * A DM as the relay's input: a clean code, or `unclear`; `undefined` for what is ignored (anyone but
+ * an operator, a guild message, a DM while shutting down). Logs by user ID only: the text may be a
+ * code, or anything at all.
+ */
+export function readDm(message: Message, context: DmContext): OperatorInput | undefined {
+  const { logger, strangers } = context;
+  const userId = message.author.id;
+  // A stranger is never answered (DESIGN.md: ignored), and logged at most once per interval: a
+  // flood costs nothing.
+  if (message.inGuild() || message.channel.type !== ChannelType.DM) {
+    if (strangers.allow(userId)) logger.info({ userId }, 'ignored a message outside DMs');
+    return undefined;
+  }
+  if (!context.operatorIds.has(userId)) {
+    if (strangers.allow(userId)) logger.info({ userId }, 'ignored a DM from a user who is not an operator');
+    return undefined;
+  }
+  if (!context.acceptingInputs) {
+    // Shutting down: another relay takes it; with none, the code is typed again after the restart.
+    logger.info({ operatorId: userId }, 'left a DM alone: shutting down');
+    return undefined;
+  }
+  const parsed = parseCode(message.content, context.codeDigits);
+  if (!parsed.ok) {
+    // Every relay gets this DM: the core answers it with help, once, after claiming it.
+    logger.info({ operatorId: userId, reason: parsed.reason }, 'a DM reply is not one code');
+    return { kind: 'unclear', operatorId: userId, inputId: message.id };
+  }
+  logger.info({ operatorId: userId, via: 'dm' }, 'code received');
+  return {
+    kind: 'code',
+    operatorId: userId,
+    code: new Secret(parsed.code),
+    // Discord's timestamp: a reply written before the current login's prompt belongs to another.
+    sentAt: message.createdAt,
+    inputId: message.id,
+  };
+}
