@@ -207,7 +207,8 @@ describe('the relay as a process', () => {
     await store.publish({
       token: new Secret(token),
       obtainedAt: new Date(),
-      expiresAt: new Date(Date.now() + 3_600_000),
+      // Longer than RENEW_BEFORE (1 h): a token due for renewal would rightly start a login.
+      expiresAt: new Date(Date.now() + 3 * 3_600_000),
     });
     await redis.quit();
     const stepsBefore = w.etna.counts.step1Calls;
