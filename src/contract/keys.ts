@@ -20,6 +20,7 @@ export function relayKeys(options: RelayKeysOptions): RelayKeys {
     lock: `${prefix}:lock:${account}`,
     pending: `${prefix}:pending:${account}`,
     halt: `${prefix}:halt:${account}`,
+    waiting: `${prefix}:waiting:${account}`,
     logins: `${prefix}:logins:${account}`,
     inputs: `${prefix}:inputs:${account}`,
   };

@@ -57,6 +57,11 @@ export interface RelayKeys {
   readonly pending: string;
   /** `P:halt:A`, the halt of all logins as JSON, with no TTL (the relay's own). */
   readonly halt: string;
+  /**
+   * `P:waiting:A`, set while the last login ended without a token: automatic triggers then wait for
+   * a person, on every relay (the relay's own).
+   */
+  readonly waiting: string;
   /** `P:logins:A`, a sorted set of step-1 times over the last hour: the SMS budget (the relay's own). */
   readonly logins: string;
   /**

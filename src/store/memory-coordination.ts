@@ -64,6 +64,7 @@ export class MemoryCoordination implements LoginCoordination {
   #lock: { owner: string; expiresAtMs: number } | undefined;
   #pending: StoredLogin | undefined;
   #halt: LoginHalt | undefined;
+  #waitingForPerson = false;
   /** Step-1 times (epoch ms), oldest first. */
   #logins: number[] = [];
   /** Claimed input IDs, and when each claim is forgotten (epoch ms). */
@@ -173,6 +174,14 @@ export class MemoryCoordination implements LoginCoordination {
     if (this.#inputs.has(inputId)) return false;
     this.#inputs.set(inputId, now + ttl);
     return true;
+  }
+
+  public async loadWaitingForPerson(): Promise<boolean> {
+    return this.#waitingForPerson;
+  }
+
+  public async saveWaitingForPerson(waiting: boolean): Promise<void> {
+    this.#waitingForPerson = waiting;
   }
 
   public async loadHalt(): Promise<LoginHalt | undefined> {

@@ -35,7 +35,7 @@ export interface RedisCoordinationOptions {
   /** A connected client (see `connectRedis`); the coordination never connects or closes it. */
   client: RedisClient;
   /** The account's keys (`relayKeys`): it uses `lock`, `pending`, `halt`, `logins` and `inputs`. */
-  keys: Pick<RelayKeys, 'lock' | 'pending' | 'halt' | 'logins' | 'inputs'>;
+  keys: Pick<RelayKeys, 'lock' | 'pending' | 'halt' | 'waiting' | 'logins' | 'inputs'>;
   /** Where unreadable stored values are reported (by key and problem, never the value). */
   logger?: Logger | undefined;
 }
@@ -199,6 +199,17 @@ export class RedisCoordination implements LoginCoordination {
       arguments: [inputId, String(nowMs), String(nowMs + ttl)],
     });
     return reply === 1;
+  }
+
+  /** `GET P:waiting:A`: set (`1`) while the last login ended without a token. */
+  public async loadWaitingForPerson(): Promise<boolean> {
+    return (await this.#client.get(this.#keys.waiting)) !== null;
+  }
+
+  /** `SET P:waiting:A 1` with no TTL, or `DEL P:waiting:A`. */
+  public async saveWaitingForPerson(waiting: boolean): Promise<void> {
+    if (waiting) await this.#client.set(this.#keys.waiting, '1');
+    else await this.#client.del(this.#keys.waiting);
   }
 
   /** The halt; `undefined` when there is none or the stored value is unreadable (logged, without it). */

@@ -807,6 +807,21 @@ export function coordinationContract(name: string, create: () => Promise<Coordin
       });
     });
 
+    describe('waiting for a person', () => {
+      it('is shared by every relay, also one that comes later, until it is cleared', async () => {
+        const [a, b] = await replicas(2);
+        expect(await a!.loadWaitingForPerson()).toBe(false);
+        await a!.saveWaitingForPerson(true);
+        expect(await b!.loadWaitingForPerson()).toBe(true);
+        await a!.saveWaitingForPerson(true);
+        expect(await b!.loadWaitingForPerson()).toBe(true);
+        await b!.saveWaitingForPerson(false);
+        expect(await a!.loadWaitingForPerson()).toBe(false);
+        await b!.saveWaitingForPerson(false);
+        expect(await a!.loadWaitingForPerson()).toBe(false);
+      });
+    });
+
     describe('halt', () => {
       it('round-trips, survives across relays, and is lifted with undefined', async () => {
         const [a, b] = await replicas(2);

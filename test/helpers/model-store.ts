@@ -246,6 +246,14 @@ export class GatedCoordination implements LoginCoordination {
     );
   }
 
+  public loadWaitingForPerson(): Promise<boolean> {
+    return this.#call(() => this.inner.loadWaitingForPerson());
+  }
+
+  public saveWaitingForPerson(waiting: boolean): Promise<void> {
+    return this.#call(() => this.inner.saveWaitingForPerson(waiting));
+  }
+
   public loadHalt(): Promise<LoginHalt | undefined> {
     return this.#call(() => this.inner.loadHalt());
   }

@@ -410,3 +410,34 @@ describe('the reminder', () => {
     expect(reminders(a).length + reminders(b).length).toBe(1);
   });
 });
+
+describe('waiting for a person, across relays', () => {
+  it('keeps a relay started after a login ended without a token from starting one by itself', async () => {
+    const shared = {
+      coordination: new MemoryCoordination(),
+      store: new MemoryTokenStore({ account: 'default' }),
+      events: new MemoryEventPublisher(),
+      broker: new ScriptedBroker(),
+    };
+    const first = await awaitingCode({ ...shared, relayId: 'first' });
+    await vi.advanceTimersByTimeAsync(CODE_TIMEOUT_MS); // nobody answered
+    await first.relay.idle();
+    await first.relay.stop();
+
+    const later = makeRelay({ ...shared, relayId: 'later' });
+    for (const reason of ['renewal', 'token-invalid', 'bot-request'] as const) {
+      expect(await later.relay.requestLogin(reason)).toEqual({ result: 'needs-operator' });
+    }
+    await later.relay.idle();
+    expect(shared.broker.startLogin).toHaveBeenCalledTimes(1);
+
+    // A person acts: the login goes, and once it worked nothing waits any more.
+    expect(await later.relay.requestLogin('operator-request')).toEqual({ result: 'started' });
+    await later.relay.idle();
+    expect(await shared.coordination.loadWaitingForPerson()).toBe(false);
+    later.code(ALICE, '123456');
+    await later.relay.idle();
+    expect(await shared.coordination.loadWaitingForPerson()).toBe(false);
+    expect(shared.broker.startLogin).toHaveBeenCalledTimes(2);
+  });
+});

@@ -31,7 +31,13 @@ export function end(
   };
   return {
     view: { ...view, login: { ...ended, kind: 'ended' }, waitingForOperator: outcome !== 'succeeded' },
-    effects: report ? [{ kind: 'observe-ended', login: ended, claimed }] : [],
+    effects: report
+      ? [
+          { kind: 'observe-ended', login: ended, claimed },
+          // Every relay, also one started later, learns whether the account waits for a person.
+          { kind: 'save-waiting', waiting: outcome !== 'succeeded' },
+        ]
+      : [],
   };
 }
 

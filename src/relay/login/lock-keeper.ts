@@ -31,11 +31,11 @@ export class LockKeeper {
   }
 
   /**
-   * Takes the lock, then checks what may stop a login from starting: a pending login, a halt, the
-   * SMS guard (which this spends one step-1 call of). The lock stays held, and renewed, until
+   * Takes the lock, then checks what may stop a login from starting: a pending login, a halt, an
+   * account waiting for a person (automatic triggers only), the SMS guard (which this spends one step-1 call of). The lock stays held, and renewed, until
    * {@link LockKeeper.release}.
    */
-  public async checkStart(maxLoginsPerHour: number): Promise<StartCheck> {
+  public async checkStart(maxLoginsPerHour: number, automatic: boolean): Promise<StartCheck> {
     const { coordination, owner, ttlMs } = this.#o;
     let held = false;
     try {
@@ -46,6 +46,7 @@ export class LockKeeper {
       if (pending !== undefined) return { kind: 'pending', pending };
       const halt = await coordination.loadHalt();
       if (halt !== undefined) return { kind: 'halted', halt };
+      if (automatic && (await coordination.loadWaitingForPerson())) return { kind: 'waiting-for-person' };
       const spend = await coordination.spendLogin(this.#o.now(), maxLoginsPerHour);
       if (!spend.ok) return { kind: 'rate-limited', nextAllowedAt: spend.nextAllowedAt };
       return { kind: 'go' };

@@ -85,7 +85,7 @@ export class LoginRunner {
         return {
           kind: 'start-checked',
           base: effect.base,
-          check: await this.#lock.checkStart(this.#o.maxLoginsPerHour),
+          check: await this.#lock.checkStart(this.#o.maxLoginsPerHour, effect.automatic),
         };
       case 'step-one':
         return stepOne(this.#calls(), effect.base, this.#lock.lost());

@@ -56,7 +56,7 @@ export function onRequest(view: LoginView, input: Extract<LoginInput, { kind: 'r
   const base: LoginBase = { loginId: input.loginId, reason, startedAt: new Date(input.now) };
   return {
     view: { ...view, login: { ...base, kind: 'starting' }, beforeStart: view.login },
-    effects: [{ kind: 'check-start', base }],
+    effects: [{ kind: 'check-start', base, automatic: AUTOMATIC_REASONS.has(reason) }],
   };
 }
 
@@ -75,6 +75,8 @@ export function onStartChecked(
         view: { ...view, announcedDeferralMs: undefined },
         effects: [
           { kind: 'clear-deferral' },
+          // A person (or the schedule) asked for this one: the account no longer waits for one.
+          ...(AUTOMATIC_REASONS.has(base.reason) ? [] : [{ kind: 'save-waiting', waiting: false } as const]),
           { kind: 'reply', result: { result: 'started' } },
           {
             kind: 'log',
@@ -108,6 +110,20 @@ export function onStartChecked(
         ],
       };
     }
+    case 'waiting-for-person':
+      return {
+        view: { ...restored, waitingForOperator: true },
+        effects: [
+          { kind: 'release-lock' },
+          {
+            kind: 'log',
+            level: 'warn',
+            fields: { reason: base.reason },
+            msg: 'login not started: the last one ended without a token; waiting for an operator',
+          },
+          { kind: 'reply', result: { result: 'needs-operator' } },
+        ],
+      };
     case 'halted':
       return {
         view: { ...restored, halted: check.halt },
@@ -276,7 +292,8 @@ function abandon(
         fields: { loginId: base.loginId, why },
         msg: 'login abandoned: it could not be recorded',
       },
-      ...ended.effects,
+      // That other login goes on: the account does not wait for a person because of this one.
+      ...ended.effects.filter((effect) => why !== 'another-login' || effect.kind !== 'save-waiting'),
       { kind: 'emit', event: { type: 'login.failed', reason: 'abandoned' } },
       { kind: 'broadcast', notice: { kind: 'login-abandoned', account: settings.account, why } },
       ...(why === 'another-login' ? [{ kind: 'find-pending', purpose: 'adopt' } as const] : []),

@@ -88,6 +88,9 @@ export class Teller {
             effect.expect === 'exchanging' ? { kind: 'exchanging', relayId } : { kind: 'awaiting-code' },
           ),
         );
+      case 'save-waiting':
+        this.#o.track(this.#quietly(this.#o.coordination.saveWaitingForPerson(effect.waiting)));
+        return;
       case 'save-halt':
         return this.#quietly(coordination.saveHalt(effect.halt));
       case 'arm-deadline': {

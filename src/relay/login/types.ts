@@ -53,6 +53,8 @@ export type StartCheck =
   | { readonly kind: 'lock-busy' }
   | { readonly kind: 'pending'; readonly pending: SharedLogin }
   | { readonly kind: 'halted'; readonly halt: LoginHalt }
+  /** An automatic trigger, while the last login (on any relay) ended without a token. */
+  | { readonly kind: 'waiting-for-person' }
   | { readonly kind: 'rate-limited'; readonly nextAllowedAt: Date }
   /** The coordination store failed; `held`: the lock was taken before it did. */
   | { readonly kind: 'store-failed'; readonly error: unknown; readonly held: boolean };
@@ -194,7 +196,8 @@ export type LoginInput =
  */
 export type LoginEffect =
   // ── calls: each one's result is the next input ──
-  | { readonly kind: 'check-start'; readonly base: LoginBase }
+  /** `automatic`: a trigger no person asked for, which waits while the account waits for a person. */
+  | { readonly kind: 'check-start'; readonly base: LoginBase; readonly automatic: boolean }
   | { readonly kind: 'step-one'; readonly base: LoginBase }
   | { readonly kind: 'save-pending'; readonly shared: SharedLogin }
   | { readonly kind: 'claim-code'; readonly input: CodeInput; readonly known: PendingLogin | undefined }
@@ -250,6 +253,8 @@ export type LoginEffect =
       readonly expect: 'awaiting-code' | 'exchanging';
     }
   | { readonly kind: 'save-halt'; readonly halt: LoginHalt }
+  /** Shares whether the account waits for a person (in the background: never on the token's path). */
+  | { readonly kind: 'save-waiting'; readonly waiting: boolean }
   | { readonly kind: 'arm-deadline'; readonly loginId: string; readonly at: Date }
   | { readonly kind: 'clear-deadline' }
   /** Feeds `reminder` at `at`: half of `CODE_TIMEOUT` after the prompt went out. */

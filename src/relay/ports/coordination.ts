@@ -161,6 +161,15 @@ export interface LoginCoordination {
    */
   claimInput(inputId: string, ttlMs: number): Promise<boolean>;
 
+  /**
+   * Whether the last login ended without a token (unanswered, cancelled, refused, failed): automatic
+   * triggers (renewal, a dead token, a bot's report) then wait for a person or the schedule, on every
+   * relay of the account, also one started after that login ended.
+   */
+  loadWaitingForPerson(): Promise<boolean>;
+  /** Sets or clears {@link LoginCoordination.loadWaitingForPerson}. */
+  saveWaitingForPerson(waiting: boolean): Promise<void>;
+
   /** The current halt, if any. */
   loadHalt(): Promise<LoginHalt | undefined>;
   /** Sets (or, with `undefined`, lifts) the halt. */
