@@ -177,8 +177,6 @@ export function renderNotice(
       return notice.fatal
         ? `Login for account ${f.literal(notice.account)} failed: ${ERROR_ADVICE[notice.error]}. No new login starts until this is fixed: after the restart, ${f.useCommand('login')}.`
         : `Login for account ${f.literal(notice.account)} failed: ${ERROR_ADVICE[notice.error]}. This is usually temporary: try again later.`;
-    case 'pin-missing':
-      return `Account ${f.literal(notice.account)} asks for a security PIN and ETNA_PIN is not set. Set it, then restart the relay.`;
     case 'code-reminder':
       return [
         `${f.bold(`SMS code still needed for account ${f.literal(notice.account)}`)}: nobody has answered yet.`,

@@ -79,7 +79,6 @@ const NOTICES: readonly OperatorNotice[] = [
     (error) =>
       ({ kind: 'login-failed', account: 'main', error, fatal: FATAL_BROKER_ERROR_KINDS.has(error) }) as const,
   ),
-  { kind: 'pin-missing', account: 'main' },
   { kind: 'login-deferred', account: 'main', reason: 'renewal', nextAllowedAt: deadline, retrying: true },
   {
     kind: 'login-deferred',
@@ -319,7 +318,10 @@ describe('renderNotice', () => {
   });
 
   it('tells what to set when the PIN is missing, and what to fix after a failed login', () => {
-    expect(renderNotice({ kind: 'pin-missing', account: 'main' }, names)).toContain('ETNA_PIN');
+    // A PIN the account asks for and ETNA_PIN does not give is a failed login (pin-required).
+    expect(
+      renderNotice({ kind: 'login-failed', account: 'main', error: 'pin-required', fatal: true }, names),
+    ).toContain('ETNA_PIN');
     expect(
       renderNotice({ kind: 'login-failed', account: 'main', error: 'bad-app-key', fatal: true }, names),
     ).toContain('ETNA_APP_KEY');

@@ -102,8 +102,6 @@ export type OperatorNotice =
       readonly error: BrokerErrorKind;
       readonly fatal: boolean;
     }
-  /** The account asked for a PIN and `ETNA_PIN` is not set. */
-  | { readonly kind: 'pin-missing'; readonly account: string }
   /**
    * The SMS guard (`MAX_LOGINS_PER_HOUR`) held a login back. `retrying` says whether the relay will
    * start it by itself at `nextAllowedAt` (automatic triggers) or waits for an operator.
