@@ -1,3 +1,7 @@
+import { ScriptedBroker } from '../fakes/scripted-broker.js';
+import { MemoryTokenStore } from '../../src/store/memory-token-store.js';
+import { MemoryEventPublisher } from '../../src/store/memory-events.js';
+import { BrokerError } from '../../src/relay/ports/broker-errors.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LoginCoordination } from '../../src/relay/ports/coordination.js';
 import { Secret } from '../../src/shared/secret.js';
@@ -318,5 +322,40 @@ describe('a relay stalled through a deadline', () => {
     resume();
     await Promise.all([first.relay.idle(), second.relay.idle()]);
     expect(ended).toEqual(['expired']);
+  });
+});
+
+describe('a relay whose own code was at the broker past the deadline', () => {
+  // Model (MODEL_SIZE=+1, seed 593817372): [2 relays, broker holds step 2, both answer, pause(r1),
+  // advance(1h)]: r2 reported the login expired; r1's broker call then failed and r1 reported it
+  // failed too, editing the prompt from "expired" to "failed".
+  it('does not report, nor show, an ending another relay reported meanwhile; its operator still hears', async () => {
+    const shared = {
+      coordination: new MemoryCoordination(),
+      store: new MemoryTokenStore({ account: 'default' }),
+      events: new MemoryEventPublisher(),
+      broker: new ScriptedBroker(),
+    };
+    const a = makeRelay({ ...shared, relayId: 'a' });
+    await a.relay.start();
+    await a.relay.idle();
+    const b = makeRelay({ ...shared, relayId: 'b' });
+    await b.relay.start();
+    let fail!: (error: Error) => void;
+    shared.broker.submitCode.mockImplementationOnce(() => new Promise((_resolve, reject) => (fail = reject)));
+    a.code(ALICE, '123456');
+    await vi.advanceTimersByTimeAsync(10);
+    // Past the deadline and the broker call's grace: b takes the exchange for dead.
+    await vi.advanceTimersByTimeAsync(CODE_TIMEOUT_MS + 60_000);
+    await b.relay.idle();
+    expect(b.operators.lastPrompt?.state).toEqual({ kind: 'expired' });
+
+    fail(new BrokerError({ kind: 'timeout', step: 'submit-code' }));
+    await a.relay.idle();
+    expect(a.operators.prompts.map((p) => p.state.kind)).not.toContain('failed');
+    expect(shared.events.events.filter((e) => e.type === 'login.failed')).toEqual([
+      { type: 'login.failed', reason: 'expired' },
+    ]);
+    expect(a.operators.noticesTo(ALICE)).toEqual(['login-failed']);
   });
 });

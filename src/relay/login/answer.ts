@@ -1,3 +1,4 @@
+import { BrokerError } from '../ports/broker-errors.js';
 import type { OperatorNotice } from '../ports/operators.js';
 import type { ClaimResult } from '../ports/coordination.js';
 import type { LoginOutcome, PendingLogin } from '../state.js';
@@ -171,7 +172,15 @@ export function onCodeAnswered(
       effects: [
         { kind: 'clear-deadline' },
         { kind: 'end-pending', loginId, expect: 'exchanging' },
-        ...failed.effects,
+        // A halt stands whoever reports the ending.
+        ...failed.effects.filter((effect) => effect.kind === 'save-halt'),
+        {
+          kind: 'claim-ending',
+          loginId,
+          then: failed.effects.filter((effect) => effect.kind !== 'save-halt'),
+          // The operator whose code it was still hears what became of it.
+          otherwise: [{ kind: 'notify', operatorId, notice: failedNotice(settings, outcome.error) }],
+        },
       ],
     };
   }
@@ -238,8 +247,7 @@ function rejectedEnding(
     effects: [
       { kind: 'clear-deadline' },
       { kind: 'end-pending', loginId: login.loginId, expect: 'exchanging' },
-      ...ended.effects,
-      { kind: 'emit', event: { type: 'login.failed', reason } },
+      // The operator hears what became of their code, whoever reports the login's end.
       {
         kind: 'notify',
         operatorId,
@@ -251,9 +259,19 @@ function rejectedEnding(
         },
       },
       {
-        kind: 'show-prompt',
-        login,
-        state: outcome === 'expired' ? { kind: 'expired' } : { kind: 'rejected', operatorId, interimSpent },
+        kind: 'claim-ending',
+        loginId: login.loginId,
+        then: [
+          ...ended.effects,
+          { kind: 'emit', event: { type: 'login.failed', reason } },
+          {
+            kind: 'show-prompt',
+            login,
+            state:
+              outcome === 'expired' ? { kind: 'expired' } : { kind: 'rejected', operatorId, interimSpent },
+          },
+        ],
+        otherwise: [],
       },
     ],
   };
@@ -273,5 +291,19 @@ export function onTokenPublished(
       { kind: 'show-prompt', login, state: { kind: 'succeeded', operatorId, expiresAt } },
       { kind: 'notify', operatorId, notice: { kind: 'logged-in', account: record.account, expiresAt } },
     ],
+  };
+}
+
+/** The notice of a code whose broker call failed, for its operator. */
+function failedNotice(settings: LoginSettings, error: unknown): OperatorNotice {
+  const brokerError =
+    error instanceof BrokerError
+      ? error
+      : new BrokerError({ kind: 'unexpected-answer', step: 'submit-code' });
+  return {
+    kind: 'login-failed',
+    account: settings.account,
+    error: brokerError.kind,
+    fatal: brokerError.fatal,
   };
 }

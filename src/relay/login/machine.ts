@@ -94,6 +94,23 @@ export function transition(
         effects: [],
       };
     }
+    case 'ending-claimed':
+      return {
+        view,
+        effects: input.won
+          ? input.then.map((effect) =>
+              effect.kind === 'observe-ended' ? { ...effect, claimed: true } : effect,
+            )
+          : [
+              {
+                kind: 'log',
+                level: 'info',
+                fields: { loginId: input.loginId },
+                msg: "another relay reported this login's end",
+              },
+              ...input.otherwise,
+            ],
+      };
     case 'reminder':
       return onReminder(view, input);
     case 'deadline':

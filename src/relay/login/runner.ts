@@ -1,3 +1,4 @@
+import { abortableSleep } from '../../shared/sleep.js';
 import { errorFields, type Logger } from '../../shared/log.js';
 import type { SharedLogin } from '../ports/coordination.js';
 import { claimCode, findPrompts, stepOne, type CallContext } from './calls.js';
@@ -177,6 +178,20 @@ export class LoginRunner {
             pending,
           };
         });
+      case 'claim-ending': {
+        // While the store cannot be asked, ask again (as the deadline does): another relay may
+        // report this ending meanwhile. Stopping: report it (an ending reported twice beats none).
+        for (;;) {
+          try {
+            const won = await coordination.claimInput(`deadline:${effect.loginId}`, ENDING_CLAIM_TTL_MS);
+            return { ...effect, kind: 'ending-claimed', won };
+          } catch (error) {
+            if (this.#stopping.signal.aborted) return { ...effect, kind: 'ending-claimed', won: true };
+            this.#log.warn({ loginId: effect.loginId, err: errorFields(error) }, 'ending not claimed yet');
+            await abortableSleep(DEADLINE_RECHECK_MS, this.#stopping.signal);
+          }
+        }
+      }
       case 'check-deadline': {
         const { loginId } = effect;
         let ended: SharedLogin | undefined;

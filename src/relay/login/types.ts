@@ -166,6 +166,14 @@ export type LoginInput =
     }
   /** A prompt was shown (sent or edited): where its messages are now. */
   | { readonly kind: 'prompts-shown'; readonly loginId: string; readonly refs: PromptRefs }
+  /** Whether this relay claimed the report of a login's ending; `then` is what it reports. */
+  | {
+      readonly kind: 'ending-claimed';
+      readonly loginId: string;
+      readonly won: boolean;
+      readonly then: readonly LoginEffect[];
+      readonly otherwise: readonly LoginEffect[];
+    }
   // ── the reminder ──
   | { readonly kind: 'reminder'; readonly loginId: string }
   // ── the deadline ──
@@ -233,6 +241,18 @@ export type LoginEffect =
   | { readonly kind: 'end-for-cancel'; readonly operatorId: string; readonly loginId: string }
   | { readonly kind: 'request-login'; readonly operatorId: string }
   | { readonly kind: 'check-deadline'; readonly loginId: string }
+  /**
+   * Claims the report of a login's ending (`deadline:<loginId>`), then runs `then` only if this
+   * relay won it: a relay that wakes from a pause to its own broker answer does not report (nor show)
+   * an ending another relay reported meanwhile.
+   */
+  | {
+      readonly kind: 'claim-ending';
+      readonly loginId: string;
+      readonly then: readonly LoginEffect[];
+      /** What to do instead when another relay reported it (e.g. tell the operator of their code). */
+      readonly otherwise: readonly LoginEffect[];
+    }
   | {
       readonly kind: 'report-deadline';
       readonly login: LoginBase & { readonly attemptsUsed: number; readonly deadline: Date };
