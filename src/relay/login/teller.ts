@@ -93,40 +93,21 @@ export class Teller {
         return;
       case 'save-halt':
         return this.#quietly(coordination.saveHalt(effect.halt));
-      case 'arm-deadline': {
-        const { loginId } = effect;
+      case 'arm-deadline':
         clearTimeout(this.#deadlineTimer);
-        this.#deadlineTimer = setTimeout(
-          () => this.#o.track(this.#o.run({ kind: 'deadline', loginId })),
-          Math.max(0, effect.at.getTime() - this.#o.now()),
-        );
-        this.#deadlineTimer.unref();
+        this.#deadlineTimer = this.#feedAt(effect.at, { kind: 'deadline', loginId: effect.loginId });
         return;
-      }
-      case 'arm-reminder': {
-        const { loginId } = effect;
+      case 'arm-reminder':
         clearTimeout(this.#reminderTimer);
-        this.#reminderTimer = setTimeout(
-          () => this.#o.track(this.#o.run({ kind: 'reminder', loginId })),
-          Math.max(0, effect.at.getTime() - this.#o.now()),
-        );
-        this.#reminderTimer.unref();
+        this.#reminderTimer = this.#feedAt(effect.at, { kind: 'reminder', loginId: effect.loginId });
         return;
-      }
-      case 'remind': {
+      case 'remind':
         // Every relay that follows the login arms it; the one that claims it sends it.
-        const ttlMs = Math.max(INPUT_CLAIM_TTL_MS, effect.deadline.getTime() - this.#o.now());
-        const mine = await this.#o.coordination
-          .claimInput(`reminder:${effect.loginId}`, ttlMs)
-          .catch(() => true);
-        if (!mine) return;
-        const notice: OperatorNotice = {
+        return this.#broadcastOnce(`reminder:${effect.loginId}`, effect.deadline, {
           kind: 'code-reminder',
           account: this.#o.settings.account,
           deadline: effect.deadline,
-        };
-        return this.#contain(this.#o.operators.broadcast(notice), notice, 'broadcast not sent');
-      }
+        });
       case 'clear-deadline':
         return clearTimeout(this.#deadlineTimer);
       case 'look-again-after-lock':
@@ -256,23 +237,36 @@ export class Teller {
       );
       this.#deferredTimer.unref();
     }
-    const ttlMs = Math.max(INPUT_CLAIM_TTL_MS, nextAllowedAt.getTime() - this.#o.now());
     this.#o.track(
-      this.#o.coordination
-        .claimInput(`deferral:${nextAllowedAt.getTime()}`, ttlMs)
-        .catch(() => true)
-        .then(async (mine) => {
-          if (!mine) return;
-          const notice: OperatorNotice = {
-            kind: 'login-deferred',
-            account: this.#o.settings.account,
-            reason,
-            nextAllowedAt,
-            retrying: true,
-          };
-          await this.#contain(this.#o.operators.broadcast(notice), notice, 'broadcast not sent');
-        }),
+      this.#broadcastOnce(`deferral:${nextAllowedAt.getTime()}`, nextAllowedAt, {
+        kind: 'login-deferred',
+        account: this.#o.settings.account,
+        reason,
+        nextAllowedAt,
+        retrying: true,
+      }),
     );
+  }
+
+  /** A timer that feeds `input` to the transitions at `at` (at once if that has passed). */
+  #feedAt(at: Date, input: LoginInput): NodeJS.Timeout {
+    const timer = setTimeout(
+      () => this.#o.track(this.#o.run(input)),
+      Math.max(0, at.getTime() - this.#o.now()),
+    );
+    timer.unref();
+    return timer;
+  }
+
+  /**
+   * Tells every operator `notice`, once for the whole account: every relay may decide to, and the
+   * one that claims `key` (remembered until `until`, at least as long as an input claim) does. If the
+   * store cannot be asked, this relay tells them: twice beats never.
+   */
+  async #broadcastOnce(key: string, until: Date, notice: OperatorNotice): Promise<void> {
+    const ttlMs = Math.max(INPUT_CLAIM_TTL_MS, until.getTime() - this.#o.now());
+    const mine = await this.#o.coordination.claimInput(key, ttlMs).catch(() => true);
+    if (mine) await this.#contain(this.#o.operators.broadcast(notice), notice, 'broadcast not sent');
   }
 
   /** Awaits a coordination write whose failure must not stop the flow (it is logged). */
