@@ -32,15 +32,8 @@ export interface PendingLogin extends LoginBase {
 
 /**
  * Where the current (or last) login stands. The published token is tracked apart from this: a renewal
- * runs while bots still use the token before it.
- *
- * ```
- * none ──start──▶ starting ──code required──▶ awaiting-code ──code──▶ exchanging ──token──▶ ended(succeeded)
- *                    │  └─token at once──▶ ended(succeeded)  ▲  │          │  └─refused, attempts left──┘
- *                    └─broker error──▶ ended(failed)         │  │          └─refused, none left / spent──▶ ended(rejected)
- *                                       deadline / cancel ───┘  └──▶ ended(expired | cancelled)
- * ended ──"Send a new code"──▶ starting
- * ```
+ * runs while bots still use the token before it. The transitions between these states, and their
+ * diagram, are in `login/machine.ts`.
  */
 export type LoginState =
   | { readonly kind: 'none' }
