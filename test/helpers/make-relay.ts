@@ -25,6 +25,20 @@ export interface MakeRelayOptions extends Partial<Omit<RelayOptions, 'broker' | 
 
 let loginIds = 0;
 
+/** The stores several relays of one account share in a test (replicas), each with its own broker. */
+export function sharedStores() {
+  return {
+    coordination: new MemoryCoordination(),
+    store: new MemoryTokenStore({ account: 'default' }),
+    events: new MemoryEventPublisher(),
+  };
+}
+
+/** {@link sharedStores} and one broker for all the relays. */
+export function sharedPorts() {
+  return { ...sharedStores(), broker: new ScriptedBroker() };
+}
+
 /**
  * One relay on in-memory ports (scripted broker, recording operators, memory token store, events and
  * coordination), its operator channel started. Pass the same `coordination`, `store`, `events` and

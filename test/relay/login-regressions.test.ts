@@ -1,12 +1,9 @@
-import { ScriptedBroker } from '../fakes/scripted-broker.js';
-import { MemoryTokenStore } from '../../src/store/memory-token-store.js';
-import { MemoryEventPublisher } from '../../src/store/memory-events.js';
 import { BrokerError } from '../../src/relay/ports/broker-errors.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LoginCoordination } from '../../src/relay/ports/coordination.js';
 import { Secret } from '../../src/shared/secret.js';
 import { MemoryCoordination } from '../../src/store/memory-coordination.js';
-import { ALICE, CODE_TIMEOUT_MS, lastLoginId, makeRelay } from '../helpers/make-relay.js';
+import { ALICE, CODE_TIMEOUT_MS, lastLoginId, makeRelay, sharedPorts } from '../helpers/make-relay.js';
 
 /**
  * Counterexamples the login model (login-model.test.ts) found, shrunk, each as a plain test that
@@ -330,12 +327,7 @@ describe('a relay whose own code was at the broker past the deadline', () => {
   // advance(1h)]: r2 reported the login expired; r1's broker call then failed and r1 reported it
   // failed too, editing the prompt from "expired" to "failed".
   it('does not report, nor show, an ending another relay reported meanwhile; its operator still hears', async () => {
-    const shared = {
-      coordination: new MemoryCoordination(),
-      store: new MemoryTokenStore({ account: 'default' }),
-      events: new MemoryEventPublisher(),
-      broker: new ScriptedBroker(),
-    };
+    const shared = sharedPorts();
     const a = makeRelay({ ...shared, relayId: 'a' });
     await a.relay.start();
     await a.relay.idle();

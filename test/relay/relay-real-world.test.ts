@@ -1,10 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Secret } from '../../src/shared/secret.js';
 import { MemoryCoordination } from '../../src/store/memory-coordination.js';
-import { MemoryEventPublisher } from '../../src/store/memory-events.js';
-import { MemoryTokenStore } from '../../src/store/memory-token-store.js';
-import { ScriptedBroker } from '../fakes/scripted-broker.js';
-import { ALICE, BOB, CODE_TIMEOUT_MS, lastLoginId, makeRelay } from '../helpers/make-relay.js';
+import {
+  ALICE,
+  BOB,
+  CODE_TIMEOUT_MS,
+  lastLoginId,
+  makeRelay,
+  sharedPorts,
+  sharedStores,
+} from '../helpers/make-relay.js';
 
 /**
  * What the broker and Discord do not promise, at the relay: replies that arrive late or twice, a
@@ -108,12 +113,7 @@ describe('a code is never sent twice to one login', () => {
   });
 
   it('counts attempts across relays: the third wrong code on any relay ends the login', async () => {
-    const shared = {
-      coordination: new MemoryCoordination(),
-      store: new MemoryTokenStore({ account: 'default' }),
-      events: new MemoryEventPublisher(),
-      broker: new ScriptedBroker(),
-    };
+    const shared = sharedPorts();
     const a = await awaitingCode({ ...shared, relayId: 'a' });
     const b = makeRelay({ ...shared, relayId: 'b' });
     await b.relay.start();
@@ -193,11 +193,7 @@ describe('a lost lock stops the login', () => {
   });
 
   it('a second relay that took the lock meanwhile keeps its login; the paused one does not overwrite it', async () => {
-    const shared = {
-      coordination: new MemoryCoordination(),
-      store: new MemoryTokenStore({ account: 'default' }),
-      events: new MemoryEventPublisher(),
-    };
+    const shared = sharedStores();
     const paused = makeRelay({ ...shared, relayId: 'paused', lockTtlMs: 60_000 });
     let resume!: () => void;
     paused.broker.startLogin.mockImplementationOnce(
@@ -248,12 +244,7 @@ describe('no operator input dropped in silence', () => {
 
 describe('the deadline', () => {
   it('is checked right before step 2, after waiting for where the prompts went', async () => {
-    const shared = {
-      coordination: new MemoryCoordination(),
-      store: new MemoryTokenStore({ account: 'default' }),
-      events: new MemoryEventPublisher(),
-      broker: new ScriptedBroker(),
-    };
+    const shared = sharedPorts();
     const save = shared.coordination.savePrompts.bind(shared.coordination);
     let release!: () => void;
     const recorded = new Promise<void>((resolve) => (release = resolve));
@@ -278,12 +269,7 @@ describe('the deadline', () => {
 
 describe('bot requests and the SMS guard', () => {
   it('tells the operators once per deferral, however often bots ask and however many relays hear it', async () => {
-    const shared = {
-      coordination: new MemoryCoordination(),
-      store: new MemoryTokenStore({ account: 'default' }),
-      events: new MemoryEventPublisher(),
-      broker: new ScriptedBroker(),
-    };
+    const shared = sharedPorts();
     const a = await awaitingCode({ ...shared, relayId: 'a', maxLoginsPerHour: 1 });
     a.code(ALICE, '123456');
     await a.relay.idle();
@@ -396,12 +382,7 @@ describe('the reminder', () => {
   });
 
   it('is sent by one relay of several', async () => {
-    const shared = {
-      coordination: new MemoryCoordination(),
-      store: new MemoryTokenStore({ account: 'default' }),
-      events: new MemoryEventPublisher(),
-      broker: new ScriptedBroker(),
-    };
+    const shared = sharedPorts();
     const a = await awaitingCode({ ...shared, relayId: 'a' });
     const b = makeRelay({ ...shared, relayId: 'b' });
     await b.relay.start(); // follows a's login
@@ -413,12 +394,7 @@ describe('the reminder', () => {
 
 describe('waiting for a person, across relays', () => {
   it('keeps a relay started after a login ended without a token from starting one by itself', async () => {
-    const shared = {
-      coordination: new MemoryCoordination(),
-      store: new MemoryTokenStore({ account: 'default' }),
-      events: new MemoryEventPublisher(),
-      broker: new ScriptedBroker(),
-    };
+    const shared = sharedPorts();
     const first = await awaitingCode({ ...shared, relayId: 'first' });
     await vi.advanceTimersByTimeAsync(CODE_TIMEOUT_MS); // nobody answered
     await first.relay.idle();

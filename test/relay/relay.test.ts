@@ -1,52 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BrokerError } from '../../src/relay/ports/broker-errors.js';
-import { createLogger } from '../../src/shared/log.js';
-import { Relay } from '../../src/relay/relay.js';
 import { Secret } from '../../src/shared/secret.js';
-import { MemoryCoordination } from '../../src/store/memory-coordination.js';
-import { MemoryEventPublisher } from '../../src/store/memory-events.js';
-import { MemoryTokenStore } from '../../src/store/memory-token-store.js';
-import type { RelayEvent } from '../../src/relay/ports/token-store.js';
 import type { EndedLogin, RelayObserver } from '../../src/relay/state.js';
-import { RecordingOperators } from '../fakes/recording-operators.js';
-import { ScriptedBroker } from '../fakes/scripted-broker.js';
+import { ALICE, BOB, CODE_TIMEOUT_MS, makeRelay } from '../helpers/make-relay.js';
 
-const ALICE = '100000000000000001';
-const BOB = '100000000000000002';
-const CODE_TIMEOUT_MS = 5 * 60_000;
-
+/** One relay on in-memory ports; its logins are `login-1`, `login-2`… */
 function setup(observer: RelayObserver = {}) {
-  const broker = new ScriptedBroker();
-  const operators = new RecordingOperators();
-  const store = new MemoryTokenStore({ account: 'default' });
-  const events = new MemoryEventPublisher();
-  const published: RelayEvent[] = [];
-  events.subscribe((event) => published.push(event));
   let ids = 0;
-  const relay = new Relay({
-    account: 'default',
-    codeTimeoutMs: CODE_TIMEOUT_MS,
-    tokenLifetimeMs: 24 * 3_600_000,
-    maxCodeAttempts: 3,
-    maxLoginsPerHour: 4,
-    broker,
-    operators,
-    store,
-    events,
-    coordination: new MemoryCoordination(),
-    logger: createLogger({ level: 'silent' }),
-    newLoginId: () => `login-${++ids}`,
-    observer,
-  });
-  void operators.start((input) => relay.handleInput(input));
+  const t = makeRelay({ observer, newLoginId: () => `login-${++ids}` });
+  /** A code as a plain DM reply, or through `loginId`'s modal. */
   const code = (operatorId: string, text: string, loginId?: string) =>
-    operators.input({
-      kind: 'code',
-      operatorId,
-      code: new Secret(text),
-      ...(loginId === undefined ? {} : { loginId }),
-    });
-  return { broker, operators, store, events, published, relay, code };
+    t.code(operatorId, text, loginId === undefined ? {} : { loginId });
+  return { ...t, code };
 }
 
 /** Starts the relay from an empty store and waits until the prompt is out. */

@@ -1,46 +1,23 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BrokerError } from '../../src/relay/ports/broker-errors.js';
-import { createLogger } from '../../src/shared/log.js';
 import type { OperatorInput } from '../../src/relay/ports/operators.js';
-import { Relay } from '../../src/relay/relay.js';
+import type { Relay } from '../../src/relay/relay.js';
 import { Secret } from '../../src/shared/secret.js';
-import { MemoryCoordination } from '../../src/store/memory-coordination.js';
-import { MemoryEventPublisher } from '../../src/store/memory-events.js';
-import { MemoryTokenStore } from '../../src/store/memory-token-store.js';
-import { RecordingOperators } from '../fakes/recording-operators.js';
-import { ScriptedBroker } from '../fakes/scripted-broker.js';
-
-const ALICE = '100000000000000001';
-const BOB = '100000000000000002';
+import type { RecordingOperators } from '../fakes/recording-operators.js';
+import { ALICE, BOB, makeRelay, sharedPorts } from '../helpers/make-relay.js';
 
 /** What several relays of one account share: the broker, the store, the coordination store. */
 function sharedWorld() {
-  const broker = new ScriptedBroker();
-  const store = new MemoryTokenStore({ account: 'default' });
-  const events = new MemoryEventPublisher();
-  const coordination = new MemoryCoordination();
+  const shared = sharedPorts();
   let ids = 0;
   const relays: { relay: Relay; operators: RecordingOperators }[] = [];
   const spawn = (name: string, credentials: readonly string[] = ['app-key', 'user', 'password']) => {
-    const operators = new RecordingOperators();
-    const relay = new Relay({
-      account: 'default',
-      codeTimeoutMs: 5 * 60_000,
-      tokenLifetimeMs: 24 * 3_600_000,
-      maxCodeAttempts: 3,
-      maxLoginsPerHour: 4,
-      broker,
-      operators,
-      store,
-      events,
-      coordination,
-      logger: createLogger({ level: 'silent' }),
+    const { relay, operators } = makeRelay({
+      ...shared,
       relayId: name,
       credentials: credentials.map((value) => new Secret(value)),
       newLoginId: () => `login-${++ids}`,
-      random: () => 0.5,
     });
-    void operators.start((input) => relay.handleInput(input));
     relays.push({ relay, operators });
     return { relay, operators };
   };
@@ -49,7 +26,7 @@ function sharedWorld() {
     for (const { operators } of relays) operators.input(input);
   };
   const idle = () => Promise.all(relays.map(({ relay }) => relay.idle()));
-  return { broker, store, events, coordination, spawn, deliverToAll, idle, relays };
+  return { ...shared, spawn, deliverToAll, idle, relays };
 }
 
 beforeEach(() => {
