@@ -50,30 +50,8 @@ async function startOn(port: number, aclFile: string | undefined): Promise<Redis
   args.push('--logfile', '', '--daemonize', 'no', '--loglevel', 'notice');
   if (aclFile !== undefined) args.push('--aclfile', aclFile);
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${output}`)), 10_000);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server exited (${String(code)}) before it was ready:\n${output}`));
-    });
-  });
-  child.stdout.resume();
-  child.stderr.resume();
+  await untilOutput(child, ['Ready to accept connections'], 10_000, 'redis-server');
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
@@ -221,4 +199,43 @@ export class CommandRecorder {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
+}
+
+/**
+ * Resolves once `child` printed one of `readyLines` (on stdout or stderr); rejects with the end of
+ * its output when it exits first or `timeoutMs` passes (then it is killed).
+ */
+export async function untilOutput(
+  child: ChildProcess,
+  readyLines: readonly string[],
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${what} did not start:\n${output.slice(-2000)}`));
+    }, timeoutMs);
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      if (readyLines.some((line) => output.includes(line))) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited (${String(code)}) before it was ready:\n${output.slice(-2000)}`));
+    });
+  });
+  // Keep draining the output so the process never blocks on a full pipe.
+  child.stdout?.removeAllListeners('data').resume();
+  child.stderr?.removeAllListeners('data').resume();
 }

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@redis/client';
-import { REPO_ROOT, RENDER_ACL, renderAcl, run } from './redis-server.js';
+import { REPO_ROOT, RENDER_ACL, renderAcl, run, untilOutput } from './redis-server.js';
 
 // Three redis-server (a master, two replicas) and three sentinels, on free ports of 127.0.0.1,
 // with deploy/redis's ACL users on every node (users.acl.template + ha-users.acl.template). Every
@@ -207,33 +207,7 @@ async function renderHaAcl(dir: string, passwords: ClusterPasswords): Promise<st
 async function startChild(file: string, args: string[], port: number, readyLines: string[]): Promise<Child> {
   const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${file} on ${port} did not start:\n${output.slice(-2000)}`));
-    }, 20_000);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      if (readyLines.some((line) => output.includes(line))) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${file} on ${port} exited (${String(code)}):\n${output.slice(-2000)}`));
-    });
-  });
-  // Keep draining the output so the process never blocks on a full pipe.
-  child.stdout.removeAllListeners('data').resume();
-  child.stderr.removeAllListeners('data').resume();
+  await untilOutput(child, readyLines, 20_000, `${file} on ${port}`);
   return {
     child,
     port,
