@@ -5,31 +5,15 @@ import { inspect } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import type {
+  ConfigError} from '../../src/config/index.js';
 import {
   CONFIG_VARIABLES,
-  ConfigError,
   loadConfig,
   SECRET_FILE_VARIABLES,
   type Config,
 } from '../../src/config/index.js';
-
-const REQUIRED = Object.freeze({
-  ETNA_APP_KEY: 'app-key',
-  ETNA_USERNAME: 'trader',
-  ETNA_PASSWORD: 'pass word',
-  DISCORD_TOKEN: 'discord-token',
-  DISCORD_OPERATOR_IDS: '123456789012345678',
-});
-
-function errorOf(env: Record<string, string | undefined>): ConfigError {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('loadConfig did not throw');
-}
+import { REQUIRED, errorOf } from '../helpers/config.js';
 
 /** Everything an error shows: its message, its inspection and its problems. */
 function printed(error: ConfigError): string {

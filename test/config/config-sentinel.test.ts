@@ -3,14 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { readSentinelOptions } from '../../src/client/sentinel.js';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { parseMasterReply, parseSentinelNodes, throughProxy } from '../../src/shared/sentinel-proxy.js';
-
-const REQUIRED = Object.freeze({
-  ETNA_APP_KEY: 'app-key',
-  ETNA_USERNAME: 'trader',
-  ETNA_PASSWORD: 'pass word',
-  DISCORD_TOKEN: 'discord-token',
-  DISCORD_OPERATOR_IDS: '123456789012345678',
-});
+import { REQUIRED } from '../helpers/config.js';
 
 function problems(env: Record<string, string>): string[] {
   try {

@@ -3,32 +3,9 @@ import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { CONFIG_VARIABLES, ConfigError, loadConfig, type Config } from '../../src/config/index.js';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from '../../src/config/index.js';
 import { Secret } from '../../src/shared/secret.js';
-
-/** The least a relay starts with. */
-const REQUIRED = Object.freeze({
-  ETNA_APP_KEY: 'app-key',
-  ETNA_USERNAME: 'trader',
-  ETNA_PASSWORD: 'pass word',
-  DISCORD_TOKEN: 'discord-token',
-  DISCORD_OPERATOR_IDS: '123456789012345678',
-});
-
-function load(overrides: Record<string, string | undefined> = {}): Config {
-  return loadConfig({ ...REQUIRED, ...overrides });
-}
-
-/** The ConfigError `loadConfig` throws for `env`; fails the test when it does not throw one. */
-function errorOf(env: Record<string, string | undefined>): ConfigError {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('loadConfig did not throw');
-}
+import { REQUIRED, errorOf, load } from '../helpers/config.js';
 
 describe('loadConfig', () => {
   it('fills in every default', () => {
