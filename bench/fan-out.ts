@@ -1,6 +1,6 @@
 /**
  * Benchmark 3, "fan-out": N subscribers in this process; the time from the token write (the
- * relay's own store and event adapters: INCR + fenced SET, then PUBLISH `token.updated`) until each
+ * relay's own store and event adapters: the generation-and-write script, then PUBLISH `token.updated`) until each
  * subscriber holds the new token.
  *
  * Kinds of subscriber:

@@ -173,7 +173,7 @@ async function main(): Promise<void> {
     }
     details.push(
       `3. All subscribers in the bench process (one event loop); time from the start of the relay's ` +
-        `own token write (RedisTokenStore.publish: INCR + fenced SET, then RedisEventPublisher's ` +
+        `own token write (RedisTokenStore.publish: one script takes the generation and writes, then RedisEventPublisher's ` +
         `PUBLISH) to each subscriber holding the new generation (\`onTokenChange\`). ` +
         `${results[0]?.arrival.n ?? 0} arrivals per kind (${quick ? 3 : 10} timed rounds after 2 warm-up). ` +
         `Start-up of 1,000 clients: ${results.map((r) => `${r.kind} ${ms(r.startMs)}`).join(', ')}.`,
