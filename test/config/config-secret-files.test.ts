@@ -5,14 +5,8 @@ import { inspect } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type {
-  ConfigError} from '../../src/config/index.js';
-import {
-  CONFIG_VARIABLES,
-  loadConfig,
-  SECRET_FILE_VARIABLES,
-  type Config,
-} from '../../src/config/index.js';
+import type { ConfigError } from '../../src/config/index.js';
+import { CONFIG_VARIABLES, loadConfig, SECRET_FILE_VARIABLES, type Config } from '../../src/config/index.js';
 import { REQUIRED, errorOf } from '../helpers/config.js';
 
 /** Everything an error shows: its message, its inspection and its problems. */
