@@ -1,7 +1,8 @@
 /**
  * Benchmark 1, "answer to token": from the Discord emulator delivering the operator's DM
  * (`sendDm`) to a Redis subscriber receiving `token.updated`, with the real relay process
- * (`node dist/main.js`), against a bare script doing only step 2, SET … PX and PUBLISH.
+ * (`node dist/main.js`), against a bare discord.js client doing only step 2, SET … PX and PUBLISH
+ * on the DM (bench/bare-answer.ts, on a Discord emulator of its own, same broker and Redis).
  */
 import { once } from 'node:events';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -9,6 +10,7 @@ import { relayKeys } from '../src/contract/keys.js';
 import { benchScript, RELAY_MAIN, RELAY_NODE_ARGS, sleep, spawnNode, type Child } from './lib/child.js';
 import { BENCH_REDIS_URL, benchPrefix, deletePrefix } from './lib/redis.js';
 import { summarize, type Summary } from './lib/stats.js';
+import { startDiscordEmulator } from '../test/fakes/discord/index.js';
 import { EventWatch, LoginDriver, startBenchWorld } from './lib/world.js';
 
 export interface AnswerToTokenOptions {
@@ -69,6 +71,13 @@ async function runSession(
     const driver = await LoginDriver.open(world, watch);
     cleanups.push(() => driver.close());
 
+    // The bare client's own Discord: the relay's would hand it the relay's DMs too.
+    const bareDiscord = await startDiscordEmulator({
+      restLatencyMs: Number(process.env.BENCH_DISCORD_LATENCY_MS ?? 0),
+    });
+    cleanups.push(() => bareDiscord.close());
+    const bareOperator = bareDiscord.createUser('carol');
+
     const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await once(server, 'listening');
     cleanups.push(() => new Promise((resolve) => server.close(resolve)));
@@ -79,6 +88,9 @@ async function runSession(
       BENCH_TOKEN_KEY: bareKeys.token,
       BENCH_EVENTS_CHANNEL: bareKeys.events,
       BENCH_TOKEN_LIFETIME_MS: String(TOKEN_LIFETIME_MS),
+      BENCH_OPERATOR_ID: bareOperator,
+      DISCORD_TOKEN: bareDiscord.botToken,
+      DISCORD_API_URL: bareDiscord.apiUrl,
       REDIS_URL: BENCH_REDIS_URL,
     });
     const bare = spawnNode(benchScript('bare-answer'), { env: bareEnv });
@@ -102,7 +114,7 @@ async function runSession(
       const updated = watch.next(bareKeys.events, (event) => event.type === 'token.updated');
       const done = reply(socket, 'done');
       const sentAt = performance.now();
-      socket.send(JSON.stringify({ type: 'code', code }));
+      bareDiscord.sendDm(bareOperator, code);
       const received = await updated;
       await done;
       return received.at - sentAt;

@@ -1,14 +1,17 @@
 /**
  * The bare baseline of "answer to token" (a child process of the bench): what the relay does
- * between an operator's answer and the bots' event, with nothing else. It takes the code from a
- * WebSocket message (as the relay takes it from the Discord gateway), sends broker step 2 with
- * undici, writes keyv's envelope with SET … PX and PUBLISHes `token.updated`.
+ * between an operator's answer and the bots' event, with nothing else. A bare discord.js client,
+ * configured as the relay's (DM intent, channel partials), logged into a Discord emulator of its
+ * own: on the operator's DM it sends broker step 2 with undici, writes keyv's envelope with
+ * SET … PX and PUBLISHes `token.updated`.
  *
- * Protocol on the WebSocket at BENCH_WS_URL: `{"type":"prepare"}` → step 1, outside any timing,
- * answered `{"type":"prepared"}`; `{"type":"code","code":"123456"}` → step 2, SET, PUBLISH, then
- * `{"type":"done"}`.
+ * Protocol on the WebSocket at BENCH_WS_URL (the bench's control line, outside any timing):
+ * `{"type":"prepare"}` → step 1, answered `{"type":"prepared"}`; after the DM's round,
+ * `{"type":"done"}` (or `{"type":"error"}`). The client is ready when the socket opens.
  */
+import { once } from 'node:events';
 import { createClient } from '@redis/client';
+import { Client, Events, GatewayIntentBits, Partials } from 'discord.js';
 import { Agent, request } from 'undici';
 import WebSocket from 'ws';
 
@@ -52,7 +55,7 @@ async function prepare(): Promise<void> {
 }
 
 async function answer(code: string): Promise<void> {
-  if (!/^\d{6}$/.test(code) || interim === undefined) throw new Error('bare-answer: no login to answer');
+  if (!/^\d{4,8}$/.test(code) || interim === undefined) throw new Error('bare-answer: no login to answer');
   const answer = await post({ ...baseHeaders, Authorization: `Bearer ${interim}`, VerificationCode: code });
   interim = undefined;
   if (answer.State !== 'Succeeded' || answer.Token === undefined)
@@ -79,17 +82,29 @@ async function answer(code: string): Promise<void> {
   ]);
 }
 
+const operatorId = env('BENCH_OPERATOR_ID');
+const discord = new Client({
+  intents: [GatewayIntentBits.DirectMessages],
+  partials: [Partials.Channel],
+  rest: { api: env('DISCORD_API_URL') },
+});
+await Promise.all([once(discord, Events.ClientReady), discord.login(env('DISCORD_TOKEN'))]);
+
 const socket = new WebSocket(env('BENCH_WS_URL'));
-socket.on('message', (data: Buffer) => {
-  const message = JSON.parse(data.toString('utf8')) as { type: string; code?: string };
-  const work = message.type === 'prepare' ? prepare() : answer(message.code ?? '');
+const reply = (work: Promise<void>, done: string): void => {
   work.then(
-    () => socket.send(JSON.stringify({ type: message.type === 'prepare' ? 'prepared' : 'done' })),
-    (error: unknown) => {
-      socket.send(JSON.stringify({ type: 'error', message: String(error) }));
-    },
+    () => socket.send(JSON.stringify({ type: done })),
+    (error: unknown) => socket.send(JSON.stringify({ type: 'error', message: String(error) })),
   );
+};
+discord.on(Events.MessageCreate, (message) => {
+  if (message.author.id !== operatorId || message.guildId !== null) return;
+  reply(answer(message.content.trim()), 'done');
+});
+socket.on('message', (data: Buffer) => {
+  const message = JSON.parse(data.toString('utf8')) as { type: string };
+  if (message.type === 'prepare') reply(prepare(), 'prepared');
 });
 socket.on('close', () => {
-  void Promise.allSettled([redis.close(), agent.close()]).then(() => process.exit(0));
+  void Promise.allSettled([redis.close(), agent.close(), discord.destroy()]).then(() => process.exit(0));
 });

@@ -52,6 +52,7 @@ function progress(text: string): void {
 
 const mb = (bytes: number): string => `${fmt(bytes / 2 ** 20)} MB`;
 const yes = (ok: boolean): string => (ok ? 'yes' : '**no**');
+const signedMs = (value: number): string => `${value >= 0 ? '+' : '−'}${ms(Math.abs(value))}`;
 
 async function section(id: string, name: string, run: () => Promise<void>): Promise<void> {
   if (!only.has(id)) return;
@@ -97,10 +98,10 @@ async function main(): Promise<void> {
       id: '1',
       benchmark: `Answer to token: \`sendDm\` → \`token.updated\` at a subscriber (n=${relay.n} each)`,
       measured: `relay process: median ${ms(relay.median)}, p99 ${ms(relay.p99)}`,
-      baseline: `bare step 2 + SET PX + PUBLISH: median ${ms(bare.median)}, p99 ${ms(bare.p99)}`,
-      comparison: `${fmt(ratio)}×, +${ms(addedMs)} (p99 +${ms(relay.p99 - bare.p99)})`,
-      target: '≤ 1.3× and < 2 ms added',
-      met: yes(ratio <= 1.3 && addedMs < 2),
+      baseline: `bare discord.js client, step 2 + SET PX + PUBLISH on the DM: median ${ms(bare.median)}, p99 ${ms(bare.p99)}`,
+      comparison: `${fmt(ratio)}×, ${signedMs(addedMs)} (p99 ${signedMs(relay.p99 - bare.p99)})`,
+      target: '≤ 1.3× and ≤ 1 ms added',
+      met: yes(ratio <= 1.3 && addedMs <= 1),
     });
     details.push(
       `1. ${sessions} relay process${sessions > 1 ? 'es' : ''} one after the other (each may start 60 logins ` +
@@ -124,8 +125,8 @@ async function main(): Promise<void> {
       measured: `\`getToken()\`: median ${fmt(getTokenNs.median)} ns, p99 ${fmt(getTokenNs.p99)} ns per call`,
       baseline: `GET + JSON.parse: median ${fmt(rawGetNs.median / 1000)} µs, p99 ${fmt(rawGetNs.p99 / 1000)} µs`,
       comparison: `${fmt(speedup)}× faster (p99: ${fmt(rawGetNs.p99 / getTokenNs.p99)}×)`,
-      target: '≥ 100× faster',
-      met: yes(speedup >= 100),
+      target: '≥ 1,000× faster',
+      met: yes(speedup >= 1000),
     });
     details.push(
       `2. \`getToken()\`: ${getTokenNs.n} batches of 250,000 calls (a sample is a batch's time per call); ` +

@@ -254,10 +254,13 @@ export class Relay {
   async #handle(input: OperatorInput): Promise<void> {
     // Every relay receives the same DM: only the one that claims it acts and answers. Commands are
     // already single: only one relay's acknowledgement of an interaction succeeds.
+    // A code's claim goes with the code's own claim, in one store call (see claimCode).
+    if (input.kind === 'code') {
+      if (this.#claims.firstDelivery(input.inputId)) await this.#runner.run({ kind: 'code', input });
+      return;
+    }
     if (input.kind !== 'command' && !(await this.#claims.claim(input))) return;
     switch (input.kind) {
-      case 'code':
-        return this.#runner.run({ kind: 'code', input });
       case 'unclear':
         return this.#notify(input.operatorId, { kind: 'help' });
       case 'resend':

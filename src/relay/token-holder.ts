@@ -167,11 +167,13 @@ export class TokenHolder {
         this.#set(record);
         this.#log.info({ generation: record.generation, expiresAt: record.expiresAt }, 'token published');
         this.#options.onPublished?.(record);
-        await this.#emit({
-          type: 'token.updated',
-          generation: record.generation,
-          expiresAt: record.expiresAt,
-        });
+        if (this.#options.store.announcesPublish !== true) {
+          await this.#emit({
+            type: 'token.updated',
+            generation: record.generation,
+            expiresAt: record.expiresAt,
+          });
+        }
         return record;
       } catch (error) {
         // The store takes the generation and writes in one step: a failure is the store's, never a

@@ -36,14 +36,21 @@ export interface LoggerFactoryOptions {
   destination?: DestinationStream;
 }
 
-/** Creates the relay's pino JSON logger with its redaction backstop. */
+/**
+ * Creates the relay's pino JSON logger with its redaction backstop. Without a `destination`, lines
+ * go to standard output asynchronously: a line is handed to the OS off the event loop, in order,
+ * as soon as it is logged (no batching delay). A synchronous write blocks the relay whenever the
+ * reader of its output (a container runtime, a terminal, a parent process) is slow to drain the
+ * pipe, and that blocking sat between an operator's code and the bots. pino flushes what is left
+ * when the process exits (also on `process.exit()`); only a kill -9 can lose the last lines.
+ */
 export function createLogger(options: LoggerFactoryOptions): Logger {
   const pinoOptions: LoggerOptions = {
     level: options.level,
     base: { service: 'otp-relay' },
     redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
   };
-  return options.destination ? pino(pinoOptions, options.destination) : pino(pinoOptions);
+  return pino(pinoOptions, options.destination ?? pino.destination({ dest: 1, sync: false }));
 }
 
 /**

@@ -37,8 +37,12 @@ export const checkArguments = {
     checkLockOwner(owner);
     checkSharedLogin(login, nowMs);
   },
-  claimCode(claim: CodeClaim): void {
+  /** Returns the input claim's TTL in whole milliseconds, when the claim carries an input. */
+  claimCode(claim: CodeClaim): number | undefined {
     checkCodeClaim(claim);
+    if (claim.input === undefined) return undefined;
+    checkInputId(claim.input.inputId);
+    return checkLockTtlMs(claim.input.ttlMs);
   },
   claimInput(inputId: string, ttlMs: number): number {
     checkInputId(inputId);

@@ -132,7 +132,14 @@ export class MemoryCoordination implements LoginCoordination {
 
   /** Checks in this order: none, busy, stale, already-tried, no-attempts-left. */
   public async claimCode(claim: CodeClaim): Promise<ClaimResult> {
-    checkArguments.claimCode(claim);
+    const inputTtlMs = checkArguments.claimCode(claim);
+    if (
+      claim.input !== undefined &&
+      inputTtlMs !== undefined &&
+      !this.#claimInput(claim.input.inputId, inputTtlMs)
+    ) {
+      return { ok: false, reason: 'input-taken' };
+    }
     const pending = this.#live(claim.loginId);
     if (pending === undefined) return { ok: false, reason: 'none' };
     if (pending.phase.kind === 'exchanging') {
@@ -168,7 +175,10 @@ export class MemoryCoordination implements LoginCoordination {
   }
 
   public async claimInput(inputId: string, ttlMs: number): Promise<boolean> {
-    const ttl = checkArguments.claimInput(inputId, ttlMs);
+    return this.#claimInput(inputId, checkArguments.claimInput(inputId, ttlMs));
+  }
+
+  #claimInput(inputId: string, ttl: number): boolean {
     const now = this.#now();
     for (const [id, forgetAtMs] of this.#inputs) if (forgetAtMs <= now) this.#inputs.delete(id);
     if (this.#inputs.has(inputId)) return false;

@@ -95,15 +95,36 @@ end
 `;
 
 /**
- * Claims the code, checking in this order: the login (`none`), its phase (`busy`), when the code
- * was written (`stale`), the codes tried (`already-tried`), the attempts (`no-attempts-left`).
- * A login saved before `promptedAt` and `triedCodes` existed counts as prompted at `startedAt`
- * with no code tried. ARGV: loginId, relayId, operatorId, the code's digest, when it was written
- * (ISO 8601, or empty), maxAttempts. Returns `{'claimed', <the updated JSON>}`,
- * `{'busy', <the operatorId whose code is at the broker>}`, `{'stale', <promptedAt>}`,
- * `{'already-tried'}`, `{'no-attempts-left'}`, `{'none'}` or `{'corrupt'}`.
+ * `claim_input(key, input_id, now, forget_at)`: claims operator input `input_id` in the sorted set
+ * `key` unless a claim of it is still remembered: drops the claims forgotten by `now`, adds this
+ * one (`ZADD NX`: 0 when it is there already), and keeps the key until the last claim is
+ * forgotten. Returns 1 when this caller got the input.
  */
-export const CLAIM_CODE_SCRIPT = `${LOAD_LOGIN}${TIME_KEY}
+const CLAIM_INPUT = `
+local function claim_input(key, input_id, now, forget_at)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  local added = redis.call('ZADD', key, 'NX', forget_at, input_id)
+  if added == 1 then
+    local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+    redis.call('PEXPIRE', key, math.max(1, tonumber(last[2]) - tonumber(now)))
+  end
+  return added
+end
+`;
+
+/**
+ * Claims the code, checking in this order: the operator input that carried it, when one is given
+ * (`input-taken`), the login (`none`), its phase (`busy`), when the code was written (`stale`),
+ * the codes tried (`already-tried`), the attempts (`no-attempts-left`). A login saved before
+ * `promptedAt` and `triedCodes` existed counts as prompted at `startedAt` with no code tried.
+ * KEYS: pending, inputs. ARGV: loginId, relayId, operatorId, the code's digest, when it was written
+ * (ISO 8601, or empty), maxAttempts, the inputId (or empty: no input to claim), now (ms), when the
+ * input's claim is forgotten (ms). Returns `{'claimed', <the updated JSON>}`,
+ * `{'busy', <the operatorId whose code is at the broker>}`, `{'stale', <promptedAt>}`,
+ * `{'already-tried'}`, `{'no-attempts-left'}`, `{'input-taken'}`, `{'none'}` or `{'corrupt'}`.
+ */
+export const CLAIM_CODE_SCRIPT = `${LOAD_LOGIN}${TIME_KEY}${CLAIM_INPUT}
+if ARGV[7] ~= '' and claim_input(KEYS[2], ARGV[7], ARGV[8], ARGV[9]) == 0 then return {'input-taken'} end
 local login, why = load_login()
 if not login then return {why} end
 local phase = login.phase
@@ -187,17 +208,9 @@ return {0, oldest[2]}
 `;
 
 /**
- * Claims operator input `ARGV[1]` unless a claim of it is still remembered: drops the claims
- * forgotten by now, adds this one (`ZADD NX`: 0 when it is there already), and keeps the key until
- * the last claim is forgotten. ARGV: inputId, now (ms), when this claim is forgotten (ms).
- * Returns 1 when this caller got the input.
+ * Claims operator input `ARGV[1]` (see `claim_input`). ARGV: inputId, now (ms), when this claim is
+ * forgotten (ms). Returns 1 when this caller got the input.
  */
-export const CLAIM_INPUT_SCRIPT = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
-local added = redis.call('ZADD', KEYS[1], 'NX', ARGV[3], ARGV[1])
-if added == 1 then
-  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-  redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(last[2]) - tonumber(ARGV[2])))
-end
-return added
+export const CLAIM_INPUT_SCRIPT = `${CLAIM_INPUT}
+return claim_input(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
 `;

@@ -29,6 +29,18 @@ import {
   SPEND_LOGIN_SCRIPT,
 } from './redis-coordination-scripts.js';
 import type { RedisClient } from './redis-connection.js';
+import { LuaScript } from './lua-script.js';
+
+// Each script is sent whole once per server, then called by its hash (see LuaScript).
+const RENEW_LOCK = new LuaScript(RENEW_LOCK_SCRIPT);
+const RELEASE_LOCK = new LuaScript(RELEASE_LOCK_SCRIPT);
+const SAVE_PENDING = new LuaScript(SAVE_PENDING_SCRIPT);
+const SAVE_PROMPTS = new LuaScript(SAVE_PROMPTS_SCRIPT);
+const CLAIM_CODE = new LuaScript(CLAIM_CODE_SCRIPT);
+const REOPEN = new LuaScript(REOPEN_SCRIPT);
+const END_PENDING = new LuaScript(END_PENDING_SCRIPT);
+const CLAIM_INPUT = new LuaScript(CLAIM_INPUT_SCRIPT);
+const SPEND_LOGIN = new LuaScript(SPEND_LOGIN_SCRIPT);
 
 /** Options of {@link RedisCoordination}. */
 export interface RedisCoordinationOptions {
@@ -83,7 +95,7 @@ export class RedisCoordination implements LoginCoordination {
 
   public async renewLock(owner: string, ttlMs: number): Promise<boolean> {
     const ttl = checkArguments.renewLock(ttlMs);
-    const reply = await this.#client.eval(RENEW_LOCK_SCRIPT, {
+    const reply = await RENEW_LOCK.run(this.#client, {
       keys: [this.#keys.lock],
       arguments: [owner, String(ttl)],
     });
@@ -91,7 +103,7 @@ export class RedisCoordination implements LoginCoordination {
   }
 
   public async releaseLock(owner: string): Promise<void> {
-    await this.#client.eval(RELEASE_LOCK_SCRIPT, { keys: [this.#keys.lock], arguments: [owner] });
+    await RELEASE_LOCK.run(this.#client, { keys: [this.#keys.lock], arguments: [owner] });
   }
 
   /**
@@ -117,7 +129,7 @@ export class RedisCoordination implements LoginCoordination {
     // PXAT, not PX: the key expires at the deadline itself, not a round trip after it, so a code
     // cannot be claimed for a login that loadPending already reports gone.
     const reply = asText(
-      await this.#client.eval(SAVE_PENDING_SCRIPT, {
+      await SAVE_PENDING.run(this.#client, {
         keys: [this.#keys.lock, this.#keys.pending],
         arguments: [owner, login.loginId, storedPending(login), String(login.deadline.getTime())],
       }),
@@ -131,20 +143,24 @@ export class RedisCoordination implements LoginCoordination {
   }
 
   public async savePrompts(loginId: string, prompts: PromptRefs): Promise<void> {
-    const reply = await this.#client.eval(SAVE_PROMPTS_SCRIPT, {
+    const reply = await SAVE_PROMPTS.run(this.#client, {
       keys: [this.#keys.pending],
       arguments: [loginId, serializePrompts(prompts)],
     });
     if (asText(reply) === 'corrupt') this.#warnCorrupt(this.#keys.pending, 'not a pending login');
   }
 
-  /** One Lua script; checks in this order: none, busy, stale, already-tried, no-attempts-left. */
+  /**
+   * One Lua script; checks in this order: the input (when given), none, busy, stale, already-tried,
+   * no-attempts-left.
+   */
   public async claimCode(claim: CodeClaim): Promise<ClaimResult> {
-    checkArguments.claimCode(claim);
+    const inputTtlMs = checkArguments.claimCode(claim);
     const writtenAt = claim.writtenAtMs === undefined ? '' : new Date(claim.writtenAtMs).toISOString();
+    const nowMs = Date.now();
     const [status, payload] = asTexts(
-      await this.#client.eval(CLAIM_CODE_SCRIPT, {
-        keys: [this.#keys.pending],
+      await CLAIM_CODE.run(this.#client, {
+        keys: [this.#keys.pending, this.#keys.inputs],
         arguments: [
           claim.loginId,
           claim.relayId,
@@ -152,9 +168,13 @@ export class RedisCoordination implements LoginCoordination {
           claim.codeDigest,
           writtenAt,
           String(claim.maxAttempts),
+          claim.input?.inputId ?? '',
+          String(nowMs),
+          String(nowMs + (inputTtlMs ?? 0)),
         ],
       }),
     );
+    if (status === 'input-taken') return { ok: false, reason: 'input-taken' };
     if (status === 'busy' && payload !== undefined) return { ok: false, reason: 'busy', operatorId: payload };
     if (status === 'already-tried' || status === 'no-attempts-left') return { ok: false, reason: status };
     const promptedAt = status === 'stale' ? toDate(payload) : undefined;
@@ -172,7 +192,7 @@ export class RedisCoordination implements LoginCoordination {
 
   public async reopen(loginId: string, relayId: string): Promise<boolean> {
     const reply = asText(
-      await this.#client.eval(REOPEN_SCRIPT, { keys: [this.#keys.pending], arguments: [loginId, relayId] }),
+      await REOPEN.run(this.#client, { keys: [this.#keys.pending], arguments: [loginId, relayId] }),
     );
     if (reply === 'corrupt') this.#warnCorrupt(this.#keys.pending, 'not a pending login');
     return reply === 'reopened';
@@ -180,7 +200,7 @@ export class RedisCoordination implements LoginCoordination {
 
   public async endPending(loginId: string, expect: EndExpectation): Promise<SharedLogin | undefined> {
     const [status, payload] = asTexts(
-      await this.#client.eval(END_PENDING_SCRIPT, {
+      await END_PENDING.run(this.#client, {
         keys: [this.#keys.pending],
         arguments: [loginId, expect.kind, expect.kind === 'exchanging' ? expect.relayId : ''],
       }),
@@ -194,7 +214,7 @@ export class RedisCoordination implements LoginCoordination {
   public async claimInput(inputId: string, ttlMs: number): Promise<boolean> {
     const ttl = checkArguments.claimInput(inputId, ttlMs);
     const nowMs = Date.now();
-    const reply = await this.#client.eval(CLAIM_INPUT_SCRIPT, {
+    const reply = await CLAIM_INPUT.run(this.#client, {
       keys: [this.#keys.inputs],
       arguments: [inputId, String(nowMs), String(nowMs + ttl)],
     });
@@ -239,7 +259,7 @@ export class RedisCoordination implements LoginCoordination {
     maxPerHour: number,
   ): Promise<{ ok: true } | { ok: false; nextAllowedAt: Date }> {
     checkArguments.spendLogin(nowMs, maxPerHour);
-    const reply = await this.#client.eval(SPEND_LOGIN_SCRIPT, {
+    const reply = await SPEND_LOGIN.run(this.#client, {
       keys: [this.#keys.logins],
       arguments: [
         String(nowMs),

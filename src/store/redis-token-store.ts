@@ -5,6 +5,8 @@ import { RedisNotConnectedError } from './errors.js';
 import type { RedisClient } from './redis-connection.js';
 import { checkRestorable } from './memory-token-store.js';
 import { confirmReplicated, REPLICA_WAIT_DEFAULT_MS } from './replica-ack.js';
+import { LuaScript } from './lua-script.js';
+import { serializeRelayEvent } from './redis-events.js';
 import { isExpired, toTokenRecord } from '../contract/token-record.js';
 import { buildTokenRecord, checkNewToken, type CheckedNewToken } from './new-token.js';
 import type { NewToken, RelayKeys, TokenRecord, TokenStore } from '../relay/ports/token-store.js';
@@ -15,8 +17,10 @@ import type { NewToken, RelayKeys, TokenRecord, TokenStore } from '../relay/port
  * stored record's (`KEYS[1]`, if it holds one), and, when the counter did not exist (`INCR` gave 1),
  * `ARGV[5]` (the unix seconds of `obtainedAt`). The counter is set to it, and the token written as
  * keyv's envelope with the generation in its place (`ARGV[1]` .. generation .. `ARGV[2]`) and a
- * `PX` TTL of `ARGV[3]` ms. Returns the generation. Reads first, so a key of the wrong type fails
- * the script before anything is written.
+ * `PX` TTL of `ARGV[3]` ms. With a channel in `ARGV[6]`, then publishes the `token.updated` event
+ * there (`ARGV[7]` .. generation .. `ARGV[8]`): the bots hear of the token in the same step that
+ * stores it, one round trip after the broker's answer. Returns the generation. Reads first, so a
+ * key of the wrong type fails the script before anything is written.
  */
 const PUBLISH_SCRIPT = `
 local stored = -1
@@ -34,6 +38,7 @@ if incremented == 1 then generation = math.max(generation, tonumber(ARGV[5])) en
 local text = string.format('%.0f', generation)
 if generation ~= incremented then redis.call('SET', KEYS[2], text) end
 redis.call('SET', KEYS[1], ARGV[1] .. text .. ARGV[2], 'PX', ARGV[3])
+if ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[6], ARGV[7] .. text .. ARGV[8]) end
 return generation
 `;
 
@@ -74,9 +79,16 @@ if counter < generation then redis.call('SET', KEYS[2], ARGV[2]) end
 return 1
 `;
 
+// Each script is sent whole once per server, then called by its hash (see LuaScript).
+const PUBLISH = new LuaScript(PUBLISH_SCRIPT);
+const REMOVE_IF_GENERATION = new LuaScript(REMOVE_IF_GENERATION_SCRIPT);
+const RESTORE = new LuaScript(RESTORE_SCRIPT);
+
 /** What one publish needs from the write script, and what it got back. */
 interface PublishTicket {
   readonly checked: CheckedNewToken;
+  /** The `token.updated` event's JSON around its generation, when the script announces it. */
+  readonly announcement: readonly [string, string] | undefined;
   generation?: number;
 }
 
@@ -89,14 +101,17 @@ interface PublishTicket {
 class PublishingKeyvRedis extends KeyvRedis<string> {
   readonly #redis: RedisClient;
   readonly #generationKey: string;
+  /** Where the script publishes `token.updated`; empty: it does not. */
+  readonly #eventsChannel: string;
   /** Open publishes by placeholder: negative generations, which no record ever has. */
   readonly #tickets = new Map<number, PublishTicket>();
   #lastPlaceholder = 0;
 
-  public constructor(client: RedisClient, generationKey: string) {
+  public constructor(client: RedisClient, generationKey: string, eventsChannel: string) {
     super(client, { throwOnErrors: true, throwOnConnectError: true });
     this.#redis = client;
     this.#generationKey = generationKey;
+    this.#eventsChannel = eventsChannel;
   }
 
   public override getClient(): Promise<RedisClientConnectionType> {
@@ -114,7 +129,11 @@ class PublishingKeyvRedis extends KeyvRedis<string> {
   ): Promise<number> {
     this.#lastPlaceholder = this.#lastPlaceholder <= Number.MIN_SAFE_INTEGER ? -1 : this.#lastPlaceholder - 1;
     const placeholder = this.#lastPlaceholder;
-    const ticket: PublishTicket = { checked };
+    const announcement =
+      this.#eventsChannel === ''
+        ? undefined
+        : splitAtGeneration(tokenUpdated(checked, placeholder), placeholder);
+    const ticket: PublishTicket = { checked, announcement };
     this.#tickets.set(placeholder, ticket);
     try {
       const stored = await write(placeholder);
@@ -139,7 +158,8 @@ class PublishingKeyvRedis extends KeyvRedis<string> {
     if (at < 0) throw new Error('The token envelope has no generation field');
     await this.getClient();
     const prefixedKey = this.createKeyPrefix(key, this.namespace);
-    const generation = await this.#redis.eval(PUBLISH_SCRIPT, {
+    const [before, after] = ticket.announcement ?? ['', ''];
+    const generation = await PUBLISH.run(this.#redis, {
       keys: [prefixedKey, this.#generationKey],
       arguments: [
         `${value.slice(0, at)},"generation":`,
@@ -147,11 +167,27 @@ class PublishingKeyvRedis extends KeyvRedis<string> {
         String(Math.ceil(ttl)),
         String(ticket.checked.minGeneration),
         String(ticket.checked.seedGeneration),
+        ticket.announcement === undefined ? '' : this.#eventsChannel,
+        before,
+        after,
       ],
     });
     if (typeof generation !== 'number') throw new Error('The token write script answered no generation');
     ticket.generation = generation;
   }
+}
+
+/** The `token.updated` event of `checked` with `generation`, as RedisEventPublisher sends it. */
+function tokenUpdated(checked: CheckedNewToken, generation: number): string {
+  return serializeRelayEvent({ type: 'token.updated', generation, expiresAt: checked.expiresAt });
+}
+
+/** `json` around its `"generation":<placeholder>` field: the parts before and after the number. */
+function splitAtGeneration(json: string, placeholder: number): [string, string] {
+  const marker = `"generation":${placeholder},`;
+  const at = json.indexOf(marker);
+  if (at < 0) throw new Error('The event has no generation field');
+  return [`${json.slice(0, at)}"generation":`, `,${json.slice(at + marker.length)}`];
 }
 
 /** The generation in an envelope this module serialized itself. */
@@ -169,6 +205,11 @@ export interface RedisTokenStoreOptions {
   account: string;
   /** Where a corrupt stored value is reported (without the value). */
   logger?: Logger | undefined;
+  /**
+   * Whether {@link RedisTokenStore.publish} also publishes `token.updated` on `keys.events`, in the
+   * same script as the write (so nobody needs to send it after). Default `false`.
+   */
+  announceUpdates?: boolean | undefined;
   /**
    * After each token write, wait up to this long for one replica to have it (`WAIT 1 <ms>`, only
    * when the master has replicas; see store/replica-ack.ts). 0: never wait. Default 1 s.
@@ -193,6 +234,8 @@ export class RedisTokenStore implements TokenStore {
   readonly #adapter: PublishingKeyvRedis;
   readonly #keyv: Keyv<TokenRecord>;
   readonly #replicaWaitMs: number;
+  /** {@link RedisTokenStoreOptions.announceUpdates}. */
+  public readonly announcesPublish: boolean;
 
   public constructor(options: RedisTokenStoreOptions) {
     this.#replicaWaitMs = options.replicaWaitMs ?? REPLICA_WAIT_DEFAULT_MS;
@@ -200,7 +243,12 @@ export class RedisTokenStore implements TokenStore {
     this.#keys = options.keys;
     this.#account = options.account;
     this.#logger = options.logger;
-    this.#adapter = new PublishingKeyvRedis(options.client, options.keys.generation);
+    this.announcesPublish = options.announceUpdates === true;
+    this.#adapter = new PublishingKeyvRedis(
+      options.client,
+      options.keys.generation,
+      this.announcesPublish ? options.keys.events : '',
+    );
     this.#keyv = new Keyv<TokenRecord>({
       store: this.#adapter,
       useKeyPrefix: false,
@@ -265,7 +313,7 @@ export class RedisTokenStore implements TokenStore {
   /** Deletes the token only if it is still generation `generation` (atomic, in Lua). */
   public async remove(generation: number): Promise<boolean> {
     if (!Number.isSafeInteger(generation)) return false;
-    const removed = await this.#client.eval(REMOVE_IF_GENERATION_SCRIPT, {
+    const removed = await REMOVE_IF_GENERATION.run(this.#client, {
       keys: [this.#keys.token],
       arguments: [String(generation)],
     });
@@ -289,7 +337,7 @@ export class RedisTokenStore implements TokenStore {
     // The same bytes keyv writes (see the serializer in the constructor), with `expires` exactly at
     // `expiresAt` rather than at keyv's clock read plus the TTL.
     const envelope = JSON.stringify({ value: checked, expires: expiresAtMs });
-    const written = await this.#client.eval(RESTORE_SCRIPT, {
+    const written = await RESTORE.run(this.#client, {
       keys: [this.#keys.token, this.#keys.generation],
       arguments: [envelope, String(checked.generation), String(ttlMs)],
     });

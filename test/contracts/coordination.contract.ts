@@ -807,6 +807,73 @@ export function coordinationContract(name: string, create: () => Promise<Coordin
       });
     });
 
+    describe('claimCode with the input that carried the code', () => {
+      const input = (inputId: string, ttlMs = 60_000) => ({ input: { inputId, ttlMs } });
+
+      it('gives the DM and its code to exactly one of many concurrent relays', async () => {
+        const views = await replicas(4);
+        const login = sharedLogin();
+        await savePendingAs(coordination, login);
+        const code = digestOf('424242');
+        const results = await Promise.all(
+          Array.from({ length: 12 }, (_, i) =>
+            views[i % views.length]!.claimCode(
+              codeClaim(login.loginId, { codeDigest: code, relayId: `relay-${i}`, ...input('dm-code') }),
+            ),
+          ),
+        );
+        expect(results.filter((result) => result.ok)).toHaveLength(1);
+        // Every other relay was told the DM is taken: none answers it (not even "busy").
+        for (const result of results.filter((candidate) => !candidate.ok)) {
+          expect(result).toEqual({ ok: false, reason: 'input-taken' });
+        }
+        expect((await coordination.loadPending())?.attemptsUsed).toBe(1);
+      });
+
+      it('claims the input whatever the code finds, and nothing else when the input is taken', async () => {
+        expect(await coordination.claimCode(codeClaim('nobody', input('dm-none')))).toEqual({
+          ok: false,
+          reason: 'none',
+        });
+        expect(await coordination.claimInput('dm-none', 60_000)).toBe(false);
+
+        const login = sharedLogin();
+        await savePendingAs(coordination, login);
+        expect(await coordination.claimInput('dm-first', 60_000)).toBe(true);
+        const unchanged = comparable(await coordination.loadPending());
+        expect(await coordination.claimCode(codeClaim(login.loginId, input('dm-first')))).toEqual({
+          ok: false,
+          reason: 'input-taken',
+        });
+        expect(comparable(await coordination.loadPending())).toEqual(unchanged);
+      });
+
+      it('claims no input when none is given, and forgets the input after its TTL', async () => {
+        const login = sharedLogin();
+        await savePendingAs(coordination, login);
+        expect((await coordination.claimCode(codeClaim(login.loginId))).ok).toBe(true);
+        expect(await coordination.reopen(login.loginId, 'relay-a')).toBe(true);
+        expect((await coordination.claimCode(codeClaim(login.loginId, input('dm-short', 300)))).ok).toBe(
+          true,
+        );
+        await vi.waitFor(async () => expect(await coordination.claimInput('dm-short', 60_000)).toBe(true), {
+          timeout: 3_000,
+          interval: 25,
+        });
+      });
+
+      it('refuses an empty input ID and a TTL that is not positive, claiming nothing', async () => {
+        const login = sharedLogin();
+        await savePendingAs(coordination, login);
+        for (const bad of [input(''), input('dm-bad', 0)]) {
+          await expect(coordination.claimCode(codeClaim(login.loginId, bad))).rejects.toBeInstanceOf(
+            RangeError,
+          );
+        }
+        expect((await coordination.loadPending())?.phase).toEqual({ kind: 'awaiting-code' });
+      });
+    });
+
     describe('waiting for a person', () => {
       it('is shared by every relay, also one that comes later, until it is cleared', async () => {
         const [a, b] = await replicas(2);

@@ -61,7 +61,7 @@ describe('an input told "not taken, try again"', () => {
     const t = makeRelay();
     await t.relay.start();
     await t.relay.idle();
-    const claim = vi.spyOn(t.coordination, 'claimInput').mockRejectedValueOnce(new Error('redis down'));
+    const claim = vi.spyOn(t.coordination, 'claimCode').mockRejectedValueOnce(new Error('redis down'));
     const dm = t.code(ALICE, '123456');
     await t.relay.idle();
     expect(t.operators.noticesTo(ALICE)).toEqual(['input-not-taken']);

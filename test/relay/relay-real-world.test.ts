@@ -222,14 +222,38 @@ describe('a lost lock stops the login', () => {
 describe('no operator input dropped in silence', () => {
   it('tells the operator to try again when the store fails while the input is claimed', async () => {
     const t = await awaitingCode();
+    // Any input but a code (whose claim goes with the code's own, below).
     vi.spyOn(t.coordination, 'claimInput').mockRejectedValueOnce(new Error('redis down'));
-    t.code(ALICE, '123456');
+    t.operators.input({ kind: 'unclear', operatorId: ALICE });
     await t.relay.idle();
     expect(t.operators.noticesTo(ALICE)).toEqual(['input-not-taken']);
-    expect(t.broker.submitCode).not.toHaveBeenCalled();
-    t.code(ALICE, '123456');
+    t.operators.input({ kind: 'unclear', operatorId: ALICE });
     await t.relay.idle();
+    expect(t.operators.noticesTo(ALICE)).toEqual(['input-not-taken', 'help']);
+  });
+
+  it('claims a code and the DM that carried it in one store call, before the broker', async () => {
+    const t = await awaitingCode();
+    const claimInput = vi.spyOn(t.coordination, 'claimInput');
+    const claimCode = vi.spyOn(t.coordination, 'claimCode');
+    const dm = t.code(ALICE, '123456');
+    await t.relay.idle();
+    expect(claimInput.mock.calls.map(([inputId]) => inputId)).not.toContain(dm.inputId);
+    expect(claimCode).toHaveBeenCalledTimes(1);
+    expect(claimCode.mock.calls[0]![0].input?.inputId).toBe(dm.inputId);
     expect(t.broker.submitCode).toHaveBeenCalledTimes(1);
+  });
+
+  it('claims the DM on its own when no login waits, so that only one relay answers it', async () => {
+    const t = makeRelay();
+    // No start: no login waits.
+    const other = makeRelay({ coordination: t.coordination, relayId: 'other' });
+    const dm = t.code(ALICE, '123456');
+    other.operators.input(dm);
+    await Promise.all([t.relay.idle(), other.relay.idle()]);
+    expect([...t.operators.noticesTo(ALICE), ...other.operators.noticesTo(ALICE)]).toEqual([
+      'no-pending-login',
+    ]);
   });
 
   it('tells the operator to try again when the store fails while the code is claimed', async () => {

@@ -2,12 +2,14 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BrokerError } from '../../src/relay/ports/broker-errors.js';
 import { Secret } from '../../src/shared/secret.js';
 import type { EndedLogin, RelayObserver } from '../../src/relay/state.js';
-import { ALICE, BOB, CODE_TIMEOUT_MS, makeRelay } from '../helpers/make-relay.js';
+import { ALICE, BOB, CODE_TIMEOUT_MS, makeRelay, type MakeRelayOptions } from '../helpers/make-relay.js';
+import { MemoryEventPublisher } from '../../src/store/memory-events.js';
+import { MemoryTokenStore } from '../../src/store/memory-token-store.js';
 
 /** One relay on in-memory ports; its logins are `login-1`, `login-2`… */
-function setup(observer: RelayObserver = {}) {
+function setup(observer: RelayObserver = {}, ports: Pick<MakeRelayOptions, 'store' | 'events'> = {}) {
   let ids = 0;
-  const t = makeRelay({ observer, newLoginId: () => `login-${++ids}` });
+  const t = makeRelay({ ...ports, observer, newLoginId: () => `login-${++ids}` });
   /** A code as a plain DM reply, or through `loginId`'s modal. */
   const code = (operatorId: string, text: string, loginId?: string) =>
     t.code(operatorId, text, loginId === undefined ? {} : { loginId });
@@ -15,8 +17,11 @@ function setup(observer: RelayObserver = {}) {
 }
 
 /** Starts the relay from an empty store and waits until the prompt is out. */
-async function awaitingCode() {
-  const t = setup();
+async function awaitingCode(
+  observer: RelayObserver = {},
+  ports: Pick<MakeRelayOptions, 'store' | 'events'> = {},
+) {
+  const t = setup(observer, ports);
   await t.relay.start();
   await t.relay.idle();
   return t;
@@ -124,6 +129,47 @@ describe('answering', () => {
     expect(t.operators.lastPrompt?.state).toMatchObject({ kind: 'succeeded', operatorId: ALICE });
     expect(t.operators.noticesTo(ALICE)).toEqual(['logged-in']);
     expect(t.relay.hasValidToken()).toBe(true);
+  });
+
+  it('writes the token before any bookkeeping of the login, and sends nothing else on the way', async () => {
+    const order: string[] = [];
+    const t = await awaitingCode({ loginEnded: () => void order.push('login ended') });
+    const publish = t.store.publish.bind(t.store);
+    vi.spyOn(t.store, 'publish').mockImplementation(async (token) => {
+      order.push('token written');
+      return publish(token);
+    });
+    vi.spyOn(t.coordination, 'saveWaitingForPerson').mockImplementation(async () => void order.push('flag'));
+    const endPending = t.coordination.endPending.bind(t.coordination);
+    vi.spyOn(t.coordination, 'endPending').mockImplementation(async (...args) => {
+      order.push('pending ended');
+      return endPending(...args);
+    });
+    t.code(ALICE, '123456');
+    await t.relay.idle();
+    expect(order).toEqual(['token written', 'login ended', 'flag', 'pending ended']);
+  });
+
+  it('sends no token.updated of its own when the store announces its writes', async () => {
+    const store = new MemoryTokenStore({ account: 'default' });
+    const events = new MemoryEventPublisher();
+    // As RedisTokenStore with announceUpdates: the write script publishes the event.
+    Object.assign(store, { announcesPublish: true });
+    const publish = store.publish.bind(store);
+    vi.spyOn(store, 'publish').mockImplementation(async (token) => {
+      const record = await publish(token);
+      await events.publish({
+        type: 'token.updated',
+        generation: record.generation,
+        expiresAt: record.expiresAt,
+      });
+      return record;
+    });
+    const t = await awaitingCode({}, { store, events });
+    t.code(ALICE, '123456');
+    await t.relay.idle();
+    expect(t.published.filter((e) => e.type === 'token.updated')).toHaveLength(1);
+    expect(await t.store.read()).toMatchObject({ token: 'final-token-1' });
   });
 
   it('lets only the first of two simultaneous codes reach the broker', async () => {

@@ -5,6 +5,8 @@ import { RedisNotConnectedError } from '../../src/store/errors.js';
 import { relayKeys } from '../../src/contract/keys.js';
 import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/store/redis-connection.js';
 import { RedisTokenStore } from '../../src/store/redis-token-store.js';
+import { LuaScript } from '../../src/store/lua-script.js';
+import { serializeRelayEvent } from '../../src/store/redis-events.js';
 import type { RelayKeys, TokenRecord } from '../../src/relay/ports/token-store.js';
 import { connectRedis, deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { startRedisServer, type RedisServer } from '../ops/redis-server.js';
@@ -64,6 +66,75 @@ describe('RedisTokenStore', () => {
     await deletePrefix(plain, prefix);
     await closeQuietly(client);
     await closeQuietly(plain);
+  });
+
+  describe('announcing the token (announceUpdates)', () => {
+    /** Every message on the account's event channel while `run` runs, in order. */
+    async function messagesDuring(run: () => Promise<unknown>): Promise<string[]> {
+      const subscriber = await connectRedis();
+      const messages: string[] = [];
+      try {
+        await subscriber.subscribe(keys.events, (message) => void messages.push(message));
+        await run();
+        // A PING on the subscriber comes back after every message published before it.
+        await subscriber.ping();
+        return messages;
+      } finally {
+        await subscriber.close();
+      }
+    }
+
+    it('publishes token.updated in the write script, byte for byte as RedisEventPublisher would', async () => {
+      const announcing = new RedisTokenStore({ client, keys, account: ACCOUNT, announceUpdates: true });
+      expect(announcing.announcesPublish).toBe(true);
+      const records: TokenRecord[] = [];
+      const messages = await messagesDuring(async () => {
+        records.push(await announcing.publish(newToken('one')));
+        records.push(await announcing.publish(newToken('two')));
+      });
+      expect(messages).toEqual(
+        records.map((record) =>
+          serializeRelayEvent({
+            type: 'token.updated',
+            generation: record.generation,
+            expiresAt: record.expiresAt,
+          }),
+        ),
+      );
+      // The event names the generation the script took, which is the stored one.
+      expect((await announcing.read())?.generation).toBe(records[1]!.generation);
+      expect(messages.join('')).not.toContain('one');
+    });
+
+    it('publishes nothing by default, and nothing when the write is refused', async () => {
+      expect(store.announcesPublish).toBe(false);
+      expect(await messagesDuring(() => store.publish(newToken('quiet')))).toEqual([]);
+      const announcing = new RedisTokenStore({ client, keys, account: ACCOUNT, announceUpdates: true });
+      await plain.del(keys.token);
+      await plain.hSet(keys.token, 'not', 'a string');
+      expect(
+        await messagesDuring(() => announcing.publish(newToken('refused')).catch(() => undefined)),
+      ).toEqual([]);
+      await plain.del(keys.token);
+    });
+  });
+
+  describe('scripts called by their hash', () => {
+    it('sends a script whole only when the server lacks it (NOSCRIPT), then by EVALSHA', async () => {
+      // A script this server has never seen: its text differs from every other test's.
+      const script = new LuaScript(`return ARGV[1] .. '-${prefix}'`);
+      const evalSha = vi.spyOn(client, 'evalSha');
+      const evalWhole = vi.spyOn(client, 'eval');
+      expect(await script.run(client, { keys: [], arguments: ['first'] })).toBe(`first-${prefix}`);
+      expect([evalSha.mock.calls.length, evalWhole.mock.calls.length]).toEqual([1, 1]);
+      expect(await script.run(client, { keys: [], arguments: ['second'] })).toBe(`second-${prefix}`);
+      expect([evalSha.mock.calls.length, evalWhole.mock.calls.length]).toEqual([2, 1]);
+      // Any other error is the caller's, and nothing is sent again.
+      const failing = new LuaScript(`return redis.error_reply('nope ${prefix}')`);
+      await expect(failing.run(client, { keys: [], arguments: [] })).rejects.toThrow(/nope/);
+      await expect(failing.run(client, { keys: [], arguments: [] })).rejects.toThrow(/nope/);
+      expect(evalWhole.mock.calls.length).toBe(2);
+    });
   });
 
   describe('what bots read', () => {
@@ -305,10 +376,11 @@ describe('RedisTokenStore', () => {
       const id = await client.clientId();
       const dropping = new Proxy(client, {
         get(target, property) {
-          if (property === 'eval') {
+          // The write script is called by its hash (EVALSHA), or sent whole (EVAL).
+          if (property === 'eval' || property === 'evalSha') {
             return async (...args: Parameters<RedisClient['eval']>) => {
               await plain.sendCommand(['CLIENT', 'KILL', 'ID', String(id)]);
-              return target.eval(...args);
+              return target[property](...args);
             };
           }
           const value: unknown = Reflect.get(target, property, target);

@@ -44,6 +44,13 @@ export function onCodeClaimed(
       ],
     };
   }
+  if (claim !== undefined && !claim.ok && claim.reason === 'input-taken') {
+    // Another relay took this DM (every relay receives it) and answers it; or a repeat delivery.
+    return {
+      view,
+      effects: [{ kind: 'log', level: 'debug', fields: { operatorId }, msg: 'input taken by another relay' }],
+    };
+  }
   if (claim === undefined || !claim.ok) {
     return {
       view,
@@ -70,7 +77,7 @@ export function onCodeClaimed(
 
 /** What an operator is told when their code was not claimed. */
 function claimRefusal(
-  claim: Exclude<ClaimResult, { ok: true }> | undefined,
+  claim: Exclude<ClaimResult, { ok: true } | { reason: 'input-taken' }> | undefined,
   namedLogin: boolean,
 ): OperatorNotice {
   if (claim === undefined) return { kind: 'no-pending-login' };
@@ -190,10 +197,18 @@ export function onCodeAnswered(
       view: ended.view,
       effects: [
         { kind: 'clear-deadline' },
-        ...ended.effects,
-        { kind: 'log', level: 'info', fields: { loginId, operatorId, attempt }, msg: 'code accepted' },
-        // The token first: it is what a crash must not lose. The pending login goes after.
-        { kind: 'publish-token', login, operatorId, token: outcome.token },
+        // The token first: it is what the bots wait for, and what a crash must not lose. The
+        // login's bookkeeping and the pending login go after.
+        {
+          kind: 'publish-token',
+          login,
+          operatorId,
+          token: outcome.token,
+          then: [
+            { kind: 'log', level: 'info', fields: { loginId, operatorId, attempt }, msg: 'code accepted' },
+            ...ended.effects,
+          ],
+        },
       ],
     };
   }
@@ -277,16 +292,21 @@ function rejectedEnding(
   };
 }
 
-/** The token of an accepted code is stored: the login's record goes, and everyone hears it. */
+/**
+ * The token of an accepted code is written (or could not be): the login's bookkeeping follows;
+ * once stored, the login's record goes, and everyone hears it.
+ */
 export function onTokenPublished(
   view: LoginView,
   input: Extract<LoginInput, { kind: 'token-published' }>,
 ): Transition {
-  const { login, operatorId, record } = input;
+  const { login, operatorId, record, then } = input;
+  if (record === undefined || login === undefined || operatorId === undefined) return { view, effects: then };
   const expiresAt = new Date(record.expiresAt);
   return {
     view,
     effects: [
+      ...then,
       { kind: 'end-pending', loginId: login.loginId, expect: 'exchanging' },
       { kind: 'show-prompt', login, state: { kind: 'succeeded', operatorId, expiresAt } },
       { kind: 'notify', operatorId, notice: { kind: 'logged-in', account: record.account, expiresAt } },

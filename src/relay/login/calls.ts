@@ -2,11 +2,12 @@ import { BrokerError } from '../ports/broker-errors.js';
 import type { StartLoginResult } from '../ports/broker.js';
 import { errorFields } from '../../shared/log.js';
 import { abortableSleep, backoffDelayMs } from '../../shared/sleep.js';
-import type { ClaimResult, PromptRefs, SharedLogin } from '../ports/coordination.js';
+import type { ClaimResult, CodeClaim, PromptRefs, SharedLogin } from '../ports/coordination.js';
 import { codeDigest, newDigestKey } from '../digest.js';
 import type { LoginBase } from '../state.js';
 import type { LoginRunnerOptions } from './runner-options.js';
 import { toPending } from './start.js';
+import { INPUT_CLAIM_TTL_MS } from './teller.js';
 import type { CodeInput, LoginEffect, LoginInput } from './types.js';
 
 /**
@@ -81,6 +82,10 @@ export async function stepOne(c: CallContext, base: LoginBase, lockLost: AbortSi
 /**
  * Claims a code for the broker. A code from the modal names its login; a plain reply goes to the
  * login that waits now (this relay's view may be behind another's).
+ *
+ * The operator input that carried the code is claimed in the same store call as the code (every
+ * relay receives the same DM: only the one that claims it answers): one round trip between the DM
+ * and the broker. Only when there is no login to claim for is the input claimed on its own.
  */
 export async function claimCode(
   c: CallContext,
@@ -88,24 +93,36 @@ export async function claimCode(
   known: Extract<LoginEffect, { kind: 'claim-code' }>['known'],
 ): Promise<ClaimResult | undefined | 'store-failed'> {
   const coordination = c.coordination;
-  const claimFor = (login: Pick<SharedLogin, 'loginId' | 'codeKey'>) =>
-    coordination.claimCode({
+  let inputClaim: CodeClaim['input'] = { inputId: input.inputId, ttlMs: INPUT_CLAIM_TTL_MS };
+  const claimFor = (login: Pick<SharedLogin, 'loginId' | 'codeKey'>): Promise<ClaimResult> => {
+    const claim = coordination.claimCode({
       loginId: login.loginId,
       relayId: c.relayId,
       operatorId: input.operatorId,
       codeDigest: codeDigest(login.codeKey, input.code),
       ...(input.loginId === undefined ? { writtenAtMs: input.sentAt.getTime() } : {}),
       maxAttempts: c.settings.maxCodeAttempts,
+      ...(inputClaim === undefined ? {} : { input: inputClaim }),
     });
+    inputClaim = undefined;
+    return claim;
+  };
+  /** `refusal` once this relay holds the input, else `input-taken`. */
+  const unlessTaken = async <T>(refusal: T): Promise<T | ClaimResult> => {
+    if (inputClaim === undefined) return refusal;
+    const taken = await coordination.claimInput(inputClaim.inputId, inputClaim.ttlMs);
+    inputClaim = undefined;
+    return taken ? refusal : INPUT_TAKEN;
+  };
   try {
     if (input.loginId !== undefined) {
       const target = known?.loginId === input.loginId ? known : await coordination.loadPending();
       return target?.loginId === input.loginId
         ? await claimFor(target)
-        : ({ ok: false, reason: 'none' } as const);
+        : await unlessTaken<ClaimResult>({ ok: false, reason: 'none' });
     }
     const target = known ?? (await coordination.loadPending());
-    if (target === undefined) return undefined;
+    if (target === undefined) return await unlessTaken(undefined);
     const claim = await claimFor(target);
     if (claim.ok || claim.reason !== 'none') return claim;
     const current = await coordination.loadPending();
@@ -116,6 +133,8 @@ export async function claimCode(
     return 'store-failed' as const;
   }
 }
+
+const INPUT_TAKEN: ClaimResult = { ok: false, reason: 'input-taken' };
 
 /**
  * Where the prompt messages of `shared` are, for a relay about to edit them. Only the relay that

@@ -26,12 +26,29 @@ export class InputClaims {
     this.#o = options;
   }
 
+  /**
+   * Whether this relay sees `inputId` for the first time (a repeat delivery is dropped whatever the
+   * store says), remembering it. For a code, whose store claim rides along with the code's own
+   * (see `claimCode` in calls.ts): nothing else is asked here.
+   */
+  public firstDelivery(inputId: string): boolean {
+    const now = this.#o.now();
+    if (this.#seen(inputId, now)) return false;
+    this.#known.set(inputId, now + INPUT_CLAIM_TTL_MS);
+    return true;
+  }
+
+  /** Whether `inputId` is remembered; forgets what is due by `now`. */
+  #seen(inputId: string, now: number): boolean {
+    for (const [id, forgetAtMs] of this.#known) if (forgetAtMs <= now) this.#known.delete(id);
+    return this.#known.has(inputId);
+  }
+
   /** Whether this relay takes `input`. A store failure is told to the operator: nothing was sent. */
-  public async claim(input: Exclude<OperatorInput, { kind: 'command' }>): Promise<boolean> {
+  public async claim(input: Exclude<OperatorInput, { kind: 'command' | 'code' }>): Promise<boolean> {
     const { coordination, logger, now } = this.#o;
     const startedAt = now();
-    for (const [inputId, forgetAtMs] of this.#known) if (forgetAtMs <= startedAt) this.#known.delete(inputId);
-    if (this.#known.has(input.inputId)) return false;
+    if (this.#seen(input.inputId, startedAt)) return false;
     const log = { operatorId: input.operatorId, input: input.kind };
     try {
       const taken = await coordination.claimInput(input.inputId, INPUT_CLAIM_TTL_MS);

@@ -118,9 +118,8 @@ export class LoginRunner {
           this.#log.error({ err: errorFields(error) }, 'token not published');
           return undefined;
         });
-        if (record === undefined || effect.login === undefined || effect.operatorId === undefined)
-          return undefined;
-        return { kind: 'token-published', login: effect.login, operatorId: effect.operatorId, record };
+        const { login, operatorId, then } = effect;
+        return { kind: 'token-published', login, operatorId, record, then };
       }
       case 'reopen': {
         const ok = await coordination.reopen(effect.login.loginId, relayId).catch(() => false);

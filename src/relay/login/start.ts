@@ -203,8 +203,13 @@ export function onStepOneDone(
       view: ended.view,
       effects: [
         { kind: 'release-lock' },
-        ...ended.effects,
-        { kind: 'publish-token', login: undefined, operatorId: undefined, token: outcome.token },
+        {
+          kind: 'publish-token',
+          login: undefined,
+          operatorId: undefined,
+          token: outcome.token,
+          then: ended.effects,
+        },
       ],
     };
   }

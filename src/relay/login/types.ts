@@ -129,9 +129,13 @@ export type LoginInput =
     }
   | {
       readonly kind: 'token-published';
-      readonly login: PendingLogin;
-      readonly operatorId: string;
-      readonly record: TokenRecord;
+      /** The login and the operator whose code it was; absent for a login without a code. */
+      readonly login: PendingLogin | undefined;
+      readonly operatorId: string | undefined;
+      /** The stored record; `undefined` when the token could not be published. */
+      readonly record: TokenRecord | undefined;
+      /** The publish effect's `then`. */
+      readonly then: readonly LoginEffect[];
     }
   | {
       readonly kind: 'reopened';
@@ -227,6 +231,11 @@ export type LoginEffect =
       readonly login: PendingLogin | undefined;
       readonly operatorId: string | undefined;
       readonly token: Secret;
+      /**
+       * What comes once the write is done (or failed): the bookkeeping of the login's end, which
+       * must not stand between an operator's code and the bots (metrics, audit trail, flags).
+       */
+      readonly then: readonly LoginEffect[];
     }
   | {
       readonly kind: 'reopen';

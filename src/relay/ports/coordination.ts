@@ -62,6 +62,13 @@ export interface CodeClaim {
   readonly writtenAtMs?: number;
   /** `MAX_CODE_ATTEMPTS`: a login that used them all takes no more codes. */
   readonly maxAttempts: number;
+  /**
+   * The operator input that carried the code, claimed first in the same atomic step (as
+   * {@link LoginCoordination.claimInput} would): when another relay took it, nothing else is looked
+   * at (`input-taken`). One store call between an operator's DM and the broker, not two. A claimed
+   * input stays claimed whatever the code's claim finds (this relay then answers the operator).
+   */
+  readonly input?: { readonly inputId: string; readonly ttlMs: number };
 }
 
 /** What {@link LoginCoordination.claimCode} found. Every check is in the same atomic step. */
@@ -80,7 +87,9 @@ export type ClaimResult =
   /** This code was already sent to the broker for this login. */
   | { readonly ok: false; readonly reason: 'already-tried' }
   /** The login has used `maxAttempts` codes. */
-  | { readonly ok: false; readonly reason: 'no-attempts-left' };
+  | { readonly ok: false; readonly reason: 'no-attempts-left' }
+  /** `claim.input` was claimed already (another relay took this DM, or a repeat delivery). */
+  | { readonly ok: false; readonly reason: 'input-taken' };
 
 /** What {@link LoginCoordination.savePending} did. */
 export type SaveResult =
@@ -132,7 +141,8 @@ export interface LoginCoordination {
   /**
    * Atomically moves pending login `claim.loginId` from `awaiting-code` to `exchanging` by
    * `claim.relayId` for `claim.operatorId`, counting one more attempt and recording the code's
-   * digest; refused when the code is stale, was tried already, or the attempts are used up.
+   * digest; refused when the code is stale, was tried already, or the attempts are used up. With
+   * `claim.input`, claims that input first, in the same atomic step.
    */
   claimCode(claim: CodeClaim): Promise<ClaimResult>;
   /**

@@ -35,6 +35,11 @@ export interface TokenStore {
    */
   publish(token: NewToken): Promise<TokenRecord>;
   /**
+   * `true` when {@link TokenStore.publish} also publishes the `token.updated` event for the bots, in
+   * the same atomic step as the write: the caller then sends none of its own.
+   */
+  readonly announcesPublish?: boolean;
+  /**
    * Removes the token if it is still generation `generation`; a newer token is left alone.
    * Resolves to whether it removed anything.
    */
