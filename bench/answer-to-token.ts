@@ -33,6 +33,9 @@ export interface AnswerToTokenOptions {
 export interface AnswerToTokenResult {
   readonly relay: Summary;
   readonly bare: Summary;
+  /** Of each: from `sendDm` to step 2 reaching the broker (the rest is the token's way to the bots). */
+  readonly relayToStepTwo: Summary;
+  readonly bareToStepTwo: Summary;
   readonly relaySamples: readonly number[];
   readonly bareSamples: readonly number[];
 }
@@ -45,12 +48,15 @@ export async function benchAnswerToToken(options: AnswerToTokenOptions): Promise
   }
   const relaySamples: number[] = [];
   const bareSamples: number[] = [];
+  const split = { relay: [] as number[], bare: [] as number[] };
   for (let session = 0; session < options.sessions; session += 1) {
-    await runSession(options, relaySamples, bareSamples);
+    await runSession(options, relaySamples, bareSamples, split);
   }
   return {
     relay: summarize(relaySamples),
     bare: summarize(bareSamples),
+    relayToStepTwo: summarize(split.relay),
+    bareToStepTwo: summarize(split.bare),
     relaySamples,
     bareSamples,
   };
@@ -60,8 +66,14 @@ async function runSession(
   options: AnswerToTokenOptions,
   relaySamples: number[],
   bareSamples: number[],
+  split: { relay: number[]; bare: number[] },
 ): Promise<void> {
   const world = await startBenchWorld('answer');
+  // When the last step 2 reached the broker (both sides use this one).
+  let stepTwoAt = Number.NaN;
+  world.etna.events.on('request', (request) => {
+    if (request.call === 'step2') stepTwoAt = performance.now();
+  });
   const barePrefix = benchPrefix('answer-bare');
   const bareKeys = relayKeys({ prefix: barePrefix, account: world.account });
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -106,7 +118,7 @@ async function runSession(
     // Ready when its start-up prompt is out (the driver waits for it): no log line needed, so
     // BENCH_RELAY_ENV=LOG_LEVEL=warn works too.
 
-    const bareRound = async (settleMs: number): Promise<number> => {
+    const bareRound = async (settleMs: number, timed = true): Promise<number> => {
       await exchange(socket, { type: 'prepare' }, 'prepared');
       const code = world.etna.lastCode;
       if (code === undefined) throw new Error('the fake broker sent no code');
@@ -117,20 +129,23 @@ async function runSession(
       bareDiscord.sendDm(bareOperator, code);
       const received = await updated;
       await done;
+      if (timed) split.bare.push(stepTwoAt - sentAt);
       return received.at - sentAt;
     };
 
     let lastLoginAt = performance.now();
-    const relayRound = async (settleMs: number): Promise<number> => {
+    const relayRound = async (settleMs: number, timed = true): Promise<number> => {
       await sleep(Math.max(0, lastLoginAt + options.minLoginIntervalMs - performance.now()));
       lastLoginAt = performance.now();
-      return driver.login({ settleMs });
+      const took = await driver.login({ settleMs });
+      if (timed) split.relay.push(stepTwoAt - driver.lastSentAt);
+      return took;
     };
 
     await driver.login(); // the start-up login (cold: first DM channel, first step 2)
     for (let round = 0; round < options.warmupRounds; round += 1) {
-      await relayRound(options.settleMs);
-      await bareRound(options.settleMs);
+      await relayRound(options.settleMs, false);
+      await bareRound(options.settleMs, false);
     }
     for (let round = 0; round < options.rounds; round += 1) {
       // Alternate which side goes first, so neither always follows the other's work.

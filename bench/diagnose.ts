@@ -2,10 +2,10 @@
  * Diagnostics behind the benchmarks' figures (not part of `npm run bench`). After `npm run bench`
  * (or `tsc -p tsconfig.bench.json`), run one of:
  *
- *   node .bench-build/bench/diagnose.js answer [rounds] [--profile]
+ *   node .bench-build/bench/diagnose.js answer [rounds] [--profile] [--until-step2]
  *       Answer to token, round by round: when the "checking" edits, broker step 2 and the event
  *       happen after `sendDm`. With --profile the relay runs with --cpu-prof and its samples inside
- *       the timed windows are summed per function.
+ *       the timed windows are summed per function (with --until-step2: from the DM to step 2 only).
  *   node --expose-gc .bench-build/bench/diagnose.js memory [logins] [warm-up logins] [--snapshot]
  *       The bare discord.js client and the relay, idle, after the warm-up logins and after `logins`
  *       more: RSS by mapping (/proc/PID/smaps) and V8 heap spaces; --snapshot writes heap snapshots
@@ -65,7 +65,9 @@ async function answer(): Promise<void> {
     env: world.env(),
     nodeArgs: [
       ...RELAY_NODE_ARGS,
-      ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]),
+      ...(profileDir === undefined
+        ? []
+        : ['--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${profileDir}`]),
     ],
   });
   const windows: [number, number][] = [];
@@ -83,11 +85,12 @@ async function answer(): Promise<void> {
       marks.length = 0;
       const totalMs = await driver.login({ settleMs: 20 });
       const sentAt = marks.find((mark) => mark.what === 'sendDm')!.at;
-      windows.push([sentAt * 1000 + offsetUs, (sentAt + totalMs) * 1000 + offsetUs]);
       const after = (what: string): number =>
         (marks.find((mark) => mark.at >= sentAt && mark.what === what)?.at ?? Number.NaN) - sentAt;
       const checking = after('PATCH /channels/:channelId/messages/:messageId');
       const step2 = after('broker step2');
+      const windowMs = flags.has('--until-step2') ? step2 : totalMs;
+      windows.push([sentAt * 1000 + offsetUs, (sentAt + windowMs) * 1000 + offsetUs]);
       segments.checking.push(checking);
       segments.step2.push(step2);
       segments.event.push(totalMs - step2);

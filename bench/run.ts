@@ -107,7 +107,12 @@ async function main(): Promise<void> {
       `1. ${sessions} relay process${sessions > 1 ? 'es' : ''} one after the other (each may start 60 logins ` +
         `an hour), each: the start-up login (untimed), 3 warm-up and ${rounds} timed ` +
         `logins, alternating with as many bare rounds; relay min ${ms(relay.min)}, max ${ms(relay.max)}; ` +
-        `bare min ${ms(bare.min)}, max ${ms(bare.max)}.`,
+        `bare min ${ms(bare.min)}, max ${ms(bare.max)}. The bare client is a discord.js client ` +
+        `(same intents and partials as the relay's) on a Discord emulator of its own, same broker and ` +
+        `Redis. Step 2 reached the broker after a median ${ms(result.relayToStepTwo.median)} (relay) and ` +
+        `${ms(result.bareToStepTwo.median)} (bare); the token reached the bots ` +
+        `${ms(relay.median - result.relayToStepTwo.median)} and ` +
+        `${ms(bare.median - result.bareToStepTwo.median)} after that (differences of medians).`,
     );
   });
 

@@ -190,6 +190,7 @@ export class LoginDriver {
   readonly #publisher: RedisClientType;
   #generation = 0;
   #first = true;
+  #lastSentAt = Number.NaN;
 
   private constructor(world: BenchWorld, watch: EventWatch, publisher: RedisClientType) {
     this.#world = world;
@@ -211,6 +212,11 @@ export class LoginDriver {
   public startedWithToken(generation: number): void {
     this.#first = false;
     this.#generation = generation;
+  }
+
+  /** When (`performance.now()`) the last login's answer was sent (`sendDm`). */
+  public get lastSentAt(): number {
+    return this.#lastSentAt;
   }
 
   /** The relay's current token generation (0 before its first login). */
@@ -248,6 +254,7 @@ export class LoginDriver {
       (event) => event.type === 'token.updated' && (event.generation ?? -1) > this.#generation,
     );
     const sentAt = performance.now();
+    this.#lastSentAt = sentAt;
     discord.sendDm(operators[0], code);
     const received = await updated;
     this.#generation = received.event.generation ?? this.#generation + 1;

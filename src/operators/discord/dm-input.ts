@@ -44,7 +44,9 @@ export function readDm(message: Message, context: DmContext): OperatorInput | un
     logger.info({ operatorId: userId, reason: parsed.reason }, 'a DM reply is not one code');
     return { kind: 'unclear', operatorId: userId, inputId: message.id };
   }
-  logger.info({ operatorId: userId, via: 'dm' }, 'code received');
+  // Debug only: the relay that takes the code logs it (with its login) once it is on its way to the
+  // broker; a line here would be written by every relay, before the broker call.
+  logger.debug({ operatorId: userId, via: 'dm' }, 'code received');
   return {
     kind: 'code',
     operatorId: userId,

@@ -118,16 +118,23 @@ export function onPromptsFound(
   return {
     view: next,
     effects: [
-      { kind: 'log', level: 'info', fields: { loginId, operatorId, attempt }, msg: 'code received' },
       {
-        kind: 'observe-code',
-        loginId,
+        kind: 'submit-code',
+        login,
         operatorId,
-        attempt,
-        // The deadline was set CODE_TIMEOUT after the prompt went out.
-        waitedMs: now - (login.deadline.getTime() - settings.codeTimeoutMs),
+        code: input.input.code,
+        sent: [
+          { kind: 'log', level: 'info', fields: { loginId, operatorId, attempt }, msg: 'code received' },
+          {
+            kind: 'observe-code',
+            loginId,
+            operatorId,
+            attempt,
+            // The deadline was set CODE_TIMEOUT after the prompt went out.
+            waitedMs: now - (login.deadline.getTime() - settings.codeTimeoutMs),
+          },
+        ],
       },
-      { kind: 'submit-code', login, operatorId, code: input.input.code },
     ],
   };
 }

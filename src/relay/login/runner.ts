@@ -245,7 +245,11 @@ export class LoginRunner {
     timer.unref();
     let outcome: Extract<LoginInput, { kind: 'code-answered' }>['outcome'];
     try {
-      outcome = await this.#o.broker.submitCode(login.interim, effect.code);
+      const answer = this.#o.broker.submitCode(login.interim, effect.code);
+      // The request is on its way (the HTTP client writes it before returning): now the log line
+      // and the metrics, while the broker judges the code.
+      for (const sent of effect.sent) void this.#teller.tell(sent, () => undefined);
+      outcome = await answer;
     } catch (error) {
       outcome = { kind: 'error', error };
     }

@@ -225,6 +225,12 @@ export type LoginEffect =
       readonly login: PendingLogin;
       readonly operatorId: string;
       readonly code: Secret;
+      /**
+       * Told once the code is on its way to the broker, while it judges it (the log line and the
+       * metrics of a received code): nothing is done between an operator's code and the broker
+       * that could wait.
+       */
+      readonly sent: readonly LoginEffect[];
     }
   | {
       readonly kind: 'publish-token';
