@@ -2,15 +2,16 @@
  * Diagnostics behind the benchmarks' figures (not part of `npm run bench`). After `npm run bench`
  * (or `tsc -p tsconfig.bench.json`), run one of:
  *
- *   node .bench-build/bench/diagnose.js answer [rounds] [--profile] [--until-step2]
+ *   node .bench-build/bench/diagnose.js answer [rounds] [--profile] [--until-step2|--from-step2]
  *       Answer to token, round by round: when the "checking" edits, broker step 2 and the event
  *       happen after `sendDm`. With --profile the relay runs with --cpu-prof and its samples inside
- *       the timed windows are summed per function (with --until-step2: from the DM to step 2 only).
+ *       the timed windows are summed per function (--until-step2: from the DM to step 2 only;
+ *       --from-step2: from step 2 to the event).
  *   node --expose-gc .bench-build/bench/diagnose.js memory [logins] [warm-up logins] [--snapshot]
  *       The bare discord.js client and the relay, idle, after the warm-up logins and after `logins`
  *       more: RSS by mapping (/proc/PID/smaps) and V8 heap spaces; --snapshot writes heap snapshots
  *       of the relay (after the warm-up, and at the end) and lists what grew between them.
- *   node --expose-gc .bench-build/bench/diagnose.js fanout [own|shared|bare]
+ *   node --expose-gc .bench-build/bench/diagnose.js fanout [default|provided|unshared|bare]
  *       CPU profile of the fan-out rounds (not the clients' start), summed per function.
  *
  * BENCH_RELAY_MAIN, BENCH_RELAY_NODE_ARGS, BENCH_RELAY_ENV and BENCH_MEMORY_NODE_ARGS apply as in
@@ -89,8 +90,9 @@ async function answer(): Promise<void> {
         (marks.find((mark) => mark.at >= sentAt && mark.what === what)?.at ?? Number.NaN) - sentAt;
       const checking = after('PATCH /channels/:channelId/messages/:messageId');
       const step2 = after('broker step2');
-      const windowMs = flags.has('--until-step2') ? step2 : totalMs;
-      windows.push([sentAt * 1000 + offsetUs, (sentAt + windowMs) * 1000 + offsetUs]);
+      const fromMs = flags.has('--from-step2') ? step2 : 0;
+      const untilMs = flags.has('--until-step2') ? step2 : totalMs;
+      windows.push([(sentAt + fromMs) * 1000 + offsetUs, (sentAt + untilMs) * 1000 + offsetUs]);
       segments.checking.push(checking);
       segments.step2.push(step2);
       segments.event.push(totalMs - step2);
@@ -220,7 +222,7 @@ function smaps(pid: number): Record<string, number> {
 }
 
 async function fanout(): Promise<void> {
-  const kind = (positional[0] ?? 'own') as FanOutKind;
+  const kind = (positional[0] ?? 'default') as FanOutKind;
   const session = new Session();
   session.connect();
   const file = join(mkdtempSync(join(tmpdir(), 'otp-relay-prof-')), `fanout-${kind}.cpuprofile`);
@@ -252,7 +254,7 @@ const commands: Record<string, () => Promise<void>> = { answer, memory, fanout }
 const run = commands[command];
 if (run === undefined) {
   console.error(
-    'usage: diagnose.js answer [rounds] [--profile] | memory [--snapshot] | fanout [own|shared|bare]',
+    'usage: diagnose.js answer [rounds] [--profile] | memory [--snapshot] | fanout [default|provided|unshared|bare]',
   );
   process.exitCode = 2;
 } else {

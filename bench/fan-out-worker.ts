@@ -1,6 +1,7 @@
 /**
  * A child process of the fan-out benchmark holding a share of the subscribers: it starts
- * BENCH_CLIENTS `createTokenClient`s (own connections), says `ready`, and for each generation it is
+ * BENCH_CLIENTS `createTokenClient`s (the library's defaults: they share this process's connections),
+ * says `ready`, and for each generation it is
  * told to expect, reports when every one of its clients held it, as CLOCK_MONOTONIC nanoseconds
  * (`process.hrtime`, the same clock in every process of the machine).
  */

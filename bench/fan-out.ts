@@ -1,30 +1,36 @@
 /**
  * Benchmark 3, "fan-out": N subscribers in this process; the time from the token write (the
- * relay's own store and event adapters: the generation-and-write script, then PUBLISH `token.updated`) until each
- * subscriber holds the new token.
+ * relay's own store, as the relay configures it: one script takes the generation, writes the token
+ * and PUBLISHes `token.updated`) until each subscriber holds the new token.
  *
  * Kinds of subscriber:
- * - `own`: `createTokenClient({ redisUrl })`, each with its two connections (command + subscriber);
- * - `shared`: `createTokenClient({ client })` sharing one command connection (each still has its
- *   own subscriber connection: the API `duplicate()`s the client for it);
- * - `bare`: no library, the floor of this harness: a node-redis command connection and a subscriber
- *   connection each, and on `token.updated` one GET + JSON.parse;
- * - `processes`: as `own`, spread over `processes` child processes (bench/fan-out-worker.ts), as
- *   bots live in processes of their own; arrivals on the machine-wide monotonic clock.
+ * - `default`: `createTokenClient({ redisUrl })` with the library's defaults: the clients of the
+ *   process share one command and one subscriber connection (`shareConnections`), each event is
+ *   parsed once, and the clients that hear it share one GET;
+ * - `provided`: `createTokenClient({ client })`, all given one application connection; they share
+ *   its one `duplicate()` for the subscription, as the defaults share theirs;
+ * - `unshared`: `createTokenClient({ redisUrl, shareConnections: false })`, each with connections
+ *   of its own (command + subscriber), the default before sharing;
+ * - `bare`: no library, the floor of one process holding 2,000 connections: a node-redis command
+ *   connection and a subscriber connection each, and on `token.updated` one GET + JSON.parse;
+ * - `processes`: as `default`, spread over `processes` child processes (bench/fan-out-worker.ts),
+ *   as bots live in processes of their own (each process shares its connections among its
+ *   clients); arrivals on the machine-wide monotonic clock.
+ *
+ * `own` and `shared` are the former names of `default` and `provided`.
  */
 import { randomBytes } from 'node:crypto';
 import { createClient, type RedisClientType } from '@redis/client';
 import { createTokenClient, type TokenClient } from '../src/client/index.js';
 import { Secret } from '../src/shared/secret.js';
 import { relayKeys } from '../src/contract/keys.js';
-import { RedisEventPublisher } from '../src/store/redis-events.js';
 import { RedisTokenStore } from '../src/store/redis-token-store.js';
 import type { RelayKeys } from '../src/relay/ports/token-store.js';
 import { benchScript, sleep, spawnNode, type Child } from './lib/child.js';
 import { BENCH_REDIS_URL, benchPrefix, connectBenchRedis, deletePrefix } from './lib/redis.js';
 import { summarize, type Summary } from './lib/stats.js';
 
-export type FanOutKind = 'own' | 'shared' | 'bare' | 'processes';
+export type FanOutKind = 'default' | 'provided' | 'unshared' | 'bare' | 'processes';
 
 export interface FanOutOptions {
   clients: number;
@@ -62,12 +68,20 @@ interface Subscriber {
 
 type SubscriberFactory = (keys: RelayKeys, arrived: (generation: number) => void) => Promise<Subscriber>;
 
-function factory(kind: FanOutKind, prefix: string, account: string, shared: RedisClientType | undefined) {
-  const own: SubscriberFactory = async (_keys, arrived) => {
+function factory(
+  kind: Exclude<FanOutKind, 'processes'>,
+  prefix: string,
+  account: string,
+  provided: RedisClientType | undefined,
+): SubscriberFactory {
+  const library: SubscriberFactory = async (_keys, arrived) => {
+    const common = { prefix, account, connectionName: CONNECTION_NAME };
     const client: TokenClient = await createTokenClient(
-      shared === undefined
-        ? { redisUrl: BENCH_REDIS_URL, prefix, account, connectionName: CONNECTION_NAME }
-        : { client: shared, prefix, account, connectionName: CONNECTION_NAME },
+      kind === 'provided'
+        ? { ...common, client: provided }
+        : kind === 'unshared'
+          ? { ...common, redisUrl: BENCH_REDIS_URL, shareConnections: false }
+          : { ...common, redisUrl: BENCH_REDIS_URL },
     );
     client.onTokenChange((token) => {
       if (token !== undefined) arrived(token.generation);
@@ -96,22 +110,21 @@ function factory(kind: FanOutKind, prefix: string, account: string, shared: Redi
       },
     };
   };
-  return kind === 'bare' ? bare : own;
+  return kind === 'bare' ? bare : library;
 }
 
 export async function benchFanOut(options: FanOutOptions): Promise<FanOutResult> {
-  if (options.kind === 'processes') return benchFanOutProcesses(options);
+  const kind = options.kind;
+  if (kind === 'processes') return benchFanOutProcesses(options);
   const prefix = benchPrefix('fanout');
   const account = 'default';
   const keys = relayKeys({ prefix, account });
   const redis = await connectBenchRedis();
-  const store = new RedisTokenStore({ client: redis, keys, account });
-  const events = new RedisEventPublisher({ client: redis, keys });
-  const shared: RedisClientType | undefined =
-    options.kind === 'shared' ? createClient({ url: BENCH_REDIS_URL, name: CONNECTION_NAME }) : undefined;
-  shared?.on('error', () => undefined);
-  // Every TokenClient listens for 'ready' on the shared connection.
-  shared?.setMaxListeners(options.clients + 10);
+  // As the relay writes it: the write script also publishes token.updated.
+  const store = new RedisTokenStore({ client: redis, keys, account, announceUpdates: true });
+  const provided: RedisClientType | undefined =
+    kind === 'provided' ? createClient({ url: BENCH_REDIS_URL, name: CONNECTION_NAME }) : undefined;
+  provided?.on('error', () => undefined);
   const subscribers: Subscriber[] = [];
   const arrivals = new Float64Array(options.clients);
   let expected = Number.POSITIVE_INFINITY;
@@ -126,18 +139,13 @@ export async function benchFanOut(options: FanOutOptions): Promise<FanOutResult>
       obtainedAt: new Date(now),
       expiresAt: new Date(now + 3_600_000),
     });
-    await events.publish({
-      type: 'token.updated',
-      generation: record.generation,
-      expiresAt: record.expiresAt,
-    });
     return { startedAt, generation: record.generation };
   };
 
   try {
     await publish();
-    if (shared !== undefined) await shared.connect();
-    const create = factory(options.kind, prefix, account, shared);
+    if (provided !== undefined) await provided.connect();
+    const create = factory(kind, prefix, account, provided);
     const startStarted = performance.now();
     // A few dozen at a time: 2,000 connects at once would only queue in the kernel.
     const batchSize = 50;
@@ -190,7 +198,7 @@ export async function benchFanOut(options: FanOutOptions): Promise<FanOutResult>
     }
     await options.onRoundsEnd?.();
     return {
-      kind: options.kind,
+      kind,
       clients: options.clients,
       arrival: summarize(perClient),
       lastArrival: summarize(last),
@@ -201,7 +209,7 @@ export async function benchFanOut(options: FanOutOptions): Promise<FanOutResult>
     for (let first = 0; first < subscribers.length; first += 100) {
       await Promise.allSettled(subscribers.slice(first, first + 100).map((subscriber) => subscriber.close()));
     }
-    if (shared?.isOpen === true) await shared.close();
+    if (provided?.isOpen === true) await provided.close();
     await redis.close();
     await deletePrefix(prefix);
   }
@@ -214,8 +222,8 @@ async function benchFanOutProcesses(options: FanOutOptions): Promise<FanOutResul
   const account = 'default';
   const keys = relayKeys({ prefix, account });
   const redis = await connectBenchRedis();
-  const store = new RedisTokenStore({ client: redis, keys, account });
-  const events = new RedisEventPublisher({ client: redis, keys });
+  // As the relay writes it: the write script also publishes token.updated.
+  const store = new RedisTokenStore({ client: redis, keys, account, announceUpdates: true });
   const workers: Child[] = [];
   const publish = async (): Promise<number> => {
     const now = Date.now();
@@ -223,11 +231,6 @@ async function benchFanOutProcesses(options: FanOutOptions): Promise<FanOutResul
       token: new Secret(`final-${randomBytes(32).toString('base64url')}`),
       obtainedAt: new Date(now),
       expiresAt: new Date(now + 3_600_000),
-    });
-    await events.publish({
-      type: 'token.updated',
-      generation: record.generation,
-      expiresAt: record.expiresAt,
     });
     return record.generation;
   };

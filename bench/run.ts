@@ -122,34 +122,45 @@ async function main(): Promise<void> {
       batches: quick ? 20 : 100,
       rawCalls: quick ? 500 : 3000,
     });
-    const { getTokenNs, rawGetNs } = result;
+    const { getTokenNs, rawGetNs, clockNs } = result;
     const speedup = rawGetNs.median / getTokenNs.median;
     rows.push({
       id: '2',
       benchmark: 'Reading the token (warm)',
       measured: `\`getToken()\`: median ${fmt(getTokenNs.median)} ns, p99 ${fmt(getTokenNs.p99)} ns per call`,
       baseline: `GET + JSON.parse: median ${fmt(rawGetNs.median / 1000)} µs, p99 ${fmt(rawGetNs.p99 / 1000)} µs`,
-      comparison: `${fmt(speedup)}× faster (p99: ${fmt(rawGetNs.p99 / getTokenNs.p99)}×)`,
+      comparison:
+        `${fmt(speedup)}× faster (p99: ${fmt(rawGetNs.p99 / getTokenNs.p99)}×); ` +
+        `\`Date.now()\` alone: ${fmt(clockNs.median)} ns, at most ${fmt(rawGetNs.median / clockNs.median)}×`,
       target: '≥ 1,000× faster',
       met: yes(speedup >= 1000),
     });
     details.push(
       `2. \`getToken()\`: ${getTokenNs.n} batches of 250,000 calls (a sample is a batch's time per call); ` +
-        `GET + JSON.parse: ${rawGetNs.n} calls timed one by one on one warm node-redis connection.`,
+        `GET + JSON.parse: ${rawGetNs.n} calls timed one by one on one warm node-redis connection. ` +
+        `\`getToken()\` reads the wall clock on every call (a token is never handed out past its ` +
+        `\`expiresAt\`): \`Date.now()\` alone, timed in the same loop, bounds how fast it can be.`,
     );
   });
 
   await section('3', 'Fan-out', async () => {
     const kinds: { kind: FanOutKind; label: string }[] = [
-      { kind: 'own', label: '1,000 `createTokenClient`, own connections (2 each)' },
-      { kind: 'shared', label: '1,000 `createTokenClient`, one shared command connection (`client:`)' },
+      {
+        kind: 'default',
+        label: '1,000 `createTokenClient`, library defaults (connections shared in the process)',
+      },
+      { kind: 'provided', label: '1,000 `createTokenClient` given one application connection (`client:`)' },
+      {
+        kind: 'unshared',
+        label: '1,000 `createTokenClient`, `shareConnections: false` (2 connections each)',
+      },
       { kind: 'bare', label: 'reference: 1,000 bare node-redis subscribers (GET + JSON.parse), no library' },
     ];
     const processes = Number(process.env.BENCH_FANOUT_PROCESSES ?? 0);
     if (processes > 0) {
       kinds.push({
         kind: 'processes',
-        label: `1,000 \`createTokenClient\`, own connections, spread over ${processes} processes`,
+        label: `1,000 \`createTokenClient\` (defaults), spread over ${processes} processes`,
       });
     }
     const results: FanOutResult[] = [];
@@ -165,22 +176,25 @@ async function main(): Promise<void> {
       });
       results.push(result);
       const { arrival, lastArrival } = result;
+      // The target is the library's defaults'; the other rows show what the defaults avoid.
+      const targeted = kind === 'default' || kind === 'processes';
       rows.push({
         id: '3',
         benchmark: `Fan-out: ${label}`,
         measured:
           `per-client arrival p50 ${ms(arrival.median)}, p99 ${ms(arrival.p99)}, max ${ms(arrival.max)}; ` +
           `all held: median ${ms(lastArrival.median)}`,
-        baseline: kind === 'bare' ? '(the floor of one process holding 2,000 connections)' : '—',
+        baseline: kind === 'bare' ? '(one process holding 2,000 connections)' : '—',
         comparison: `${result.redisConnections} Redis connections`,
-        target: kind === 'bare' ? '—' : 'p99 < 50 ms',
-        met: kind === 'bare' ? '—' : yes(arrival.p99 < 50),
+        target: targeted ? 'p99 ≤ 50 ms' : '—',
+        met: targeted ? yes(arrival.p99 <= 50) : '—',
       });
     }
     details.push(
       `3. All subscribers in the bench process (one event loop); time from the start of the relay's ` +
-        `own token write (RedisTokenStore.publish: one script takes the generation and writes, then RedisEventPublisher's ` +
-        `PUBLISH) to each subscriber holding the new generation (\`onTokenChange\`). ` +
+        `own token write (RedisTokenStore.publish as the relay configures it: one script takes the ` +
+        `generation, writes and PUBLISHes \`token.updated\`) to each subscriber holding the new generation ` +
+        `(\`onTokenChange\`). ` +
         `${results[0]?.arrival.n ?? 0} arrivals per kind (${quick ? 3 : 10} timed rounds after 2 warm-up). ` +
         `Start-up of 1,000 clients: ${results.map((r) => `${r.kind} ${ms(r.startMs)}`).join(', ')}.`,
     );

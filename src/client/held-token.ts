@@ -1,6 +1,7 @@
+import { expiryAlarms, type ExpiryAlarm, type ExpiryAlarms } from './expiry-alarms.js';
 import type { TokenChangeListener, TokenClientLogger } from './token-client-options.js';
 import type { ClientTokenInfo, StoredToken, TokenInfo } from './token-info.js';
-import { MAX_TIMER_DELAY_MS, type TokenWaiters } from './token-waiters.js';
+import type { TokenWaiters } from './token-waiters.js';
 
 /** Options of {@link HeldToken}. */
 export interface HeldTokenOptions {
@@ -11,12 +12,17 @@ export interface HeldTokenOptions {
   readonly waiters: TokenWaiters;
   /** Called once the held token has expired and been dropped: the key may hold its successor. */
   readonly onExpired: () => void;
+  /** Where the expiry is armed (default: the process's {@link expiryAlarms}). */
+  readonly alarms?: ExpiryAlarms | undefined;
 }
 
 /**
  * The token a {@link TokenClient} holds in memory, and the listeners told of its changes. It never
  * goes back to an older generation: nothing at or below the newest generation held or invalidated
  * is taken again. Drops the token when it expires (by a timer, and by the clock on every read).
+ *
+ * The timer is an {@link ExpiryAlarms} alarm, shared by every client of the process that holds a
+ * token with the same expiry: taking a new token arms no timer of this client's own.
  */
 export class HeldToken {
   readonly #options: HeldTokenOptions;
@@ -27,16 +33,22 @@ export class HeldToken {
   #highestGeneration = -1;
   /** What listeners were last told, so that each change is told once. */
   #announced: ClientTokenInfo | undefined;
-  #expiryTimer: NodeJS.Timeout | undefined;
+  readonly #alarms: ExpiryAlarms;
+  readonly #expiry: ExpiryAlarm = { fire: () => this.#expiryDue(), group: undefined };
   readonly #listeners = new Set<{ readonly listener: TokenChangeListener }>();
 
   public constructor(options: HeldTokenOptions) {
     this.#options = options;
+    this.#alarms = options.alarms ?? expiryAlarms;
   }
 
   /** The token, unless there is none or it has expired (checked against the clock on every call). */
   public current(): TokenInfo | undefined {
-    // The clock is read on every call because a timer can fire late (a busy event loop); it cannot.
+    // The clock is read on every call, and it is all this call costs (a V8 runtime call and
+    // gettimeofday). No cheaper signal can stand in for it: a timer fires late when the event loop
+    // is busy, the process was paused or the machine slept, and the wall clock (which `expiresAt` is
+    // on) can jump forward at any instant, so nothing but a read of it at the call says it has not
+    // passed `expiresAt`.
     return Date.now() < this.#expiresAtMs ? this.#held : undefined;
   }
 
@@ -107,10 +119,9 @@ export class HeldToken {
     this.#announced = undefined;
   }
 
-  /** Stops the expiry timer. */
+  /** Disarms the expiry alarm. */
   public stopTimer(): void {
-    clearTimeout(this.#expiryTimer);
-    this.#expiryTimer = undefined;
+    this.#alarms.clear(this.#expiry);
   }
 
   #warnOlder(generation: number): void {
@@ -124,7 +135,7 @@ export class HeldToken {
     this.#held = info;
     this.#expiresAtMs = expiresAtMs;
     this.#highestGeneration = info.generation;
-    this.#scheduleExpiry(info);
+    this.#alarms.set(this.#expiry, expiresAtMs);
     this.#announce(info);
   }
 
@@ -135,22 +146,17 @@ export class HeldToken {
     this.#announce(undefined);
   }
 
-  #scheduleExpiry(info: ClientTokenInfo): void {
-    clearTimeout(this.#expiryTimer);
-    const delayMs = Math.min(Math.max(this.#expiresAtMs - Date.now(), 0), MAX_TIMER_DELAY_MS);
-    this.#expiryTimer = setTimeout(() => {
-      this.#expiryTimer = undefined;
-      // Also the case once the client has closed: it forgets the token first.
-      if (this.#held !== info) return;
-      // Early only when the delay was capped (or clocks disagree): wait the rest.
-      if (Date.now() < this.#expiresAtMs) {
-        this.#scheduleExpiry(info);
-        return;
-      }
-      this.#drop();
-      // The relay renews ahead of expiry: a missed announcement would be in the key.
-      this.#options.onExpired();
-    }, delayMs).unref();
+  #expiryDue(): void {
+    // Nothing held: the alarm was for a token dropped since (the client may have closed, too).
+    if (this.#held === undefined) return;
+    // Early only when the delay was capped (or the wall clock went back): wait the rest.
+    if (Date.now() < this.#expiresAtMs) {
+      this.#alarms.set(this.#expiry, this.#expiresAtMs);
+      return;
+    }
+    this.#drop();
+    // The relay renews ahead of expiry: a missed announcement would be in the key.
+    this.#options.onExpired();
   }
 
   #announce(token: ClientTokenInfo | undefined): void {
@@ -171,6 +177,7 @@ export function tellListeners<T>(
   kind: string,
   logger: TokenClientLogger | undefined,
 ): void {
+  if (listeners.size === 0) return;
   for (const { listener } of [...listeners]) {
     try {
       listener(value);

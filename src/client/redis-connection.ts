@@ -11,7 +11,8 @@ export interface TokenClientRedis {
   connect(): Promise<unknown>;
   close(): Promise<void>;
   destroy(): void;
-  sendCommand(args: readonly string[]): Promise<unknown>;
+  /** `options.timeout: 0` turns the connection's command time-out off for this command. */
+  sendCommand(args: readonly string[], options?: { timeout?: number }): Promise<unknown>;
   duplicate(overrides: { name: string }): TokenClientRedis;
   subscribe(channels: string, listener: (message: string, channel: string) => unknown): Promise<void>;
   unsubscribe(channels: string): Promise<void>;

@@ -62,6 +62,16 @@ export interface SentinelOwnedClientOptions extends OwnedConnectionSettings {
   onEvent?: ((event: SentinelProxyEvent) => void) | undefined;
 }
 
+/** What {@link createSentinelOwnedClient} opens: the client, and the proxy its connections go through. */
+export interface SentinelOwnedClient {
+  readonly client: TokenClientRedis;
+  /**
+   * Closes the proxy. It also closes by itself once the client has ended; this is for a client
+   * that never connected (and so never ends).
+   */
+  readonly closeProxy: () => Promise<void>;
+}
+
 /**
  * A client like `createOwnedClient`'s (not yet connected), whose connections, and those of its
  * `duplicate()`s, go to the master the sentinels name, through a local {@link SentinelMasterProxy}
@@ -69,7 +79,7 @@ export interface SentinelOwnedClientOptions extends OwnedConnectionSettings {
  */
 export async function createSentinelOwnedClient(
   options: SentinelOwnedClientOptions,
-): Promise<TokenClientRedis> {
+): Promise<SentinelOwnedClient> {
   const proxy = await SentinelMasterProxy.start({
     sentinels: options.sentinel.sentinels,
     masterName: options.sentinel.masterName,
@@ -79,5 +89,5 @@ export async function createSentinelOwnedClient(
   const client = createOwnedClient({ ...options, url: throughProxy(options.url, proxy.port) });
   // node-redis clients are EventEmitters that emit 'end' once closed or destroyed (not on a reconnect).
   (client as TokenClientRedis & Pick<EventEmitter, 'once'>).once('end', () => void proxy.close());
-  return client;
+  return { client, closeProxy: () => proxy.close() };
 }

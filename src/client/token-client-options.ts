@@ -61,6 +61,16 @@ export interface TokenClientOptions {
   sentinels?: readonly SentinelNode[] | string | undefined;
   /** `REDIS_SENTINEL_MASTER`: the sentinels' master group name, together with `sentinels`. */
   sentinelMaster?: string | undefined;
+  /**
+   * Whether the client shares its Redis connections with the other `TokenClient`s of the process
+   * that have the same connection settings and account (default `true`): the first one to start
+   * opens a command and a subscriber connection, the others use them, each event is read off the
+   * socket and parsed once for all, and the clients that hear it share one GET of the key. The last
+   * one to close closes the connections. Clients given the same `client` share its subscriber
+   * connection the same way. `false` gives the client connections of its own (two, or one
+   * `duplicate()` of `client`), as before sharing was the default.
+   */
+  shareConnections?: boolean | undefined;
 }
 
 /** Defaults of {@link TokenClientOptions}. */
@@ -73,6 +83,7 @@ export const TOKEN_CLIENT_DEFAULTS = {
   commandTimeoutMs: 5_000,
   reconnectMaxDelayMs: 5_000,
   waitTimeoutMs: 900_000,
+  shareConnections: true,
 } as const satisfies Required<Omit<TokenClientOptions, 'client' | 'logger' | 'sentinels' | 'sentinelMaster'>>;
 
 /** Options of {@link TokenClient.start}. */
@@ -112,7 +123,9 @@ export type RelayEventListener = (event: RelayEvent) => void;
 export type ClientSettings = {
   readonly [K in keyof typeof TOKEN_CLIENT_DEFAULTS]: (typeof TOKEN_CLIENT_DEFAULTS)[K] extends string
     ? string
-    : number;
+    : (typeof TOKEN_CLIENT_DEFAULTS)[K] extends boolean
+      ? boolean
+      : number;
 };
 
 /** {@link TokenClientOptions}, checked and merged over the defaults. */
@@ -155,6 +168,9 @@ export function readTokenClientOptions(options: TokenClientOptions): TokenClient
     throw new RangeError(
       `TokenClient option waitTimeoutMs must be a number of ms from 1 to ${MAX_TIMER_DELAY_MS}`,
     );
+  }
+  if (typeof settings.shareConnections !== 'boolean') {
+    throw new TypeError('TokenClient option shareConnections must be true or false');
   }
   if (!/^[!-~]+$/.test(connectionName)) {
     // CLIENT SETNAME refuses it, and would fail every connection attempt forever.

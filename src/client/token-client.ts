@@ -1,15 +1,8 @@
-import { connectOrAbort } from '../shared/connect-or-abort.js';
 import { TokenClientRedisError, TokenClientStateError } from './errors.js';
 import { HeldToken, tellListeners } from './held-token.js';
-import {
-  closeQuietly,
-  createOwnedClient,
-  describeConnectionError,
-  type TokenClientRedis,
-} from './redis-connection.js';
-import { parseRelayEvent } from '../contract/relay-event.js';
-import { formatNode, type SentinelProxyEvent } from '../shared/sentinel-proxy.js';
-import { createSentinelOwnedClient } from './sentinel.js';
+import type { TokenClientRedis } from './redis-connection.js';
+import type { RelayEvent } from '../contract/relay-event.js';
+import { acquireRelayLink, type LinkMember, type RelayLink } from './relay-link.js';
 import {
   readTokenClientOptions,
   readWaitOptions,
@@ -21,20 +14,23 @@ import {
   type WaitForTokenOptions,
 } from './token-client-options.js';
 import type { TokenInfo } from './token-info.js';
-import { TokenReader } from './token-reader.js';
 import { TokenWaiters } from './token-waiters.js';
 
 type ClientState = 'idle' | 'starting' | 'started' | 'closed';
-type ConnectionRole = 'command' | 'subscriber';
 
 /**
  * The token of one account, served from memory to trading bots.
  *
- * `start()` subscribes to `P:events:A` on a connection of its own and reads `P:token:A` once;
- * from then on `getToken()` answers synchronously, without Redis. The client re-reads the key when
- * the relay announces a new token (the event carries no token), forgets the token when the relay
- * invalidates it, never goes back to an older generation, and re-reads after every reconnect of
- * either connection, since an event may have been missed while it was down.
+ * `start()` subscribes to `P:events:A` and reads `P:token:A` once; from then on `getToken()`
+ * answers synchronously, without Redis. The client re-reads the key when the relay announces a new
+ * token (the event carries no token), forgets the token when the relay invalidates it, never goes
+ * back to an older generation, and re-reads after every reconnect of either connection, since an
+ * event may have been missed while it was down.
+ *
+ * By default the clients of a process with the same connection settings and account share one
+ * command and one subscriber connection: each event is parsed once for all of them, and the clients
+ * that hear it share one GET (option `shareConnections`). Each has its own token state, listeners
+ * and waits; the last one to close closes the connections.
  *
  * @example
  * ```ts
@@ -46,8 +42,8 @@ export class TokenClient {
   readonly #config: TokenClientConfig;
 
   #state: ClientState = 'idle';
-  #command: TokenClientRedis | undefined;
-  #subscriber: TokenClientRedis | undefined;
+  /** Set while the client holds a link: from `start()` until its teardown. */
+  #link: RelayLink | undefined;
   #starting: Promise<void> | undefined;
   #tearingDown: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -56,9 +52,8 @@ export class TokenClient {
   readonly #waiters = new TokenWaiters();
   readonly #token: HeldToken;
   readonly #eventListeners = new Set<{ readonly listener: RelayEventListener }>();
-
-  readonly #reader: TokenReader;
-  readonly #down: Record<ConnectionRole, boolean> = { command: false, subscriber: false };
+  /** What the link calls: it acts only while the client is started. */
+  readonly #member: LinkMember;
 
   public constructor(options: TokenClientOptions = {}) {
     this.#config = readTokenClientOptions(options);
@@ -66,16 +61,15 @@ export class TokenClient {
       tokenKey: this.#config.keys.token,
       logger: this.#config.logger,
       waiters: this.#waiters,
-      onExpired: () => this.#reader.request(),
+      onExpired: () => this.#request(),
     });
-    this.#reader = new TokenReader({
-      tokenKey: this.#config.keys.token,
+    this.#member = {
       logger: this.#config.logger,
-      reconnectMaxDelayMs: this.#config.settings.reconnectMaxDelayMs,
-      // The command connection is set before the client is 'started' and cleared after it is not.
-      connection: () => (this.#state === 'started' ? this.#command : undefined),
-      onRead: (stored) => this.#token.apply(stored),
-    });
+      onEvent: (event) => this.#onEvent(event),
+      onRead: (stored) => {
+        if (this.#state === 'started') this.#token.apply(stored);
+      },
+    };
   }
 
   /** The Redis key the token is read from (`P:token:A`). */
@@ -85,12 +79,13 @@ export class TokenClient {
 
   /** Whether both connections are up right now (while they are not, the token may be stale). */
   public get connected(): boolean {
-    return this.#state === 'started' && this.#command?.isReady === true && this.#subscriber?.isReady === true;
+    return this.#state === 'started' && this.#link?.connected === true;
   }
 
   /**
-   * Connects, subscribes to `P:events:A`, then reads `P:token:A`. Resolves once the token (if any)
-   * is in memory. Rejects with the signal's reason on abort, with {@link TokenClientRedisError} when
+   * Connects and subscribes to `P:events:A` (or joins the process's connections for the same
+   * settings, waiting for them while they reconnect), then reads `P:token:A`. Resolves once the
+   * token (if any) is in memory. Rejects with the signal's reason on abort, with {@link TokenClientRedisError} when
    * the first read fails (the client can then be started again), and with
    * {@link TokenClientStateError} when already started or closed.
    */
@@ -119,9 +114,11 @@ export class TokenClient {
   }
 
   /**
-   * Unsubscribes and closes the connections the client opened (never a `client` it was given).
-   * Pending {@link waitForToken} calls reject with {@link TokenClientStateError}; `getToken()`
-   * answers `undefined` from now on. Safe to call more than once, and during `start()`.
+   * Unsubscribes and closes the connections the client opened (never a `client` it was given); when
+   * it shares them with other clients of the process (the default), it lets go of them, and the last
+   * client to close closes them. Pending {@link waitForToken} calls reject with
+   * {@link TokenClientStateError}; `getToken()` answers `undefined` from now on. Safe to call more
+   * than once, and during `start()`.
    */
   public close(): Promise<void> {
     if (this.#state === 'closed') return this.#closing ?? Promise.resolve();
@@ -223,140 +220,66 @@ export class TokenClient {
 
   #requireStarted(): TokenClientRedis {
     if (this.#state === 'closed') throw new TokenClientStateError('closed');
-    if (this.#state !== 'started' || this.#command === undefined) {
-      throw new TokenClientStateError('not-started');
-    }
-    return this.#command;
+    const command = this.#state === 'started' ? this.#link?.command : undefined;
+    if (command === undefined) throw new TokenClientStateError('not-started');
+    return command;
+  }
+
+  /** Asks the link for a read of the key (shared with the other clients' requests). */
+  #request(): void {
+    if (this.#state === 'started') this.#link?.request();
   }
 
   async #connectAndRead(signal: AbortSignal): Promise<void> {
-    const { redisUrl, connectionName, connectTimeoutMs, commandTimeoutMs, reconnectMaxDelayMs } =
-      this.#config.settings;
-    const owned = {
-      url: redisUrl,
-      name: connectionName,
-      connectTimeoutMs,
-      commandTimeoutMs,
-      reconnectMaxDelayMs,
-    };
-    const command =
-      this.#config.providedClient ??
-      (this.#config.sentinel === undefined
-        ? createOwnedClient(owned)
-        : await createSentinelOwnedClient({
-            ...owned,
-            sentinel: this.#config.sentinel,
-            onEvent: this.#onSentinelEvent,
-          }));
-    this.#command = command;
-    // Without an 'error' listener node-redis throws the first dropped connection at the process;
-    // a client the application gave us is its owner's to listen to.
-    if (this.#config.providedClient === undefined) command.on('error', this.#onCommandError);
-    if (!command.isOpen) await connectOrAbort(command, signal);
-
-    const subscriber = command.duplicate({ name: `${connectionName}:subscriber` });
-    this.#subscriber = subscriber;
-    subscriber.on('error', this.#onSubscriberError);
-    await connectOrAbort(subscriber, signal);
-    // Subscribed before the first read: a token published in between is then announced, not lost.
-    await subscriber.subscribe(this.#config.keys.events, this.#onMessage);
+    const link = acquireRelayLink(this.#config, this.#member);
+    this.#link = link;
+    // Connected and subscribed (by this client, or already by another one of the process) before
+    // the first read: a token published in between is then announced, not lost.
+    await link.whenReady(signal);
     signal.throwIfAborted();
-
-    command.on('ready', this.#onCommandReady);
-    // node-redis subscribes again by itself on reconnect, before it emits 'ready'.
-    subscriber.on('ready', this.#onSubscriberReady);
+    link.listen(this.#member);
     this.#state = 'started';
-    await this.#reader.read();
+    try {
+      await link.read();
+    } catch (error) {
+      // Closed meanwhile: that, not the read the close cut short, is why the start failed.
+      signal.throwIfAborted();
+      throw error;
+    }
     signal.throwIfAborted();
   }
 
-  /** Closes what is open; a second call while one runs waits for the same work. */
+  /** Lets go of the link; a second call while one runs waits for the same work. */
   #teardown(): Promise<void> {
-    this.#tearingDown ??= this.#closeConnections().finally(() => {
+    this.#tearingDown ??= this.#release().finally(() => {
       this.#tearingDown = undefined;
     });
     return this.#tearingDown;
   }
 
-  async #closeConnections(): Promise<void> {
-    this.#reader.stop();
+  async #release(): Promise<void> {
     this.#token.stopTimer();
-    const command = this.#command;
-    const subscriber = this.#subscriber;
-    this.#command = undefined;
-    this.#subscriber = undefined;
-    if (subscriber !== undefined) {
-      subscriber.off('ready', this.#onSubscriberReady);
-      if (subscriber.isReady) await subscriber.unsubscribe(this.#config.keys.events).catch(() => undefined);
-      await closeQuietly(subscriber);
-    }
-    if (command !== undefined) {
-      command.off('ready', this.#onCommandReady);
-      if (command !== this.#config.providedClient) await closeQuietly(command);
-    }
+    const link = this.#link;
+    this.#link = undefined;
+    if (link !== undefined) await link.release(this.#member);
   }
 
-  // Arrow properties: node-redis and `off()` need the same function object that was registered.
-  readonly #onCommandError = (error: unknown): void => this.#connectionError('command', error);
-  readonly #onSentinelEvent = (event: SentinelProxyEvent): void => {
-    if (event.type === 'master-changed' && event.previous !== undefined) {
-      this.#config.logger?.warn({ master: formatNode(event.master) }, 'Redis master changed (failover)');
-    } else if (event.type === 'sentinel-unreachable') {
-      this.#config.logger?.debug({ sentinel: formatNode(event.sentinel) }, 'sentinel did not answer');
-    }
-  };
-  readonly #onSubscriberError = (error: unknown): void => this.#connectionError('subscriber', error);
-  readonly #onCommandReady = (): void => this.#connectionReady('command');
-  readonly #onSubscriberReady = (): void => this.#connectionReady('subscriber');
-
-  #connectionError(role: ConnectionRole, error: unknown): void {
-    if (this.#state === 'closed') return;
-    const fields = {
-      connection: role,
-      ...describeConnectionError(
-        error,
-        this.#config.providedClient === undefined ? this.#config.settings.redisUrl : undefined,
-      ),
-    };
-    // Once per outage at warn: node-redis reports every failed reconnect attempt.
-    if (this.#down[role]) {
-      this.#config.logger?.debug(fields, 'Redis connection still down');
-    } else {
-      this.#down[role] = true;
-      this.#config.logger?.warn(fields, 'Redis connection lost; reconnecting');
-    }
-  }
-
-  #connectionReady(role: ConnectionRole): void {
-    if (this.#state !== 'started') return;
-    this.#down[role] = false;
-    this.#config.logger?.debug({ connection: role }, 'Redis connection ready again; re-reading the token');
-    this.#reader.request();
-  }
-
-  readonly #onMessage = (message: string): void => {
+  #onEvent(event: RelayEvent): void {
     // Before 'started', the first read (which follows) sees whatever this event announces.
     if (this.#state !== 'started') return;
-    const parsed = parseRelayEvent(message);
-    if (!parsed.ok) {
-      const fields = { channel: this.#config.keys.events, problem: parsed.error, length: message.length };
-      if (parsed.error === 'unknown type')
-        this.#config.logger?.debug(fields, 'Ignored a relay event of an unknown type');
-      else this.#config.logger?.warn(fields, 'Ignored a malformed relay event');
-      return;
-    }
-    const { event } = parsed;
     if (event.type === 'token.updated') {
       // The event carries no token: the key has it. An event at or below what is held is old news.
-      if (event.generation > this.#token.highestGeneration) this.#reader.request();
+      if (event.generation > this.#token.highestGeneration) this.#request();
     } else if (event.type === 'token.invalidated') {
-      if (this.#token.invalidate(event.generation)) this.#reader.request();
+      if (this.#token.invalidate(event.generation)) this.#request();
     } else if (event.type === 'token.checked') {
       // A wait that now takes a generation the client does not hold (yet): the key may have it.
-      if (this.#waiters.checked(event.generation, event.valid, this.getToken())) this.#reader.request();
+      if (this.#waiters.checked(event.generation, event.valid, this.getToken())) this.#request();
     }
-    tellListeners(this.#eventListeners, event, 'relay event', this.#config.logger);
-  };
+    if (this.#eventListeners.size > 0) {
+      tellListeners(this.#eventListeners, event, 'relay event', this.#config.logger);
+    }
+  }
 }
 
 /**

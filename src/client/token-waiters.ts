@@ -87,6 +87,8 @@ export class TokenWaiters {
 
   /** The client holds `token` now: every wait it satisfies ends with it. */
   public offer(token: TokenInfo): void {
+    // No copy to make when nobody waits (the common case, once per client per new token).
+    if (this.#waiters.size === 0) return;
     for (const waiter of [...this.#waiters]) {
       if (token.generation >= waiter.minGeneration) waiter.resolve(token);
     }
