@@ -78,9 +78,15 @@ function parseNodes(text: string) {
   return text.split(',').map((part) => ({ host: '127.0.0.1', port: Number(part.split(':')[1]) }));
 }
 
-async function botClient(c: SentinelCluster): Promise<TokenClient> {
+/** A bot's client; `ownConnections`: not sharing the running bot's (a bot process started now). */
+async function botClient(c: SentinelCluster, ownConnections = false): Promise<TokenClient> {
   const client = await createTokenClient(
-    { redisUrl: c.url('bot'), sentinels: c.sentinelsText, sentinelMaster: c.masterName },
+    {
+      redisUrl: c.url('bot'),
+      sentinels: c.sentinelsText,
+      sentinelMaster: c.masterName,
+      ...(ownConnections ? { shareConnections: false } : {}),
+    },
     { signal: AbortSignal.timeout(10_000) },
   );
   cleanups.push(() => client.close());
@@ -159,7 +165,7 @@ describe.skipIf(SENTINEL === undefined)('Redis Sentinel: three nodes, three sent
     expect(read.generation).toBe(record.generation);
 
     // A bot started now finds the new master through the sentinels.
-    const fresh = await botClient(c);
+    const fresh = await botClient(c, true);
     expect(fresh.getToken()?.generation).toBe(record.generation);
     measure('new client library reads the token', killedAt);
 
