@@ -1,7 +1,8 @@
 /**
  * Benchmark 4, "memory": RSS of the relay idle and after 1,000 logins, against a bare discord.js
- * client logged into the same emulator. Both children run with --expose-gc and are measured after
- * forced full collections.
+ * client logged into the same emulator. Both children run with --expose-gc. Idle, each is measured
+ * twice: first as a user sees it (no collection forced, after `idleMs` of quiet), then after forced
+ * full collections; the figures after logins are taken after forced collections.
  *
  * MAX_LOGINS_PER_HOUR caps logins at 60 an hour (and discord.js at 50 REST calls a second), so
  * 1,000 logins cannot go through `node dist/main.js`. They go through the same composition
@@ -10,7 +11,7 @@
  * `token.rejected` after the token is revoked at the broker, and the operator's DM reply.
  */
 import { benchScript, sleep, spawnNode, type Child } from './lib/child.js';
-import type { MemorySample } from './lib/memory-probe.js';
+import type { MeasureRequest, MemorySample } from './lib/memory-probe.js';
 import { benchPrefix, deletePrefix } from './lib/redis.js';
 import { EventWatch, LoginDriver, publishValidToken, startBenchWorld } from './lib/world.js';
 
@@ -26,15 +27,28 @@ export interface MemoryOptions {
    * toss at a 1.3× target.
    */
   idleInstances: number;
+  /**
+   * How long the idle processes sit quiet, once all are ready, before they are measured as they are
+   * (no collection forced): what `ps` shows of a relay idle for a while. Default 5,000 ms.
+   */
+  idleMs?: number;
 }
 
 export interface MemoryResult {
-  /** The bare client of median RSS, idle. */
+  /** The bare client of median RSS, idle, after forced collections. */
   readonly bare: MemorySample;
-  /** The relay of median RSS, idle (started with a valid token published: no login). */
+  /** The relay of median RSS, idle (started with a valid token published: no login), after forced collections. */
   readonly relayIdle: MemorySample;
   readonly bareIdleRss: readonly number[];
   readonly relayIdleRss: readonly number[];
+  /** The bare client of median RSS, idle, as a user sees it: no collection forced, after `idleMs` of quiet. */
+  readonly bareNoGc: MemorySample;
+  /** The relay of median RSS, idle, as a user sees it (same moment as {@link bareNoGc}). */
+  readonly relayIdleNoGc: MemorySample;
+  readonly bareIdleRssNoGc: readonly number[];
+  readonly relayIdleRssNoGc: readonly number[];
+  /** How long the idle processes had been quiet when measured without forced collections (ms). */
+  readonly idleMs: number;
   /** The relay that then logs in, idle, before its first login. */
   readonly loginRelayIdle: MemorySample;
   /** That relay after `logins` logins (and at each checkpoint on the way). */
@@ -46,12 +60,12 @@ export interface MemoryResult {
 /** BENCH_MEMORY_NODE_ARGS: extra node options for both children (e.g. `--max-semi-space-size=2`). */
 const NODE_ARGS = ['--expose-gc', ...(process.env.BENCH_MEMORY_NODE_ARGS ?? '').split(' ').filter(Boolean)];
 
-async function measure(child: Child, settleMaxMs: number): Promise<MemorySample> {
+async function measure(child: Child, settleMaxMs: number, forceGc = true): Promise<MemorySample> {
   const answer = child.waitForMessage<MemorySample>(
     (message) => message.type === 'memory',
     settleMaxMs + 30_000,
   );
-  child.send({ type: 'measure', settleMaxMs });
+  child.send({ type: 'measure', settleMaxMs, forceGc } satisfies MeasureRequest);
   return answer;
 }
 
@@ -100,6 +114,12 @@ export async function benchMemory(options: MemoryOptions): Promise<MemoryResult>
       ...bares.map((bare) => bare.waitForMessage<{ type: string }>((message) => message.type === 'ready')),
       ...relays.map((relay) => relay.waitForLine((line) => line.msg === 'published token kept')),
     ]);
+    // As a user sees it first: a forced collection would change what there is to see.
+    const idleMs = options.idleMs ?? 5_000;
+    await sleep(idleMs);
+    const idleNoGc = await Promise.all([...bares, ...relays].map((child) => measure(child, 0, false)));
+    const bareIdleNoGc = idleNoGc.slice(0, bares.length);
+    const relayIdleNoGc = idleNoGc.slice(bares.length);
     const idle = await Promise.all([...bares, ...relays].map((child) => measure(child, options.settleMaxMs)));
     const bareIdle = idle.slice(0, bares.length);
     const relayIdle = idle.slice(bares.length);
@@ -128,6 +148,11 @@ export async function benchMemory(options: MemoryOptions): Promise<MemoryResult>
       relayIdle: medianSample(relayIdle),
       bareIdleRss: bareIdle.map((sample) => sample.rss),
       relayIdleRss: relayIdle.map((sample) => sample.rss),
+      bareNoGc: medianSample(bareIdleNoGc),
+      relayIdleNoGc: medianSample(relayIdleNoGc),
+      bareIdleRssNoGc: bareIdleNoGc.map((sample) => sample.rss),
+      relayIdleRssNoGc: relayIdleNoGc.map((sample) => sample.rss),
+      idleMs,
       loginRelayIdle: relayIdle[0]!,
       relayAt,
       logins: options.logins,

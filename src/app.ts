@@ -231,33 +231,43 @@ export async function startRelay(
   });
 
   try {
-    http = await startHttpServer({
-      host: config.http.host,
-      port: config.http.port,
-      logger,
-      readiness: () =>
-        readiness({
-          redisConnected: redis.isReady,
-          discordConnected: operators.isConnected(),
-          discordState: operators.connectionState(),
-          relay: relay.snapshot(),
-          unreachableOperators: operators.unreachableOperators(),
-          now: Date.now(),
-        }),
-      metrics: () => metrics.render(),
-    });
-    await operators.start((input) => relay.handleInput(input));
+    // The health server, the Discord gateway and the token-event watch need nothing of one another:
+    // they are set up side by side (the gateway's round trips are most of it). Each is kept as it
+    // comes, and all have settled before a failure is thrown, so that `stop` closes whichever did.
+    const settled = await Promise.allSettled([
+      startHttpServer({
+        host: config.http.host,
+        port: config.http.port,
+        logger,
+        readiness: () =>
+          readiness({
+            redisConnected: redis.isReady,
+            discordConnected: operators.isConnected(),
+            discordState: operators.connectionState(),
+            relay: relay.snapshot(),
+            unreachableOperators: operators.unreachableOperators(),
+            now: Date.now(),
+          }),
+        metrics: () => metrics.render(),
+      }).then((server) => (http = server)),
+      operators.start((input) => relay.handleInput(input)),
+      watchTokenEvents({
+        client: redis,
+        keys,
+        logger,
+        onTokenEvent: () => {
+          relay
+            .refreshToken()
+            .catch((error: unknown) => logger.warn({ err: errorFields(error) }, 'token not refreshed'));
+        },
+      }).then((opened) => (watch = opened)),
+    ]);
+    const failed = settled.find((outcome) => outcome.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    if (http === undefined) throw new Error('the health server did not start'); // it did: nothing failed
+    // Only once Discord is up: a bot's request may start a login, whose prompt goes out there. The
+    // relay starts last, for the same reason (it may start a login), with both listeners on.
     await requests.start();
-    watch = await watchTokenEvents({
-      client: redis,
-      keys,
-      logger,
-      onTokenEvent: () => {
-        relay
-          .refreshToken()
-          .catch((error: unknown) => logger.warn({ err: errorFields(error) }, 'token not refreshed'));
-      },
-    });
     await relay.start();
     keepAlive.start();
   } catch (error) {

@@ -78,7 +78,8 @@ async function demo(): Promise<void> {
   const redisUrl = process.env.REDIS_URL;
   if (redisUrl !== undefined && redisUrl !== '') {
     redis = await connectRedis({ url: new Secret(redisUrl), logger, name: 'otp-relay-demo' });
-    store = new RedisTokenStore({ client: redis, keys, account, logger, announceUpdates: true });
+    // The relay writes and then publishes through `events` (printed below), not from the write script.
+    store = new RedisTokenStore({ client: redis, keys, account, logger });
     inner = new RedisEventPublisher({ client: redis, keys });
     coordination = new RedisCoordination({ client: redis, keys, logger });
   } else {

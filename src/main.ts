@@ -1,50 +1,22 @@
 /**
- * The composition root: environment → Config → adapters → relay; signals and shutdown.
- * The only module (with the demo) that reads `process.env`.
+ * The process's entry (`node dist/main.js`): turns Node's module compile cache on, reads `.env`,
+ * and hands the environment to src/relay-process.ts, which does the rest (Config, the relay, signals
+ * and shutdown). The only module (with the demo) that reads `process.env`.
+ *
+ * The rest is loaded with `import()`, after the cache is on: static imports are hoisted, so they
+ * would all be loaded and compiled before the first line here runs.
  */
 import { existsSync } from 'node:fs';
-import { shutdownDeadlineMs, startRelay } from './app.js';
-import { ConfigError, loadConfig } from './config/index.js';
-import { installLastResortHandlers, Shutdown } from './lifecycle.js';
-import { createLogger, errorFields } from './shared/log.js';
+import module from 'node:module';
 
-async function main(): Promise<void> {
-  // A .env file is a convenience for one machine; real environment variables win over it.
-  if (existsSync('.env')) process.loadEnvFile('.env');
+// Node 22.1+ keeps the compiled code of the modules on disk and reuses it at the next start
+// (compiling discord.js and @redis/client is a good part of the start-up). Node 20 has no such API:
+// the call is skipped there and costs nothing. Node skips a cache it cannot write (a read-only file
+// system) by itself, and NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
-  let config;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(
-        `otp-relay: cannot start\n${error.message}\n(For a try-out with no accounts: npm run demo)\n`,
-      );
-      process.exitCode = 2;
-      return;
-    }
-    throw error;
-  }
+// A .env file is a convenience for one machine; real environment variables win over it.
+if (existsSync('.env')) process.loadEnvFile('.env');
 
-  const logger = createLogger({ level: config.logLevel });
-  const exit = (code: number): void => process.exit(code);
-  installLastResortHandlers(process, logger, exit);
-
-  // Longer than a code exchange with the broker can take, so that SIGTERM during step 2 still
-  // publishes the token a human's code bought. The orchestrator's grace period must exceed it.
-  const shutdown = new Shutdown({ logger, deadlineMs: shutdownDeadlineMs(), exit });
-  const onSignal = (signal: NodeJS.Signals): void => shutdown.request({ signal }, 0);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-
-  const relay = await startRelay(config, logger, {
-    onFatal: (error) => shutdown.request({ fatal: error }, 1),
-  });
-  shutdown.attach(relay);
-}
-
-main().catch((error: unknown) => {
-  // Only the error's name and message: a stack or cause could carry what a client sent.
-  process.stderr.write(`otp-relay: fatal: ${JSON.stringify(errorFields(error))}\n`);
-  process.exit(1);
-});
+const { runRelayProcess } = await import('./relay-process.js');
+await runRelayProcess(process.env);

@@ -1,6 +1,7 @@
 /**
  * The child side of the memory benchmark: answers `{"type":"measure"}` on the IPC channel with
- * `process.memoryUsage()` taken after full garbage collections (the child runs with --expose-gc).
+ * `process.memoryUsage()` taken after full garbage collections (the child runs with --expose-gc), or,
+ * with `forceGc: false`, as it is (what `ps` or a container's memory graph shows of an idle process).
  *
  * With `settleMaxMs`, the child first lets V8 reach its idle footprint: V8 keeps the young
  * generation committed at whatever size the last busy spell grew it to (up to 32 MB), and gives it
@@ -20,6 +21,17 @@ export interface MemorySample {
   readonly spaces: Readonly<Record<string, number>>;
   /** How long the child waited for V8's young generation to shrink (settled measurements). */
   readonly settledMs: number;
+  /** Whether collections were forced before the figures were taken. */
+  readonly forcedGc: boolean;
+}
+
+/** What the parent sends to have the child measured. */
+export interface MeasureRequest {
+  readonly type: 'measure';
+  /** With forced collections: the longest wait for V8 to give back its young generation. */
+  readonly settleMaxMs?: number;
+  /** `false`: no collection is forced, the figures are taken as they are. Default `true`. */
+  readonly forceGc?: boolean;
 }
 
 /** The young generation is taken as given back once it commits no more than this. */
@@ -31,6 +43,11 @@ function newSpaceBytes(): number {
   return (
     v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.physical_space_size ?? 0
   );
+}
+
+/** The process's memory as it is, no collection forced. */
+export function memoryAsItIs(): MemorySample {
+  return sample(0, false);
 }
 
 export async function measureMemory(settleMaxMs = 0): Promise<MemorySample> {
@@ -48,6 +65,10 @@ export async function measureMemory(settleMaxMs = 0): Promise<MemorySample> {
     gc();
     await wait(20);
   }
+  return sample(settledMs, true);
+}
+
+function sample(settledMs: number, forcedGc: boolean): MemorySample {
   const usage = process.memoryUsage();
   return {
     type: 'memory',
@@ -60,14 +81,17 @@ export async function measureMemory(settleMaxMs = 0): Promise<MemorySample> {
       v8.getHeapSpaceStatistics().map((space) => [space.space_name, space.physical_space_size]),
     ),
     settledMs,
+    forcedGc,
   };
 }
 
 /** Serves `measure`, `snapshot` and `stop` (through `stop`) on the IPC channel. */
 export function serveMemoryProbe(stop: () => Promise<void>): void {
-  process.on('message', (message: { type?: string; settleMaxMs?: number }) => {
+  process.on('message', (message: Partial<MeasureRequest> | { type?: string }) => {
     if (message.type === 'measure') {
-      void measureMemory(message.settleMaxMs ?? 0).then((sample) => process.send?.(sample));
+      const request = message as MeasureRequest;
+      if (request.forceGc === false) process.send?.(memoryAsItIs());
+      else void measureMemory(request.settleMaxMs ?? 0).then((measured) => process.send?.(measured));
     } else if (message.type === 'snapshot') {
       process.send?.({ type: 'snapshot', path: v8.writeHeapSnapshot() });
     } else if (message.type === 'stop') {

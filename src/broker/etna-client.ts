@@ -1,4 +1,5 @@
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undici } from './undici.js';
 import type { Logger } from '../shared/log.js';
 import type { Secret } from '../shared/secret.js';
 import { BrokerError, type BrokerErrorKind, type BrokerStep } from '../relay/ports/broker-errors.js';
@@ -90,7 +91,7 @@ export class EtnaBroker implements Broker {
       this.#dispatcher = options.dispatcher;
       this.#ownsDispatcher = false;
     } else {
-      this.#dispatcher = new Agent({
+      this.#dispatcher = new undici.Agent({
         connect: { timeout: requestTimeoutMs },
         headersTimeout: requestTimeoutMs,
         bodyTimeout: requestTimeoutMs,

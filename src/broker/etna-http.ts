@@ -1,5 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import { type Dispatcher, errors as undiciErrors, request } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undici } from './undici.js';
+
+const undiciErrors = undici.errors;
 import type { RawAnswer } from './parse-answer.js';
 
 /** Bodies larger than this are not read whole: no answer of ETNA's login is near this size. */
@@ -49,7 +52,7 @@ export async function sendOnce(call: HttpCall): Promise<HttpOutcome> {
   const started = performance.now();
   const elapsed = (): number => Math.round(performance.now() - started);
   try {
-    const response = await request(call.url, {
+    const response = await undici.request(call.url, {
       dispatcher: call.dispatcher,
       method: call.method,
       headers: call.headers,

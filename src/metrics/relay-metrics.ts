@@ -1,10 +1,37 @@
 import { performance } from 'node:perf_hooks';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createRequire } from 'node:module';
+import type * as PromClient from 'prom-client';
+import type { Registry } from 'prom-client';
 import { BROKER_ERROR_KINDS, LOGIN_OUTCOMES, LOGIN_REASONS, isOneOf } from '../relay/vocabulary.js';
 import { DM_FAILURE_REASONS, type DmFailureReason } from '../operators/delivery.js';
 import { BrokerError, FATAL_BROKER_ERROR_KINDS, type BrokerStep } from '../relay/ports/broker-errors.js';
 import type { Broker } from '../relay/ports/broker.js';
 import type { RelayObserver } from '../relay/state.js';
+
+/**
+ * prom-client, loaded with `require`, one file per class (types come from `import type`).
+ *
+ * - `require`, not `import`: prom-client is CommonJS, and an ES module's named import would have Node
+ *   read it with cjs-module-lexer first, at every start (see operators/discord/discord-js.ts).
+ * - One file per class, not the package's index: the index also loads the Pushgateway (Node's
+ *   `https`, so TLS), the cluster aggregator, Summary's t-digest and the default metrics (with
+ *   `@opentelemetry/api`), about 40 ms of CPU at every start for what the relay uses later or never.
+ *   The default metrics are loaded at the first scrape ({@link createRelayMetrics}).
+ *
+ * These are the very classes the index exports (prom-client's index requires the same files; the
+ * version is pinned, and test/metrics/prom-client-files.test.ts checks it), so a `Registry` made
+ * elsewhere is a `Registry` here.
+ */
+const requirePromClient = createRequire(import.meta.url);
+const Counter = requirePromClient('prom-client/lib/counter') as typeof PromClient.Counter;
+const Gauge = requirePromClient('prom-client/lib/gauge') as typeof PromClient.Gauge;
+const Histogram = requirePromClient('prom-client/lib/histogram') as typeof PromClient.Histogram;
+const RegistryClass = requirePromClient('prom-client/lib/registry') as typeof PromClient.Registry;
+
+/** prom-client's `collectDefaultMetrics`, loaded when first called for. */
+function loadCollectDefaultMetrics(): typeof PromClient.collectDefaultMetrics {
+  return requirePromClient('prom-client/lib/defaultMetrics') as typeof PromClient.collectDefaultMetrics;
+}
 
 /**
  * Prefix of the relay's own metrics. Node's default metrics keep their standard names (`process_*`,
@@ -76,7 +103,8 @@ export interface RelayMetricsOptions {
   registry?: Registry;
   /**
    * Whether to collect prom-client's default process and Node.js metrics, under their standard names
-   * (`process_cpu_user_seconds_total`, `nodejs_heap_size_used_bytes`…: no prefix).
+   * (`process_cpu_user_seconds_total`, `nodejs_heap_size_used_bytes`…: no prefix). They are set up
+   * at the first `render()` (the first scrape), which every scrape's answer includes.
    */
   defaultMetrics?: boolean;
   /**
@@ -138,10 +166,18 @@ export interface RelayMetrics {
  */
 export function createRelayMetrics(options: RelayMetricsOptions): RelayMetrics {
   const settings = { ...RELAY_METRICS_DEFAULTS, ...options };
-  const registry = options.registry ?? new Registry();
+  const registry = options.registry ?? new RegistryClass();
   registry.setDefaultLabels({ account: options.account });
-  // No prefix: dashboards and alerts written for Node.js look for the standard names.
-  if (settings.defaultMetrics) collectDefaultMetrics({ register: registry });
+  // Node's default metrics are set up at the first scrape, not here: loading them is not the relay's
+  // start's business (see the imports above). Cumulative ones (CPU time, memory, handles) read the
+  // same then; the GC and event-loop histograms count from that scrape on.
+  let defaultMetricsPending = settings.defaultMetrics;
+  const collectDefaultMetricsOnce = (): void => {
+    if (!defaultMetricsPending) return;
+    defaultMetricsPending = false;
+    // No prefix: dashboards and alerts written for Node.js look for the standard names.
+    loadCollectDefaultMetrics()({ register: registry });
+  };
   const registers = [registry];
   const now = settings.monotonicNowMs;
   let probes: Partial<ConnectionProbes> = { ...settings.probes };
@@ -299,7 +335,10 @@ export function createRelayMetrics(options: RelayMetricsOptions): RelayMetrics {
     setConnectionProbes: (next) => {
       probes = { ...probes, ...next };
     },
-    render: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+    render: async () => {
+      collectDefaultMetricsOnce();
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
   };
 }
 

@@ -1,15 +1,7 @@
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
-import {
-  Client,
-  Events,
-  GatewayIntentBits,
-  Partials,
-  Status,
-  escapeMarkdown,
-  type Interaction,
-  type Message,
-} from 'discord.js';
+import type { Client, Interaction, Message } from 'discord.js';
+import { discord } from './discord/discord-js.js';
 import type { Logger } from '../shared/log.js';
 import type { PromptRefs } from '../relay/ports/coordination.js';
 import type { Secret } from '../shared/secret.js';
@@ -140,12 +132,29 @@ export class DiscordOperatorChannel implements OperatorChannel {
     this.#readyTimeoutMs = settings.readyTimeoutMs;
     this.#registerCommandsTimeoutMs = settings.registerCommandsTimeoutMs;
     this.#log = settings.logger.child({ component: 'discord' });
-    this.#client = new Client({
-      intents: [GatewayIntentBits.DirectMessages],
-      partials: [Partials.Channel],
+    this.#client = new discord.Client({
+      intents: [discord.GatewayIntentBits.DirectMessages],
+      partials: [discord.Partials.Channel],
       rest: { api: settings.apiUrl },
       // Operator names in texts are plain text; nothing the bot sends should ping anyone.
       allowedMentions: { parse: [], repliedUser: false },
+      // Caches sized for what the channel reads back (test/operators/discord/client-caches.test.ts):
+      // - messages: none. A DM is read from its event, a pressed button's message from its
+      //   interaction, and a prompt is edited by its ID (PromptMessages keeps channel and message
+      //   IDs), so discord.js' default of 200 messages per DM channel only held every prompt and
+      //   notice sent until then.
+      // - users: the operators only (their display names in texts) and the bot itself. A stranger who
+      //   writes to the bot is not kept: a flood of strangers costs no memory.
+      // - channels (the DM channels, which `createDM` looks up before it asks Discord for one) keep
+      //   discord.js' default: unlimited, and never swept.
+      makeCache: discord.Options.cacheWithLimits({
+        ...discord.Options.DefaultMakeCacheSettings,
+        MessageManager: 0,
+        UserManager: {
+          maxSize: 0,
+          keepOverLimit: (user) => this.#operatorIds.has(user.id) || user.id === user.client.user?.id,
+        },
+      }),
     });
     this.#reach = new Reachability({
       operatorIds: this.#operatorIds,
@@ -199,7 +208,7 @@ export class DiscordOperatorChannel implements OperatorChannel {
       // discord.js retries a gateway that never gets ready forever; the relay's start must not hang.
       await Promise.race([
         Promise.all([
-          once(this.#client, Events.ClientReady, { signal: done.signal }),
+          once(this.#client, discord.Events.ClientReady, { signal: done.signal }),
           this.#client.login(this.#token.reveal()),
         ]),
         delay(this.#readyTimeoutMs, undefined, { signal: done.signal, ref: false }).then(() => {
@@ -209,7 +218,7 @@ export class DiscordOperatorChannel implements OperatorChannel {
           );
         }),
         // A refused token or intents close the gateway for good: no use waiting for readiness.
-        once(this.#client, Events.ShardDisconnect, { signal: done.signal }).then(([event]) => {
+        once(this.#client, discord.Events.ShardDisconnect, { signal: done.signal }).then(([event]) => {
           throw new DiscordChannelError(
             'login-failed',
             `Discord closed the gateway (${fatalCloseReason((event as { code: number }).code)})`,
@@ -304,7 +313,7 @@ export class DiscordOperatorChannel implements OperatorChannel {
     if (this.#onInput === undefined || this.#stopped) return 'disconnected';
     if (this.#closedForGood !== undefined) return 'closed';
     const { shards } = this.#client.ws;
-    if (shards.size > 0 && shards.every((shard) => shard.status === Status.Ready)) return 'connected';
+    if (shards.size > 0 && shards.every((shard) => shard.status === discord.Status.Ready)) return 'connected';
     return this.#ready ? 'reconnecting' : 'disconnected';
   }
 
@@ -338,7 +347,7 @@ export class DiscordOperatorChannel implements OperatorChannel {
   /** An operator's display name from the cache, or a mention (which Discord renders) when unknown. */
   readonly #nameOf = (operatorId: string): string => {
     const user = this.#client.users.cache.get(operatorId);
-    return user === undefined ? `<@${operatorId}>` : escapeMarkdown(user.displayName);
+    return user === undefined ? `<@${operatorId}>` : discord.escapeMarkdown(user.displayName);
   };
 
   /** What texts say of the DMs: who cannot be reached, whom the last prompt reached. */
@@ -359,14 +368,14 @@ export class DiscordOperatorChannel implements OperatorChannel {
 
   #listen(): void {
     const client = this.#client;
-    client.on(Events.MessageCreate, (message) => void this.#onMessage(message));
-    client.on(Events.InteractionCreate, (interaction) => void this.#onInteraction(interaction));
-    client.on(Events.Error, (error) =>
+    client.on(discord.Events.MessageCreate, (message) => void this.#onMessage(message));
+    client.on(discord.Events.InteractionCreate, (interaction) => void this.#onInteraction(interaction));
+    client.on(discord.Events.Error, (error) =>
       this.#log.error({ error: describeError(error) }, 'Discord client error'),
     );
-    client.on(Events.Warn, (warning) => this.#log.warn({ warning }, 'Discord client warning'));
+    client.on(discord.Events.Warn, (warning) => this.#log.warn({ warning }, 'Discord client warning'));
     // discord.js emits this only for the close codes it never reconnects after (4004, 4010-4014).
-    client.on(Events.ShardDisconnect, (event) => {
+    client.on(discord.Events.ShardDisconnect, (event) => {
       if (this.#stopped || this.#closedForGood !== undefined) return;
       this.#closedForGood = event.code;
       this.#log.error(
@@ -376,11 +385,11 @@ export class DiscordOperatorChannel implements OperatorChannel {
       // During start, the start itself fails with this; after it, the process must hear of it.
       if (this.#ready) this.#fatal(event.code);
     });
-    client.on(Events.ShardReconnecting, () => {
+    client.on(discord.Events.ShardReconnecting, () => {
       // destroy() closes the socket too; that is no reconnect.
       if (!this.#stopped) this.#log.warn('Discord gateway reconnecting');
     });
-    client.on(Events.ShardResume, (_shardId, replayed) =>
+    client.on(discord.Events.ShardResume, (_shardId, replayed) =>
       this.#log.info({ replayedEvents: replayed }, 'Discord gateway resumed'),
     );
   }

@@ -244,6 +244,27 @@ describe('no operator input dropped in silence', () => {
     expect(t.broker.submitCode).toHaveBeenCalledTimes(1);
   });
 
+  it('takes a code that comes while its login is being stored (the SMS was quicker than the prompt)', async () => {
+    const t = makeRelay();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const save = t.coordination.savePending.bind(t.coordination);
+    vi.spyOn(t.coordination, 'savePending').mockImplementation(async (...args) => {
+      await held;
+      return save(...args);
+    });
+    const starting = t.relay.start();
+    await vi.waitFor(() => expect(t.broker.startLogin).toHaveBeenCalled());
+    t.code(ALICE, '123456');
+    await vi.advanceTimersByTimeAsync(150);
+    release();
+    await starting;
+    await vi.advanceTimersByTimeAsync(500);
+    await t.relay.idle();
+    expect(t.broker.submittedCodes).toEqual(['123456']);
+    expect(t.operators.noticesTo(ALICE)).toEqual(['logged-in']);
+  });
+
   it('claims the DM on its own when no login waits, so that only one relay answers it', async () => {
     const t = makeRelay();
     // No start: no login waits.

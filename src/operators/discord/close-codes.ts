@@ -1,17 +1,17 @@
-import { GatewayCloseCodes } from 'discord.js';
+import { discord } from './discord-js.js';
 
 /**
  * What a gateway close code after which discord.js never reconnects means, and what to fix. These
  * are the codes discord.js 14 treats as unrecoverable (it then emits `shardDisconnect`).
  */
 const FATAL_CLOSE_REASONS: Readonly<Record<number, string>> = {
-  [GatewayCloseCodes.AuthenticationFailed]:
+  [discord.GatewayCloseCodes.AuthenticationFailed]:
     'authentication failed: Discord refused the bot token (check DISCORD_TOKEN)',
-  [GatewayCloseCodes.InvalidShard]: 'invalid shard',
-  [GatewayCloseCodes.ShardingRequired]: 'sharding required',
-  [GatewayCloseCodes.InvalidAPIVersion]: 'invalid API version',
-  [GatewayCloseCodes.InvalidIntents]: 'invalid intents',
-  [GatewayCloseCodes.DisallowedIntents]:
+  [discord.GatewayCloseCodes.InvalidShard]: 'invalid shard',
+  [discord.GatewayCloseCodes.ShardingRequired]: 'sharding required',
+  [discord.GatewayCloseCodes.InvalidAPIVersion]: 'invalid API version',
+  [discord.GatewayCloseCodes.InvalidIntents]: 'invalid intents',
+  [discord.GatewayCloseCodes.DisallowedIntents]:
     'disallowed intents: the application is not allowed an intent the relay asks for (developer portal)',
 };
 

@@ -1,9 +1,5 @@
-import {
-  ApplicationCommandType,
-  ApplicationIntegrationType,
-  InteractionContextType,
-  type RESTPostAPIChatInputApplicationCommandsJSONBody,
-} from 'discord.js';
+import type { RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
+import { discord } from './discord-js.js';
 import type { OperatorCommand } from '../../relay/ports/operators.js';
 
 /** What each command's description says in Discord's command picker (at most 100 characters). */
@@ -33,9 +29,9 @@ export const OPERATOR_COMMANDS: readonly RESTPostAPIChatInputApplicationCommands
 ).map(([name, description]) => ({
   name,
   description,
-  type: ApplicationCommandType.ChatInput,
-  contexts: [InteractionContextType.BotDM],
-  integration_types: [ApplicationIntegrationType.GuildInstall],
+  type: discord.ApplicationCommandType.ChatInput,
+  contexts: [discord.InteractionContextType.BotDM],
+  integration_types: [discord.ApplicationIntegrationType.GuildInstall],
 }));
 
 /** The operator command a slash command's name stands for; `undefined` for any other name. */

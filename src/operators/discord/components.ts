@@ -1,12 +1,5 @@
-import {
-  ActionRowBuilder,
-  ButtonBuilder,
-  ButtonStyle,
-  LabelBuilder,
-  ModalBuilder,
-  TextInputBuilder,
-  TextInputStyle,
-} from 'discord.js';
+import type { ActionRowBuilder, ButtonBuilder, ButtonStyle, ModalBuilder } from 'discord.js';
+import { discord } from './discord-js.js';
 import { ACTION_LABELS, NOTICE_ACTION_LABELS, type NoticeAction, type PromptAction } from '../messages.js';
 import type { CodeDigits } from '../parse-code.js';
 import { exampleCode } from '../text-format.js';
@@ -16,9 +9,9 @@ import { buttonCustomId, modalCustomId, noticeCustomId } from './custom-ids.js';
 export const CODE_FIELD_ID = 'code';
 
 const BUTTON_STYLES = {
-  code: ButtonStyle.Primary,
-  resend: ButtonStyle.Secondary,
-  cancel: ButtonStyle.Danger,
+  code: discord.ButtonStyle.Primary,
+  resend: discord.ButtonStyle.Secondary,
+  cancel: discord.ButtonStyle.Danger,
 } as const satisfies Record<PromptAction, ButtonStyle>;
 
 /**
@@ -31,9 +24,9 @@ export function promptComponents(
 ): ActionRowBuilder<ButtonBuilder>[] {
   if (actions.length === 0) return [];
   return [
-    new ActionRowBuilder<ButtonBuilder>().addComponents(
+    new discord.ActionRowBuilder<ButtonBuilder>().addComponents(
       actions.map((action) =>
-        new ButtonBuilder()
+        new discord.ButtonBuilder()
           .setCustomId(buttonCustomId(action, loginId))
           .setLabel(ACTION_LABELS[action])
           .setStyle(BUTTON_STYLES[action]),
@@ -49,13 +42,13 @@ export function promptComponents(
 export function noticeComponents(actions: readonly NoticeAction[]): ActionRowBuilder<ButtonBuilder>[] {
   if (actions.length === 0) return [];
   return [
-    new ActionRowBuilder<ButtonBuilder>().addComponents(
+    new discord.ActionRowBuilder<ButtonBuilder>().addComponents(
       actions.map((action) =>
-        new ButtonBuilder()
+        new discord.ButtonBuilder()
           .setCustomId(noticeCustomId(action))
           .setLabel(NOTICE_ACTION_LABELS[action])
           // Red: it retries credentials the broker refused.
-          .setStyle(ButtonStyle.Danger),
+          .setStyle(discord.ButtonStyle.Danger),
       ),
     ),
   ];
@@ -67,14 +60,14 @@ export function noticeComponents(actions: readonly NoticeAction[]): ActionRowBui
  * explains what is wrong.
  */
 export function codeModal(loginId: string, codeDigits: CodeDigits): ModalBuilder {
-  return new ModalBuilder()
+  return new discord.ModalBuilder()
     .setCustomId(modalCustomId(loginId))
     .setTitle('Enter the SMS code')
     .addLabelComponents(
-      new LabelBuilder().setLabel('Code from the SMS').setTextInputComponent(
-        new TextInputBuilder()
+      new discord.LabelBuilder().setLabel('Code from the SMS').setTextInputComponent(
+        new discord.TextInputBuilder()
           .setCustomId(CODE_FIELD_ID)
-          .setStyle(TextInputStyle.Short)
+          .setStyle(discord.TextInputStyle.Short)
           .setRequired(true)
           .setMinLength(codeDigits.minDigits)
           .setMaxLength(codeDigits.maxDigits * 2 + 4)

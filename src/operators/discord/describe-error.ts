@@ -1,4 +1,4 @@
-import { DiscordAPIError, HTTPError } from 'discord.js';
+import { discord } from './discord-js.js';
 
 /**
  * What of an error may be logged. Never the error itself: a discord.js REST error carries the
@@ -7,7 +7,7 @@ import { DiscordAPIError, HTTPError } from 'discord.js';
  * `code` key.
  */
 export function describeError(error: unknown): Record<string, unknown> {
-  if (error instanceof DiscordAPIError) {
+  if (error instanceof discord.DiscordAPIError) {
     return {
       name: error.name,
       discordCode: error.code,
@@ -16,7 +16,7 @@ export function describeError(error: unknown): Record<string, unknown> {
       message: error.message,
     };
   }
-  if (error instanceof HTTPError) {
+  if (error instanceof discord.HTTPError) {
     return { name: error.name, status: error.status, method: error.method, message: error.message };
   }
   if (error instanceof Error) return { name: error.name, message: error.message };
@@ -25,5 +25,5 @@ export function describeError(error: unknown): Record<string, unknown> {
 
 /** Discord's JSON error code, when `error` is a Discord API error. */
 export function discordErrorCode(error: unknown): number | string | undefined {
-  return error instanceof DiscordAPIError ? error.code : undefined;
+  return error instanceof discord.DiscordAPIError ? error.code : undefined;
 }

@@ -1,4 +1,5 @@
-import { ChannelType, type Message } from 'discord.js';
+import type { Message } from 'discord.js';
+import { discord } from './discord-js.js';
 import type { Logger } from '../../shared/log.js';
 import { Secret } from '../../shared/secret.js';
 import type { OperatorInput } from '../../relay/ports/operators.js';
@@ -25,7 +26,7 @@ export function readDm(message: Message, context: DmContext): OperatorInput | un
   const userId = message.author.id;
   // A stranger is never answered (DESIGN.md: ignored), and logged at most once per interval: a
   // flood costs nothing.
-  if (message.inGuild() || message.channel.type !== ChannelType.DM) {
+  if (message.inGuild() || message.channel.type !== discord.ChannelType.DM) {
     if (strangers.allow(userId)) logger.info({ userId }, 'ignored a message outside DMs');
     return undefined;
   }

@@ -1,13 +1,10 @@
-import {
-  ChannelType,
-  InteractionContextType,
-  MessageFlags,
-  RESTJSONErrorCodes,
-  type ButtonInteraction,
-  type ChatInputCommandInteraction,
-  type Interaction,
-  type ModalSubmitInteraction,
+import type {
+  ButtonInteraction,
+  ChatInputCommandInteraction,
+  Interaction,
+  ModalSubmitInteraction,
 } from 'discord.js';
+import { discord } from './discord-js.js';
 import type { Logger } from '../../shared/log.js';
 import { Secret } from '../../shared/secret.js';
 import { noticeActions } from '../messages.js';
@@ -86,7 +83,7 @@ export class DiscordInteractions {
     if (command === undefined) {
       // A command of an older version, still in Discord's cache on the operator's device.
       const answered = await this.#acknowledge(interaction, () =>
-        interaction.reply({ content: STALE_COMMAND, flags: MessageFlags.Ephemeral }),
+        interaction.reply({ content: STALE_COMMAND, flags: discord.MessageFlags.Ephemeral }),
       );
       if (answered) {
         this.#context.log.info(
@@ -150,7 +147,7 @@ export class DiscordInteractions {
     const target = parseCustomId(interaction.customId);
     if (target?.kind !== 'button' && target?.kind !== 'notice') {
       await this.#acknowledge(interaction, () =>
-        interaction.reply({ content: STALE_BUTTON, flags: MessageFlags.Ephemeral }),
+        interaction.reply({ content: STALE_BUTTON, flags: discord.MessageFlags.Ephemeral }),
       );
       return;
     }
@@ -207,7 +204,7 @@ export class DiscordInteractions {
     const target = parseCustomId(interaction.customId);
     if (target?.kind !== 'modal') {
       await this.#acknowledge(interaction, () =>
-        interaction.reply({ content: STALE_BUTTON, flags: MessageFlags.Ephemeral }),
+        interaction.reply({ content: STALE_BUTTON, flags: discord.MessageFlags.Ephemeral }),
       );
       return;
     }
@@ -222,7 +219,10 @@ export class DiscordInteractions {
       // Answered here, not by the core: only one relay can acknowledge an interaction, so the help
       // goes out once without a claim, and nothing is delivered.
       const answered = await this.#acknowledge(interaction, () =>
-        interaction.reply({ content: this.#context.render({ kind: 'help' }), flags: MessageFlags.Ephemeral }),
+        interaction.reply({
+          content: this.#context.render({ kind: 'help' }),
+          flags: discord.MessageFlags.Ephemeral,
+        }),
       );
       if (answered) {
         this.#context.log.info(
@@ -238,7 +238,7 @@ export class DiscordInteractions {
         ? interaction.deferUpdate()
         : interaction.reply({
             content: this.#context.render({ kind: 'code-received' }),
-            flags: MessageFlags.Ephemeral,
+            flags: discord.MessageFlags.Ephemeral,
           }),
     );
     if (!acknowledged) return;
@@ -273,7 +273,7 @@ export class DiscordInteractions {
       return;
     }
     const refused = await this.#acknowledge(interaction, () =>
-      interaction.reply({ content: NOT_ALLOWED, flags: MessageFlags.Ephemeral }),
+      interaction.reply({ content: NOT_ALLOWED, flags: discord.MessageFlags.Ephemeral }),
     );
     if (refused) this.#context.log.info({ userId, ...details }, what);
   }
@@ -298,8 +298,8 @@ export class DiscordInteractions {
       const discordCode = discordErrorCode(error);
       // 10062 also comes to a relay too slow for Discord's window: that one is worth a warning.
       const answeredElsewhere =
-        discordCode === RESTJSONErrorCodes.InteractionHasAlreadyBeenAcknowledged ||
-        (discordCode === RESTJSONErrorCodes.UnknownInteraction &&
+        discordCode === discord.RESTJSONErrorCodes.InteractionHasAlreadyBeenAcknowledged ||
+        (discordCode === discord.RESTJSONErrorCodes.UnknownInteraction &&
           Date.now() - interaction.createdTimestamp <= INTERACTION_ACK_WINDOW_MS);
       if (answeredElsewhere) {
         this.#context.log.debug(
@@ -321,8 +321,8 @@ function inBotDm(interaction: Interaction): boolean {
   if (interaction.inGuild()) return false;
   // Discord tells the context of every interaction; the channel's type is the fallback if it did not.
   return interaction.context === null
-    ? interaction.channel?.type === ChannelType.DM
-    : interaction.context === InteractionContextType.BotDM;
+    ? interaction.channel?.type === discord.ChannelType.DM
+    : interaction.context === discord.InteractionContextType.BotDM;
 }
 
 function fieldValue(interaction: ModalSubmitInteraction): string {

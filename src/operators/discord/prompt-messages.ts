@@ -1,10 +1,5 @@
-import {
-  RESTJSONErrorCodes,
-  type ActionRowBuilder,
-  type ButtonBuilder,
-  type DMChannel,
-  type Message,
-} from 'discord.js';
+import type { ActionRowBuilder, ButtonBuilder, DMChannel, Message } from 'discord.js';
+import { discord } from './discord-js.js';
 import type { Logger } from '../../shared/log.js';
 import type { PromptRefs } from '../../relay/ports/coordination.js';
 import type { PromptDelivery } from '../delivery.js';
@@ -17,9 +12,9 @@ import { readPromptRefs, toPromptRefs, type PromptMessageRef } from './prompt-re
  * that points at a message the bot did not write): the operator gets a new prompt instead.
  */
 const PROMPT_GONE: ReadonlySet<number | string> = new Set([
-  RESTJSONErrorCodes.UnknownMessage,
-  RESTJSONErrorCodes.UnknownChannel,
-  RESTJSONErrorCodes.CannotEditMessageAuthoredByAnotherUser,
+  discord.RESTJSONErrorCodes.UnknownMessage,
+  discord.RESTJSONErrorCodes.UnknownChannel,
+  discord.RESTJSONErrorCodes.CannotEditMessageAuthoredByAnotherUser,
 ]);
 
 /** The prompt messages of one login, and the queue that keeps its edits in order. */

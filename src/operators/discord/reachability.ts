@@ -1,4 +1,4 @@
-import { RESTJSONErrorCodes } from 'discord.js';
+import { discord } from './discord-js.js';
 import type { Logger } from '../../shared/log.js';
 import type { DmFailureReason, UnreachableOperator } from '../delivery.js';
 import { describeError, discordErrorCode } from './describe-error.js';
@@ -22,10 +22,10 @@ export interface ReachabilityOptions {
 /** Why a DM failed for good, from Discord's error. */
 export function dmFailureReason(error: unknown): DmFailureReason {
   switch (discordErrorCode(error)) {
-    case RESTJSONErrorCodes.CannotSendMessagesToThisUser:
-    case RESTJSONErrorCodes.CannotSendMessagesToThisUserDueToHavingNoMutualGuilds:
+    case discord.RESTJSONErrorCodes.CannotSendMessagesToThisUser:
+    case discord.RESTJSONErrorCodes.CannotSendMessagesToThisUserDueToHavingNoMutualGuilds:
       return 'dms-closed';
-    case RESTJSONErrorCodes.UnknownUser:
+    case discord.RESTJSONErrorCodes.UnknownUser:
       return 'unknown-user';
     default:
       return 'failed';

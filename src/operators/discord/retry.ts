@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { DiscordAPIError, HTTPError, RateLimitError } from 'discord.js';
+import { discord } from './discord-js.js';
 
 /** How a DM that failed for a passing reason is tried again. */
 export interface RetryOptions {
@@ -45,8 +45,8 @@ const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
  * and so is any error discord.js raises before a request is made.
  */
 export function isTransientError(error: unknown): boolean {
-  if (error instanceof RateLimitError) return true;
-  if (error instanceof DiscordAPIError || error instanceof HTTPError) {
+  if (error instanceof discord.RateLimitError) return true;
+  if (error instanceof discord.DiscordAPIError || error instanceof discord.HTTPError) {
     return error.status === 429 || error.status >= 500;
   }
   if (!(error instanceof Error)) return false;

@@ -1,4 +1,5 @@
-import { Routes, type Client } from 'discord.js';
+import type { Client } from 'discord.js';
+import { discord } from './discord-js.js';
 import type { Logger } from '../../shared/log.js';
 import { OPERATOR_COMMANDS } from './commands.js';
 import { describeError } from './describe-error.js';
@@ -14,7 +15,7 @@ export async function registerCommands(client: Client, log: Logger, timeoutMs: n
     return;
   }
   try {
-    await client.rest.put(Routes.applicationCommands(applicationId), {
+    await client.rest.put(discord.Routes.applicationCommands(applicationId), {
       body: OPERATOR_COMMANDS,
       signal: AbortSignal.timeout(timeoutMs),
     });

@@ -20,7 +20,8 @@ export function pendingLogin(view: LoginView): PendingLogin | undefined {
 
 /** A code came: claim it (the claim decides which login it is for, and refuses what it must). */
 export function onCode(view: LoginView, input: Extract<LoginInput, { kind: 'code' }>): Transition {
-  return { view, effects: [{ kind: 'claim-code', input: input.input, known: pendingLogin(view) }] };
+  const starting = view.login.kind === 'starting';
+  return { view, effects: [{ kind: 'claim-code', input: input.input, known: pendingLogin(view), starting }] };
 }
 
 /** The claim's answer. */

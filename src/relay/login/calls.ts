@@ -8,7 +8,7 @@ import type { LoginBase } from '../state.js';
 import type { LoginRunnerOptions } from './runner-options.js';
 import { toPending } from './start.js';
 import { INPUT_CLAIM_TTL_MS } from './teller.js';
-import type { CodeInput, LoginEffect, LoginInput } from './types.js';
+import type { LoginEffect, LoginInput } from './types.js';
 
 /**
  * The runner's calls that take more than one port call: step 1 with its retries, claiming a code,
@@ -89,9 +89,9 @@ export async function stepOne(c: CallContext, base: LoginBase, lockLost: AbortSi
  */
 export async function claimCode(
   c: CallContext,
-  input: CodeInput,
-  known: Extract<LoginEffect, { kind: 'claim-code' }>['known'],
+  effect: Extract<LoginEffect, { kind: 'claim-code' }>,
 ): Promise<ClaimResult | undefined | 'store-failed'> {
+  const { input, known } = effect;
   const coordination = c.coordination;
   let inputClaim: CodeClaim['input'] = { inputId: input.inputId, ttlMs: INPUT_CLAIM_TTL_MS };
   const claimFor = (login: Pick<SharedLogin, 'loginId' | 'codeKey'>): Promise<ClaimResult> => {
@@ -121,7 +121,15 @@ export async function claimCode(
         ? await claimFor(target)
         : await unlessTaken<ClaimResult>({ ok: false, reason: 'none' });
     }
-    const target = known ?? (await coordination.loadPending());
+    let target = known ?? (await coordination.loadPending());
+    if (target === undefined && effect.starting) {
+      // The SMS went out and this relay is storing its login: a quick operator (or a slow prompt
+      // DM) can bring the code first. Take the DM, then wait for the login rather than answer
+      // "no login waits".
+      const refusal = await unlessTaken(undefined);
+      if (refusal !== undefined) return refusal;
+      target = await waitForPending(c);
+    }
     if (target === undefined) return await unlessTaken(undefined);
     const claim = await claimFor(target);
     if (claim.ok || claim.reason !== 'none') return claim;
@@ -135,6 +143,17 @@ export async function claimCode(
 }
 
 const INPUT_TAKEN: ClaimResult = { ok: false, reason: 'input-taken' };
+
+/** The pending login once it is stored, waiting briefly (as for prompt refs); `undefined` if none comes. */
+async function waitForPending(c: CallContext): Promise<SharedLogin | undefined> {
+  for (let wait = 0; wait < PROMPT_REFS_WAITS; wait += 1) {
+    await abortableSleep(PROMPT_REFS_WAIT_MS, c.stopping);
+    if (c.stopping.aborted) return undefined;
+    const pending = await c.coordination.loadPending();
+    if (pending !== undefined) return pending;
+  }
+  return undefined;
+}
 
 /**
  * Where the prompt messages of `shared` are, for a relay about to edit them. Only the relay that

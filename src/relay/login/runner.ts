@@ -107,7 +107,7 @@ export class LoginRunner {
         return {
           kind: 'code-claimed',
           input: effect.input,
-          claim: await claimCode(this.#calls(), effect.input, effect.known),
+          claim: await claimCode(this.#calls(), effect),
         };
       case 'find-prompts':
         return findPrompts(this.#calls(), effect);

@@ -212,7 +212,13 @@ export type LoginEffect =
   | { readonly kind: 'check-start'; readonly base: LoginBase; readonly automatic: boolean }
   | { readonly kind: 'step-one'; readonly base: LoginBase }
   | { readonly kind: 'save-pending'; readonly shared: SharedLogin }
-  | { readonly kind: 'claim-code'; readonly input: CodeInput; readonly known: PendingLogin | undefined }
+  | {
+      readonly kind: 'claim-code';
+      readonly input: CodeInput;
+      readonly known: PendingLogin | undefined;
+      /** This relay is starting a login (step 1 sent, its pending login not stored yet). */
+      readonly starting: boolean;
+    }
   | {
       readonly kind: 'find-prompts';
       readonly shared: SharedLogin;
