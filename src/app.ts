@@ -1,3 +1,4 @@
+import { returnStartMemory } from './shared/heap.js';
 import { Secret } from './shared/secret.js';
 import { combineObservers } from './audit/combine.js';
 import { RedisAuditTrail } from './audit/redis-audit-trail.js';
@@ -73,6 +74,11 @@ export interface StartRelayOptions {
    * shut down and exit non-zero.
    */
   onFatal?: (error: DiscordChannelError) => void;
+  /**
+   * Give back the memory the start needed, within seconds of it (full collections while the relay
+   * is quiet; see `returnStartMemory` in shared/heap.ts). Default `true`.
+   */
+  returnStartMemory?: boolean;
 }
 
 /**
@@ -275,5 +281,14 @@ export async function startRelay(
     throw error;
   }
   logger.info({ account: config.account, operators: config.discord.operatorIds.length }, 'relay started');
-  return { httpUrl: http.url, stop, unfinished };
+  // The start's memory goes back within seconds, not whenever V8's memory reducer gets to it.
+  const stopReturningMemory = options.returnStartMemory === false ? undefined : returnStartMemory();
+  return {
+    httpUrl: http.url,
+    stop: async () => {
+      stopReturningMemory?.();
+      await stop();
+    },
+    unfinished,
+  };
 }
