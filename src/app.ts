@@ -236,6 +236,10 @@ export async function startRelay(
     relay: relay.unfinished(),
   });
 
+  // The published token's check (a Redis read and the broker's round trip) decides nothing yet:
+  // it runs beside the Discord gateway's round trips, and the relay's start takes its answer.
+  const published = relay.checkPublishedToken();
+  published.catch(() => undefined); // awaited by relay.start(); not awaited if the start fails first
   try {
     // The health server, the Discord gateway and the token-event watch need nothing of one another:
     // they are set up side by side (the gateway's round trips are most of it). Each is kept as it
@@ -274,7 +278,7 @@ export async function startRelay(
     // Only once Discord is up: a bot's request may start a login, whose prompt goes out there. The
     // relay starts last, for the same reason (it may start a login), with both listeners on.
     await requests.start();
-    await relay.start();
+    await relay.start(published);
     keepAlive.start();
   } catch (error) {
     await stop();

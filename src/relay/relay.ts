@@ -17,6 +17,12 @@ export type { TokenListener } from './token-holder.js';
 /** Beyond a broker call's time-out, what the relay that made it needs to record its answer. */
 const EXCHANGE_MARGIN_MS = 15_000;
 
+/** The published token as the start finds it, and the broker's verdict on it. */
+export interface PublishedTokenCheck {
+  readonly record: TokenRecord | undefined;
+  readonly verdict?: 'valid' | 'invalid' | 'unchecked';
+}
+
 /**
  * The login flow of one account, as the rest of the relay sees it: from a trigger, through step 1,
  * the operators' prompt and step 2, to the published token. A facade: one login's states and
@@ -111,16 +117,15 @@ export class Relay {
   /**
    * Carries on a pending login (after a restart, no new SMS and no new DM), then looks at what is
    * published: a token the broker still accepts is kept, and nothing else happens. Otherwise a login
-   * starts.
+   * starts. `published`: {@link Relay.checkPublishedToken}, when the caller started it earlier.
    */
-  public async start(): Promise<void> {
+  public async start(published: Promise<PublishedTokenCheck> = this.checkPublishedToken()): Promise<void> {
     const coordination = this.#options.coordination;
     await this.#runner.run({ kind: 'halt-known', halt: await coordination.loadHalt() });
     const pending = await coordination.loadPending();
     if (pending !== undefined) await this.#runner.run({ kind: 'adopt', pending });
-    const record = await this.#options.store.read();
+    const { record, verdict } = await published;
     if (record !== undefined) {
-      const verdict = await this.#tokens.check(record);
       if (verdict !== 'invalid') {
         this.#tokens.adopt(record);
         this.#log.info(
@@ -132,6 +137,17 @@ export class Relay {
       await this.#tokens.invalidate(record, 'rejected by the broker at startup');
     }
     if (pending === undefined) await this.requestLogin('startup');
+  }
+
+  /**
+   * Reads the published token and asks the broker whether it still works: what {@link Relay.start}
+   * decides on, with no effect of its own. The composition runs it while the rest of the relay
+   * starts (the broker's round trip beside the Discord gateway's), and hands it to `start`.
+   * Rejects only when the store cannot be read.
+   */
+  public async checkPublishedToken(): Promise<PublishedTokenCheck> {
+    const record = await this.#options.store.read();
+    return record === undefined ? { record } : { record, verdict: await this.#tokens.check(record) };
   }
 
   /**

@@ -66,6 +66,25 @@ describe('start', () => {
     expect(t.relay.snapshot().token?.generation).toBe(kept.generation);
   });
 
+  it('takes the published token check made before it started, and asks the broker no second time', async () => {
+    const t = setup();
+    const kept = await t.store.publish({
+      token: new Secret('checked-early'),
+      obtainedAt: new Date(),
+      expiresAt: new Date(Date.now() + 60_000),
+    });
+    const published = t.relay.checkPublishedToken();
+    expect(await published).toMatchObject({ record: { generation: kept.generation }, verdict: 'valid' });
+    // The check has no effect of its own: nothing adopted, nothing started, nothing told.
+    expect(t.relay.snapshot().token).toBeUndefined();
+    expect(t.published).toEqual([]);
+    await t.relay.start(published);
+    await t.relay.idle();
+    expect(t.broker.validate).toHaveBeenCalledTimes(1);
+    expect(t.relay.snapshot().token?.generation).toBe(kept.generation);
+    expect(t.broker.startLogin).not.toHaveBeenCalled();
+  });
+
   it('removes a token the broker refuses, says so, and logs in', async () => {
     const t = setup();
     const dead = await t.store.publish({
