@@ -4,15 +4,15 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TokenClient, type TokenClientOptions } from '../../src/client/index.js';
 import { expiryAlarms } from '../../src/client/expiry-alarms.js';
 import { sharedLinkCount } from '../../src/client/relay-link.js';
-import { connectRedis, TEST_REDIS_URL } from '../helpers/redis.js';
+import { TEST_REDIS_URL } from '../helpers/redis.js';
 import {
   ACCOUNT,
+  clientTestBed,
   connectionIds,
   nextChange,
   recordingLogger,
   relaySide,
   uniqueConnectionName,
-  type RecordingLogger,
   type RelaySide,
 } from './support.js';
 
@@ -21,48 +21,17 @@ import {
  * one command and one subscriber connection, and the clients that hear an event share one GET.
  */
 describe('TokenClient connection sharing', () => {
-  let relay: RelaySide;
-  let plain: Awaited<ReturnType<typeof connectRedis>>;
-  let log: RecordingLogger;
-  let connectionName: string;
-  const clients: TokenClient[] = [];
-
-  /** A started client on the test's prefix and connection name; closed after the test. */
-  async function startClient(options: TokenClientOptions = {}): Promise<TokenClient> {
-    const client = new TokenClient({
-      redisUrl: TEST_REDIS_URL,
-      prefix: relay.prefix,
-      account: ACCOUNT,
-      logger: log,
-      connectionName,
-      ...options,
-    });
-    clients.push(client);
-    await client.start({ signal: AbortSignal.timeout(10_000) });
-    return client;
-  }
+  const bed = clientTestBed('client-shared');
+  const { clients, startClient } = bed;
 
   async function startClients(count: number, options: TokenClientOptions = {}): Promise<TokenClient[]> {
     return Promise.all(Array.from({ length: count }, () => startClient(options)));
   }
 
-  const ids = () => connectionIds(plain, connectionName);
-
-  beforeEach(async () => {
-    relay = await relaySide('client-shared');
-    plain = await connectRedis();
-    log = recordingLogger();
-    connectionName = uniqueConnectionName();
-  });
-
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((client) => client.close()));
-    await relay.cleanup();
-    if (plain.isOpen) await plain.close();
-  });
+  const ids = () => connectionIds(bed.plain, bed.connectionName);
 
   it('shares one command and one subscriber connection among the clients of the same settings', async () => {
-    const record = await relay.storeToken('bearer-shared-start');
+    const record = await bed.relay.storeToken('bearer-shared-start');
     const before = sharedLinkCount();
     const group = await startClients(5);
 
@@ -75,13 +44,15 @@ describe('TokenClient connection sharing', () => {
     // One parsed token for all: the same object (it is frozen and holds the token privately).
     expect(new Set(group.map((client) => client.getToken())).size).toBe(1);
 
-    const next = await relay.publishToken('bearer-shared-next');
+    const next = await bed.relay.publishToken('bearer-shared-next');
     for (const client of group) {
       expect((await client.waitForToken({ minGeneration: next.generation })).token).toBe(
         'bearer-shared-next',
       );
     }
-    expect(await plain.publish(relay.keys.events, '{"type":"login.started","reason":"count"}')).toBe(1);
+    expect(await bed.plain.publish(bed.relay.keys.events, '{"type":"login.started","reason":"count"}')).toBe(
+      1,
+    );
   });
 
   it('keeps the connections for the others when one closes, and closes them with the last', async () => {
@@ -96,7 +67,7 @@ describe('TokenClient connection sharing', () => {
     expect(second!.connected).toBe(true);
 
     // The one left hears events and reads on the same connections; the closed one hears nothing.
-    const next = await relay.publishToken('bearer-after-first-closed');
+    const next = await bed.relay.publishToken('bearer-after-first-closed');
     expect((await second!.waitForToken({ minGeneration: next.generation })).token).toBe(
       'bearer-after-first-closed',
     );
@@ -108,7 +79,7 @@ describe('TokenClient connection sharing', () => {
     await second!.close();
     expect(sharedLinkCount()).toBe(before - 1);
     expect(await ids()).toEqual({ command: [], subscriber: [] });
-    expect(await plain.publish(relay.keys.events, '{"type":"login.started","reason":"x"}')).toBe(0);
+    expect(await bed.plain.publish(bed.relay.keys.events, '{"type":"login.started","reason":"x"}')).toBe(0);
 
     // A client started after the last one closed opens new connections.
     const third = await startClient();
@@ -122,10 +93,10 @@ describe('TokenClient connection sharing', () => {
     const group = await startClients(3);
     const connections = await ids();
     for (const id of [...connections.command, ...connections.subscriber]) {
-      await plain.sendCommand(['CLIENT', 'KILL', 'ID', id]);
+      await bed.plain.sendCommand(['CLIENT', 'KILL', 'ID', id]);
     }
     // Published while the link reconnects: its subscriber is likely not listening yet.
-    const missed = await relay.publishToken('bearer-during-reconnect');
+    const missed = await bed.relay.publishToken('bearer-during-reconnect');
     for (const client of group) {
       const info = await client.waitForToken({
         minGeneration: missed.generation,
@@ -134,17 +105,17 @@ describe('TokenClient connection sharing', () => {
       expect(info.token).toBe('bearer-during-reconnect');
     }
     // One warning for the outage of each connection, although three clients log to this logger.
-    const lost = log.lines.filter((line) => line.message === 'Redis connection lost; reconnecting');
+    const lost = bed.log.lines.filter((line) => line.message === 'Redis connection lost; reconnecting');
     expect(lost.map((line) => line.fields.connection).sort()).toEqual(['command', 'subscriber']);
   });
 
   it('sends one GET per event for all the clients that hear it', async () => {
-    const monitor = plain.duplicate();
+    const monitor = bed.plain.duplicate();
     monitor.on('error', () => undefined);
     await monitor.connect();
     const gets = { shared: 0, unshared: 0 };
     let counting: keyof typeof gets | undefined;
-    const getLine = `"GET" "${relay.keys.token}"`;
+    const getLine = `"GET" "${bed.relay.keys.token}"`;
     await monitor.monitor((line) => {
       // Lines from inside a script (the relay's write) are `[0 lua]`: only clients' GETs count.
       if (counting !== undefined && line.includes(getLine) && !/\[\d+ lua\]/.test(line)) {
@@ -153,10 +124,12 @@ describe('TokenClient connection sharing', () => {
     });
     try {
       for (const kind of ['shared', 'unshared'] as const) {
-        connectionName = uniqueConnectionName();
+        bed.connectionName = uniqueConnectionName();
         const group = await startClients(20, { shareConnections: kind === 'shared' });
+        // Reads of the start (each connection's first "ready" reads once) are over before counting.
+        await new Promise((resolve) => setTimeout(resolve, 300));
         counting = kind;
-        const next = await relay.publishToken(`bearer-one-get-${kind}`);
+        const next = await bed.relay.publishToken(`bearer-one-get-${kind}`);
         await Promise.all(group.map((client) => client.waitForToken({ minGeneration: next.generation })));
         // MONITOR lines arrive on their own connection: wait until Redis has sent them.
         await vi.waitFor(() => expect(gets[kind]).toBeGreaterThan(0), { timeout: 5_000, interval: 20 });
@@ -168,8 +141,10 @@ describe('TokenClient connection sharing', () => {
     } finally {
       await monitor.close();
     }
-    // Without the sharing, each client reads the key for itself: what the shared read saves.
-    expect(gets).toEqual({ shared: 1, unshared: 20 });
+    // Without the sharing, each client reads the key for itself (at least once): what the shared
+    // read saves.
+    expect(gets.shared).toBe(1);
+    expect(gets.unshared).toBeGreaterThanOrEqual(20);
   });
 
   it('does not share between different accounts, connection names, or with shareConnections: false', async () => {
@@ -182,15 +157,15 @@ describe('TokenClient connection sharing', () => {
 
     const otherName = uniqueConnectionName();
     await startClient({ connectionName: otherName });
-    expect(await connectionIds(plain, otherName)).toMatchObject({
+    expect(await connectionIds(bed.plain, otherName)).toMatchObject({
       command: { length: 1 },
       subscriber: { length: 1 },
     });
   });
 
   it('clients given the same client share one subscriber connection, and leave that client open', async () => {
-    const record = await relay.storeToken('bearer-given');
-    const given = plain.duplicate({ name: connectionName });
+    const record = await bed.relay.storeToken('bearer-given');
+    const given = bed.plain.duplicate({ name: bed.connectionName });
     given.on('error', () => undefined);
     await given.connect();
     try {
@@ -206,22 +181,30 @@ describe('TokenClient connection sharing', () => {
   });
 
   it('a start given up (aborted, or closed) leaves the other clients and their connections alone', async () => {
-    const record = await relay.storeToken('bearer-stays');
+    const record = await bed.relay.storeToken('bearer-stays');
     const running = await startClient();
     const connections = await ids();
 
-    const aborted = new TokenClient({ redisUrl: TEST_REDIS_URL, prefix: relay.prefix, connectionName });
+    const aborted = new TokenClient({
+      redisUrl: TEST_REDIS_URL,
+      prefix: bed.relay.prefix,
+      connectionName: bed.connectionName,
+    });
     await expect(aborted.start({ signal: AbortSignal.abort() })).rejects.toMatchObject({
       name: 'AbortError',
     });
-    const closing = new TokenClient({ redisUrl: TEST_REDIS_URL, prefix: relay.prefix, connectionName });
+    const closing = new TokenClient({
+      redisUrl: TEST_REDIS_URL,
+      prefix: bed.relay.prefix,
+      connectionName: bed.connectionName,
+    });
     const starting = closing.start();
     await closing.close();
     await starting.catch(() => undefined);
 
     expect(await ids()).toEqual(connections);
     expect(running.getToken()?.generation).toBe(record.generation);
-    const next = await relay.publishToken('bearer-still-heard');
+    const next = await bed.relay.publishToken('bearer-still-heard');
     expect((await running.waitForToken({ minGeneration: next.generation })).token).toBe('bearer-still-heard');
   });
 
@@ -229,9 +212,9 @@ describe('TokenClient connection sharing', () => {
     await startClient();
     const connections = await ids();
     for (const id of [...connections.command, ...connections.subscriber]) {
-      await plain.sendCommand(['CLIENT', 'KILL', 'ID', id]);
+      await bed.plain.sendCommand(['CLIENT', 'KILL', 'ID', id]);
     }
-    const record = await relay.storeToken('bearer-joined');
+    const record = await bed.relay.storeToken('bearer-joined');
     const late = await startClient();
     expect(late.connected).toBe(true);
     expect(late.getToken()?.generation).toBe(record.generation);
@@ -241,7 +224,7 @@ describe('TokenClient connection sharing', () => {
     const group = await startClients(10);
     const timersBefore = expiryAlarms.timers;
     const arrived = Promise.all(group.map((client) => nextChange(client, (token) => token !== undefined)));
-    await relay.publishToken('bearer-one-timer', 1_000);
+    await bed.relay.publishToken('bearer-one-timer', 1_000);
     await arrived;
     expect(expiryAlarms.timers).toBe(timersBefore + 1);
 

@@ -1,12 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import type { TokenClient, TokenClientLogger, TokenInfo } from '../../src/client/index.js';
+import { afterEach, beforeEach } from 'vitest';
+import {
+  TokenClient,
+  type TokenClientLogger,
+  type TokenClientOptions,
+  type TokenInfo,
+} from '../../src/client/index.js';
 import { Secret } from '../../src/shared/secret.js';
 import { relayKeys } from '../../src/contract/keys.js';
 import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/store/redis-connection.js';
 import { RedisEventPublisher } from '../../src/store/redis-events.js';
 import { RedisTokenStore } from '../../src/store/redis-token-store.js';
 import type { RelayEvent, RelayKeys, TokenRecord } from '../../src/relay/ports/token-store.js';
-import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { connectRedis, deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
 export const ACCOUNT = 'default';
 
@@ -137,4 +143,53 @@ export async function connectionIds(plain: { sendCommand<T>(args: string[]): Pro
     if (connectionName === `${name}:subscriber`) ids.subscriber.push(id);
   }
   return ids;
+}
+
+/** What {@link clientTestBed} gives each test: fresh in every `beforeEach`. */
+export interface ClientTestBed {
+  relay: RelaySide;
+  plain: Awaited<ReturnType<typeof connectRedis>>;
+  log: RecordingLogger;
+  /** A connection name of this test's own (see {@link connectionIds}). */
+  connectionName: string;
+  /** Clients to close after the test. */
+  readonly clients: TokenClient[];
+  /** A started client on the test's prefix, account and connection name; closed after the test. */
+  readonly startClient: (options?: TokenClientOptions) => Promise<TokenClient>;
+}
+
+/**
+ * Registers the `beforeEach`/`afterEach` of a client test file: a relay side on a prefix of its
+ * own, a plain connection, a recording logger and a connection name; after each test, every client
+ * in `clients` is closed and the keys deleted.
+ */
+export function clientTestBed(name: string): ClientTestBed {
+  const bed = {
+    clients: [] as TokenClient[],
+    startClient: async (options: TokenClientOptions = {}): Promise<TokenClient> => {
+      const client = new TokenClient({
+        redisUrl: TEST_REDIS_URL,
+        prefix: bed.relay.prefix,
+        account: ACCOUNT,
+        logger: bed.log,
+        connectionName: bed.connectionName,
+        ...options,
+      });
+      bed.clients.push(client);
+      await client.start({ signal: AbortSignal.timeout(10_000) });
+      return client;
+    },
+  } as ClientTestBed;
+  beforeEach(async () => {
+    bed.relay = await relaySide(name);
+    bed.plain = await connectRedis();
+    bed.log = recordingLogger();
+    bed.connectionName = uniqueConnectionName();
+  });
+  afterEach(async () => {
+    await Promise.all(bed.clients.splice(0).map((client) => client.close()));
+    await bed.relay.cleanup();
+    if (bed.plain.isOpen) await bed.plain.close();
+  });
+  return bed;
 }

@@ -181,7 +181,11 @@ describe('keeping the token alive (the relay as a process)', () => {
       ).content;
     };
 
-    const status = await reply(alice, 'status');
+    // The login's audit entry follows its token (the bots' token comes first): ask until it is in.
+    const status = await eventually(async () => {
+      const text = await reply(alice, 'status');
+      return text.includes('Recent logins:') ? text : undefined;
+    }, 'the login in /status');
     expect(status).toContain('default');
     expect(status).toContain(`Token: generation ${first.generation}`);
     expect(status).toMatch(/Next login: renewal/);
