@@ -132,7 +132,7 @@ class PublishingKeyvRedis extends KeyvRedis<string> {
     const announcement =
       this.#eventsChannel === ''
         ? undefined
-        : splitAtGeneration(tokenUpdated(checked, placeholder), placeholder);
+        : splitAtGeneration(tokenUpdated(checked, placeholder), placeholder, 'The event');
     const ticket: PublishTicket = { checked, announcement };
     this.#tickets.set(placeholder, ticket);
     try {
@@ -151,19 +151,15 @@ class PublishingKeyvRedis extends KeyvRedis<string> {
     const placeholder = generationOf(value);
     const ticket = this.#tickets.get(placeholder);
     if (ticket === undefined) throw new Error('A token is only written by RedisTokenStore.publish');
-    // keyv serialized with JSON.stringify: `,"generation":<n>,` with a bare quote cannot occur
-    // inside a string value (a quote there is escaped), so this is the record's own field.
-    const marker = `,"generation":${placeholder},`;
-    const at = value.indexOf(marker);
-    if (at < 0) throw new Error('The token envelope has no generation field');
+    const [envelopeBefore, envelopeAfter] = splitAtGeneration(value, placeholder, 'The token envelope');
     await this.getClient();
     const prefixedKey = this.createKeyPrefix(key, this.namespace);
     const [before, after] = ticket.announcement ?? ['', ''];
     const generation = await PUBLISH.run(this.#redis, {
       keys: [prefixedKey, this.#generationKey],
       arguments: [
-        `${value.slice(0, at)},"generation":`,
-        `,${value.slice(at + marker.length)}`,
+        envelopeBefore,
+        envelopeAfter,
         String(Math.ceil(ttl)),
         String(ticket.checked.minGeneration),
         String(ticket.checked.seedGeneration),
@@ -182,12 +178,17 @@ function tokenUpdated(checked: CheckedNewToken, generation: number): string {
   return serializeRelayEvent({ type: 'token.updated', generation, expiresAt: checked.expiresAt });
 }
 
-/** `json` around its `"generation":<placeholder>` field: the parts before and after the number. */
-function splitAtGeneration(json: string, placeholder: number): [string, string] {
-  const marker = `"generation":${placeholder},`;
+/**
+ * `json` (this module's own JSON.stringify output) around its `,"generation":<placeholder>,` field:
+ * the parts before and after the number, for a script to put the generation between. A bare quote
+ * cannot occur inside a string value (JSON escapes it there), so this is the object's own field.
+ * `what` names the JSON in the error when the field is missing.
+ */
+function splitAtGeneration(json: string, placeholder: number, what: string): [string, string] {
+  const marker = `,"generation":${placeholder},`;
   const at = json.indexOf(marker);
-  if (at < 0) throw new Error('The event has no generation field');
-  return [`${json.slice(0, at)}"generation":`, `,${json.slice(at + marker.length)}`];
+  if (at < 0) throw new Error(`${what} has no generation field`);
+  return [`${json.slice(0, at)},"generation":`, `,${json.slice(at + marker.length)}`];
 }
 
 /** The generation in an envelope this module serialized itself. */
