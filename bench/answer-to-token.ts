@@ -10,8 +10,7 @@ import { relayKeys } from '../src/contract/keys.js';
 import { benchScript, RELAY_MAIN, RELAY_NODE_ARGS, sleep, spawnNode, type Child } from './lib/child.js';
 import { BENCH_REDIS_URL, benchPrefix, deletePrefix } from './lib/redis.js';
 import { summarize, type Summary } from './lib/stats.js';
-import { startDiscordEmulator } from '../test/fakes/discord/index.js';
-import { EventWatch, LoginDriver, startBenchWorld } from './lib/world.js';
+import { EventWatch, LoginDriver, startBenchDiscord, startBenchWorld } from './lib/world.js';
 
 export interface AnswerToTokenOptions {
   /** Relay processes started one after the other (each may log in 60 times an hour). */
@@ -84,9 +83,7 @@ async function runSession(
     cleanups.push(() => driver.close());
 
     // The bare client's own Discord: the relay's would hand it the relay's DMs too.
-    const bareDiscord = await startDiscordEmulator({
-      restLatencyMs: Number(process.env.BENCH_DISCORD_LATENCY_MS ?? 0),
-    });
+    const bareDiscord = await startBenchDiscord();
     cleanups.push(() => bareDiscord.close());
     const bareOperator = bareDiscord.createUser('carol');
 

@@ -33,6 +33,12 @@ const RELAY_ENV_OVERRIDES: Record<string, string> = Object.fromEntries(
     .map((pair) => [pair.slice(0, pair.indexOf('=')).trim(), pair.slice(pair.indexOf('=') + 1).trim()]),
 );
 
+/** A Discord emulator as the benchmarks run it (BENCH_DISCORD_LATENCY_MS: a slower Discord). */
+export function startBenchDiscord(): Promise<DiscordEmulator> {
+  // Its answers come later, as from a real Discord, with BENCH_DISCORD_LATENCY_MS set.
+  return startDiscordEmulator({ restLatencyMs: Number(process.env.BENCH_DISCORD_LATENCY_MS ?? 0) });
+}
+
 export async function startBenchWorld(name: string): Promise<BenchWorld> {
   const secrets = {
     appKey: `appkey-${randomBytes(12).toString('hex')}`,
@@ -40,10 +46,7 @@ export async function startBenchWorld(name: string): Promise<BenchWorld> {
     username: 'team-account',
   };
   const etna = await startEtnaServer({ ...secrets });
-  // BENCH_DISCORD_LATENCY_MS: a slower Discord (its answers come later, as from a real one).
-  const discord = await startDiscordEmulator({
-    restLatencyMs: Number(process.env.BENCH_DISCORD_LATENCY_MS ?? 0),
-  });
+  const discord = await startBenchDiscord();
   const operators = [discord.createUser('alice'), discord.createUser('bob')] as const;
   const prefix = benchPrefix(name);
   const account = 'default';
