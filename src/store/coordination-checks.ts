@@ -40,9 +40,9 @@ export const checkArguments = {
   /** Returns the input claim's TTL in whole milliseconds, when the claim carries an input. */
   claimCode(claim: CodeClaim): number | undefined {
     checkCodeClaim(claim);
-    if (claim.input === undefined) return undefined;
-    checkInputId(claim.input.inputId);
-    return checkLockTtlMs(claim.input.ttlMs);
+    return claim.input === undefined
+      ? undefined
+      : checkArguments.claimInput(claim.input.inputId, claim.input.ttlMs);
   },
   claimInput(inputId: string, ttlMs: number): number {
     checkInputId(inputId);
