@@ -27,8 +27,8 @@ export default tseslint.config(
   // The layers only point down (DESIGN.md, "Architecture"): the login flow speaks only its ports
   // (relay/ports/), the wire format (contract/) and shared helpers (shared/).
   ...[
-    { files: ['src/relay/*.ts'], outside: '^\\.\\./(?!shared/|contract/)' },
-    { files: ['src/relay/*/*.ts'], outside: '^\\.\\./\\.\\./(?!shared/|contract/)' },
+    { files: ['src/relay/*.ts'], outside: '^\\.\\./(?!shared/|contract/|domain/)' },
+    { files: ['src/relay/*/*.ts'], outside: '^\\.\\./\\.\\./(?!shared/|contract/|domain/)' },
   ].map(({ files, outside }) => ({
     files,
     rules: {

@@ -9,7 +9,7 @@
  */
 import { EtnaBroker } from './broker/etna-client.js';
 import { createLogger } from './shared/log.js';
-import { DEFAULT_CODE_DIGITS, readCodeDigits, type CodeDigits } from './operators/parse-code.js';
+import { DEFAULT_CODE_DIGITS, readCodeDigits, type CodeDigits } from './domain/code-digits.js';
 import { TerminalOperatorChannel } from './operators/terminal-channel.js';
 import { Relay } from './relay/relay.js';
 import { startEtnaServer } from './sandbox/etna-server.js';

@@ -1,6 +1,6 @@
-import type { EndedLogin } from '../relay/state.js';
 import type { AuditEntry } from './types.js';
-import { BROKER_ERROR_KINDS, LOGIN_OUTCOMES, LOGIN_REASONS, isOneOf } from '../relay/vocabulary.js';
+import { BROKER_ERROR_KINDS, LOGIN_OUTCOMES, LOGIN_REASONS, isOneOf } from '../domain/vocabulary.js';
+import type { EndedLogin } from '../domain/login.js';
 
 /** The stored fields of one entry (stream field → value), without its ID. */
 export type AuditFields = Record<string, string>;

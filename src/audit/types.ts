@@ -1,6 +1,6 @@
-import type { BrokerErrorKind } from '../relay/ports/broker-errors.js';
-import type { LoginReason } from '../relay/ports/operators.js';
-import type { LoginOutcome, RelayObserver } from '../relay/state.js';
+import type { BrokerErrorKind } from '../domain/broker-errors.js';
+import type { RelayObserver } from '../relay/state.js';
+import type { LoginOutcome, LoginReason } from '../domain/vocabulary.js';
 
 /** One ended login, as the audit trail keeps it. Holds no secret: never a code, token or interim. */
 export interface AuditEntry {

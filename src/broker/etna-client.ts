@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import { undici } from './undici.js';
 import type { Logger } from '../shared/log.js';
 import type { Secret } from '../shared/secret.js';
-import { BrokerError, type BrokerErrorKind, type BrokerStep } from '../relay/ports/broker-errors.js';
+import { BrokerError, type BrokerErrorKind, type BrokerStep } from '../domain/broker-errors.js';
 import {
   interpretTokenAnswer,
   interpretValidateAnswer,

@@ -1,5 +1,5 @@
 import { Secret } from '../shared/secret.js';
-import type { BrokerErrorKind } from '../relay/ports/broker-errors.js';
+import type { BrokerErrorKind } from '../domain/broker-errors.js';
 
 /**
  * What one answer of `POST token` says, whichever step asked. The client decides what each means for

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 
-import type { CodeDigits } from '../operators/parse-code.js';
+import type { CodeDigits } from '../domain/code-digits.js';
 import { formatDuration } from '../shared/duration.js';
 import type { Secret } from '../shared/secret.js';
 import { parseSentinelNodes, type SentinelNode } from '../shared/sentinel-proxy.js';

@@ -1,6 +1,6 @@
 import { Cron } from 'croner';
 
-import { readCodeDigits, type CodeDigits } from '../operators/parse-code.js';
+import { readCodeDigits, type CodeDigits } from '../domain/code-digits.js';
 import { DURATION_FORMAT_HINT, parseDuration } from '../shared/duration.js';
 import { Secret } from '../shared/secret.js';
 import { isLoopbackHost, urlForMessage } from '../url-safety.js';

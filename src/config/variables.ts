@@ -1,4 +1,4 @@
-import { MAX_CODE_DIGITS } from '../operators/parse-code.js';
+import { MAX_CODE_DIGITS } from '../domain/code-digits.js';
 
 /**
  * What `ETNA_API_URL` and `DISCORD_API_URL` accept: the password, the codes and the bot token must

@@ -2,9 +2,9 @@ import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
 import type { Registry } from 'prom-client';
-import { BROKER_ERROR_KINDS, LOGIN_OUTCOMES, LOGIN_REASONS, isOneOf } from '../relay/vocabulary.js';
+import { BROKER_ERROR_KINDS, LOGIN_OUTCOMES, LOGIN_REASONS, isOneOf } from '../domain/vocabulary.js';
 import { DM_FAILURE_REASONS, type DmFailureReason } from '../operators/delivery.js';
-import { BrokerError, FATAL_BROKER_ERROR_KINDS, type BrokerStep } from '../relay/ports/broker-errors.js';
+import { BrokerError, FATAL_BROKER_ERROR_KINDS, type BrokerStep } from '../domain/broker-errors.js';
 import type { Broker } from '../relay/ports/broker.js';
 import type { RelayObserver } from '../relay/state.js';
 

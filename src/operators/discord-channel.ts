@@ -25,7 +25,7 @@ import { loadOperatorNames, registerCommands } from './discord/startup.js';
 import { StrangerLimit } from './discord/stranger-limit.js';
 import type { DeliveryContext, PromptDelivery, UnreachableOperator } from './delivery.js';
 import { renderNotice, renderPrompt, type RenderOptions } from './messages.js';
-import { type CodeDigits } from './parse-code.js';
+import type { CodeDigits } from '../domain/code-digits.js';
 import type {
   OperatorChannel,
   OperatorInput,

@@ -1,6 +1,6 @@
-import type { BrokerErrorKind } from '../relay/ports/broker-errors.js';
+import type { BrokerErrorKind } from '../domain/broker-errors.js';
 import type { DmFailureReason, UnreachableOperator } from './delivery.js';
-import type { LoginReason } from '../relay/ports/operators.js';
+import type { LoginReason } from '../domain/vocabulary.js';
 
 // The words that prompts, notices and `/status` share: login reasons and broker errors.
 

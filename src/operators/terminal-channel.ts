@@ -11,7 +11,8 @@ import {
   type PromptAction,
   type RenderOptions,
 } from './messages.js';
-import { DEFAULT_CODE_DIGITS, parseCode, type CodeDigits } from './parse-code.js';
+import { DEFAULT_CODE_DIGITS, type CodeDigits } from '../domain/code-digits.js';
+import { parseCode } from './parse-code.js';
 import type {
   OperatorChannel,
   OperatorCommand,

@@ -1,4 +1,5 @@
-import { DEFAULT_CODE_DIGITS, describeCodeDigits, parseCode, type CodeDigits } from './parse-code.js';
+import { DEFAULT_CODE_DIGITS, describeCodeDigits, type CodeDigits } from '../domain/code-digits.js';
+import { parseCode } from './parse-code.js';
 import type { OperatorCommand } from '../relay/ports/operators.js';
 
 /** A button (Discord) or choice (terminal) a prompt can offer. */

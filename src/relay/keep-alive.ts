@@ -1,9 +1,10 @@
 import { errorFields, type Logger } from '../shared/log.js';
-import type { LoginReason, OperatorChannel, StatusView } from './ports/operators.js';
+import type { OperatorChannel, StatusView } from './ports/operators.js';
 import type { BotRequest } from '../contract/bot-request.js';
 import type { TokenRecord } from './ports/token-store.js';
 import type { Relay } from './relay.js';
 import { planRenewal, type PlannedLogins } from './schedule.js';
+import type { LoginReason } from '../domain/vocabulary.js';
 
 /** Options of {@link KeepAlive}. */
 export interface KeepAliveOptions {

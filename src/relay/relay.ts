@@ -5,10 +5,11 @@ import { InputClaims } from './login/input-claims.js';
 import { LoginRunner } from './login/runner.js';
 import type { LoginRequestResult } from './login/types.js';
 import { newRelayId, RELAY_DEFAULTS, type RelayOptions } from './options.js';
-import type { LoginReason, OperatorInput, OperatorNotice, StatusView } from './ports/operators.js';
+import type { OperatorInput, OperatorNotice, StatusView } from './ports/operators.js';
 import type { RelayEvent, TokenRecord } from './ports/token-store.js';
 import type { RelaySnapshot } from './state.js';
 import { emitSafely, TokenHolder, type TokenListener } from './token-holder.js';
+import type { LoginReason } from '../domain/vocabulary.js';
 
 export type { LoginRequestResult, StartRetryOptions } from './login/types.js';
 export type { RelayOptions } from './options.js';

@@ -4,9 +4,8 @@
  */
 import { createHmac } from 'node:crypto';
 import { isNonNegativeInteger, isJsonObject, parseJsonObject } from '../contract/json-object.js';
-import { BROKER_ERROR_KINDS, LOGIN_REASONS, isOneOf } from '../relay/vocabulary.js';
-import type { BrokerErrorKind } from '../relay/ports/broker-errors.js';
-import type { LoginReason } from '../relay/ports/operators.js';
+import { BROKER_ERROR_KINDS, LOGIN_REASONS, isOneOf, type LoginReason } from '../domain/vocabulary.js';
+import type { BrokerErrorKind } from '../domain/broker-errors.js';
 import type { LoginHalt, SharedLogin, SharedLoginPhase } from '../relay/ports/coordination.js';
 import { Secret } from '../shared/secret.js';
 import {

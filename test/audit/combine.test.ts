@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { combineObservers } from '../../src/audit/combine.js';
-import type { EndedLogin, RelayObserver } from '../../src/relay/state.js';
+import type { RelayObserver } from '../../src/relay/state.js';
+import type { EndedLogin } from '../../src/domain/login.js';
 
 const LOGIN: EndedLogin = {
   loginId: 'l1',

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { combineObservers } from '../../src/audit/combine.js';
 import { RedisAuditTrail } from '../../src/audit/redis-audit-trail.js';
-import { BrokerError } from '../../src/relay/ports/broker-errors.js';
+import { BrokerError } from '../../src/domain/broker-errors.js';
 import { createLogger } from '../../src/shared/log.js';
 import { createRelayMetrics, METRIC_NAMES } from '../../src/metrics/index.js';
 import { Relay } from '../../src/relay/relay.js';

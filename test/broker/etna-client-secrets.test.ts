@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { BrokerError } from '../../src/relay/ports/broker-errors.js';
+import { BrokerError } from '../../src/domain/broker-errors.js';
 import { Secret } from '../../src/shared/secret.js';
 import { EtnaBroker } from '../../src/broker/etna-client.js';
 import { freshCredentials, onCleanup, setup, type Setup } from './setup.js';

@@ -4,7 +4,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, expect } from 'vitest';
-import { BrokerError, type BrokerErrorKind } from '../../src/relay/ports/broker-errors.js';
+import { BrokerError, type BrokerErrorKind } from '../../src/domain/broker-errors.js';
 import { EtnaBroker, type EtnaBrokerOptions } from '../../src/broker/etna-client.js';
 import { createLogger, type Logger } from '../../src/shared/log.js';
 import { Secret } from '../../src/shared/secret.js';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditTrail } from '../../src/audit/types.js';
-import type { EndedLogin } from '../../src/relay/state.js';
+import type { EndedLogin } from '../../src/domain/login.js';
 
 /** One trail under test, fresh and empty, and how to clean up after it. */
 export interface AuditTrailHarness {

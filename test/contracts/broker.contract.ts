@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Broker } from '../../src/relay/ports/broker.js';
-import { BrokerError } from '../../src/relay/ports/broker-errors.js';
+import { BrokerError } from '../../src/domain/broker-errors.js';
 import { Secret } from '../../src/shared/secret.js';
 
 /**

@@ -1,4 +1,4 @@
-import { BrokerError } from '../../src/relay/ports/broker-errors.js';
+import { BrokerError } from '../../src/domain/broker-errors.js';
 import type { Broker, StartLoginResult, SubmitCodeResult } from '../../src/relay/ports/broker.js';
 import type { RelaySnapshot } from '../../src/relay/state.js';
 import { Secret } from '../../src/shared/secret.js';

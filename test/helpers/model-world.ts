@@ -2,7 +2,6 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { vi } from 'vitest';
 import { createLogger } from '../../src/shared/log.js';
 import type {
-  LoginReason,
   OperatorChannel,
   OperatorInput,
   OperatorInputHandler,
@@ -11,7 +10,6 @@ import type {
 } from '../../src/relay/ports/operators.js';
 import type { LoginCoordination, PromptRefs } from '../../src/relay/ports/coordination.js';
 import { Relay } from '../../src/relay/relay.js';
-import type { EndedLogin } from '../../src/relay/state.js';
 import { Secret } from '../../src/shared/secret.js';
 import { relayKeys } from '../../src/contract/keys.js';
 import { MemoryCoordination } from '../../src/store/memory-coordination.js';
@@ -22,6 +20,8 @@ import type { EventPublisher, TokenStore } from '../../src/relay/ports/token-sto
 import { ModelBroker, type StepOneCall, type Submit } from './model-broker.js';
 import { GatedCoordination, never, StoreTracker, type RelayControl } from './model-store.js';
 import { deletePrefix, uniquePrefix, type connectRedis } from './redis.js';
+import type { LoginReason } from '../../src/domain/vocabulary.js';
+import type { EndedLogin } from '../../src/domain/login.js';
 
 /**
  * A world of the login model: 1–3 relays of one account sharing a coordination store (memory or

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createRelayMetrics, METRIC_NAMES } from '../../src/metrics/index.js';
 import type { DmFailureReason } from '../../src/operators/delivery.js';
-import type { EndedLogin } from '../../src/relay/state.js';
 import { find, parseSamples, valueOf } from './prometheus-text.js';
+import type { EndedLogin } from '../../src/domain/login.js';
 
 /** Issue 12, item 9: counters for DM failures, halts and bot requests. */
 

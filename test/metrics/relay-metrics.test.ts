@@ -1,6 +1,6 @@
 import { register as globalRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { BrokerError } from '../../src/relay/ports/broker-errors.js';
+import { BrokerError } from '../../src/domain/broker-errors.js';
 import type {
   Broker,
   StartLoginResult,
@@ -15,9 +15,9 @@ import {
   type RelayMetricsOptions,
   type TokenSummary,
 } from '../../src/metrics/index.js';
-import type { EndedLogin } from '../../src/relay/state.js';
 import { Secret } from '../../src/shared/secret.js';
 import { find, parseSamples, valueOf, type Sample } from './prometheus-text.js';
+import type { EndedLogin } from '../../src/domain/login.js';
 
 const ALICE = '100000000000000001';
 const T0 = new Date('2026-11-30T13:00:00.000Z');

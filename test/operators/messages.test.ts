@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { BrokerErrorKind } from '../../src/relay/ports/broker-errors.js';
-import {
-  FATAL_BROKER_ERROR_KINDS,
-  TRANSIENT_BROKER_ERROR_KINDS,
-} from '../../src/relay/ports/broker-errors.js';
+import type { BrokerErrorKind } from '../../src/domain/broker-errors.js';
+import { FATAL_BROKER_ERROR_KINDS, TRANSIENT_BROKER_ERROR_KINDS } from '../../src/domain/broker-errors.js';
 import {
   ACTION_LABELS,
   NOTICE_ACTION_LABELS,
@@ -14,13 +11,8 @@ import {
 } from '../../src/operators/messages.js';
 import { parseCode } from '../../src/operators/parse-code.js';
 import { codeExamples, exampleCode } from '../../src/operators/text-format.js';
-import type {
-  LoginReason,
-  OperatorNotice,
-  PromptState,
-  PromptView,
-  StatusView,
-} from '../../src/relay/ports/operators.js';
+import type { OperatorNotice, PromptState, PromptView, StatusView } from '../../src/relay/ports/operators.js';
+import type { LoginReason } from '../../src/domain/vocabulary.js';
 
 const deadline = new Date('2025-03-04T08:05:30Z');
 const expiresAt = new Date('2025-03-05T08:01:00Z');

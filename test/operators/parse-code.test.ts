@@ -1,14 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
+import { parseCode } from '../../src/operators/parse-code.js';
 import {
   DEFAULT_CODE_DIGITS,
   MAX_CODE_DIGITS,
   describeCodeDigits,
-  parseCode,
   readCodeDigits,
   type CodeDigits,
-} from '../../src/operators/parse-code.js';
+} from '../../src/domain/code-digits.js';
 
 const ASCII_DIGIT = fc.constantFrom(...'0123456789');
 /** Whitespace `String.prototype.trim` removes, line breaks and non-ASCII spaces included. */

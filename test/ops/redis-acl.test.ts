@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisAuditTrail } from '../../src/audit/redis-audit-trail.js';
 import { TokenClient } from '../../src/client/token-client.js';
 import { codeDigest, newDigestKey } from '../../src/relay/digest.js';
-import type { EndedLogin } from '../../src/relay/state.js';
 import { Secret } from '../../src/shared/secret.js';
 import type { BotRequest } from '../../src/contract/bot-request.js';
 import { relayKeys } from '../../src/contract/keys.js';
@@ -22,6 +21,7 @@ import {
   type RedisServer,
   type RenderedAcl,
 } from './redis-server.js';
+import type { EndedLogin } from '../../src/domain/login.js';
 
 // deploy/redis/users.acl.template, rendered by deploy/redis/render-acl.sh exactly as the compose
 // file's Redis does it, loaded into a redis-server of this file's own (--aclfile).

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BrokerError } from '../../src/relay/ports/broker-errors.js';
+import { BrokerError } from '../../src/domain/broker-errors.js';
 import { createLogger } from '../../src/shared/log.js';
 import type { OperatorNotice } from '../../src/relay/ports/operators.js';
 import { KeepAlive } from '../../src/relay/keep-alive.js';

@@ -14,7 +14,6 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { LoginReason } from '../../src/relay/ports/operators.js';
 import type { StepOnePlan } from '../helpers/model-broker.js';
 import {
   ALICE,
@@ -26,6 +25,7 @@ import {
   type RedisHandle,
 } from '../helpers/model-world.js';
 import { connectRedis } from '../helpers/redis.js';
+import type { LoginReason } from '../../src/domain/vocabulary.js';
 
 const MODEL_RUNS = Number(process.env.MODEL_RUNS ?? 0);
 const MEMORY_RUNS = MODEL_RUNS > 0 ? MODEL_RUNS : 300;

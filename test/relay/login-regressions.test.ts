@@ -1,4 +1,4 @@
-import { BrokerError } from '../../src/relay/ports/broker-errors.js';
+import { BrokerError } from '../../src/domain/broker-errors.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LoginCoordination } from '../../src/relay/ports/coordination.js';
 import { Secret } from '../../src/shared/secret.js';

@@ -1,10 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BrokerError } from '../../src/relay/ports/broker-errors.js';
+import { BrokerError } from '../../src/domain/broker-errors.js';
 import { Secret } from '../../src/shared/secret.js';
-import type { EndedLogin, RelayObserver } from '../../src/relay/state.js';
+import type { RelayObserver } from '../../src/relay/state.js';
 import { ALICE, BOB, CODE_TIMEOUT_MS, makeRelay, type MakeRelayOptions } from '../helpers/make-relay.js';
 import { MemoryEventPublisher } from '../../src/store/memory-events.js';
 import { MemoryTokenStore } from '../../src/store/memory-token-store.js';
+import type { EndedLogin } from '../../src/domain/login.js';
 
 /** One relay on in-memory ports; its logins are `login-1`, `login-2`… */
 function setup(observer: RelayObserver = {}, ports: Pick<MakeRelayOptions, 'store' | 'events'> = {}) {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BrokerError } from '../../src/relay/ports/broker-errors.js';
+import { BrokerError } from '../../src/domain/broker-errors.js';
 import type { OperatorInput } from '../../src/relay/ports/operators.js';
 import type { Relay } from '../../src/relay/relay.js';
 import { Secret } from '../../src/shared/secret.js';

@@ -5,7 +5,7 @@ import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/s
 import { RedisRequestSubscriber } from '../../src/store/redis-events.js';
 import type { RelayKeys } from '../../src/relay/ports/token-store.js';
 import { connectRedis, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
-import { captureLog } from '../store/log-capture.js';
+import { captureLog } from './log-capture.js';
 
 /** Issue 10, item 14: a failed bot-request handler is logged with `errorFields`, never raw. */
 describe('RedisRequestSubscriber logging a failed handler', () => {

@@ -3,7 +3,7 @@ import type { Secret } from '../../shared/secret.js';
 import type { DiscordChannelError } from './errors.js';
 import type { DmFailure } from './reachability.js';
 import type { RetryOptions } from './retry.js';
-import { DEFAULT_CODE_DIGITS, type CodeDigits } from '../parse-code.js';
+import { DEFAULT_CODE_DIGITS, type CodeDigits } from '../../domain/code-digits.js';
 
 /** Options of {@link DiscordOperatorChannel}. */
 export interface DiscordOperatorChannelOptions {

@@ -1,7 +1,7 @@
 import type { ActionRowBuilder, ButtonBuilder, ButtonStyle, ModalBuilder } from 'discord.js';
 import { discord } from './discord-js.js';
 import { ACTION_LABELS, NOTICE_ACTION_LABELS, type NoticeAction, type PromptAction } from '../messages.js';
-import type { CodeDigits } from '../parse-code.js';
+import type { CodeDigits } from '../../domain/code-digits.js';
 import { exampleCode } from '../text-format.js';
 import { buttonCustomId, modalCustomId, noticeCustomId } from './custom-ids.js';
 

@@ -3,7 +3,8 @@ import { discord } from './discord-js.js';
 import type { Logger } from '../../shared/log.js';
 import { Secret } from '../../shared/secret.js';
 import type { OperatorInput } from '../../relay/ports/operators.js';
-import { parseCode, type CodeDigits } from '../parse-code.js';
+import type { CodeDigits } from '../../domain/code-digits.js';
+import { parseCode } from '../parse-code.js';
 import type { StrangerLimit } from './stranger-limit.js';
 
 /** What {@link readDm} needs to know of the channel. */

@@ -1,10 +1,11 @@
-import { BrokerError } from '../ports/broker-errors.js';
+import { BrokerError } from '../../domain/broker-errors.js';
 import type { OperatorNotice } from '../ports/operators.js';
 import type { ClaimResult } from '../ports/coordination.js';
-import type { LoginOutcome, PendingLogin } from '../state.js';
 import { end, failLogin, withFailure } from './endings.js';
 import { toPending } from './start.js';
 import type { LoginEffect, LoginInput, LoginSettings, LoginView, Transition } from './types.js';
+import type { LoginOutcome } from '../../domain/vocabulary.js';
+import type { PendingLogin } from '../../domain/login.js';
 
 /**
  * An operator's code: claimed across relays (once, for the login whose prompt was out when it was

@@ -1,14 +1,14 @@
-import { BrokerError } from '../ports/broker-errors.js';
+import { BrokerError } from '../../domain/broker-errors.js';
 import type { StartLoginResult } from '../ports/broker.js';
 import { errorFields } from '../../shared/log.js';
 import { abortableSleep, backoffDelayMs } from '../../shared/sleep.js';
 import type { ClaimResult, CodeClaim, PromptRefs, SharedLogin } from '../ports/coordination.js';
 import { codeDigest, newDigestKey } from '../digest.js';
-import type { LoginBase } from '../state.js';
 import type { LoginRunnerOptions } from './runner-options.js';
 import { toPending } from './start.js';
 import { INPUT_CLAIM_TTL_MS } from './teller.js';
 import type { LoginEffect, LoginInput } from './types.js';
+import type { LoginBase } from '../../domain/login.js';
 
 /**
  * The runner's calls that take more than one port call: step 1 with its retries, claiming a code,

@@ -1,6 +1,7 @@
-import { BrokerError, type BrokerStep } from '../ports/broker-errors.js';
-import type { EndedLogin, LoginBase, LoginOutcome } from '../state.js';
+import { BrokerError, type BrokerStep } from '../../domain/broker-errors.js';
 import type { LoginEffect, LoginSettings, LoginView, Transition } from './types.js';
+import type { LoginOutcome } from '../../domain/vocabulary.js';
+import type { EndedLogin, LoginBase } from '../../domain/login.js';
 
 /**
  * The endings every flow shares: how a login ends in this relay's view, and the one failed-login

@@ -1,11 +1,12 @@
 import type { Logger } from '../../shared/log.js';
 import type { Broker } from '../ports/broker.js';
 import type { LoginCoordination } from '../ports/coordination.js';
-import type { LoginReason, OperatorChannel } from '../ports/operators.js';
+import type { OperatorChannel } from '../ports/operators.js';
 import type { EventPublisher } from '../ports/token-store.js';
 import type { RelayObserver } from '../state.js';
 import type { TokenHolder } from '../token-holder.js';
 import type { LoginRequestResult, LoginSettings, StartRetryOptions } from './types.js';
+import type { LoginReason } from '../../domain/vocabulary.js';
 
 /** What the runner needs: the ports, and the settings of this relay. */
 export interface LoginRunnerOptions {

@@ -1,9 +1,9 @@
-import { BrokerError } from '../ports/broker-errors.js';
-import type { LoginReason } from '../ports/operators.js';
+import { BrokerError } from '../../domain/broker-errors.js';
 import type { SharedLogin } from '../ports/coordination.js';
-import type { LoginBase } from '../state.js';
 import { andThen, end, failLogin, withFailure } from './endings.js';
 import type { LoginEffect, LoginInput, LoginSettings, LoginView, Transition } from './types.js';
+import type { LoginReason } from '../../domain/vocabulary.js';
+import type { LoginBase } from '../../domain/login.js';
 
 /**
  * Starting a login: the trigger, the checks before step 1 (lock, pending login, halt, SMS guard),

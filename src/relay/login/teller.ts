@@ -1,10 +1,11 @@
 import { errorFields, type Logger } from '../../shared/log.js';
 import type { OperatorNotice, PromptView } from '../ports/operators.js';
-import type { PendingLogin, RelayObserver } from '../state.js';
+import type { RelayObserver } from '../state.js';
 import { emitSafely } from '../token-holder.js';
 import type { LockKeeper } from './lock-keeper.js';
 import type { LoginRunnerOptions } from './runner-options.js';
 import type { LoginEffect, LoginInput, LoginRequestResult, LoginView } from './types.js';
+import type { PendingLogin } from '../../domain/login.js';
 
 /**
  * How long the claim on reporting a login's ending is remembered: longer than any stall a relay

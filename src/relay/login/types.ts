@@ -1,9 +1,10 @@
-import type { BrokerError, BrokerErrorKind } from '../ports/broker-errors.js';
-import type { LoginReason, OperatorInput, OperatorNotice, PromptState } from '../ports/operators.js';
+import type { BrokerError, BrokerErrorKind } from '../../domain/broker-errors.js';
+import type { OperatorInput, OperatorNotice, PromptState } from '../ports/operators.js';
 import type { Secret } from '../../shared/secret.js';
 import type { RelayEvent, TokenRecord } from '../ports/token-store.js';
 import type { ClaimResult, LoginHalt, PromptRefs, SaveResult, SharedLogin } from '../ports/coordination.js';
-import type { EndedLogin, FailureSummary, LoginBase, LoginState, PendingLogin } from '../state.js';
+import type { LoginReason } from '../../domain/vocabulary.js';
+import type { EndedLogin, FailureSummary, LoginBase, LoginState, PendingLogin } from '../../domain/login.js';
 
 /**
  * One relay's view of its account's login: everything the transitions decide on. The coordination

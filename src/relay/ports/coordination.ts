@@ -1,6 +1,6 @@
-import type { BrokerErrorKind } from './broker-errors.js';
-import type { LoginReason } from './operators.js';
+import type { BrokerErrorKind } from '../../domain/broker-errors.js';
 import type { Secret } from '../../shared/secret.js';
+import type { LoginReason } from '../../domain/vocabulary.js';
 
 /**
  * Where each operator's prompt message is, as the operator channel recorded it (Discord: channel and

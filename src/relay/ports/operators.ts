@@ -1,10 +1,7 @@
-import type { BrokerErrorKind } from './broker-errors.js';
+import type { BrokerErrorKind } from '../../domain/broker-errors.js';
+import type { LoginReason } from '../../domain/vocabulary.js';
 import type { PromptRefs } from './coordination.js';
 import type { Secret } from '../../shared/secret.js';
-
-/** Why a login started. Shown to operators and sent in `login.started` events. */
-export type LoginReason =
-  'startup' | 'renewal' | 'schedule' | 'token-invalid' | 'bot-request' | 'operator-request';
 
 /** Where one login's prompt stands; each state decides the prompt's text and its live buttons. */
 export type PromptState =

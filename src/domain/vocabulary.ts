@@ -1,6 +1,15 @@
-import type { BrokerErrorKind } from './ports/broker-errors.js';
-import type { LoginReason } from './ports/operators.js';
-import type { LoginOutcome } from './state.js';
+import type { BrokerErrorKind } from './broker-errors.js';
+
+/** Why a login started. Shown to operators and sent in `login.started` events. */
+export type LoginReason =
+  'startup' | 'renewal' | 'schedule' | 'token-invalid' | 'bot-request' | 'operator-request';
+
+/**
+ * How a login ended. `abandoned`: step 1 ran but the login could not be recorded for the other
+ * relays (its lock was lost, another login was pending, the store failed, or the relay stopped), so
+ * its code is never taken.
+ */
+export type LoginOutcome = 'succeeded' | 'rejected' | 'expired' | 'cancelled' | 'failed' | 'abandoned';
 
 /**
  * Every value of a closed string union, as a readonly list. The `Record` makes the compiler insist
