@@ -157,14 +157,15 @@ export async function startRelay(
       recentLogins: (await audit.recent(RECENT_LOGINS_IN_STATUS)).map(toRecentLogin),
     }),
   });
-  relay.onTokenChange((token) => metrics.setToken(token));
+  relay.tokens.onChange((token) => metrics.setToken(token));
   metrics.setConnectionProbes({
     redisConnected: () => redis.isReady,
     discordConnected: () => operators.isConnected(),
   });
   // Built after the relay, whose `/status` answer reads it only once running.
   const keepAlive: KeepAlive = new KeepAlive({
-    relay,
+    tokens: relay.tokens,
+    logins: relay,
     operators,
     account: config.account,
     renewBeforeMs: config.renewBeforeMs,
@@ -193,8 +194,8 @@ export async function startRelay(
       return;
     }
     logger.info('redis reconnected; checking the published token');
-    relay
-      .restoreToken()
+    relay.tokens
+      .restoreIfLost()
       .catch((error: unknown) => logger.error({ err: errorFields(error) }, 'token not restored'));
   };
   redis.on('ready', onRedisReady);
@@ -266,8 +267,8 @@ export async function startRelay(
         keys,
         logger,
         onTokenEvent: () => {
-          relay
-            .refreshToken()
+          relay.tokens
+            .refresh()
             .catch((error: unknown) => logger.warn({ err: errorFields(error) }, 'token not refreshed'));
         },
       }).then((opened) => (watch = opened)),

@@ -4,8 +4,8 @@ import type { Secret } from '../shared/secret.js';
 import type { LoginCoordination } from './ports/coordination.js';
 import { sameCredentials } from './digest.js';
 import { requestNotice } from './login/buttons.js';
-import type { LoginRequestResult } from './login/types.js';
-import type { LoginView } from './login/types.js';
+import type { LoginRequestResult } from './login/start.js';
+import type { LoginView } from './login/state.js';
 import type { TokenRecord } from './ports/token-store.js';
 import type { RelaySnapshot } from './state.js';
 
@@ -20,7 +20,7 @@ export interface CommandsOptions {
   readonly snapshot: () => RelaySnapshot;
   readonly requestLogin: () => Promise<LoginRequestResult>;
   /** Brings the relay's view of the halt up to date (`undefined`: lifted). */
-  readonly haltKnown: (halt: Awaited<ReturnType<LoginCoordination['loadHalt']>>) => Promise<void>;
+  readonly haltKnown: (halt: Awaited<ReturnType<LoginCoordination['loadHalt']>>) => void;
   /** Cancels pending login `loginId` for `operatorId`; resolves to whether it did. */
   readonly cancel: (operatorId: string, loginId: string) => Promise<boolean>;
   /** What `/status` shows beyond the relay's own state. */
@@ -66,7 +66,7 @@ export class Commands {
       (halt) => ({ halt }),
       () => undefined,
     );
-    if (stored !== undefined) await this.#o.haltKnown(stored.halt);
+    if (stored !== undefined) this.#o.haltKnown(stored.halt);
     const halt = stored === undefined ? this.#o.snapshot().halted : stored.halt;
     if (halt !== undefined) {
       const credentials = 'credentials' in halt ? halt.credentials : undefined;
@@ -82,7 +82,7 @@ export class Commands {
         { operatorId: input.operatorId, error: halt.error, credentialsChanged: !unchanged },
         'halt lifted by an operator',
       );
-      await this.#o.haltKnown(undefined);
+      this.#o.haltKnown(undefined);
       try {
         await coordination.saveHalt(undefined);
       } catch (error) {

@@ -3,12 +3,16 @@ import type { OperatorChannel, StatusView } from './ports/operators.js';
 import type { BotRequest } from '../contract/bot-request.js';
 import type { TokenRecord } from './ports/token-store.js';
 import type { Relay } from './relay.js';
+import type { TokenHolder } from './token-holder.js';
 import { planRenewal, type PlannedLogins } from './schedule.js';
 import type { LoginReason } from '../domain/vocabulary.js';
 
 /** Options of {@link KeepAlive}. */
 export interface KeepAliveOptions {
-  relay: Relay;
+  /** The account's token, as the relay holds it. */
+  tokens: TokenHolder;
+  /** Starts logins (the relay), and says when its work is done. */
+  logins: Pick<Relay, 'requestLogin' | 'idle'>;
   /** Told ahead of time when the token will lapse before the next planned login. */
   operators: OperatorChannel;
   account: string;
@@ -55,8 +59,8 @@ export class KeepAlive {
 
   /** Starts following the relay's token. Call after `relay.start()`. */
   public start(): void {
-    this.#unsubscribe = this.#options.relay.onTokenChange((token) => this.#onToken(token));
-    this.#onToken(this.#options.relay.currentToken());
+    this.#unsubscribe = this.#options.tokens.onChange((token) => this.#onToken(token));
+    this.#onToken(this.#options.tokens.current());
   }
 
   /** Stops every timer. */
@@ -69,7 +73,7 @@ export class KeepAlive {
   /** Resolves when no timer's work is still running (for tests and shutdown). */
   public async idle(): Promise<void> {
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
-    await this.#options.relay.idle();
+    await this.#options.logins.idle();
   }
 
   /** The next login the relay will start by itself, for `/status`. */
@@ -83,11 +87,11 @@ export class KeepAlive {
    * the broker itself before it asks a human for anything.
    */
   public async handleBotRequest(request: BotRequest): Promise<void> {
-    const relay = this.#options.relay;
-    const token = relay.currentToken();
+    const { tokens, logins } = this.#options;
+    const token = tokens.current();
     if (token === undefined) {
       // No token at all: a login is what the bot needs (unless one runs, or one waits for a person).
-      const { result } = await relay.requestLogin('bot-request');
+      const { result } = await logins.requestLogin('bot-request');
       this.#log.info(
         { generation: request.generation, result },
         'bot reported a rejected token; none is published',
@@ -110,12 +114,12 @@ export class KeepAlive {
       this.#log.debug({ generation: token.generation }, 'repeat bot report; handled');
       // A bot that reports after the check answers it too: it waits for this event, not the last.
       if (!last.pending && last.valid) {
-        await relay.publishEvent({ type: 'token.checked', generation: token.generation, valid: true });
+        await tokens.announce({ type: 'token.checked', generation: token.generation, valid: true });
       }
       return;
     }
     this.#botCheck = { generation: token.generation, at: now, pending: true, valid: false };
-    const verdict = await relay.checkToken(token);
+    const verdict = await tokens.check(token);
     this.#botCheck = {
       generation: token.generation,
       at: this.#options.now(),
@@ -126,7 +130,7 @@ export class KeepAlive {
     // The broker's answer, for the bots waiting on it: `valid` means the old token still works (the
     // bot's own call failed for another reason). No answer (`unchecked`) is not announced.
     if (verdict !== 'unchecked') {
-      await relay.publishEvent({
+      await tokens.announce({
         type: 'token.checked',
         generation: token.generation,
         valid: verdict === 'valid',
@@ -152,7 +156,7 @@ export class KeepAlive {
     this.#planRenewal(token);
     this.#armValidation();
     this.#expiryTimer = this.#after(Date.parse(token.expiresAt) - this.#options.now(), () =>
-      this.#options.relay.expire(token.generation),
+      this.#options.tokens.expire(token.generation),
     );
   }
 
@@ -194,29 +198,29 @@ export class KeepAlive {
     this.#renewTimer = this.#after(delayMs, async () => {
       this.#renewTimer = undefined;
       this.#nextLogin = undefined;
-      const { result } = await this.#options.relay.requestLogin(reason);
+      const { result } = await this.#options.logins.requestLogin(reason);
       this.#log.info({ reason, result }, 'planned login');
     });
   }
 
   #armValidation(): void {
     this.#validateTimer = this.#after(this.#options.validateEveryMs, async () => {
-      const token = this.#options.relay.currentToken();
+      const token = this.#options.tokens.current();
       if (token === undefined) return;
-      const verdict = await this.#options.relay.checkToken(token);
+      const verdict = await this.#options.tokens.check(token);
       this.#log.debug({ generation: token.generation, verdict }, 'token checked');
       // Redis may have lost the token without the connection dropping (a FLUSHALL, a failover to a
       // replica that missed the write): bots would find none. Written back, same generation.
-      if (verdict !== 'invalid') await this.#options.relay.restoreToken().catch(() => false);
+      if (verdict !== 'invalid') await this.#options.tokens.restoreIfLost().catch(() => false);
       if (verdict === 'invalid') await this.#dead(token, 'rejected by the broker', 'token-invalid');
       // A dead token's listener already re-armed (or cleared) everything; a live one is checked again.
-      else if (this.#options.relay.currentToken()?.generation === token.generation) this.#armValidation();
+      else if (this.#options.tokens.current()?.generation === token.generation) this.#armValidation();
     });
   }
 
   async #dead(token: TokenRecord, why: string, reason: LoginReason): Promise<void> {
-    await this.#options.relay.invalidate(token, why);
-    const { result } = await this.#options.relay.requestLogin(reason);
+    await this.#options.tokens.invalidate(token, why);
+    const { result } = await this.#options.logins.requestLogin(reason);
     this.#log.info({ reason, result }, 'login after a dead token');
   }
 

@@ -5,7 +5,7 @@ import type { OperatorChannel, StatusView } from './ports/operators.js';
 import type { Secret } from '../shared/secret.js';
 import type { EventPublisher, TokenStore } from './ports/token-store.js';
 import type { LoginCoordination } from './ports/coordination.js';
-import type { StartRetryOptions } from './login/types.js';
+import type { StartRetryOptions } from './login/context.js';
 import type { RelayObserver } from './state.js';
 
 /** Options of {@link Relay}. */

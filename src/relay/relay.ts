@@ -1,17 +1,21 @@
 import { errorFields, type Logger } from '../shared/log.js';
 import { Commands, snapshotOf, statusView } from './commands.js';
 import { credentialsDigest } from './digest.js';
-import { InputClaims } from './login/input-claims.js';
-import { LoginRunner } from './login/runner.js';
-import type { LoginRequestResult } from './login/types.js';
+import { InputClaims } from './inputs.js';
+import { cancel, resend } from './login/buttons.js';
+import { enterCode } from './login/code.js';
+import { createLoginContext, type LoginContext } from './login/context.js';
+import { follow, requestLogin, type LoginRequestResult } from './login/start.js';
+import { notify } from './login/tell.js';
 import { newRelayId, RELAY_DEFAULTS, type RelayOptions } from './options.js';
-import type { OperatorInput, OperatorNotice, StatusView } from './ports/operators.js';
-import type { RelayEvent, TokenRecord } from './ports/token-store.js';
-import type { RelaySnapshot } from './state.js';
-import { emitSafely, TokenHolder, type TokenListener } from './token-holder.js';
 import type { LoginReason } from '../domain/vocabulary.js';
+import type { OperatorInput, StatusView } from './ports/operators.js';
+import type { TokenRecord } from './ports/token-store.js';
+import type { RelaySnapshot } from './state.js';
+import { TokenHolder } from './token-holder.js';
 
-export type { LoginRequestResult, StartRetryOptions } from './login/types.js';
+export type { StartRetryOptions } from './login/context.js';
+export type { LoginRequestResult } from './login/start.js';
 export type { RelayOptions } from './options.js';
 export type { TokenListener } from './token-holder.js';
 
@@ -25,28 +29,25 @@ export interface PublishedTokenCheck {
 }
 
 /**
- * The login flow of one account, as the rest of the relay sees it: from a trigger, through step 1,
- * the operators' prompt and step 2, to the published token. A facade: one login's states and
- * transitions are in `login/machine.ts` (pure), its effects run in `login/runner.ts`, the commands
- * in `commands.ts`, the token in `token-holder.ts`.
+ * The login of one account, as the rest of the relay sees it: from a trigger, through step 1, the
+ * operators' prompt and step 2, to the published token. It builds the login's context and hands
+ * each trigger and operator input to its flow in `login/` (start, code, deadline, buttons); the
+ * token itself is {@link Relay.tokens}.
  *
  * Exactly-once rests on the coordination store: the lock and the pending login let one relay call
  * step 1 per login; each operator input is claimed once; a code is claimed for the broker with an
  * atomic compare-and-set, so it reaches the broker once, whichever relay received it.
  */
 export class Relay {
+  /** The account's published token: read, checked, invalidated and written back through it. */
+  public readonly tokens: TokenHolder;
   readonly #options: Required<RelayOptions>;
   readonly #log: Logger;
-  readonly #tokens: TokenHolder;
-  readonly #runner: LoginRunner;
+  readonly #login: LoginContext;
   readonly #commands: Commands;
-  #stopped = false;
   /** Work started by inputs and timers, awaited by {@link Relay.idle} and {@link Relay.stop}. */
   readonly #inFlight = new Set<Promise<void>>();
-  /**
-   * Inputs whose claim the store answered (taken here or by another relay), and when each is
-   * forgotten (epoch ms): a DM delivered again (a gateway resume) while the store is down is known.
-   */
+  /** Which operator inputs this relay takes (every relay receives every DM). */
   readonly #claims: InputClaims;
 
   public constructor(options: RelayOptions) {
@@ -54,7 +55,7 @@ export class Relay {
     const relayId = options.relayId ?? newRelayId();
     const o: Required<RelayOptions> = (this.#options = { ...RELAY_DEFAULTS, ...options, relayId });
     this.#log = options.logger.child({ component: 'relay', account: o.account, relayId });
-    this.#tokens = new TokenHolder({
+    this.tokens = new TokenHolder({
       store: o.store,
       events: o.events,
       broker: o.broker,
@@ -70,36 +71,36 @@ export class Relay {
         }
       },
     });
-    this.#runner = new LoginRunner({
+    const login = (this.#login = createLoginContext({
       settings: {
         account: o.account,
         codeTimeoutMs: o.codeTimeoutMs,
         maxCodeAttempts: o.maxCodeAttempts,
+        maxLoginsPerHour: o.maxLoginsPerHour,
+        lockTtlMs: o.lockTtlMs,
+        startRetry: o.startRetry,
         // The broker's answer to a code sent just before the deadline, and the token's write after it.
         exchangeGraceMs: o.brokerCallTimeoutMs + EXCHANGE_MARGIN_MS,
         credentialsDigest: () => credentialsDigest(o.credentials),
       },
       relayId,
-      maxLoginsPerHour: o.maxLoginsPerHour,
-      lockTtlMs: o.lockTtlMs,
-      startRetry: o.startRetry,
       broker: o.broker,
       operators: o.operators,
       events: o.events,
       coordination: o.coordination,
-      tokens: this.#tokens,
+      tokens: this.tokens,
       logger: this.#log,
       observer: o.observer,
       now: o.now,
       random: o.random,
-      requestLogin: (reason) => this.requestLogin(reason),
+      newLoginId: o.newLoginId,
       track: (work) => this.#track(work),
-    });
+    }));
     this.#claims = new InputClaims({
       coordination: o.coordination,
       logger: this.#log,
       now: o.now,
-      notify: (operatorId, notice) => this.#notify(operatorId, notice),
+      notify: (operatorId, notice) => notify(login, operatorId, notice),
     });
     this.#commands = new Commands({
       coordination: o.coordination,
@@ -109,8 +110,8 @@ export class Relay {
       credentials: o.credentials,
       snapshot: () => this.snapshot(),
       requestLogin: () => this.requestLogin('operator-request'),
-      haltKnown: (halt) => this.#runner.run({ kind: 'halt-known', halt }),
-      cancel: (operatorId, loginId) => this.#cancel(operatorId, loginId),
+      haltKnown: (halt) => login.dispatch({ type: 'halt', halt }),
+      cancel: (operatorId, loginId) => cancel(login, operatorId, loginId),
       statusExtras: o.statusExtras,
     });
   }
@@ -122,20 +123,20 @@ export class Relay {
    */
   public async start(published: Promise<PublishedTokenCheck> = this.checkPublishedToken()): Promise<void> {
     const coordination = this.#options.coordination;
-    await this.#runner.run({ kind: 'halt-known', halt: await coordination.loadHalt() });
+    this.#login.dispatch({ type: 'halt', halt: await coordination.loadHalt() });
     const pending = await coordination.loadPending();
-    if (pending !== undefined) await this.#runner.run({ kind: 'adopt', pending });
+    if (pending !== undefined) follow(this.#login, pending);
     const { record, verdict } = await published;
     if (record !== undefined) {
       if (verdict !== 'invalid') {
-        this.#tokens.adopt(record);
+        this.tokens.adopt(record);
         this.#log.info(
           { generation: record.generation, expiresAt: record.expiresAt, check: verdict },
           'published token kept',
         );
         return;
       }
-      await this.#tokens.invalidate(record, 'rejected by the broker at startup');
+      await this.tokens.invalidate(record, 'rejected by the broker at startup');
     }
     if (pending === undefined) await this.requestLogin('startup');
   }
@@ -148,7 +149,7 @@ export class Relay {
    */
   public async checkPublishedToken(): Promise<PublishedTokenCheck> {
     const record = await this.#options.store.read();
-    return record === undefined ? { record } : { record, verdict: await this.#tokens.check(record) };
+    return record === undefined ? { record } : { record, verdict: await this.tokens.check(record) };
   }
 
   /**
@@ -158,78 +159,23 @@ export class Relay {
    * {@link Relay.idle}).
    */
   public requestLogin(reason: LoginReason): Promise<LoginRequestResult> {
-    return new Promise((resolve) => {
-      const input = {
-        kind: 'request',
-        reason,
-        loginId: this.#options.newLoginId(),
-        now: this.#options.now(),
-        stopped: this.#stopped,
-      } as const;
-      let answered = false;
-      const chain = this.#runner.run(input, (reply) => {
-        if (answered || typeof reply === 'boolean') return;
-        answered = true;
-        resolve(reply);
-      });
-      this.#track(chain.finally(() => answered || resolve({ result: 'unavailable' })));
+    const decided = requestLogin(this.#login, reason).catch((error: unknown) => {
+      this.#log.error({ reason, err: errorFields(error) }, 'login request failed');
+      return { result: 'unavailable' } as const;
     });
+    this.#track(decided);
+    return decided;
   }
 
   /** Handles one parsed operator input. Never throws; failures are logged and told to the operator. */
   public handleInput(input: OperatorInput): void {
-    if (this.#stopped) return;
+    if (this.#login.signal.aborted) return;
     this.#track(this.#handle(input));
-  }
-
-  /** The published token, if it has not expired. Served from memory. */
-  public currentToken(): TokenRecord | undefined {
-    return this.#tokens.current();
-  }
-
-  /** Calls `listener` whenever the published token changes. Returns the function that stops it. */
-  public onTokenChange(listener: TokenListener): () => void {
-    return this.#tokens.onChange(listener);
-  }
-
-  /** See {@link TokenHolder.check}. */
-  public checkToken(record: TokenRecord): Promise<'valid' | 'invalid' | 'unchecked'> {
-    return this.#tokens.check(record);
-  }
-
-  /** See {@link TokenHolder.invalidate}. */
-  public invalidate(record: TokenRecord, reason: string): Promise<void> {
-    return this.#tokens.invalidate(record, reason);
-  }
-
-  /** See {@link TokenHolder.expire}. */
-  public expire(generation: number): Promise<void> {
-    return this.#tokens.expire(generation);
-  }
-
-  /** Reads the token store again: another relay may have published. */
-  public refreshToken(): Promise<TokenRecord | undefined> {
-    return this.#tokens.refresh();
-  }
-
-  /** After Redis came back: writes the token held back if Redis lost it. */
-  public restoreToken(): Promise<boolean> {
-    return this.#tokens.restoreIfLost();
-  }
-
-  /** Publishes an event for the bots (e.g. `token.checked`); a failure is logged, never thrown. */
-  public async publishEvent(event: RelayEvent): Promise<void> {
-    await emitSafely(this.#options.events, event, this.#log);
   }
 
   /** A picture of the relay with no secret in it. */
   public snapshot(): RelaySnapshot {
-    return snapshotOf(this.#options.account, this.#runner.view, this.#tokens.current());
-  }
-
-  /** Whether a token is published and not past its expiry. */
-  public hasValidToken(): boolean {
-    return this.#tokens.current() !== undefined;
+    return snapshotOf(this.#options.account, this.#login.view(), this.tokens.current());
   }
 
   /** The `/status` view from the relay alone (no schedule, no audit trail). */
@@ -239,8 +185,8 @@ export class Relay {
 
   /** What this relay is still doing, for the log when a shutdown's deadline passes. No secret. */
   public unfinished(): { readonly codeExchange?: string; readonly tokenWrite?: { expiresAt: string } } {
-    const login = this.#runner.view.login;
-    const write = this.#tokens.writing();
+    const login = this.#login.view().login;
+    const write = this.tokens.writing();
     return {
       ...(login.kind === 'exchanging' ? { codeExchange: login.loginId } : {}),
       ...(write === undefined ? {} : { tokenWrite: { expiresAt: write.expiresAt.toISOString() } }),
@@ -261,48 +207,31 @@ export class Relay {
    * relay, or this one after a restart.
    */
   public async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#runner.stop();
+    this.#login.stop();
     await this.idle();
-    this.#tokens.stop();
-    await this.#runner.releaseLock();
+    this.tokens.stop();
+    await this.#login.lock.release();
   }
 
   async #handle(input: OperatorInput): Promise<void> {
     // Every relay receives the same DM: only the one that claims it acts and answers. Commands are
-    // already single: only one relay's acknowledgement of an interaction succeeds.
-    // A code's claim goes with the code's own claim, in one store call (see claimCode).
+    // already single: only one relay's acknowledgement of an interaction succeeds. A code's claim
+    // goes with the code's own claim, in one store call (see login/code.ts).
     if (input.kind === 'code') {
-      if (this.#claims.firstDelivery(input.inputId)) await this.#runner.run({ kind: 'code', input });
+      if (this.#claims.firstDelivery(input.inputId)) await enterCode(this.#login, input);
       return;
     }
     if (input.kind !== 'command' && !(await this.#claims.claim(input))) return;
     switch (input.kind) {
       case 'unclear':
-        return this.#notify(input.operatorId, { kind: 'help' });
+        return notify(this.#login, input.operatorId, { kind: 'help' });
       case 'resend':
-        return this.#runner.run({ kind: 'resend', operatorId: input.operatorId, loginId: input.loginId });
+        return resend(this.#login, input.operatorId, input.loginId);
       case 'cancel':
-        await this.#cancel(input.operatorId, input.loginId);
+        await cancel(this.#login, input.operatorId, input.loginId);
         return;
       case 'command':
         return this.#commands.handle(input);
-    }
-  }
-
-  async #cancel(operatorId: string, loginId: string): Promise<boolean> {
-    let cancelled = false;
-    await this.#runner.run({ kind: 'cancel', operatorId, loginId }, (reply) => {
-      if (typeof reply === 'boolean') cancelled = reply;
-    });
-    return cancelled;
-  }
-
-  async #notify(operatorId: string, notice: OperatorNotice): Promise<void> {
-    try {
-      await this.#options.operators.notify(operatorId, notice);
-    } catch (error) {
-      this.#log.error({ operatorId, notice: notice.kind, err: errorFields(error) }, 'notice not sent');
     }
   }
 

@@ -98,7 +98,7 @@ export class TokenHolder {
     const restored = await this.#options.store.restore(held);
     if (restored) {
       this.#log.warn({ generation: held.generation }, 'the store had lost the token; written back');
-      await this.#emit({ type: 'token.updated', generation: held.generation, expiresAt: held.expiresAt });
+      await this.announce({ type: 'token.updated', generation: held.generation, expiresAt: held.expiresAt });
     }
     return restored;
   }
@@ -126,7 +126,7 @@ export class TokenHolder {
     await this.#options.store.remove(record.generation);
     if (this.#token?.generation === record.generation) this.#set(undefined);
     this.#log.warn({ generation: record.generation, reason }, 'token invalidated');
-    await this.#emit({ type: 'token.invalidated', generation: record.generation, reason });
+    await this.announce({ type: 'token.invalidated', generation: record.generation, reason });
   }
 
   /** Forgets the token once it has expired (Redis drops the key by its TTL) and tells the bots. */
@@ -135,7 +135,7 @@ export class TokenHolder {
     if (token?.generation !== generation || Date.parse(token.expiresAt) > this.#options.now()) return;
     this.#set(undefined);
     this.#log.warn({ generation }, 'token expired');
-    await this.#emit({ type: 'token.invalidated', generation, reason: 'expired' });
+    await this.announce({ type: 'token.invalidated', generation, reason: 'expired' });
   }
 
   /**
@@ -168,7 +168,7 @@ export class TokenHolder {
         this.#log.info({ generation: record.generation, expiresAt: record.expiresAt }, 'token published');
         this.#options.onPublished?.(record);
         if (this.#options.store.announcesPublish !== true) {
-          await this.#emit({
+          await this.announce({
             type: 'token.updated',
             generation: record.generation,
             expiresAt: record.expiresAt,
@@ -218,7 +218,8 @@ export class TokenHolder {
     }
   }
 
-  async #emit(event: RelayEvent): Promise<void> {
+  /** Publishes an event for the bots (e.g. `token.checked`); a failure is logged, never thrown. */
+  public async announce(event: RelayEvent): Promise<void> {
     await emitSafely(this.#options.events, event, this.#log);
   }
 }

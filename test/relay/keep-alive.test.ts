@@ -51,7 +51,8 @@ function setup(options: Options = {}) {
   });
   // Built after the relay, whose `/status` answer reads it only once running.
   const keepAlive: KeepAlive = new KeepAlive({
-    relay,
+    tokens: relay.tokens,
+    logins: relay,
     operators,
     account: 'default',
     renewBeforeMs: options.renewBeforeMs ?? HOUR,

@@ -148,7 +148,7 @@ describe('answering', () => {
     expect(t.operators.prompts.map((p) => p.state.kind)).toEqual(['open', 'succeeded']);
     expect(t.operators.lastPrompt?.state).toMatchObject({ kind: 'succeeded', operatorId: ALICE });
     expect(t.operators.noticesTo(ALICE)).toEqual(['logged-in']);
-    expect(t.relay.hasValidToken()).toBe(true);
+    expect(t.relay.tokens.current() !== undefined).toBe(true);
   });
 
   it('writes the token before any bookkeeping of the login, and sends nothing else on the way', async () => {
@@ -167,7 +167,9 @@ describe('answering', () => {
     });
     t.code(ALICE, '123456');
     await t.relay.idle();
-    expect(order).toEqual(['token written', 'login ended', 'flag', 'pending ended']);
+    // The token first; the bookkeeping after it, in whatever order its store calls answer.
+    expect(order[0]).toBe('token written');
+    expect([...order.slice(1)].sort()).toEqual(['flag', 'login ended', 'pending ended']);
   });
 
   it('sends no token.updated of its own when the store announces its writes', async () => {

@@ -288,8 +288,8 @@ describe('a store that lost the token', () => {
     await a.relay.idle();
     const before = await w.store.read();
     await w.store.remove(before!.generation); // what a Redis restarted empty looks like to a reader
-    expect(await a.relay.restoreToken()).toBe(true);
+    expect(await a.relay.tokens.restoreIfLost()).toBe(true);
     expect(await w.store.read()).toEqual(before);
-    expect(await a.relay.restoreToken()).toBe(false);
+    expect(await a.relay.tokens.restoreIfLost()).toBe(false);
   });
 });

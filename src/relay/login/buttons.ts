@@ -1,78 +1,102 @@
+import { resendStep } from '../../domain/rules.js';
+import { errorFields } from '../../shared/log.js';
 import type { OperatorNotice } from '../ports/operators.js';
-import type { SharedLogin } from '../ports/coordination.js';
-import { andThen, end, quietEnding } from './endings.js';
-import type { LoginInput, LoginRequestResult, LoginSettings, LoginView, Transition } from './types.js';
+import type { LoginContext } from './context.js';
+import { reportEnding } from './endings.js';
+import { requestLogin, type LoginRequestResult } from './start.js';
+import { endedLogin, isCurrent } from './state.js';
+import { emit, notify, showPrompt } from './tell.js';
 
 /** The prompt's buttons: "Send a new code" and "Cancel" (and `/cancel`, which presses the latter). */
 
-/** "Send a new code": the stored login (if any) was looked up. */
-export function onResendFound(
-  view: LoginView,
-  settings: LoginSettings,
-  input: Extract<LoginInput, { kind: 'resend-found' }>,
-): Transition {
-  const { operatorId, loginId, pending } = input;
-  const tell = (notice: OperatorNotice): Transition => ({
-    view,
-    effects: [{ kind: 'notify', operatorId, notice }],
+/** "Send a new code" on the prompt of `loginId`: the operator got no SMS (or lost it). */
+export async function resend(ctx: LoginContext, operatorId: string, loginId: string): Promise<void> {
+  const { coordination } = ctx;
+  let pending;
+  try {
+    pending = await coordination.loadPending();
+  } catch (error) {
+    return notTaken(ctx, operatorId, error);
+  }
+  const view = ctx.view();
+  const step = resendStep({
+    loginId,
+    stored: pending && {
+      loginId: pending.loginId,
+      busyWith: pending.phase.kind === 'exchanging' ? pending.phase.operatorId : undefined,
+    },
+    login: view.login,
+    halted: view.halted !== undefined,
   });
-  if (pending !== undefined && pending.loginId !== loginId) return tell({ kind: 'prompt-inactive' });
-  if (pending?.phase.kind === 'exchanging')
-    return tell({ kind: 'busy', operatorId: pending.phase.operatorId });
-  if (pending === undefined) {
-    // Only the last login's prompt may start a new one (after a restart this relay knows none): an
-    // old prompt's button must not text anyone while a newer login has done its work.
-    const known = view.login;
-    const isLast = known.kind === 'none' || (known.kind === 'ended' && known.loginId === loginId);
-    if (!isLast) return tell({ kind: 'prompt-inactive' });
+  switch (step.kind) {
+    case 'prompt-inactive':
+    case 'busy':
+      return notify(ctx, operatorId, step);
+    case 'halted': {
+      const error = view.halted!.error;
+      return notify(ctx, operatorId, {
+        kind: 'login-failed',
+        account: ctx.settings.account,
+        error,
+        fatal: true,
+      });
+    }
+    case 'start':
+    case 'replace':
   }
-  if (view.halted !== undefined) {
-    return tell({ kind: 'login-failed', account: settings.account, error: view.halted.error, fatal: true });
+  ctx.logger.info({ operatorId, previousLoginId: loginId }, 'new code asked for by an operator');
+  if (step.kind === 'replace') {
+    // A waiting login is replaced by a fresh one.
+    let ended;
+    try {
+      ended = await coordination.endPending(loginId, { kind: 'awaiting-code' });
+    } catch (error) {
+      return notTaken(ctx, operatorId, error);
+    }
+    if (ended === undefined) return notify(ctx, operatorId, { kind: 'prompt-inactive' });
+    const closed = endedLogin(ended, 'cancelled', ctx.now(), { operatorId });
+    ctx.dispatch({ type: 'ended', login: closed, prompts: ended.prompts });
+    ctx.timers.clear('deadline');
+    reportEnding(ctx, closed, false);
+    await showPrompt(ctx, ended, { kind: 'cancelled', operatorId });
   }
-  const log = {
-    kind: 'log',
-    level: 'info',
-    fields: { operatorId, previousLoginId: loginId },
-    msg: 'new code asked for by an operator',
-  } as const;
-  // The operator got no SMS (or lost it): a waiting login is replaced by a fresh one.
-  return {
-    view,
-    effects: [
-      log,
-      pending === undefined
-        ? { kind: 'request-login', operatorId }
-        : { kind: 'end-for-resend', operatorId, loginId },
-    ],
-  };
+  const request = await requestLogin(ctx, 'operator-request');
+  // The operator hears only when it did not start: the new prompt says the rest.
+  if (request.result !== 'started') await notify(ctx, operatorId, requestNotice(request));
 }
 
-/** The login a "Send a new code" replaces was ended (or was gone already). */
-export function onResendEnded(
-  view: LoginView,
-  input: Extract<LoginInput, { kind: 'resend-ended' }>,
-  now: number,
-): Transition {
-  const { operatorId, ended } = input;
+/** "Cancel" (or `/cancel`) on the prompt of `loginId`; resolves to whether it cancelled. */
+export async function cancel(ctx: LoginContext, operatorId: string, loginId: string): Promise<boolean> {
+  const { coordination } = ctx;
+  let ended;
+  let pending;
+  try {
+    ended = await coordination.endPending(loginId, { kind: 'awaiting-code' });
+    pending = ended === undefined ? await coordination.loadPending() : undefined;
+  } catch (error) {
+    await notTaken(ctx, operatorId, error);
+    return false;
+  }
   if (ended === undefined) {
-    return { view, effects: [{ kind: 'notify', operatorId, notice: { kind: 'prompt-inactive' } }] };
+    const phase = pending?.loginId === loginId ? pending.phase : undefined;
+    const notice: OperatorNotice =
+      phase?.kind === 'exchanging'
+        ? { kind: 'busy', operatorId: phase.operatorId }
+        : { kind: 'prompt-inactive' };
+    await notify(ctx, operatorId, notice);
+    return false;
   }
-  const closed = end({ ...view, prompts: ended.prompts }, ended, 'cancelled', now, { operatorId });
-  return andThen(
-    { view: closed.view, effects: [{ kind: 'clear-deadline' }, ...closed.effects] },
-    { kind: 'show-prompt', login: ended, state: { kind: 'cancelled', operatorId } },
-    { kind: 'request-login', operatorId },
-  );
-}
-
-/** The login asked for by "Send a new code": the operator hears only when it did not start. */
-export function onResendRequested(
-  view: LoginView,
-  input: Extract<LoginInput, { kind: 'resend-requested' }>,
-): Transition {
-  const { operatorId, request } = input;
-  if (request.result === 'started') return { view, effects: [] };
-  return { view, effects: [{ kind: 'notify', operatorId, notice: requestNotice(request) }] };
+  const current = isCurrent(ctx.view(), ended.loginId);
+  const now = ctx.now();
+  const closed = endedLogin(ended, 'cancelled', now, { operatorId });
+  const failure = { reason: 'cancelled', at: new Date(now).toISOString(), fatal: false };
+  ctx.dispatch({ type: 'ended', login: closed, prompts: ended.prompts, failure });
+  if (current) ctx.timers.clear('deadline');
+  ctx.logger.info({ loginId, operatorId }, 'login cancelled by an operator');
+  reportEnding(ctx, closed, false);
+  await emit(ctx, { type: 'login.failed', reason: 'cancelled' });
+  await showPrompt(ctx, ended, { kind: 'cancelled', operatorId });
+  return true;
 }
 
 /** A login request's result as the operator who asked hears it. */
@@ -85,40 +109,8 @@ export function requestNotice(request: LoginRequestResult): OperatorNotice {
   return { kind: 'login-request', result };
 }
 
-/** "Cancel" (or `/cancel`): the stored login was ended, or found busy or gone. */
-export function onCancelEnded(
-  view: LoginView,
-  input: Extract<LoginInput, { kind: 'cancel-ended' }>,
-  now: number,
-): Transition {
-  const { operatorId, loginId, ended, pending } = input;
-  if (ended === undefined) {
-    const notice: OperatorNotice =
-      pending?.loginId === loginId && pending.phase.kind === 'exchanging'
-        ? { kind: 'busy', operatorId: pending.phase.operatorId }
-        : { kind: 'prompt-inactive' };
-    return {
-      view,
-      effects: [
-        { kind: 'notify', operatorId, notice },
-        { kind: 'reply-cancel', cancelled: false },
-      ],
-    };
-  }
-  const current = isCurrent(view, ended);
-  const closed = quietEnding({ ...view, prompts: ended.prompts }, ended, 'cancelled', now, operatorId);
-  return {
-    view: closed.view,
-    effects: [
-      ...(current ? [{ kind: 'clear-deadline' } as const] : []),
-      { kind: 'log', level: 'info', fields: { loginId, operatorId }, msg: 'login cancelled by an operator' },
-      ...closed.effects,
-      { kind: 'reply-cancel', cancelled: true },
-    ],
-  };
-}
-
-function isCurrent(view: LoginView, shared: SharedLogin): boolean {
-  const login = view.login;
-  return (login.kind === 'awaiting-code' || login.kind === 'exchanging') && login.loginId === shared.loginId;
+/** The store failed while taking a button: the operator tries again (nothing was sent). */
+async function notTaken(ctx: LoginContext, operatorId: string, error: unknown): Promise<void> {
+  ctx.logger.error({ operatorId, err: errorFields(error) }, 'input not taken: the coordination store failed');
+  await notify(ctx, operatorId, { kind: 'input-not-taken' });
 }

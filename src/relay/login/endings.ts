@@ -1,116 +1,123 @@
 import { BrokerError, type BrokerStep } from '../../domain/broker-errors.js';
-import type { LoginEffect, LoginSettings, LoginView, Transition } from './types.js';
-import type { LoginOutcome } from '../../domain/vocabulary.js';
 import type { EndedLogin, LoginBase } from '../../domain/login.js';
+import { abortableSleep } from '../../shared/sleep.js';
+import { errorFields } from '../../shared/log.js';
+import { CLAIM_TTL_MS, type LoginContext } from './context.js';
+import { endedLogin } from './state.js';
+import { emit, notify, observe, quietly, showPrompt } from './tell.js';
 
 /**
- * The endings every flow shares: how a login ends in this relay's view, and the one failed-login
+ * How logins end, for every flow: reporting an ending once across relays, and the one failed-login
  * ending (record the failure, halt when only a person can fix it, tell the bots and the operators).
  */
 
+/** When the store failed while claiming an ending, how long until it is asked again. */
+export const STORE_RECHECK_MS = 5_000;
+
+/** A login that had a deadline, as the endings need it. */
+export type EndingLogin = LoginBase & { readonly attemptsUsed: number; readonly deadline: Date };
+
 /**
- * Ends this relay's view of a login. `report`: this relay is the one that tells the observers
- * (metrics, audit trail) about it; another relay's view is only brought up to date.
+ * Tells the observers (metrics, audit trail) that `login` ended, and every relay (also one started
+ * later) whether the account now waits for a person. `claimed`: this relay already holds the
+ * ending's report; otherwise it claims it in the background (so the token write that may follow is
+ * not delayed), and a relay that followed the login, or wakes to its own answer after a pause,
+ * does not report it again. If the store cannot be asked, this relay reports it: twice beats none.
+ * `saveWaiting: false` leaves "waiting for a person" as it is (another login goes on).
  */
-export function end(
-  view: LoginView,
-  login: LoginBase & { readonly attemptsUsed: number },
-  outcome: LoginOutcome,
-  now: number,
-  details: Pick<EndedLogin, 'error' | 'operatorId'> = {},
-  report = true,
-  claimed = false,
-): Transition {
-  const ended: EndedLogin = {
-    loginId: login.loginId,
-    reason: login.reason,
-    startedAt: login.startedAt,
-    outcome,
-    ...details,
-    attempts: login.attemptsUsed,
-    endedAt: new Date(now),
-  };
-  return {
-    view: { ...view, login: { ...ended, kind: 'ended' }, waitingForOperator: outcome !== 'succeeded' },
-    effects: report
-      ? [
-          { kind: 'observe-ended', login: ended, claimed },
-          // Every relay, also one started later, learns whether the account waits for a person.
-          { kind: 'save-waiting', waiting: outcome !== 'succeeded' },
-        ]
-      : [],
-  };
+export function reportEnding(
+  ctx: LoginContext,
+  login: EndedLogin,
+  claimed: boolean,
+  saveWaiting = true,
+): void {
+  if (claimed) observe(ctx, 'loginEnded', login);
+  else {
+    ctx.track(
+      ctx.coordination
+        .claimInput(`deadline:${login.loginId}`, CLAIM_TTL_MS)
+        .catch(() => true)
+        .then((mine) => mine && observe(ctx, 'loginEnded', login)),
+    );
+  }
+  if (saveWaiting)
+    ctx.track(quietly(ctx, ctx.coordination.saveWaitingForPerson(login.outcome !== 'succeeded')));
 }
 
-/** Records the last failure, for `/readyz` and `/status`. */
-export function withFailure(view: LoginView, reason: string, fatal: boolean, now: number): LoginView {
-  return { ...view, lastFailure: { reason, at: new Date(now).toISOString(), fatal } };
+/**
+ * Whether this relay reports the ending of `loginId` (the first relay to claim it does). While the
+ * store cannot be asked, it asks again: another relay may report the ending meanwhile. Stopping:
+ * it reports (an ending reported twice beats none).
+ */
+export async function claimEnding(ctx: LoginContext, loginId: string): Promise<boolean> {
+  for (;;) {
+    try {
+      const won = await ctx.coordination.claimInput(`deadline:${loginId}`, CLAIM_TTL_MS);
+      if (!won) ctx.logger.info({ loginId }, "another relay reported this login's end");
+      return won;
+    } catch (error) {
+      if (ctx.signal.aborted) return true;
+      ctx.logger.warn({ loginId, err: errorFields(error) }, 'ending not claimed yet');
+      await abortableSleep(STORE_RECHECK_MS, ctx.signal);
+    }
+  }
+}
+
+/** A broker error as the login records it; anything else is an unexpected answer of `step`. */
+export function asBrokerError(error: unknown, step: BrokerStep): BrokerError {
+  return error instanceof BrokerError
+    ? error
+    : new BrokerError({ kind: 'unexpected-answer', step, cause: error });
 }
 
 /**
  * The failed-login ending, the only one: a broker error at step 1 or 2. A fatal error (credentials,
  * app key, password, PIN) halts every login until a person acts, on every relay and across
  * restarts, with a keyed hash of the credentials so that `/login` can tell whether they changed.
+ * After step 2 (`operatorId` set) the relays race to report it: the loser still tells the operator
+ * whose code it was.
  */
-export function failLogin(
-  view: LoginView,
-  settings: LoginSettings,
-  login: LoginBase & { readonly attemptsUsed: number; readonly deadline: Date },
+export async function failLogin(
+  ctx: LoginContext,
+  login: EndingLogin,
   step: BrokerStep,
   error: unknown,
-  now: number,
   operatorId?: string,
-): Transition {
-  const brokerError =
-    error instanceof BrokerError ? error : new BrokerError({ kind: 'unexpected-answer', step, cause: error });
-  const fatal = brokerError.fatal;
-  const ended = end(view, login, 'failed', now, {
-    error: brokerError.kind,
+): Promise<void> {
+  const brokerError = asBrokerError(error, step);
+  const { fatal, kind } = brokerError;
+  const now = ctx.now();
+  const ended = endedLogin(login, 'failed', now, {
+    error: kind,
     ...(operatorId === undefined ? {} : { operatorId }),
   });
-  let next = withFailure(ended.view, brokerError.kind, fatal, now);
-  const effects: LoginEffect[] = [...ended.effects];
-  if (fatal) {
-    const halt = { error: brokerError.kind, at: new Date(now), credentials: settings.credentialsDigest() };
-    next = { ...next, halted: halt };
-    effects.push({ kind: 'save-halt', halt });
+  const halt = fatal
+    ? { error: kind, at: new Date(now), credentials: ctx.settings.credentialsDigest() }
+    : undefined;
+  ctx.dispatch({
+    type: 'ended',
+    login: ended,
+    failure: { reason: kind, at: new Date(now).toISOString(), fatal },
+    halt,
+  });
+  if (operatorId !== undefined) {
+    ctx.timers.clear('deadline');
+    await quietly(
+      ctx,
+      ctx.coordination.endPending(login.loginId, { kind: 'exchanging', relayId: ctx.relayId }),
+    );
   }
-  effects.push(
-    { kind: 'log-failure', loginId: login.loginId, error: brokerError, fatal },
-    { kind: 'emit', event: { type: 'login.failed', reason: brokerError.kind } },
-    { kind: 'show-prompt', login, state: { kind: 'failed', error: brokerError.kind, fatal } },
+  // A halt stands whoever reports the ending.
+  if (halt !== undefined) await quietly(ctx, ctx.coordination.saveHalt(halt));
+  if (operatorId !== undefined && !(await claimEnding(ctx, login.loginId))) {
+    const notice = { kind: 'login-failed', account: ctx.settings.account, error: kind, fatal } as const;
+    return notify(ctx, operatorId, notice);
+  }
+  reportEnding(ctx, ended, operatorId !== undefined);
+  ctx.logger.error(
+    { loginId: login.loginId, err: errorFields(brokerError), fatal },
+    fatal ? 'login failed; logins halted until an operator acts' : 'login failed',
   );
-  return { view: next, effects };
-}
-
-/**
- * A login that ended without a token by itself or by a person (`expired`, `cancelled`): recorded,
- * told to the bots, shown on the prompt.
- */
-export function quietEnding(
-  view: LoginView,
-  login: LoginBase & { readonly attemptsUsed: number; readonly deadline: Date },
-  outcome: 'expired' | 'cancelled',
-  now: number,
-  operatorId?: string,
-): Transition {
-  const ended = end(view, login, outcome, now, operatorId === undefined ? {} : { operatorId });
-  return {
-    view: withFailure(ended.view, outcome, false, now),
-    effects: [
-      ...ended.effects,
-      { kind: 'emit', event: { type: 'login.failed', reason: outcome } },
-      {
-        kind: 'show-prompt',
-        login,
-        state:
-          outcome === 'expired' ? { kind: 'expired' } : { kind: 'cancelled', operatorId: operatorId ?? '' },
-      },
-    ],
-  };
-}
-
-/** Appends effects to a transition. */
-export function andThen(transition: Transition, ...effects: readonly LoginEffect[]): Transition {
-  return { view: transition.view, effects: [...transition.effects, ...effects] };
+  await emit(ctx, { type: 'login.failed', reason: kind });
+  await showPrompt(ctx, login, { kind: 'failed', error: kind, fatal });
 }

@@ -1,276 +1,196 @@
 import { BrokerError } from '../../domain/broker-errors.js';
-import type { SharedLogin } from '../ports/coordination.js';
-import { andThen, end, failLogin, withFailure } from './endings.js';
-import type { LoginEffect, LoginInput, LoginSettings, LoginView, Transition } from './types.js';
-import type { LoginReason } from '../../domain/vocabulary.js';
 import type { LoginBase } from '../../domain/login.js';
+import { isAutomatic, reminderAt, startRefusal } from '../../domain/rules.js';
+import type { LoginReason } from '../../domain/vocabulary.js';
+import { errorFields } from '../../shared/log.js';
+import type { Secret } from '../../shared/secret.js';
+import { abortableSleep, backoffDelayMs } from '../../shared/sleep.js';
+import type { SharedLogin } from '../ports/coordination.js';
+import { newDigestKey } from '../digest.js';
+import type { LoginContext } from './context.js';
+import { failLogin, reportEnding } from './endings.js';
+import { onDeadline, onReminder } from './deadline.js';
+import { endedLogin } from './state.js';
+import { broadcast, broadcastOnce, emit, observe, quietly, showPrompt } from './tell.js';
+
+/** What a request for a login decided, for its caller. */
+export type LoginRequestResult =
+  | { readonly result: 'started' | 'already-running' | 'halted' | 'needs-operator' | 'unavailable' }
+  /** The SMS guard held it back until `nextAllowedAt`. */
+  | { readonly result: 'rate-limited'; readonly nextAllowedAt: Date };
 
 /**
- * Starting a login: the trigger, the checks before step 1 (lock, pending login, halt, SMS guard),
- * step 1, and recording the pending login for every relay.
+ * Starts a login unless one runs (here or on another relay), logins are halted, the SMS guard
+ * holds it back, or (for automatic triggers) the last login ended without a token and waits for a
+ * person. Resolves once that is decided; the login goes on in the background: lock, step 1, save,
+ * prompt ({@link runLogin}).
  */
-
-/**
- * Triggers that start a login without a person asking. After a login ended without a token
- * (unanswered, cancelled, refused, failed), these wait for an operator: a relay that texted nobody
- * awake does not text again on its own, so it never loops logins towards an account lock.
- */
-const AUTOMATIC_REASONS: ReadonlySet<LoginReason> = new Set<LoginReason>([
-  'renewal',
-  'token-invalid',
-  'bot-request',
-]);
-
-/** Whether a login is under way in this relay's view. */
-export function loginRunning(view: LoginView): boolean {
-  const kind = view.login.kind;
-  return kind === 'starting' || kind === 'awaiting-code' || kind === 'exchanging';
-}
-
-/** A trigger: start a login unless one runs, logins are halted, or an automatic one must wait. */
-export function onRequest(view: LoginView, input: Extract<LoginInput, { kind: 'request' }>): Transition {
-  const { reason } = input;
-  const reply = (result: 'halted' | 'already-running' | 'needs-operator' | 'unavailable'): Transition => ({
-    view,
-    effects: [{ kind: 'reply', result: { result } }],
+export async function requestLogin(ctx: LoginContext, reason: LoginReason): Promise<LoginRequestResult> {
+  const view = ctx.view();
+  const refusal = startRefusal({
+    stopped: ctx.signal.aborted,
+    halted: view.halted !== undefined,
+    login: view.login,
+    reason,
+    waitingForOperator: view.waitingForOperator,
   });
-  if (input.stopped) return reply('unavailable');
-  if (view.halted !== undefined) {
-    return andThen(reply('halted'), {
-      kind: 'log',
-      level: 'warn',
-      fields: { reason, error: view.halted.error },
-      msg: 'login not started: logins are halted',
-    });
+  if (refusal === 'halted') {
+    ctx.logger.warn({ reason, error: view.halted?.error }, 'login not started: logins are halted');
+  } else if (refusal === 'needs-operator') {
+    ctx.logger.warn(
+      { reason },
+      'login not started: the last one ended without a token; waiting for an operator',
+    );
   }
-  if (loginRunning(view)) return reply('already-running');
-  if (AUTOMATIC_REASONS.has(reason) && view.waitingForOperator) {
-    return andThen(reply('needs-operator'), {
-      kind: 'log',
-      level: 'warn',
-      fields: { reason },
-      msg: 'login not started: the last one ended without a token; waiting for an operator',
-    });
-  }
-  // Claimed in this relay at once: a second trigger now finds it running.
-  const base: LoginBase = { loginId: input.loginId, reason, startedAt: new Date(input.now) };
-  return {
-    view: { ...view, login: { ...base, kind: 'starting' }, beforeStart: view.login },
-    effects: [{ kind: 'check-start', base, automatic: AUTOMATIC_REASONS.has(reason) }],
-  };
-}
+  if (refusal !== undefined) return { result: refusal };
 
-/** What the checks before step 1 found. */
-export function onStartChecked(
-  view: LoginView,
-  input: Extract<LoginInput, { kind: 'start-checked' }>,
-): Transition {
-  const { base, check } = input;
-  // A start that gives up restores the view it replaced (unless something moved it on meanwhile).
-  const current = view.login.kind === 'starting' && view.login.loginId === base.loginId;
-  const restored: LoginView = current ? { ...view, login: view.beforeStart ?? { kind: 'none' } } : view;
+  const base: LoginBase = { loginId: ctx.newLoginId(), reason, startedAt: new Date(ctx.now()) };
+  ctx.dispatch({ type: 'starting', base });
+  const automatic = isAutomatic(reason);
+  const check = await ctx.lock.checkStart(ctx.settings.maxLoginsPerHour, automatic);
+  if (check.kind === 'go') {
+    ctx.dispatch({ type: 'deferral-announced', atMs: undefined });
+    ctx.timers.clear('deferral');
+    // A person (or the schedule) asked for this one: the account no longer waits for one.
+    if (!automatic) ctx.track(quietly(ctx, ctx.coordination.saveWaitingForPerson(false)));
+    ctx.track(runLogin(ctx, base));
+    return { result: 'started' };
+  }
+  ctx.dispatch({ type: 'start-gave-up', loginId: base.loginId });
   switch (check.kind) {
-    case 'go':
-      return {
-        view: { ...view, announcedDeferralMs: undefined },
-        effects: [
-          { kind: 'clear-deferral' },
-          // A person (or the schedule) asked for this one: the account no longer waits for one.
-          ...(AUTOMATIC_REASONS.has(base.reason) ? [] : [{ kind: 'save-waiting', waiting: false } as const]),
-          { kind: 'reply', result: { result: 'started' } },
-          {
-            kind: 'log',
-            level: 'info',
-            fields: { loginId: base.loginId, reason: base.reason },
-            msg: 'login started',
-          },
-          { kind: 'observe-started', login: base },
-          { kind: 'emit', event: { type: 'login.started', reason: base.reason } },
-          { kind: 'step-one', base },
-        ],
-      };
     case 'lock-busy':
       // Another relay is starting a login, or one died holding the lock: look again once the lock
       // has had time to expire (a live holder will have stored its pending login by then).
-      return {
-        view: restored,
-        effects: [
-          { kind: 'look-again-after-lock', reason: base.reason },
-          { kind: 'reply', result: { result: 'already-running' } },
-        ],
-      };
-    case 'pending': {
-      const adopted = adopt(restored, check.pending);
-      return {
-        view: adopted.view,
-        effects: [
-          { kind: 'release-lock' },
-          ...adopted.effects,
-          { kind: 'reply', result: { result: 'already-running' } },
-        ],
-      };
-    }
+      lookAgainAfterLock(ctx, reason);
+      return { result: 'already-running' };
+    case 'pending':
+      await ctx.lock.release();
+      follow(ctx, check.pending);
+      return { result: 'already-running' };
     case 'waiting-for-person':
-      return {
-        view: { ...restored, waitingForOperator: true },
-        effects: [
-          { kind: 'release-lock' },
-          {
-            kind: 'log',
-            level: 'warn',
-            fields: { reason: base.reason },
-            msg: 'login not started: the last one ended without a token; waiting for an operator',
-          },
-          { kind: 'reply', result: { result: 'needs-operator' } },
-        ],
-      };
+      ctx.dispatch({ type: 'waiting-for-person' });
+      await ctx.lock.release();
+      ctx.logger.warn(
+        { reason },
+        'login not started: the last one ended without a token; waiting for an operator',
+      );
+      return { result: 'needs-operator' };
     case 'halted':
-      return {
-        view: { ...restored, halted: check.halt },
-        effects: [{ kind: 'release-lock' }, { kind: 'reply', result: { result: 'halted' } }],
-      };
+      ctx.dispatch({ type: 'halt', halt: check.halt });
+      await ctx.lock.release();
+      return { result: 'halted' };
     case 'rate-limited':
-      return deferLogin(restored, base.reason, check.nextAllowedAt);
+      await ctx.lock.release();
+      defer(ctx, reason, check.nextAllowedAt);
+      return { result: 'rate-limited', nextAllowedAt: check.nextAllowedAt };
     case 'store-failed':
-      return {
-        view: restored,
-        effects: [
-          {
-            kind: 'log',
-            level: 'error',
-            fields: { reason: base.reason, err: check.error },
-            msg: 'login not started: the coordination store failed',
-          },
-          ...(check.held ? [{ kind: 'release-lock' } as const] : []),
-          { kind: 'reply', result: { result: 'unavailable' } },
-        ],
-      };
+      ctx.logger.error(
+        { reason, err: errorFields(check.error) },
+        'login not started: the coordination store failed',
+      );
+      if (check.held) await ctx.lock.release();
+      return { result: 'unavailable' };
   }
 }
 
-/**
- * The SMS guard held a login back. Operators hear when the next may start (once per deferral); an
- * automatic trigger is tried again then by itself (once), an operator's request waits for the
- * operator.
- */
-function deferLogin(view: LoginView, reason: LoginReason, nextAllowedAt: Date): Transition {
-  const retrying = reason !== 'operator-request';
-  const announce = retrying && view.announcedDeferralMs !== nextAllowedAt.getTime();
-  const effects: LoginEffect[] = [
-    { kind: 'release-lock' },
-    { kind: 'reply', result: { result: 'rate-limited', nextAllowedAt } },
-    {
-      kind: 'log',
-      level: 'warn',
-      fields: { reason, nextAllowedAt: nextAllowedAt.toISOString(), retrying },
-      msg: 'login held back by the SMS guard',
-    },
-  ];
-  if (announce) effects.push({ kind: 'defer-login', reason, nextAllowedAt, announce });
-  return {
-    view: announce ? { ...view, announcedDeferralMs: nextAllowedAt.getTime() } : view,
-    effects,
-  };
-}
+/** A login that passed its checks, holding the lock: step 1, then the pending login, then the prompt. */
+async function runLogin(ctx: LoginContext, base: LoginBase): Promise<void> {
+  const { loginId } = base;
+  ctx.logger.info({ loginId, reason: base.reason }, 'login started');
+  observe(ctx, 'loginStarted', base);
+  await emit(ctx, { type: 'login.started', reason: base.reason });
 
-/** Step 1 answered (after its retries). */
-export function onStepOneDone(
-  view: LoginView,
-  settings: LoginSettings,
-  input: Extract<LoginInput, { kind: 'step-one-done' }>,
-): Transition {
-  const { base, outcome, now } = input;
-  if (outcome.kind === 'error') {
-    if (outcome.lockLost && !(outcome.error instanceof BrokerError && outcome.error.fatal)) {
-      // Another relay may be calling step 1 now: this one's failure is not the account's.
-      const abandoned = abandon(view, settings, base, 'lock-lost', now);
-      return { view: abandoned.view, effects: [{ kind: 'release-lock' }, ...abandoned.effects] };
-    }
-    const failed = failLogin(
-      view,
-      settings,
-      { ...base, attemptsUsed: 0, deadline: new Date(now) },
-      'start-login',
-      outcome.error,
-      now,
-    );
-    return { view: failed.view, effects: [{ kind: 'release-lock' }, ...failed.effects] };
+  const lockLost = ctx.lock.lost();
+  const step1 = await stepOne(ctx, base, lockLost);
+  const now = ctx.now();
+  if (step1.kind === 'error') {
+    await ctx.lock.release();
+    const { error } = step1;
+    // Another relay may be calling step 1 now: this one's failure is not the account's.
+    if (lockLost.aborted && !(error instanceof BrokerError && error.fatal))
+      return abandon(ctx, base, 'lock-lost');
+    return failLogin(ctx, { ...base, attemptsUsed: 0, deadline: new Date(now) }, 'start-login', error);
   }
-  if (outcome.kind === 'token') {
+  if (step1.kind === 'token') {
     // The account has no second factor: nobody was asked, nobody needs telling.
-    const ended = end(view, { ...base, attemptsUsed: 0 }, 'succeeded', now);
-    return {
-      view: ended.view,
-      effects: [
-        { kind: 'release-lock' },
-        {
-          kind: 'publish-token',
-          login: undefined,
-          operatorId: undefined,
-          token: outcome.token,
-          then: ended.effects,
-        },
-      ],
-    };
+    await ctx.lock.release();
+    const ended = endedLogin({ ...base, attemptsUsed: 0 }, 'succeeded', now);
+    ctx.dispatch({ type: 'ended', login: ended });
+    await ctx.tokens.publish(step1.token).catch((error: unknown) => {
+      ctx.logger.error({ err: errorFields(error) }, 'token not published');
+    });
+    return reportEnding(ctx, ended, false);
   }
+
   const shared: SharedLogin = {
     ...base,
-    interim: outcome.interim,
-    deadline: new Date(now + settings.codeTimeoutMs),
+    interim: step1.interim,
+    deadline: new Date(now + ctx.settings.codeTimeoutMs),
     attemptsUsed: 0,
-    promptedAt: new Date(outcome.sentAtMs),
-    codeKey: input.codeKey,
+    promptedAt: new Date(step1.sentAtMs),
+    codeKey: newDigestKey(),
     triedCodes: [],
     phase: { kind: 'awaiting-code' },
     prompts: {},
   };
   // Saved only while this relay still holds the lock and no other login waits (one atomic step):
   // a relay paused past its lock's TTL must not replace the login another relay started meanwhile.
-  return { view, effects: [{ kind: 'save-pending', shared }] };
-}
-
-/** The pending login was recorded for every relay (or could not be). */
-export function onPendingSaved(
-  view: LoginView,
-  settings: LoginSettings,
-  input: Extract<LoginInput, { kind: 'pending-saved' }>,
-  now: number,
-): Transition {
-  const { shared, result } = input;
+  const saved = await ctx.coordination.savePending(shared, ctx.relayId).catch((error: unknown) => {
+    ctx.logger.error({ loginId, err: errorFields(error) }, 'pending login not shared');
+    return 'store-unavailable' as const;
+  });
   // The pending login now keeps other relays from starting one: the lock has done its work.
-  if (result !== 'saved') {
+  await ctx.lock.release();
+  if (saved !== 'saved') {
     // The SMS is out, but a code for a login no relay can find would be refused by every relay:
     // say so now rather than let the operators type it in vain.
-    const abandoned = abandon(
-      view,
-      settings,
-      shared,
-      result === 'other-pending' ? 'another-login' : result,
-      now,
-    );
-    return { view: abandoned.view, effects: [{ kind: 'release-lock' }, ...abandoned.effects] };
+    return abandon(ctx, base, saved === 'other-pending' ? 'another-login' : saved);
   }
-  const { loginId, deadline } = shared;
-  return {
-    view: {
-      ...view,
-      login: { ...toPending(shared), kind: 'awaiting-code' },
-      prompts: {},
-      startedHere: loginId,
-    },
-    effects: [
-      { kind: 'release-lock' },
-      { kind: 'arm-deadline', loginId, at: deadline },
-      { kind: 'arm-reminder', loginId, at: reminderAt(shared) },
-      {
-        kind: 'log',
-        level: 'info',
-        fields: { loginId, deadline: deadline.toISOString() },
-        msg: 'code requested from operators',
-      },
-      { kind: 'show-prompt', login: shared, state: { kind: 'open', attemptsLeft: settings.maxCodeAttempts } },
-    ],
-  };
+  ctx.dispatch({ type: 'prompted', login: shared });
+  armTimers(ctx, shared);
+  ctx.logger.info({ loginId, deadline: shared.deadline.toISOString() }, 'code requested from operators');
+  await showPrompt(ctx, shared, { kind: 'open', attemptsLeft: ctx.settings.maxCodeAttempts });
+}
+
+/** Step 1's outcome, retries included. `sentAtMs`: when the call that worked was sent. */
+type StepOneOutcome =
+  | { readonly kind: 'token'; readonly token: Secret }
+  | { readonly kind: 'code-required'; readonly interim: Secret; readonly sentAtMs: number }
+  | { readonly kind: 'error'; readonly error: unknown };
+
+/**
+ * Step 1, tried again after network errors, time-outs, 5xx and 429 (its `Retry-After` honoured),
+ * with exponential backoff and jitter, a bounded number of times. Each try counts against the SMS
+ * guard: a call that failed on the way back may still have texted someone. Stops when the lock is
+ * lost or the relay stops.
+ */
+async function stepOne(ctx: LoginContext, base: LoginBase, lockLost: AbortSignal): Promise<StepOneOutcome> {
+  const signal = AbortSignal.any([lockLost, ctx.signal]);
+  const retry = ctx.settings.startRetry;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      if (signal.aborted) throw signal.reason;
+      const sentAtMs = ctx.now();
+      const result = await ctx.broker.startLogin(signal);
+      return result.kind === 'token' ? result : { ...result, sentAtMs };
+    } catch (error) {
+      const retryable =
+        error instanceof BrokerError && error.transient && attempt < retry.attempts && !signal.aborted;
+      const waitMs = retryable ? (error.retryAfterMs ?? backoffDelayMs(attempt, retry, ctx.random)) : 0;
+      if (!retryable || waitMs > retry.maxDelayMs) return { kind: 'error', error };
+      ctx.logger.warn(
+        { loginId: base.loginId, attempt, kind: error.kind, retryInMs: waitMs },
+        'step 1 failed; trying again',
+      );
+      await abortableSleep(waitMs, signal);
+      const spend = signal.aborted
+        ? { ok: false }
+        : await ctx.coordination
+            .spendLogin(ctx.now(), ctx.settings.maxLoginsPerHour)
+            .catch(() => ({ ok: false }));
+      if (!spend.ok) return { kind: 'error', error };
+    }
+  }
 }
 
 /**
@@ -278,92 +198,83 @@ export function onPendingSaved(
  * lost, another login was pending, or the store failed. An SMS may have gone out for it, so the
  * operators hear that its code will not be taken; with `another-login`, this relay follows that one.
  */
-function abandon(
-  view: LoginView,
-  settings: LoginSettings,
+async function abandon(
+  ctx: LoginContext,
   base: LoginBase,
   why: 'another-login' | 'lock-lost' | 'store-unavailable',
-  now: number,
-): Transition {
-  const ended = end(view, { ...base, attemptsUsed: 0 }, 'abandoned', now);
-  const next = withFailure(ended.view, `abandoned: ${why}`, false, now);
-  return {
-    // That other login goes on: nothing waits for a person because of this one.
-    view: why === 'another-login' ? { ...next, waitingForOperator: false } : next,
-    effects: [
-      {
-        kind: 'log',
-        level: 'error',
-        fields: { loginId: base.loginId, why },
-        msg: 'login abandoned: it could not be recorded',
-      },
-      // That other login goes on: the account does not wait for a person because of this one.
-      ...ended.effects.filter((effect) => why !== 'another-login' || effect.kind !== 'save-waiting'),
-      { kind: 'emit', event: { type: 'login.failed', reason: 'abandoned' } },
-      { kind: 'broadcast', notice: { kind: 'login-abandoned', account: settings.account, why } },
-      ...(why === 'another-login' ? [{ kind: 'find-pending', purpose: 'adopt' } as const] : []),
-    ],
-  };
+): Promise<void> {
+  const now = ctx.now();
+  const ended = endedLogin({ ...base, attemptsUsed: 0 }, 'abandoned', now);
+  // That other login goes on: nothing waits for a person because of this one.
+  const another = why === 'another-login';
+  ctx.dispatch({
+    type: 'ended',
+    login: ended,
+    failure: { reason: `abandoned: ${why}`, at: new Date(now).toISOString(), fatal: false },
+    ...(another ? { waitingForOperator: false } : {}),
+  });
+  ctx.logger.error({ loginId: base.loginId, why }, 'login abandoned: it could not be recorded');
+  reportEnding(ctx, ended, false, !another);
+  await emit(ctx, { type: 'login.failed', reason: 'abandoned' });
+  await broadcast(ctx, { kind: 'login-abandoned', account: ctx.settings.account, why });
+  if (another) {
+    const pending = await ctx.coordination.loadPending().catch(() => undefined);
+    if (pending !== undefined) follow(ctx, pending);
+  }
 }
 
 /** Follows another relay's pending login (or this relay's, after a restart): its deadline, its prompts. */
-export function adopt(view: LoginView, shared: SharedLogin): { view: LoginView; effects: LoginEffect[] } {
-  const login = view.login;
-  if ((login.kind === 'awaiting-code' || login.kind === 'exchanging') && login.loginId === shared.loginId) {
-    return { view, effects: [] };
-  }
-  const pending = toPending(shared);
-  return {
-    view: {
-      ...view,
-      login:
-        shared.phase.kind === 'exchanging'
-          ? { ...pending, kind: 'exchanging', operatorId: shared.phase.operatorId }
-          : { ...pending, kind: 'awaiting-code' },
-      prompts: shared.prompts,
-    },
-    effects: [
-      { kind: 'arm-deadline', loginId: shared.loginId, at: shared.deadline },
-      { kind: 'arm-reminder', loginId: shared.loginId, at: reminderAt(shared) },
-      {
-        kind: 'log',
-        level: 'info',
-        fields: {
-          loginId: shared.loginId,
-          phase: shared.phase.kind,
-          deadline: shared.deadline.toISOString(),
-        },
-        msg: 'pending login taken over',
-      },
-    ],
-  };
+export function follow(ctx: LoginContext, shared: SharedLogin): void {
+  const login = ctx.view().login;
+  if ((login.kind === 'awaiting-code' || login.kind === 'exchanging') && login.loginId === shared.loginId)
+    return;
+  ctx.dispatch({ type: 'followed', login: shared });
+  armTimers(ctx, shared);
+  ctx.logger.info(
+    { loginId: shared.loginId, phase: shared.phase.kind, deadline: shared.deadline.toISOString() },
+    'pending login taken over',
+  );
 }
 
-/** This relay's view of a shared pending login. */
-export function toPending(shared: SharedLogin) {
-  return {
-    loginId: shared.loginId,
-    reason: shared.reason,
-    startedAt: shared.startedAt,
-    interim: shared.interim,
-    deadline: shared.deadline,
-    attemptsUsed: shared.attemptsUsed,
-    promptedAt: shared.promptedAt,
-    codeKey: shared.codeKey,
-  };
+/** The deadline and the reminder of a pending login, on every relay that knows it. */
+function armTimers(ctx: LoginContext, shared: SharedLogin): void {
+  const { loginId } = shared;
+  ctx.timers.at('deadline', shared.deadline, () => onDeadline(ctx, loginId));
+  ctx.timers.at('reminder', reminderAt(shared), () => onReminder(ctx, loginId));
+}
+
+/** Another relay held the lock: look again once it has had time to expire. */
+function lookAgainAfterLock(ctx: LoginContext, reason: LoginReason): void {
+  if (ctx.timers.has('lock-retry') || ctx.signal.aborted) return;
+  ctx.timers.at('lock-retry', ctx.now() + ctx.settings.lockTtlMs + 1_000, async () => {
+    const pending = await ctx.coordination.loadPending();
+    if (pending !== undefined) follow(ctx, pending);
+    else if (ctx.tokens.current() === undefined || reason === 'operator-request')
+      await requestLogin(ctx, reason);
+  });
 }
 
 /**
- * When nobody having answered is worth one more DM: halfway between the SMS and the deadline (half
- * of `CODE_TIMEOUT`). A phone shows a new message; an edited prompt it does not.
+ * The SMS guard held a login back. Operators hear when the next may start (once per deferral, for
+ * the whole account: every replica defers the same login); an automatic trigger is tried again then
+ * by itself (once), an operator's request waits for the operator.
  */
-function reminderAt(shared: Pick<SharedLogin, 'promptedAt' | 'deadline'>): Date {
-  return new Date((shared.promptedAt.getTime() + shared.deadline.getTime()) / 2);
-}
-
-/** The reminder is due: only if the login still waits and nobody has tried a code for it. */
-export function onReminder(view: LoginView, input: Extract<LoginInput, { kind: 'reminder' }>): Transition {
-  const login = view.login;
-  const due = login.kind === 'awaiting-code' && login.loginId === input.loginId && login.attemptsUsed === 0;
-  return { view, effects: due ? [{ kind: 'remind', loginId: login.loginId, deadline: login.deadline }] : [] };
+function defer(ctx: LoginContext, reason: LoginReason, nextAllowedAt: Date): void {
+  const retrying = reason !== 'operator-request';
+  ctx.logger.warn(
+    { reason, nextAllowedAt: nextAllowedAt.toISOString(), retrying },
+    'login held back by the SMS guard',
+  );
+  const atMs = nextAllowedAt.getTime();
+  if (!retrying || ctx.view().announcedDeferralMs === atMs) return;
+  ctx.dispatch({ type: 'deferral-announced', atMs });
+  if (!ctx.timers.has('deferral')) ctx.timers.at('deferral', atMs, () => requestLogin(ctx, reason));
+  const notice = {
+    kind: 'login-deferred',
+    account: ctx.settings.account,
+    reason,
+    nextAllowedAt,
+    retrying,
+  } as const;
+  ctx.track(broadcastOnce(ctx, `deferral:${atMs}`, nextAllowedAt, notice));
 }

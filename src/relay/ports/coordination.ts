@@ -1,4 +1,5 @@
 import type { BrokerErrorKind } from '../../domain/broker-errors.js';
+import type { ClaimRefusal } from '../../domain/rules.js';
 import type { Secret } from '../../shared/secret.js';
 import type { LoginReason } from '../../domain/vocabulary.js';
 
@@ -71,25 +72,12 @@ export interface CodeClaim {
   readonly input?: { readonly inputId: string; readonly ttlMs: number };
 }
 
-/** What {@link LoginCoordination.claimCode} found. Every check is in the same atomic step. */
-export type ClaimResult =
-  /**
-   * The caller now holds the exchange: `login.phase` is `exchanging` by it, `attemptsUsed` + 1,
-   * and the code's digest is in `triedCodes`.
-   */
-  | { readonly ok: true; readonly login: SharedLogin }
-  /** No login `loginId` waits for a code (none, another one, or it ended). */
-  | { readonly ok: false; readonly reason: 'none' }
-  /** Another code of this login is at the broker right now. */
-  | { readonly ok: false; readonly reason: 'busy'; readonly operatorId: string }
-  /** Written before the login's prompt went out (`promptedAt`): it belongs to an earlier login. */
-  | { readonly ok: false; readonly reason: 'stale'; readonly promptedAt: Date }
-  /** This code was already sent to the broker for this login. */
-  | { readonly ok: false; readonly reason: 'already-tried' }
-  /** The login has used `maxAttempts` codes. */
-  | { readonly ok: false; readonly reason: 'no-attempts-left' }
-  /** `claim.input` was claimed already (another relay took this DM, or a repeat delivery). */
-  | { readonly ok: false; readonly reason: 'input-taken' };
+/**
+ * What {@link LoginCoordination.claimCode} found. Every check is in the same atomic step. On success
+ * the caller holds the exchange: `login.phase` is `exchanging` by it, `attemptsUsed` + 1, and the
+ * code's digest is in `triedCodes`.
+ */
+export type ClaimResult = { readonly ok: true; readonly login: SharedLogin } | ClaimRefusal;
 
 /** What {@link LoginCoordination.savePending} did. */
 export type SaveResult =

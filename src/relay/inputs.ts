@@ -1,7 +1,7 @@
-import { errorFields, type Logger } from '../../shared/log.js';
-import type { LoginCoordination } from '../ports/coordination.js';
-import type { OperatorInput, OperatorNotice } from '../ports/operators.js';
-import { INPUT_CLAIM_TTL_MS } from './teller.js';
+import { errorFields, type Logger } from '../shared/log.js';
+import type { LoginCoordination } from './ports/coordination.js';
+import type { OperatorInput, OperatorNotice } from './ports/operators.js';
+import { CLAIM_TTL_MS as INPUT_CLAIM_TTL_MS } from './login/context.js';
 
 /** What {@link InputClaims} needs. */
 export interface InputClaimsOptions {
@@ -29,7 +29,7 @@ export class InputClaims {
   /**
    * Whether this relay sees `inputId` for the first time (a repeat delivery is dropped whatever the
    * store says), remembering it. For a code, whose store claim rides along with the code's own
-   * (see `claimCode` in calls.ts): nothing else is asked here.
+   * (see `claimCode` in login/code.ts): nothing else is asked here.
    */
   public firstDelivery(inputId: string): boolean {
     const now = this.#o.now();

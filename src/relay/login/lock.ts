@@ -1,6 +1,6 @@
 import { errorFields, type Logger } from '../../shared/log.js';
-import type { LoginCoordination } from '../ports/coordination.js';
-import type { StartCheck } from './types.js';
+import type { LoginHalt, LoginCoordination, SharedLogin } from '../ports/coordination.js';
+import type { Timers } from './context.js';
 
 /** Options of {@link LockKeeper}. */
 export interface LockKeeperOptions {
@@ -11,7 +11,21 @@ export interface LockKeeperOptions {
   readonly ttlMs: number;
   readonly now: () => number;
   readonly logger: Logger;
+  readonly timers: Timers;
 }
+
+/** What the checks before step 1 found (lock, pending login, halt, SMS budget), in that order. */
+export type StartCheck =
+  | { readonly kind: 'go' }
+  /** Another relay holds the lock (it is starting a login, or died holding it). */
+  | { readonly kind: 'lock-busy' }
+  | { readonly kind: 'pending'; readonly pending: SharedLogin }
+  | { readonly kind: 'halted'; readonly halt: LoginHalt }
+  /** An automatic trigger, while the last login (on any relay) ended without a token. */
+  | { readonly kind: 'waiting-for-person' }
+  | { readonly kind: 'rate-limited'; readonly nextAllowedAt: Date }
+  /** The coordination store failed; `held`: the lock was taken before it did. */
+  | { readonly kind: 'store-failed'; readonly error: unknown; readonly held: boolean };
 
 /**
  * The account's login lock, as one relay holds it: taken with the checks before step 1, renewed
@@ -22,7 +36,7 @@ export interface LockKeeperOptions {
  */
 export class LockKeeper {
   readonly #o: LockKeeperOptions;
-  #timer: NodeJS.Timeout | undefined;
+  #held = false;
   #lost: AbortController = new AbortController();
 
   public constructor(options: LockKeeperOptions) {
@@ -32,8 +46,8 @@ export class LockKeeper {
 
   /**
    * Takes the lock, then checks what may stop a login from starting: a pending login, a halt, an
-   * account waiting for a person (automatic triggers only), the SMS guard (which this spends one step-1 call of). The lock stays held, and renewed, until
-   * {@link LockKeeper.release}.
+   * account waiting for a person (automatic triggers only), the SMS guard (which this spends one
+   * step-1 call of). The lock stays held, and renewed, until {@link LockKeeper.release}.
    */
   public async checkStart(maxLoginsPerHour: number, automatic: boolean): Promise<StartCheck> {
     const { coordination, owner, ttlMs } = this.#o;
@@ -62,9 +76,9 @@ export class LockKeeper {
 
   /** Stops renewing and releases the lock, if this relay holds it. */
   public async release(): Promise<void> {
-    if (this.#timer === undefined) return;
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    if (!this.#held) return;
+    this.#held = false;
+    this.#o.timers.clear('lock');
     try {
       await this.#o.coordination.releaseLock(this.#o.owner);
     } catch (error) {
@@ -73,24 +87,20 @@ export class LockKeeper {
   }
 
   #keep(): void {
-    clearInterval(this.#timer);
+    this.#held = true;
     const lost = new AbortController();
     this.#lost = lost;
-    const { owner, ttlMs, now, logger } = this.#o;
+    const { owner, ttlMs, now, logger, timers } = this.#o;
     let confirmedAtMs = now();
     const lose = (why: string): void => {
       if (lost.signal.aborted) return;
       logger.warn({ why }, 'login lock lost; this login stops');
-      clearInterval(this.#timer);
-      this.#timer = undefined;
+      timers.clear('lock');
       lost.abort(new Error(`login lock lost: ${why}`));
     };
-    this.#timer = setInterval(() => {
+    timers.every('lock', ttlMs / 3, () => {
       // A renewal that hangs (a stalled Redis) never answers: the TTL passing is enough.
-      if (now() - confirmedAtMs >= ttlMs) {
-        lose('not renewed within its TTL');
-        return;
-      }
+      if (now() - confirmedAtMs >= ttlMs) return lose('not renewed within its TTL');
       // Judged against when the renewal was sent: a reply delayed past the TTL proves nothing.
       const sentAtMs = now();
       void this.#o.coordination.renewLock(owner, ttlMs).then(
@@ -103,7 +113,6 @@ export class LockKeeper {
           if (now() - confirmedAtMs >= ttlMs) lose('not renewed within its TTL');
         },
       );
-    }, ttlMs / 3);
-    this.#timer.unref();
+    });
   }
 }
