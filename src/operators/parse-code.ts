@@ -40,7 +40,7 @@ export const MAX_CODE_DIGITS = 12;
 
 /**
  * `CODE_DIGITS`'s default: any one run of 4 to 8 digits, the lengths SMS codes commonly have. The
- * broker does not document its code's length (ETNA.md), so the default does not guess one.
+ * broker does not document its code's length (docs/broker.md), so the default does not guess one.
  */
 export const DEFAULT_CODE_DIGITS = Object.freeze({ minDigits: 4, maxDigits: 8 }) satisfies CodeDigits;
 
