@@ -24,8 +24,8 @@ export default tseslint.config(
       ],
     },
   },
-  // The layers only point down (DESIGN.md, "Architecture"): the login flow speaks only its ports
-  // (relay/ports/), the wire format (contract/) and shared helpers (shared/).
+  // The layers only point down (docs/design.md#folders-and-what-each-may-import): the login flow
+  // speaks only its ports (relay/ports/), the wire format (contract/) and shared helpers (shared/).
   ...[
     { files: ['src/relay/*.ts'], outside: '^\\.\\./(?!shared/|contract/|domain/)' },
     { files: ['src/relay/*/*.ts'], outside: '^\\.\\./\\.\\./(?!shared/|contract/|domain/)' },

@@ -1,6 +1,6 @@
 /**
  * An example trading bot that reads the otp-relay token with ioredis (not otp-relay/client): what
- * a bot of any Node code base needs, in one file. DESIGN.md, "Redis: what bots read":
+ * a bot of any Node code base needs, in one file. docs/contract.md#redis-what-bots-read:
  *
  * - `P:token:A` holds keyv's envelope `{"value": {"token", "generation", ...}, "expires"}`, or
  *   nothing at all (before the first login, after an invalidation): `null` is a normal answer;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """An example trading bot that reads the otp-relay token from Redis with redis-py.
 
-What a bot needs (DESIGN.md, "Redis: what bots read"), with prefix P and account A:
+What a bot needs (docs/contract.md#redis-what-bots-read), with prefix P and account A:
 
 * the token: ``json.loads(r.get("P:token:A"))["value"]["token"]``;
 * ``P:events:A``: on ``token.updated`` read the key again (the event carries no token), on

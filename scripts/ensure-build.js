@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Compiles only when dist/ is missing or older than the sources (DESIGN.md, "Running"), so that an
+// Compiles only when dist/ is missing or older than the sources (docs/contract.md#running), so that an
 // unchanged checkout starts as fast as `node dist/main.js`, and two relays started at once do not both
 // run tsc for nothing. `npm start` runs it in the relay's own process (scripts/start.js); `npm run
 // demo` runs it as a step of its own (`predemo`).

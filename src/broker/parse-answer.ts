@@ -87,7 +87,7 @@ export function parseRetryAfter(value: string | undefined, nowMs: number): numbe
 }
 
 /**
- * Reads one answer of `POST token` (step 1, step 2 or a PIN answer) per ETNA.md. Pure: no I/O.
+ * Reads one answer of `POST token` (step 1, step 2 or a PIN answer) per docs/broker.md. Pure: no I/O.
  *
  * The order matters: rate limits and 5xx first (whatever their body), then the app-key error (which
  * has no `State`), then an expired password (whose `Step` is not documented), then `State`/`Step`.

@@ -46,7 +46,7 @@ export interface Config {
   readonly logLevel: string;
 }
 
-/** DESIGN.md: a login waits at most 10 minutes for its code. */
+/** docs/contract.md#configuration: a login waits at most 10 minutes for its code. */
 const MAX_CODE_TIMEOUT_MS = 10 * 60 * 1000;
 /** Node timers cannot wait longer than 2^31-1 ms (about 24.8 days): a longer wait fires at once. */
 const MAX_TIMER_MS = 24 * 24 * 60 * 60 * 1000;

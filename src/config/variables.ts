@@ -23,8 +23,9 @@ export interface ConfigVariable {
 }
 
 /**
- * Every variable {@link loadConfig} reads, in the order of DESIGN.md's table. The README's table and
- * `.env.example` mirror this list (a test checks `.env.example`).
+ * Every variable {@link loadConfig} reads, in the order of the table in docs/contract.md#configuration.
+ * That table, the README's and `.env.example` mirror this list (tests check docs/contract.md and
+ * `.env.example`).
  */
 export const CONFIG_VARIABLES = Object.freeze(
   (

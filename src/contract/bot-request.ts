@@ -1,6 +1,9 @@
 import { isNonNegativeInteger, parseJsonObject } from './json-object.js';
 
-/** A request a bot publishes on `P:requests:A` (DESIGN.md). Field names are public contract. */
+/**
+ * A request a bot publishes on `P:requests:A` (docs/contract.md#requests). Field names are public
+ * contract.
+ */
 export interface BotRequest {
   /** The broker answered 401 to token `generation`. */
   readonly type: 'token.rejected';

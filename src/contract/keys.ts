@@ -8,7 +8,7 @@ export interface RelayKeysOptions {
   account: string;
 }
 
-/** The Redis key and channel names of one account under one prefix (DESIGN.md, "Redis"). */
+/** The Redis key and channel names of one account under one prefix (docs/contract.md#redis-what-bots-read). */
 export function relayKeys(options: RelayKeysOptions): RelayKeys {
   const { prefix, account } = options;
   return {

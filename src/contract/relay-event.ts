@@ -12,7 +12,7 @@ export const MAX_RELAY_EVENT_LENGTH = 4096;
 
 /**
  * Reads one message of `P:events:A` (the relay's own watch and the bots' client both use it).
- * Accepts the five event types of DESIGN.md with their fields of the right types, keeping only
+ * Accepts the five event types of docs/contract.md#events with their fields of the right types, keeping only
  * those fields. Never throws: anything else is `{ ok: false }`
  * with a short reason that never quotes the message (`'unknown type'` for a type this version does
  * not know, which a newer relay may send).

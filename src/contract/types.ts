@@ -1,11 +1,11 @@
 /**
- * The Redis wire format the relay writes and bots read (DESIGN.md, "Redis: what bots read"). Field
+ * The Redis wire format the relay writes and bots read (docs/contract.md#redis-what-bots-read). Field
  * names are public contract: never rename one.
  */
 
 /**
  * The token record bots read, inside keyv's envelope, from `P:token:A`. Field names are public
- * contract (DESIGN.md): never rename one.
+ * contract (docs/contract.md#the-token): never rename one.
  */
 export interface TokenRecord {
   /** The bearer token, without `Bearer `. */

@@ -215,7 +215,7 @@ export function noticeActions(notice: OperatorNotice): readonly NoticeAction[] {
 }
 
 /**
- * A refused code. The broker does not say whether a wrong code also ends the login (ETNA.md), so
+ * A refused code. The broker does not say whether a wrong code also ends the login (docs/broker.md), so
  * while attempts are left the text says only what is known, and what to do either way.
  */
 function codeRejected(notice: Extract<OperatorNotice, { kind: 'code-rejected' }>, f: Formatter): string {

@@ -12,7 +12,7 @@ import {
 export type { EtnaFailMode, EtnaServerOptions, EtnaServerSettings } from './etna-settings.js';
 
 /**
- * A fake ETNA Trader broker on 127.0.0.1 that answers as `ETNA.md` describes: the two-step login,
+ * A fake ETNA Trader broker on 127.0.0.1 that answers as docs/broker.md describes: the two-step login,
  * the security PIN, the token check. Tests drive it; `npm run demo` uses it as the sandbox broker
  * that "sends" the code through {@link EtnaServerOptions.onCodeSent}.
  *

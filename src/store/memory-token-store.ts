@@ -11,7 +11,7 @@ export interface MemoryTokenStoreOptions {
 
 /**
  * Checks a record given to `TokenStore.restore` and returns it reduced to the record's own fields,
- * in the order DESIGN.md lists them (so both stores write the same bytes). Throws
+ * in the order docs/contract.md#the-token lists them (so both stores write the same bytes). Throws
  * {@link InvalidTokenError} or a `RangeError`, whose messages never hold the token. Shared by both
  * stores; expiry is the caller's to check, as an expired record is refused, not an error.
  */

@@ -62,7 +62,7 @@ export function nextGeneration(
   return Math.max(incremented, checked.minGeneration, storedGeneration + 1, seed);
 }
 
-/** The record bots read, with its fields in the order DESIGN.md lists them. */
+/** The record bots read, with its fields in the order docs/contract.md#the-token lists them. */
 export function buildTokenRecord(checked: CheckedNewToken, account: string, generation: number): TokenRecord {
   return Object.freeze({
     token: checked.tokenText,

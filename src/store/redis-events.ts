@@ -6,8 +6,8 @@ import type { EventPublisher, RelayEvent, RelayKeys } from '../relay/ports/token
 export { parseBotRequest, type BotRequest, type BotRequestParseResult } from '../contract/bot-request.js';
 
 /**
- * One event as the JSON bots receive: only the fields DESIGN.md lists for its type, in that order,
- * so that nothing else on the object (a token, say) can ride along.
+ * One event as the JSON bots receive: only the fields docs/contract.md#events lists for its type, in
+ * that order, so that nothing else on the object (a token, say) can ride along.
  */
 export function serializeRelayEvent(event: RelayEvent): string {
   switch (event.type) {

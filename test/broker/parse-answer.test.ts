@@ -27,7 +27,7 @@ function read(raw: RawAnswer): unknown {
   return result;
 }
 
-describe('interpretTokenAnswer: the documented answers of ETNA.md', () => {
+describe('interpretTokenAnswer: the documented answers of docs/broker.md', () => {
   it.each([
     [
       'success without a second factor',

@@ -18,7 +18,7 @@ const RECORD = {
 };
 
 describe('parseRelayEvent', () => {
-  it('reads the five event types of DESIGN.md and keeps only their fields', () => {
+  it('reads the five event types of docs/contract.md and keeps only their fields', () => {
     expect(
       parseRelayEvent('{"type":"token.updated","generation":4,"expiresAt":"2026-05-02T11:00:00.000Z","x":1}'),
     ).toEqual({

@@ -25,8 +25,8 @@ export function newToken(token: string, lifetimeMs = 3_600_000): NewToken {
 }
 
 /**
- * The generation a store with no counter gives `token` (DESIGN.md: never goes back, also after
- * Redis lost its data): the unix seconds of its `obtainedAt`.
+ * The generation a store with no counter gives `token` (docs/contract.md#the-token: never goes back,
+ * also after Redis lost its data): the unix seconds of its `obtainedAt`.
  */
 export function clockSeed(token: NewToken): number {
   return Math.floor(token.obtainedAt.getTime() / 1000);
@@ -45,7 +45,7 @@ export function restorable(account: string, generation: number): TokenRecord {
 }
 
 /**
- * The behaviour every {@link TokenStore} shares (DESIGN.md, "Redis: what bots read"). Each backend's
+ * The behaviour every {@link TokenStore} shares (docs/contract.md#redis-what-bots-read). Each backend's
  * test file calls this with a factory of fresh, empty stores.
  */
 export function tokenStoreContract(name: string, create: () => Promise<TokenStoreHarness>): void {
@@ -66,7 +66,7 @@ export function tokenStoreContract(name: string, create: () => Promise<TokenStor
       expect(await store.read()).toBeUndefined();
     });
 
-    it('reads back what it published, with the record fields and formats of DESIGN.md', async () => {
+    it('reads back what it published, with the record fields and formats of docs/contract.md', async () => {
       const token = newToken('eyJhbGciOiJIUzI1NiJ9.payload.sig');
       const published = await store.publish(token);
       const read = await store.read();

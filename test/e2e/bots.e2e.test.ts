@@ -33,8 +33,9 @@ describe('bots reading the relay process (client library and the Python example)
 
     client = await createTokenClient({ redisUrl: TEST_REDIS_URL, prefix: w.prefix, account: w.account });
     const first = await client.waitForToken({ signal: AbortSignal.timeout(10_000) });
-    // The first token of a deployment takes the unix seconds of its obtainedAt (DESIGN.md: the
-    // generation never goes back, also after Redis lost its data); the next one is one more.
+    // The first token of a deployment takes the unix seconds of its obtainedAt
+    // (docs/contract.md#the-token: the generation never goes back, also after Redis lost its data);
+    // the next one is one more.
     expect(first.generation).toBe(Math.floor(first.obtainedAt.getTime() / 1000));
     expect(first.token).toBe(w.etna.lastToken);
     const next = first.generation + 1;

@@ -20,8 +20,8 @@ type Record = { token: string; generation: number; obtainedAt: string };
 
 /**
  * Whether `record` is the first token of this world's Redis keys: with no generation counter yet,
- * the store takes the unix seconds of `obtainedAt` (DESIGN.md: generations never go back, also after
- * Redis lost its data); a second publish would take one more than the first.
+ * the store takes the unix seconds of `obtainedAt` (docs/contract.md#the-token: generations never go
+ * back, also after Redis lost its data); a second publish would take one more than the first.
  */
 function isFirstToken(record: Record | undefined): record is Record {
   return record !== undefined && record.generation === Math.floor(Date.parse(record.obtainedAt) / 1000);

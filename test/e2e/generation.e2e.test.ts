@@ -4,9 +4,10 @@ import { relayKeys } from '../../src/contract/keys.js';
 import { startRedisServer, type RedisServer } from '../ops/redis-server.js';
 import { eventually, startWorld, type World } from './harness.js';
 
-// The contract (DESIGN.md): `generation` never goes back, also after Redis lost its data. Bots (the
-// client library, the Python example) ignore an older generation, so a generation that went back
-// after a Redis restart without persistence would leave every running bot on the old token.
+// The contract (docs/contract.md#the-token): `generation` never goes back, also after Redis lost its
+// data. Bots (the client library, the Python example) ignore an older generation, so a generation
+// that went back after a Redis restart without persistence would leave every running bot on the old
+// token.
 
 let world: World | undefined;
 let ownRedis: RedisServer | undefined;

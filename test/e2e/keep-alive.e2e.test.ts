@@ -52,8 +52,8 @@ function openPrompts(w: World): number {
 
 /**
  * Starts a relay and logs it in once: the first token, whose generation is the unix seconds of its
- * obtainedAt (no generation counter yet; DESIGN.md: generations never go back, also after Redis
- * lost its data). Later ones go up by one.
+ * obtainedAt (no generation counter yet; docs/contract.md#the-token: generations never go back, also
+ * after Redis lost its data). Later ones go up by one.
  */
 async function loggedIn(w: World, env: Record<string, string> = {}) {
   const relay = w.spawnRelay(env);

@@ -73,7 +73,7 @@ describe('the relay as a process', () => {
     // A raw GET, as any bot would, polled until the key lands.
     const record = await eventually(async () => (await readToken(w))?.value, 'the token in Redis');
     // The first token of a deployment (no generation counter yet) takes the unix seconds of its
-    // obtainedAt: generations never go back, also after Redis lost its data (DESIGN.md).
+    // obtainedAt: generations never go back, also after Redis lost its data (docs/contract.md#the-token).
     const firstGeneration = Math.floor(Date.parse(String(record.obtainedAt)) / 1000);
 
     expect(record).toEqual({

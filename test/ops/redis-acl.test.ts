@@ -458,7 +458,7 @@ describe('deploy/redis/users.acl.template, loaded into Redis', () => {
       try {
         const envelope = JSON.parse((await bot.getToken()) ?? 'null') as { value: { token: string } };
         expect(envelope.value.token).toBe('token-for-bots');
-        // Any account's token, as DESIGN.md's keys allow.
+        // Any account's token, as the keys of docs/contract.md allow.
         expect(await botClient.get('otp-relay:token:another-account')).toBeNull();
 
         const heard: string[] = [];

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { MAX_BOT_REQUEST_LENGTH, parseBotRequest } from '../../src/contract/bot-request.js';
 
 describe('parseBotRequest', () => {
-  it('accepts the request DESIGN.md defines', () => {
+  it('accepts the request docs/contract.md defines', () => {
     expect(parseBotRequest('{"type":"token.rejected","generation":42}')).toEqual({
       ok: true,
       request: { type: 'token.rejected', generation: 42 },

@@ -15,7 +15,7 @@ import { connectRedis, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js'
 import { captureLog } from './log-capture.js';
 
 describe('serializeRelayEvent', () => {
-  it('writes exactly the fields DESIGN.md lists for each type', () => {
+  it('writes exactly the fields docs/contract.md lists for each type', () => {
     expect(
       serializeRelayEvent({ type: 'token.updated', generation: 3, expiresAt: '2026-01-02T03:04:05.000Z' }),
     ).toBe('{"type":"token.updated","generation":3,"expiresAt":"2026-01-02T03:04:05.000Z"}');

@@ -192,7 +192,7 @@ describe('RedisTokenStore', () => {
     );
 
     it.skipIf(!HAS_PYTHON_REDIS)(
-      'runs the DESIGN.md Python snippet with redis-py (skipped when python3 cannot `import redis`: apt-get install -y python3-redis, or pip install redis)',
+      'runs the docs/contract.md Python snippet with redis-py (skipped when python3 cannot `import redis`: apt-get install -y python3-redis, or pip install redis)',
       async () => {
         await store.publish(newToken('python-bot-token'));
         const snippet = [

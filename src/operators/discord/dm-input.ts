@@ -25,7 +25,7 @@ export interface DmContext {
 export function readDm(message: Message, context: DmContext): OperatorInput | undefined {
   const { logger, strangers } = context;
   const userId = message.author.id;
-  // A stranger is never answered (DESIGN.md: ignored), and logged at most once per interval: a
+  // A stranger is never answered (docs/contract.md#answers: ignored), and logged at most once per interval: a
   // flood costs nothing.
   if (message.inGuild() || message.channel.type !== discord.ChannelType.DM) {
     if (strangers.allow(userId)) logger.info({ userId }, 'ignored a message outside DMs');
