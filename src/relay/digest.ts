@@ -1,22 +1,10 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { Secret } from '../shared/secret.js';
+import type { Secret } from '../shared/secret.js';
 
 /**
- * Keyed hashes that let relays compare secrets without storing them: a code already tried for a
- * login, the credentials a halt was caused by. HMAC-SHA256, so a stored digest reveals nothing about
- * a 4-to-8-digit code without the key (a plain hash of a 6-digit code is reversed by trying a
- * million values).
+ * A keyed hash that lets relays compare the credentials a halt was caused by without storing them.
+ * (Codes have their own, in login/code.ts.)
  */
-
-/** A new random key for one login's code digests (32 bytes, base64url). A secret. */
-export function newDigestKey(): Secret {
-  return new Secret(randomBytes(32).toString('base64url'));
-}
-
-/** The digest of `code` under a login's `key`: what `triedCodes` holds. */
-export function codeDigest(key: Secret, code: Secret): string {
-  return createHmac('sha256', key.reveal()).update(code.reveal()).digest('base64url');
-}
 
 /**
  * A digest of the broker credentials (`<salt>.<hmac>`), kept with a halt. With `salt` from an

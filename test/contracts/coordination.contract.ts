@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { CodeClaim, LoginCoordination, SharedLogin } from '../../src/relay/ports/coordination.js';
-import { codeDigest, newDigestKey } from '../../src/relay/digest.js';
+import { codeDigest, newDigestKey } from '../../src/relay/login/code.js';
 import { Secret } from '../../src/shared/secret.js';
 
 /** One coordination store under test, fresh and empty, as several relays would share it. */

@@ -3,7 +3,7 @@ import { createClient, type RedisClientType } from '@redis/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisAuditTrail } from '../../src/audit/redis-audit-trail.js';
 import { TokenClient } from '../../src/client/token-client.js';
-import { codeDigest, newDigestKey } from '../../src/relay/digest.js';
+import { codeDigest, newDigestKey } from '../../src/relay/login/code.js';
 import { Secret } from '../../src/shared/secret.js';
 import type { BotRequest } from '../../src/contract/bot-request.js';
 import { relayKeys } from '../../src/contract/keys.js';

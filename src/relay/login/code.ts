@@ -1,12 +1,12 @@
+import { createHmac, randomBytes } from 'node:crypto';
 import type { PendingLogin } from '../../domain/login.js';
 import { afterRefusal, refusalNotice, type AfterRefusal } from '../../domain/rules.js';
 import { errorFields } from '../../shared/log.js';
-import type { Secret } from '../../shared/secret.js';
+import { Secret } from '../../shared/secret.js';
 import { abortableSleep } from '../../shared/sleep.js';
 import type { SubmitCodeResult } from '../ports/broker.js';
 import type { ClaimResult, CodeClaim, PromptRefs, SharedLogin } from '../ports/coordination.js';
 import type { OperatorInput } from '../ports/operators.js';
-import { codeDigest } from '../digest.js';
 import { CLAIM_TTL_MS, type LoginContext } from './context.js';
 import { claimEnding, failLogin, reportEnding } from './endings.js';
 import { endedLogin, pendingLogin, toPending } from './state.js';
@@ -281,4 +281,19 @@ async function waitForStored<T>(
     if (found !== undefined) return found;
   }
   return undefined;
+}
+
+/**
+ * Codes are compared by a keyed hash (HMAC-SHA256), never stored: a stored digest reveals nothing
+ * about a 4-to-8-digit code without its login's key (a plain hash of a 6-digit code is reversed by
+ * trying a million values).
+ */
+/** A new random key for one login's code digests (32 bytes, base64url). A secret. */
+export function newDigestKey(): Secret {
+  return new Secret(randomBytes(32).toString('base64url'));
+}
+
+/** The digest of `code` under a login's `key`: what `triedCodes` holds. */
+export function codeDigest(key: Secret, code: Secret): string {
+  return createHmac('sha256', key.reveal()).update(code.reveal()).digest('base64url');
 }

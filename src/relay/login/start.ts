@@ -6,7 +6,7 @@ import { errorFields } from '../../shared/log.js';
 import type { Secret } from '../../shared/secret.js';
 import { abortableSleep, backoffDelayMs } from '../../shared/sleep.js';
 import type { SharedLogin } from '../ports/coordination.js';
-import { newDigestKey } from '../digest.js';
+import { newDigestKey } from './code.js';
 import type { LoginContext } from './context.js';
 import { failLogin, reportEnding } from './endings.js';
 import { onDeadline, onReminder } from './deadline.js';
