@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { LAYERS, MAX_DEPTH, restrictedPatterns } from './eslint.layers.js';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'coverage/**', 'node_modules/**', '.bench-build/**'] },
@@ -24,48 +25,13 @@ export default tseslint.config(
       ],
     },
   },
-  // The layers only point down (docs/design.md#folders-and-what-each-may-import): the login flow
-  // speaks only its ports (relay/ports/), the wire format (contract/) and shared helpers (shared/).
-  ...[
-    { files: ['src/relay/*.ts'], outside: '^\\.\\./(?!shared/|contract/|domain/)' },
-    { files: ['src/relay/*/*.ts'], outside: '^\\.\\./\\.\\./(?!shared/|contract/|domain/)' },
-  ].map(({ files, outside }) => ({
-    files,
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              regex: outside,
-              message: 'relay/ imports only relay/, shared/ and contract/ (adapters implement relay/ports/).',
-            },
-          ],
-        },
-      ],
-    },
-  })),
-  {
-    // The client library is packed on its own: the wire format, shared helpers and @redis/client only.
-    files: ['src/client/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              regex: '^\\.\\./(?!contract/|shared/)',
-              message: 'client/ imports only contract/, shared/ and @redis/client.',
-            },
-            {
-              regex: '^(?!\\.|node:|@redis/client$)',
-              message: 'client/ imports only contract/, shared/ and @redis/client.',
-            },
-          ],
-        },
-      ],
-    },
-  },
+  // The layers only point down: one entry per folder of src/ (eslint.layers.js).
+  ...Object.keys(LAYERS).flatMap((folder) =>
+    Array.from({ length: MAX_DEPTH }, (_, depth) => ({
+      files: [`src/${folder}/${'*/'.repeat(depth)}*.ts`],
+      rules: { 'no-restricted-imports': ['error', { patterns: restrictedPatterns(folder, depth) }] },
+    })),
+  ),
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
   {
     files: ['src/main.ts', 'src/demo.ts', 'test/**', 'bench/**', '*.config.*'],

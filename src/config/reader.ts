@@ -3,7 +3,7 @@ import { Cron } from 'croner';
 import { readCodeDigits, type CodeDigits } from '../domain/code-digits.js';
 import { DURATION_FORMAT_HINT, parseDuration } from '../shared/duration.js';
 import { Secret } from '../shared/secret.js';
-import { isLoopbackHost, urlForMessage } from '../url-safety.js';
+import { isLoopbackHost, urlForMessage } from '../shared/url-safety.js';
 import type { ConfigProblem } from './errors.js';
 import { CONFIG_VARIABLES, FILE_SUFFIX, type ConfigVariableName } from './variables.js';
 

@@ -1,6 +1,6 @@
-import { once } from 'node:events';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Client, Interaction, Message } from 'discord.js';
+import { createDiscordClient, logClientEvents, loginWhenReady } from './discord/client.js';
+import { fatalCloseReason } from './discord/close-codes.js';
 import { discord } from './discord/discord-js.js';
 import type { Logger } from '../shared/log.js';
 import type { PromptRefs } from '../relay/ports/coordination.js';
@@ -10,7 +10,6 @@ import {
   type DiscordConnectionState,
   type DiscordOperatorChannelOptions,
 } from './discord/channel-options.js';
-import { fatalCloseReason } from './discord/close-codes.js';
 import { readDm } from './discord/dm-input.js';
 import { discordInviteUrl } from './discord/invite-url.js';
 import { promptComponents } from './discord/components.js';
@@ -132,30 +131,7 @@ export class DiscordOperatorChannel implements OperatorChannel {
     this.#readyTimeoutMs = settings.readyTimeoutMs;
     this.#registerCommandsTimeoutMs = settings.registerCommandsTimeoutMs;
     this.#log = settings.logger.child({ component: 'discord' });
-    this.#client = new discord.Client({
-      intents: [discord.GatewayIntentBits.DirectMessages],
-      partials: [discord.Partials.Channel],
-      rest: { api: settings.apiUrl },
-      // Operator names in texts are plain text; nothing the bot sends should ping anyone.
-      allowedMentions: { parse: [], repliedUser: false },
-      // Caches sized for what the channel reads back (test/operators/discord/client-caches.test.ts):
-      // - messages: none. A DM is read from its event, a pressed button's message from its
-      //   interaction, and a prompt is edited by its ID (PromptMessages keeps channel and message
-      //   IDs), so discord.js' default of 200 messages per DM channel only held every prompt and
-      //   notice sent until then.
-      // - users: the operators only (their display names in texts) and the bot itself. A stranger who
-      //   writes to the bot is not kept: a flood of strangers costs no memory.
-      // - channels (the DM channels, which `createDM` looks up before it asks Discord for one) keep
-      //   discord.js' default: unlimited, and never swept.
-      makeCache: discord.Options.cacheWithLimits({
-        ...discord.Options.DefaultMakeCacheSettings,
-        MessageManager: 0,
-        UserManager: {
-          maxSize: 0,
-          keepOverLimit: (user) => this.#operatorIds.has(user.id) || user.id === user.client.user?.id,
-        },
-      }),
-    });
+    this.#client = createDiscordClient({ apiUrl: settings.apiUrl, operatorIds: this.#operatorIds });
     this.#reach = new Reachability({
       operatorIds: this.#operatorIds,
       log: this.#log,
@@ -203,37 +179,13 @@ export class DiscordOperatorChannel implements OperatorChannel {
     }
     this.#onInput = onInput;
     this.#listen();
-    const done = new AbortController();
     try {
-      // discord.js retries a gateway that never gets ready forever; the relay's start must not hang.
-      await Promise.race([
-        Promise.all([
-          once(this.#client, discord.Events.ClientReady, { signal: done.signal }),
-          this.#client.login(this.#token.reveal()),
-        ]),
-        delay(this.#readyTimeoutMs, undefined, { signal: done.signal, ref: false }).then(() => {
-          throw new DiscordChannelError(
-            'login-failed',
-            `Discord was not ready within ${this.#readyTimeoutMs} ms`,
-          );
-        }),
-        // A refused token or intents close the gateway for good: no use waiting for readiness.
-        once(this.#client, discord.Events.ShardDisconnect, { signal: done.signal }).then(([event]) => {
-          throw new DiscordChannelError(
-            'login-failed',
-            `Discord closed the gateway (${fatalCloseReason((event as { code: number }).code)})`,
-          );
-        }),
-      ]);
+      await loginWhenReady(this.#client, this.#token, this.#readyTimeoutMs);
     } catch (error) {
       this.#stopped = true;
       this.#log.error({ error: describeError(error) }, 'Discord login failed');
       await this.#client.destroy();
-      throw error instanceof DiscordChannelError
-        ? error
-        : new DiscordChannelError('login-failed', 'could not log in to Discord', { cause: error });
-    } finally {
-      done.abort();
+      throw error;
     }
     // The link that adds this bot to a server (README, "Set up the Discord bot").
     const applicationId = this.#client.application?.id;
@@ -370,10 +322,7 @@ export class DiscordOperatorChannel implements OperatorChannel {
     const client = this.#client;
     client.on(discord.Events.MessageCreate, (message) => void this.#onMessage(message));
     client.on(discord.Events.InteractionCreate, (interaction) => void this.#onInteraction(interaction));
-    client.on(discord.Events.Error, (error) =>
-      this.#log.error({ error: describeError(error) }, 'Discord client error'),
-    );
-    client.on(discord.Events.Warn, (warning) => this.#log.warn({ warning }, 'Discord client warning'));
+    logClientEvents(client, this.#log, () => this.#stopped);
     // discord.js emits this only for the close codes it never reconnects after (4004, 4010-4014).
     client.on(discord.Events.ShardDisconnect, (event) => {
       if (this.#stopped || this.#closedForGood !== undefined) return;
@@ -385,13 +334,6 @@ export class DiscordOperatorChannel implements OperatorChannel {
       // During start, the start itself fails with this; after it, the process must hear of it.
       if (this.#ready) this.#fatal(event.code);
     });
-    client.on(discord.Events.ShardReconnecting, () => {
-      // destroy() closes the socket too; that is no reconnect.
-      if (!this.#stopped) this.#log.warn('Discord gateway reconnecting');
-    });
-    client.on(discord.Events.ShardResume, (_shardId, replayed) =>
-      this.#log.info({ replayedEvents: replayed }, 'Discord gateway resumed'),
-    );
   }
 
   #fatal(closeCode: number): void {
