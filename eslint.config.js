@@ -46,7 +46,8 @@ export default tseslint.config(
     },
   })),
   {
-    // The client library is packed on its own: the wire format, shared helpers and @redis/client only.
+    // The client library is packed on its own: the wire format, the Redis connections, shared
+    // helpers and @redis/client only.
     files: ['src/client/**/*.ts'],
     rules: {
       'no-restricted-imports': [
@@ -54,12 +55,35 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^\\.\\./(?!contract/|shared/)',
-              message: 'client/ imports only contract/, shared/ and @redis/client.',
+              regex: '^\\.\\./(?!contract/|redis/|shared/)|^\\.\\./shared/log\\.js$',
+              message:
+                'client/ imports only contract/, redis/, shared/ (not log.js: pino) and @redis/client.',
             },
             {
               regex: '^(?!\\.|node:|@redis/client$)',
-              message: 'client/ imports only contract/, shared/ and @redis/client.',
+              message: 'client/ imports only contract/, redis/, shared/ and @redis/client.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Every Redis connection, the client library's too: so nothing but @redis/client, node: and the
+    // shared/ helpers that import no package (not log.js, which is pino).
+    files: ['src/redis/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./(?!shared/)|^\\.\\./shared/log\\.js$',
+              message: 'redis/ imports only shared/ (not log.js: pino), node: and @redis/client.',
+            },
+            {
+              regex: '^(?!\\.|node:|@redis/client$)',
+              message: 'redis/ imports only shared/, node: and @redis/client.',
             },
           ],
         },

@@ -2,7 +2,7 @@ import { parseJsonObject } from '../contract/json-object.js';
 import KeyvRedis, { Keyv, type RedisClientConnectionType } from '@keyv/redis';
 import type { Logger } from '../shared/log.js';
 import { RedisNotConnectedError } from './errors.js';
-import type { RedisClient } from './redis-connection.js';
+import type { RedisClient } from '../redis/connect.js';
 import { checkRestorable } from './memory-token-store.js';
 import { confirmReplicated, REPLICA_WAIT_DEFAULT_MS } from './replica-ack.js';
 import { LuaScript } from './lua-script.js';

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Secret } from '../../src/shared/secret.js';
 import { RedisNotConnectedError } from '../../src/store/errors.js';
 import { relayKeys } from '../../src/contract/keys.js';
-import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/store/redis-connection.js';
+import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/redis/connect.js';
 import { RedisTokenStore } from '../../src/store/redis-token-store.js';
 import { LuaScript } from '../../src/store/lua-script.js';
 import { serializeRelayEvent } from '../../src/store/redis-events.js';
