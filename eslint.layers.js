@@ -4,10 +4,11 @@
  * test/architecture/layers.test.ts checks that every folder of src/ has one and that each fires.
  *
  * `folders`: the other folders of src/ it may import (files at the root of src/, the composition
- * root, are never importable). `packages`: the npm packages it may import, or `'any'`.
+ * root, are never importable). `packages`: the npm packages it may import, or `'any'`. `files`:
+ * files of those folders it may not import all the same.
  */
 export const LAYERS = {
-  shared: { folders: [], packages: ['pino', '@redis/client'] },
+  shared: { folders: [], packages: ['pino'] },
   contract: { folders: [], packages: [] },
   domain: { folders: ['shared'], packages: [] },
   // croner: the planned logins' cron expressions (relay/schedule.ts).
@@ -15,16 +16,20 @@ export const LAYERS = {
   broker: { folders: ['relay', 'domain', 'shared'], packages: ['undici'] },
   operators: { folders: ['relay', 'domain', 'shared'], packages: ['discord.js'] },
   store: {
-    folders: ['relay', 'domain', 'contract', 'shared'],
+    folders: ['relay', 'domain', 'contract', 'redis', 'shared'],
     packages: ['keyv', '@keyv/redis', '@redis/client'],
   },
-  audit: { folders: ['relay', 'domain', 'store', 'shared'], packages: [] },
+  audit: { folders: ['relay', 'domain', 'store', 'redis', 'shared'], packages: [] },
   metrics: { folders: ['relay', 'domain', 'operators', 'shared'], packages: ['prom-client'] },
   http: { folders: ['relay', 'shared'], packages: [] },
   sandbox: { folders: ['domain', 'shared'], packages: [] },
-  config: { folders: ['domain', 'shared'], packages: ['croner'] },
-  // Packed on its own for the bots: the wire format, shared helpers and @redis/client only.
-  client: { folders: ['contract', 'shared'], packages: ['@redis/client'] },
+  config: { folders: ['domain', 'redis', 'shared'], packages: ['croner'] },
+  // Every Redis connection, the client library's too: no package but @redis/client, and none of
+  // shared/ that imports one (log.js: pino).
+  redis: { folders: ['shared'], packages: ['@redis/client'], files: ['shared/log.js'] },
+  // Packed on its own for the bots: the wire format, the Redis connections, shared helpers and
+  // @redis/client only.
+  client: { folders: ['contract', 'redis', 'shared'], packages: ['@redis/client'], files: ['shared/log.js'] },
 };
 
 /** How deep below its folder a file of src/ may sit (src/relay/login/x.ts is 1). */
@@ -37,7 +42,7 @@ const escape = (text) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
  * import that leaves the folder must land in an allowed folder, and one that leaves src/ is refused.
  */
 export function restrictedPatterns(folder, depth) {
-  const { folders, packages } = LAYERS[folder];
+  const { folders, packages, files = [] } = LAYERS[folder];
   const up = `(?:\\.\\./){${depth + 1}}`;
   const message = `${folder}/ imports only ${[...folders.map((f) => `${f}/`), ...(packages === 'any' ? ['any package'] : packages)].join(', ') || 'itself'} (docs/design.md, eslint.layers.js).`;
   const allowed = [folder, ...folders].map(escape).join('|');
@@ -45,6 +50,9 @@ export function restrictedPatterns(folder, depth) {
     { regex: `^${up}(?!(?:${allowed})/)`, message },
     { regex: `^${up}\\.\\./`, message: `${folder}/: this import leaves src/.` },
   ];
+  for (const file of files) {
+    patterns.push({ regex: `^${up}${escape(file)}$`, message: `${folder}/ may not import ${file}.` });
+  }
   if (packages !== 'any') {
     const pkgs = packages.map(escape).join('|');
     patterns.push({ regex: `^(?!\\.|node:${pkgs === '' ? '' : `|(?:${pkgs})(?:/|$)`})`, message });

@@ -4,7 +4,7 @@
  *
  * - a token write (`RedisTokenStore.publish`) with `WAIT 1 <ms>` after it (the default) against the
  *   same write without (`replicaWaitMs: 0`), on a master with one replica;
- * - a `GET` through the Sentinel proxy (store/sentinel-proxy.ts) against the same `GET` straight
+ * - a `GET` through the Sentinel proxy (redis/sentinel-proxy.ts) against the same `GET` straight
  *   to the master.
  *
  * Starts its own redis-server (master, replica) and one sentinel on free ports of 127.0.0.1, and
@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Secret } from '../src/shared/secret.js';
 import { relayKeys } from '../src/contract/keys.js';
-import { connectRedis } from '../src/store/redis-connection.js';
+import { connectRedis } from '../src/redis/connect.js';
 import { RedisTokenStore } from '../src/store/redis-token-store.js';
 import { fmt, summarize } from './lib/stats.js';
 

@@ -5,7 +5,7 @@
  *   npm run pack:client                    build, then dist/otp-relay-client-<version>.tgz
  *   node scripts/pack-client.js --out DIR  from the existing build, into DIR
  *
- * The package holds dist/client and exactly the contract/ and shared/ modules it imports (followed
+ * The package holds dist/client and exactly the contract/, redis/ and shared/ modules it imports (followed
  * from dist/client/index.js, in the compiled JavaScript and its .d.ts), with src/client/README.md
  * as its README. Its one dependency is @redis/client: any other import fails the pack, so that
  * nothing of the relay (discord.js, pino, ...) can slip in. Prints the tarball's path on stdout.
@@ -80,8 +80,9 @@ function closure() {
 const { modules, packages } = closure();
 const forbidden = [...packages].filter((name) => !ALLOWED_PACKAGES.has(name));
 if (forbidden.length > 0) fail(`the client imports ${forbidden.join(', ')}: only @redis/client is allowed`);
-const outside = modules.filter((m) => !/^(client|contract|shared)\//.test(m));
-if (outside.length > 0) fail(`the client reaches ${outside.join(', ')}: only client/, contract/ and shared/`);
+const outside = modules.filter((m) => !/^(client|contract|redis|shared)\//.test(m));
+if (outside.length > 0)
+  fail(`the client reaches ${outside.join(', ')}: only client/, contract/, redis/ and shared/`);
 
 const root = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 const redisVersion = root.dependencies?.['@redis/client'];

@@ -15,7 +15,7 @@ import { KeepAlive } from './relay/keep-alive.js';
 import { Relay } from './relay/relay.js';
 import { cronPlannedLogins } from './relay/schedule.js';
 import { relayKeys } from './contract/keys.js';
-import { connectRedis } from './store/redis-connection.js';
+import { connectRedis } from './redis/connect.js';
 import { RedisCoordination } from './store/redis-coordination.js';
 import { watchTokenEvents, type TokenEventWatch } from './store/redis-event-watch.js';
 import { RedisEventPublisher, RedisRequestSubscriber } from './store/redis-events.js';

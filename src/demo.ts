@@ -19,7 +19,7 @@ import type { LoginCoordination } from './relay/ports/coordination.js';
 import { MemoryCoordination } from './store/memory-coordination.js';
 import { MemoryEventPublisher } from './store/memory-events.js';
 import { MemoryTokenStore } from './store/memory-token-store.js';
-import { connectRedis, type RedisClient } from './store/redis-connection.js';
+import { connectRedis, type RedisClient } from './redis/connect.js';
 import { RedisCoordination } from './store/redis-coordination.js';
 import { RedisEventPublisher } from './store/redis-events.js';
 import { RedisTokenStore } from './store/redis-token-store.js';

@@ -1,6 +1,7 @@
+import { definedOnly } from '../shared/defaults.js';
 import { errorFields, type Logger } from '../shared/log.js';
 import type { RelayObserver } from '../relay/state.js';
-import type { RedisClient } from '../store/redis-connection.js';
+import type { RedisClient } from '../redis/connect.js';
 import type { RelayKeys } from '../relay/ports/token-store.js';
 import { parseAuditFields, toAuditFields, type AuditFields } from './entry.js';
 import type { AuditEntry, AuditTrail } from './types.js';
@@ -56,7 +57,7 @@ export class RedisAuditTrail implements AuditTrail {
   #tail: Promise<void> = Promise.resolve();
 
   public constructor(options: RedisAuditTrailOptions) {
-    const settings = { ...REDIS_AUDIT_TRAIL_DEFAULTS, ...withoutUndefined(options) };
+    const settings = { ...REDIS_AUDIT_TRAIL_DEFAULTS, ...definedOnly(options) };
     if (!Number.isSafeInteger(settings.maxEntries) || settings.maxEntries < 1) {
       throw new RangeError('RedisAuditTrail: maxEntries must be a positive integer');
     }
@@ -147,8 +148,4 @@ function toRecord(message: unknown): Record<string, unknown> {
 
 function asText(value: unknown): unknown {
   return Buffer.isBuffer(value) ? value.toString('utf8') : value;
-}
-
-function withoutUndefined<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
 }

@@ -11,6 +11,7 @@ export {
   type TokenChangeListener,
   type TokenClientLogger,
   type TokenClientOptions,
+  type TokenClientRedis,
   type TokenClientStartOptions,
   type WaitForTokenOptions,
 } from './token-client-options.js';
@@ -21,8 +22,7 @@ export {
   type RelayEvent,
   type RelayEventParseResult,
 } from '../contract/relay-event.js';
-export type { TokenClientRedis } from './redis-connection.js';
-export type { SentinelNode } from './sentinel.js';
+export type { SentinelNode } from '../redis/settings.js';
 export {
   TokenClientRedisError,
   TokenClientStateError,

@@ -1,14 +1,10 @@
 import { parseRelayEvent, type RelayEvent } from '../contract/relay-event.js';
-import { formatNode, type SentinelProxyEvent } from '../shared/sentinel-proxy.js';
+import { closeQuietly, createRedisClient } from '../redis/connect.js';
+import { describeRedisError } from '../redis/redact.js';
+import { sentinelLogLine, type SentinelProxyEvent } from '../redis/sentinel-proxy.js';
+import { Secret } from '../shared/secret.js';
 import { TokenClientStateError } from './errors.js';
-import {
-  closeQuietly,
-  createOwnedClient,
-  describeConnectionError,
-  type TokenClientRedis,
-} from './redis-connection.js';
-import { createSentinelOwnedClient } from './sentinel.js';
-import type { TokenClientConfig, TokenClientLogger } from './token-client-options.js';
+import type { TokenClientConfig, TokenClientLogger, TokenClientRedis } from './token-client-options.js';
 import type { StoredToken } from './token-info.js';
 import { TokenReader } from './token-reader.js';
 
@@ -77,7 +73,7 @@ export class RelayLink {
       connection: () => (this.#closing === undefined ? this.#command : undefined),
       onRead: (stored, read) => this.#handOut(stored, read),
       onRetry: (cause, attempt) => {
-        const fields = { key: config.keys.token, ...describeConnectionError(cause, undefined) };
+        const fields = { key: config.keys.token, ...errorFields(cause, undefined) };
         if (attempt === 0) this.#log('warn', fields, 'Reading the token failed; retrying');
         else this.#log('debug', fields, 'Reading the token failed again; retrying');
       },
@@ -164,29 +160,22 @@ export class RelayLink {
     if (providedClient !== undefined) {
       command = providedClient;
     } else {
-      const owned = {
-        url: settings.redisUrl,
+      const created = await createRedisClient({
+        url: new Secret(settings.redisUrl),
         name: settings.connectionName,
         connectTimeoutMs: settings.connectTimeoutMs,
         commandTimeoutMs: settings.commandTimeoutMs,
         reconnectMaxDelayMs: settings.reconnectMaxDelayMs,
-      };
-      if (sentinel === undefined) {
-        command = createOwnedClient(owned);
-      } else {
-        const opened = await createSentinelOwnedClient({
-          ...owned,
-          sentinel,
-          onEvent: this.#onSentinelEvent,
-        });
-        if (this.closed) {
-          // Closed while the proxy started: the close found nothing to close.
-          await opened.closeProxy();
-          throw new TokenClientStateError('closed');
-        }
-        command = opened.client;
-        this.#closeProxy = opened.closeProxy;
+        sentinel: sentinel && { ...sentinel, masterWaitMs: settings.commandTimeoutMs },
+        onSentinelEvent: this.#onSentinelEvent,
+      });
+      if (this.closed) {
+        // Closed while the Sentinel proxy started: the close found nothing to close.
+        await created.closeProxy();
+        throw new TokenClientStateError('closed');
       }
+      command = created.client;
+      this.#closeProxy = created.closeProxy;
       // Without an 'error' listener node-redis throws the first dropped connection at the process;
       // a client the application gave us is its owner's to listen to.
       command.on('error', this.#onCommandError);
@@ -282,18 +271,16 @@ export class RelayLink {
   readonly #onCommandReady = (): void => this.#connectionReady('command');
   readonly #onSubscriberReady = (): void => this.#connectionReady('subscriber');
   readonly #onSentinelEvent = (event: SentinelProxyEvent): void => {
-    if (event.type === 'master-changed' && event.previous !== undefined) {
-      this.#log('warn', { master: formatNode(event.master) }, 'Redis master changed (failover)');
-    } else if (event.type === 'sentinel-unreachable') {
-      this.#log('debug', { sentinel: formatNode(event.sentinel) }, 'sentinel did not answer');
-    }
+    const line = sentinelLogLine(event);
+    // The client's loggers have no info level: a master found is only news at debug.
+    this.#log(line.level === 'info' ? 'debug' : line.level, line.fields, line.message);
   };
 
   #connectionError(role: ConnectionRole, error: unknown): void {
     if (this.closed) return;
     const fields = {
       connection: role,
-      ...describeConnectionError(
+      ...errorFields(
         error,
         this.#config.providedClient === undefined ? this.#config.settings.redisUrl : undefined,
       ),
@@ -329,6 +316,12 @@ export class RelayLink {
       logger[level](fields, message);
     }
   }
+}
+
+/** A Redis error as the client logs it: `error` (its name), `message` without secrets, `errorCode`. */
+function errorFields(error: unknown, url: string | undefined): Record<string, unknown> {
+  const { name, ...rest } = describeRedisError(error, url);
+  return { error: name, ...rest };
 }
 
 /**

@@ -1,11 +1,36 @@
 import { relayKeys } from '../contract/keys.js';
 import type { RelayEvent } from '../contract/relay-event.js';
 import type { RelayKeys } from '../contract/types.js';
-import type { SentinelNode } from '../shared/sentinel-proxy.js';
-import type { TokenClientRedis } from './redis-connection.js';
-import { readSentinelOptions, type TokenClientSentinel } from './sentinel.js';
+import {
+  isConnectionName,
+  isMasterName,
+  parseSentinelNodes,
+  type SentinelNode,
+  type SentinelSettings,
+} from '../redis/settings.js';
+import { definedOnly } from '../shared/defaults.js';
 import type { TokenInfo } from './token-info.js';
 import { MAX_TIMER_DELAY_MS, type TokenWait } from './token-waiters.js';
+
+/**
+ * The part of a node-redis (`redis@5`) client that the token client uses. Structural on purpose:
+ * the type `createClient()` returns carries generics (modules, RESP version, type mapping) that
+ * differ from one application to the next, and every such client fits this interface.
+ */
+export interface TokenClientRedis {
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  connect(): Promise<unknown>;
+  close(): Promise<void>;
+  destroy(): void;
+  /** `options.timeout: 0` turns the connection's command time-out off for this command. */
+  sendCommand(args: readonly string[], options?: { timeout?: number }): Promise<unknown>;
+  duplicate(overrides: { name: string }): TokenClientRedis;
+  subscribe(channels: string, listener: (message: string, channel: string) => unknown): Promise<void>;
+  unsubscribe(channels: string): Promise<void>;
+  on(event: 'ready' | 'error', listener: (...args: unknown[]) => void): unknown;
+  off(event: 'ready' | 'error', listener: (...args: unknown[]) => void): unknown;
+}
 
 /**
  * Where the client reports what happens to it. pino's and `console` both fit. Lines carry
@@ -43,7 +68,11 @@ export interface TokenClientOptions {
   connectionName?: string | undefined;
   /** How long one connection attempt may take (own connections only). */
   connectTimeoutMs?: number | undefined;
-  /** How long a read or a report may wait for Redis (own connections only). */
+  /**
+   * How long a read may wait for its reply before it is retried, and a report may wait to be written
+   * to the connection (own connections only). Also how long a new connection waits for a master
+   * during a Sentinel failover.
+   */
   commandTimeoutMs?: number | undefined;
   /** The longest wait between two reconnect attempts, or two retries of a failed read. */
   reconnectMaxDelayMs?: number | undefined;
@@ -133,7 +162,7 @@ export interface TokenClientConfig {
   readonly settings: ClientSettings;
   /** The application's client, when it gave one (`client`). */
   readonly providedClient: TokenClientRedis | undefined;
-  readonly sentinel: TokenClientSentinel | undefined;
+  readonly sentinel: SentinelSettings | undefined;
   readonly logger: TokenClientLogger | undefined;
   readonly keys: RelayKeys;
 }
@@ -157,7 +186,7 @@ export function readTokenClientOptions(options: TokenClientOptions): TokenClient
   if (sentinel !== undefined && options.client !== undefined) {
     throw new TypeError('Pass either sentinels or client to TokenClient, not both');
   }
-  const settings: ClientSettings = { ...TOKEN_CLIENT_DEFAULTS, ...withoutUndefined(given) };
+  const settings: ClientSettings = { ...TOKEN_CLIENT_DEFAULTS, ...definedOnly(given) };
   const { prefix, account, connectionName } = settings;
   for (const [name, value] of Object.entries({ prefix, account })) {
     if (typeof value !== 'string' || value.length === 0) {
@@ -172,7 +201,7 @@ export function readTokenClientOptions(options: TokenClientOptions): TokenClient
   if (typeof settings.shareConnections !== 'boolean') {
     throw new TypeError('TokenClient option shareConnections must be true or false');
   }
-  if (!/^[!-~]+$/.test(connectionName)) {
+  if (!isConnectionName(connectionName)) {
     // CLIENT SETNAME refuses it, and would fail every connection attempt forever.
     throw new TypeError('TokenClient option connectionName must be printable ASCII without spaces');
   }
@@ -183,6 +212,40 @@ export function readTokenClientOptions(options: TokenClientOptions): TokenClient
     logger: options.logger,
     keys: relayKeys({ prefix, account }),
   };
+}
+
+/**
+ * The Sentinel settings in {@link TokenClientOptions}: `sentinels` (nodes, or the `REDIS_SENTINELS`
+ * text `host:port,host:port`) and `sentinelMaster`, both or neither.
+ *
+ * @throws TypeError naming the option when only one is given or a value is not valid
+ */
+export function readSentinelOptions(
+  options: Pick<TokenClientOptions, 'sentinels' | 'sentinelMaster'>,
+): SentinelSettings | undefined {
+  const { sentinels, sentinelMaster } = options;
+  if (sentinels === undefined && sentinelMaster === undefined) return undefined;
+  if (sentinels === undefined || sentinelMaster === undefined) {
+    throw new TypeError('TokenClient options sentinels and sentinelMaster go together: give both or neither');
+  }
+  if (typeof sentinelMaster !== 'string' || !isMasterName(sentinelMaster)) {
+    throw new TypeError('TokenClient option sentinelMaster must be a master name (letters, digits, - _ .)');
+  }
+  let nodes: readonly SentinelNode[];
+  if (typeof sentinels === 'string') {
+    const parsed = parseSentinelNodes(sentinels);
+    if (!parsed.ok) throw new TypeError(`TokenClient option sentinels ${parsed.error}`);
+    nodes = parsed.nodes;
+  } else {
+    nodes = sentinels.map((node) => ({ host: node.host, port: node.port }));
+    const bad = nodes.some(
+      (node) => typeof node.host !== 'string' || node.host === '' || !Number.isInteger(node.port),
+    );
+    if (nodes.length === 0 || bad) {
+      throw new TypeError('TokenClient option sentinels must list at least one { host, port }');
+    }
+  }
+  return Object.freeze({ sentinels: Object.freeze(nodes), masterName: sentinelMaster });
 }
 
 /**
@@ -213,10 +276,4 @@ export function readWaitOptions(options: WaitForTokenOptions, defaultTimeoutMs: 
 /** Whether `value` is a time-out `setTimeout` takes as given: a number of ms from 1 to about 24.8 days. */
 function isTimeout(value: unknown): value is number {
   return typeof value === 'number' && value >= 1 && value <= MAX_TIMER_DELAY_MS;
-}
-
-function withoutUndefined<T extends object>(options: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as {
-    [K in keyof T]?: Exclude<T[K], undefined>;
-  };
 }

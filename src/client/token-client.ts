@@ -1,6 +1,5 @@
 import { TokenClientRedisError, TokenClientStateError } from './errors.js';
 import { HeldToken, tellListeners } from './held-token.js';
-import type { TokenClientRedis } from './redis-connection.js';
 import type { RelayEvent } from '../contract/relay-event.js';
 import { acquireRelayLink, type LinkMember, type RelayLink } from './relay-link.js';
 import {
@@ -10,6 +9,7 @@ import {
   type TokenChangeListener,
   type TokenClientConfig,
   type TokenClientOptions,
+  type TokenClientRedis,
   type TokenClientStartOptions,
   type WaitForTokenOptions,
 } from './token-client-options.js';

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { toTokenRecord } from '../contract/token-record.js';
+import { readTokenEnvelope } from '../contract/token-envelope.js';
 
 /** The current token of an account, as {@link TokenClient.getToken} serves it. */
 export interface TokenInfo {
@@ -66,31 +66,17 @@ export type StoredToken =
   | { readonly kind: 'token'; readonly info: ClientTokenInfo; readonly expiresAtMs: number };
 
 /**
- * Reads the reply of `GET P:token:A`: keyv's envelope `{"value": <record>, "expires": <epoch ms>}`,
- * written with plain `JSON.stringify` (so a token starting with `:` is stored as is; keyv's default
- * deserializer would mangle it). Never throws, and a `problem` never quotes the value.
+ * Reads the reply of `GET P:token:A` (see {@link readTokenEnvelope}). Never throws, and a `problem`
+ * never quotes the value.
  */
 export function parseStoredToken(reply: unknown, nowMs: number): StoredToken {
   if (reply === null || reply === undefined) return { kind: 'absent' };
   // A client with a type mapping may answer a bulk string as a Buffer.
   const text = Buffer.isBuffer(reply) ? reply.toString('utf8') : reply;
   if (typeof text !== 'string') return { kind: 'malformed', problem: 'not a string' };
-  let envelope: unknown;
-  try {
-    envelope = JSON.parse(text);
-  } catch {
-    return { kind: 'malformed', problem: 'not JSON' };
-  }
-  if (typeof envelope !== 'object' || envelope === null) {
-    return { kind: 'malformed', problem: 'not a keyv envelope' };
-  }
-  const { value, expires } = envelope as { value?: unknown; expires?: unknown };
-  const record = toTokenRecord(value);
-  if (record === undefined) return { kind: 'malformed', problem: 'not a token record' };
-  // The earlier of the two ends: the record's own, and keyv's (they are the same when the relay
-  // wrote it).
-  const recordEndMs = Date.parse(record.expiresAt);
-  const expiresAtMs = typeof expires === 'number' ? Math.min(recordEndMs, expires) : recordEndMs;
+  const read = readTokenEnvelope(text);
+  if (!read.ok) return { kind: 'malformed', problem: read.problem };
+  const { record, expiresAtMs } = read;
   if (!(expiresAtMs > nowMs)) return { kind: 'expired', generation: record.generation };
   const info = new ClientTokenInfo(
     record.token,

@@ -1,6 +1,6 @@
 import { reconnectDelayMs } from '../shared/sleep.js';
 import { TokenClientRedisError } from './errors.js';
-import type { TokenClientRedis } from './redis-connection.js';
+import type { TokenClientRedis } from './token-client-options.js';
 import { parseStoredToken, type StoredToken } from './token-info.js';
 
 /** The first retry of a failed read waits about this long; later ones double. */

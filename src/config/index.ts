@@ -8,7 +8,7 @@
  * - load.ts: {@link loadConfig}, which puts them together
  */
 export { ConfigError, type ConfigProblem } from './errors.js';
-export { loadConfig, type Config, type RedisSentinelConfig } from './load.js';
+export { loadConfig, type Config } from './load.js';
 export {
   CONFIG_VARIABLES,
   FILE_SUFFIX,

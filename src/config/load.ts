@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import type { CodeDigits } from '../domain/code-digits.js';
 import { formatDuration } from '../shared/duration.js';
 import type { Secret } from '../shared/secret.js';
-import { parseSentinelNodes, type SentinelNode } from '../shared/sentinel-proxy.js';
+import { isMasterName, parseSentinelNodes, type SentinelSettings } from '../redis/settings.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
-import { EnvReader, MAX_NAME_LENGTH, NAME_PATTERN, PREFIX_PATTERN, quote } from './reader.js';
+import { EnvReader, NAME_PATTERN, PREFIX_PATTERN, quote } from './reader.js';
 import { readSecretFiles } from './secret-files.js';
 import { CONFIG_VARIABLES, FILE_SUFFIX } from './variables.js';
 
@@ -29,7 +29,7 @@ export interface Config {
   /** `REDIS_URL`. May carry a password: never log it whole. */
   readonly redisUrl: Secret;
   /** `REDIS_SENTINELS` and `REDIS_SENTINEL_MASTER`: both, or `undefined` when neither is set. */
-  readonly redisSentinel: RedisSentinelConfig | undefined;
+  readonly redisSentinel: SentinelSettings | undefined;
   readonly account: string;
   readonly keyPrefix: string;
   readonly codeTimeoutMs: number;
@@ -184,21 +184,13 @@ function deepFreeze<T>(value: T): T {
   return Object.freeze(value);
 }
 
-/** Redis Sentinel, as `REDIS_SENTINELS` and `REDIS_SENTINEL_MASTER` give it. */
-export interface RedisSentinelConfig {
-  /** The sentinels, in the order given, without duplicates. */
-  readonly sentinels: readonly SentinelNode[];
-  /** The master group's name. */
-  readonly masterName: string;
-}
-
 /**
  * `REDIS_SENTINELS` and `REDIS_SENTINEL_MASTER`: both or neither. With them, `REDIS_URL` gives only
  * the user and password (its host and port are not used) and must be `redis://`: the connections go
- * through a local proxy that follows the master (see store/sentinel-proxy.ts), where a TLS
+ * through a local proxy that follows the master (see redis/sentinel-proxy.ts), where a TLS
  * certificate could not be checked against the master's name.
  */
-function readRedisSentinel(reader: EnvReader, redisUrl: Secret | undefined): RedisSentinelConfig | undefined {
+function readRedisSentinel(reader: EnvReader, redisUrl: Secret | undefined): SentinelSettings | undefined {
   const nodesText = reader.text('REDIS_SENTINELS');
   const masterName = reader.text('REDIS_SENTINEL_MASTER');
   if (nodesText === undefined && masterName === undefined) return undefined;
@@ -209,7 +201,7 @@ function readRedisSentinel(reader: EnvReader, redisUrl: Secret | undefined): Red
   }
   const nodes = parseSentinelNodes(nodesText);
   if (!nodes.ok) reader.bad('REDIS_SENTINELS', nodes.error);
-  const nameOk = masterName.length <= MAX_NAME_LENGTH && NAME_PATTERN.test(masterName);
+  const nameOk = isMasterName(masterName);
   if (!nameOk) reader.bad('REDIS_SENTINEL_MASTER', `${quote(masterName)} is not a master name`);
   if (redisUrl !== undefined && redisUrl.reveal().startsWith('rediss:')) {
     reader.bad('REDIS_SENTINELS', 'cannot be used with a rediss:// REDIS_URL yet (TLS through Sentinel)');

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RedisClient } from './redis-connection.js';
+import type { RedisClient } from '../redis/connect.js';
 
 /** The keys and arguments of one script call. */
 export interface ScriptCall {

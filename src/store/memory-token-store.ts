@@ -1,33 +1,11 @@
-import { InvalidTokenError } from './errors.js';
-import { isExpired, toTokenRecord } from '../contract/token-record.js';
-import { buildTokenRecord, checkNewToken, nextGeneration } from './new-token.js';
+import { isExpired } from '../contract/token-record.js';
+import { buildTokenRecord, checkNewToken, checkRestorable, nextGeneration } from './new-token.js';
 import type { NewToken, TokenRecord, TokenStore } from '../relay/ports/token-store.js';
 
 /** Options of {@link MemoryTokenStore}. */
 export interface MemoryTokenStoreOptions {
   /** `RELAY_ACCOUNT`, written into every record. */
   account: string;
-}
-
-/**
- * Checks a record given to `TokenStore.restore` and returns it reduced to the record's own fields,
- * in the order docs/contract.md#the-token lists them (so both stores write the same bytes). Throws
- * {@link InvalidTokenError} or a `RangeError`, whose messages never hold the token. Shared by both
- * stores; expiry is the caller's to check, as an expired record is refused, not an error.
- */
-export function checkRestorable(record: TokenRecord, account: string): TokenRecord {
-  const checked = toTokenRecord(record);
-  if (checked === undefined) {
-    if (typeof record.token !== 'string' || record.token.length === 0) {
-      throw new InvalidTokenError('empty-token');
-    }
-    if (!Number.isSafeInteger(record.generation) || record.generation < 0) {
-      throw new RangeError('Token not restored: its generation is not a non-negative integer');
-    }
-    throw new InvalidTokenError('invalid-date');
-  }
-  if (checked.account !== account) throw new RangeError('Token not restored: it is of another account');
-  return checked;
 }
 
 /**

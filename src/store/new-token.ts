@@ -1,9 +1,10 @@
 import { isNonNegativeInteger } from '../contract/json-object.js';
+import { toTokenRecord } from '../contract/token-record.js';
 import type { TokenRecord } from '../contract/types.js';
 import type { NewToken } from '../relay/ports/token-store.js';
 import { InvalidTokenError } from './errors.js';
 
-/** What both token stores do with a new token before and while they write it. */
+/** What both token stores do with a token before and while they write it. */
 
 /** A {@link NewToken} checked and reduced to what a record needs. */
 export interface CheckedNewToken {
@@ -71,4 +72,25 @@ export function buildTokenRecord(checked: CheckedNewToken, account: string, gene
     obtainedAt: checked.obtainedAt,
     expiresAt: checked.expiresAt,
   });
+}
+
+/**
+ * Checks a record given to `TokenStore.restore` and returns it reduced to the record's own fields,
+ * in the order docs/contract.md#the-token lists them (so both stores write the same bytes). Throws
+ * {@link InvalidTokenError} or a `RangeError`, whose messages never hold the token.
+ * Expiry is the caller's to check, as an expired record is refused, not an error.
+ */
+export function checkRestorable(record: TokenRecord, account: string): TokenRecord {
+  const checked = toTokenRecord(record);
+  if (checked === undefined) {
+    if (typeof record.token !== 'string' || record.token.length === 0) {
+      throw new InvalidTokenError('empty-token');
+    }
+    if (!Number.isSafeInteger(record.generation) || record.generation < 0) {
+      throw new RangeError('Token not restored: its generation is not a non-negative integer');
+    }
+    throw new InvalidTokenError('invalid-date');
+  }
+  if (checked.account !== account) throw new RangeError('Token not restored: it is of another account');
+  return checked;
 }

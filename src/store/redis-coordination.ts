@@ -28,7 +28,7 @@ import {
   SAVE_PROMPTS_SCRIPT,
   SPEND_LOGIN_SCRIPT,
 } from './redis-coordination-scripts.js';
-import type { RedisClient } from './redis-connection.js';
+import type { RedisClient } from '../redis/connect.js';
 import { LuaScript } from './lua-script.js';
 
 // Each script is sent whole once per server, then called by its hash (see LuaScript).

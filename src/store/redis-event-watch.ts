@@ -1,5 +1,5 @@
 import { errorFields, type Logger } from '../shared/log.js';
-import { connectSubscriber, type RedisClient } from './redis-connection.js';
+import { connectSubscriber, type RedisClient } from '../redis/connect.js';
 import { parseRelayEvent } from '../contract/relay-event.js';
 import type { RelayKeys } from '../relay/ports/token-store.js';
 

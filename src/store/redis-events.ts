@@ -1,6 +1,6 @@
 import { errorFields, type Logger } from '../shared/log.js';
 import { type BotRequest, parseBotRequest } from '../contract/bot-request.js';
-import { connectSubscriber, type RedisClient } from './redis-connection.js';
+import { connectSubscriber, type RedisClient } from '../redis/connect.js';
 import type { EventPublisher, RelayEvent, RelayKeys } from '../relay/ports/token-store.js';
 
 export { parseBotRequest, type BotRequest, type BotRequestParseResult } from '../contract/bot-request.js';

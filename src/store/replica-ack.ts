@@ -1,5 +1,5 @@
 import { errorFields, type Logger } from '../shared/log.js';
-import type { RedisClient } from './redis-connection.js';
+import type { RedisClient } from '../redis/connect.js';
 
 /** How long a token write waits for a replica by default: a healthy replica acknowledges in ms. */
 export const REPLICA_WAIT_DEFAULT_MS = 1_000;

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RedisAuditTrail, type RedisAuditTrailOptions } from '../../src/audit/redis-audit-trail.js';
 import { Secret } from '../../src/shared/secret.js';
 import { relayKeys } from '../../src/contract/keys.js';
-import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/store/redis-connection.js';
+import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/redis/connect.js';
 import type { RelayKeys } from '../../src/relay/ports/token-store.js';
 import { connectRedis, deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { captureLog } from '../store/log-capture.js';

@@ -10,7 +10,7 @@ import { relayKeys } from '../../src/contract/keys.js';
 import { MemoryCoordination } from '../../src/store/memory-coordination.js';
 import { MemoryEventPublisher } from '../../src/store/memory-events.js';
 import { MemoryTokenStore } from '../../src/store/memory-token-store.js';
-import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/store/redis-connection.js';
+import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/redis/connect.js';
 import type { RelayKeys } from '../../src/relay/ports/token-store.js';
 import { RecordingOperators } from '../fakes/recording-operators.js';
 import { ScriptedBroker } from '../fakes/scripted-broker.js';

@@ -55,12 +55,12 @@ describe('the client package (npm run pack:client)', () => {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  it('holds the client, the contract and shared modules it imports, its README, and nothing else', async () => {
+  it('holds the client, the contract, redis and shared modules it imports, its README, and nothing else', async () => {
     const { stdout } = await run('tar', ['-tzf', tarball]);
     const files = stdout.trim().split('\n').sort();
     for (const file of files) {
       expect(file).toMatch(
-        /^package\/((client|contract|shared)\/[\w-]+\.(js|d\.ts)|package\.json|README\.md)$/,
+        /^package\/((client|contract|redis|shared)\/[\w-]+\.(js|d\.ts)|package\.json|README\.md)$/,
       );
     }
     expect(files).toContain('package/client/index.js');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_RELAY_EVENT_LENGTH, parseRelayEvent } from '../../src/client/index.js';
-import { describeConnectionError } from '../../src/client/redis-connection.js';
+import { describeRedisError } from '../../src/redis/redact.js';
 import { parseStoredToken } from '../../src/client/token-info.js';
 
 const NOW_MS = Date.parse('2026-05-01T12:00:00.000Z');
@@ -110,7 +110,7 @@ describe('parseStoredToken', () => {
   });
 });
 
-describe('describeConnectionError', () => {
+describe('describeRedisError', () => {
   it('keeps the name and code, and removes the URL and its credentials from the message', () => {
     const error = Object.assign(
       new Error('auth as relay-user with p%40ss and p@ss at redis://relay-user:p%40ss@h'),
@@ -118,8 +118,8 @@ describe('describeConnectionError', () => {
         code: 'WRONGPASS',
       },
     );
-    const fields = describeConnectionError(error, 'redis://relay-user:p%40ss@h');
-    expect(fields).toMatchObject({ error: 'Error', errorCode: 'WRONGPASS' });
+    const fields = describeRedisError(error, 'redis://relay-user:p%40ss@h');
+    expect(fields).toMatchObject({ name: 'Error', errorCode: 'WRONGPASS' });
     expect(String(fields.message)).not.toMatch(/relay-user|p%40ss|p@ss/);
   });
 });

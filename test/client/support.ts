@@ -8,7 +8,7 @@ import {
 } from '../../src/client/index.js';
 import { Secret } from '../../src/shared/secret.js';
 import { relayKeys } from '../../src/contract/keys.js';
-import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/store/redis-connection.js';
+import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/redis/connect.js';
 import { RedisEventPublisher } from '../../src/store/redis-events.js';
 import { RedisTokenStore } from '../../src/store/redis-token-store.js';
 import type { RelayEvent, RelayKeys, TokenRecord } from '../../src/relay/ports/token-store.js';

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
-import { readSentinelOptions } from '../../src/client/sentinel.js';
+import { readSentinelOptions } from '../../src/client/token-client-options.js';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
-import { parseMasterReply, parseSentinelNodes, throughProxy } from '../../src/shared/sentinel-proxy.js';
+import { parseMasterReply, throughProxy } from '../../src/redis/sentinel-proxy.js';
+import { parseSentinelNodes } from '../../src/redis/settings.js';
 import { REQUIRED } from '../helpers/config.js';
 
 function problems(env: Record<string, string>): string[] {

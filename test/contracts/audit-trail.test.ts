@@ -2,7 +2,7 @@ import { MemoryAuditTrail } from '../../src/audit/memory-audit-trail.js';
 import { RedisAuditTrail } from '../../src/audit/redis-audit-trail.js';
 import { relayKeys } from '../../src/contract/keys.js';
 import { Secret } from '../../src/shared/secret.js';
-import { connectRedis } from '../../src/store/redis-connection.js';
+import { connectRedis } from '../../src/redis/connect.js';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { auditTrailContract } from './audit-trail.contract.js';
 

@@ -1,7 +1,7 @@
 import { relayKeys } from '../../src/contract/keys.js';
 import { Secret } from '../../src/shared/secret.js';
 import { MemoryCoordination } from '../../src/store/memory-coordination.js';
-import { connectRedis, type RedisClient } from '../../src/store/redis-connection.js';
+import { connectRedis, type RedisClient } from '../../src/redis/connect.js';
 import { RedisCoordination } from '../../src/store/redis-coordination.js';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { coordinationContract } from './coordination.contract.js';

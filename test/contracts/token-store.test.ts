@@ -1,7 +1,7 @@
 import { relayKeys } from '../../src/contract/keys.js';
 import { Secret } from '../../src/shared/secret.js';
 import { MemoryTokenStore } from '../../src/store/memory-token-store.js';
-import { connectRedis } from '../../src/store/redis-connection.js';
+import { connectRedis } from '../../src/redis/connect.js';
 import { RedisTokenStore } from '../../src/store/redis-token-store.js';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { tokenStoreContract } from './token-store.contract.js';

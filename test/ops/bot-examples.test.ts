@@ -12,7 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { relayKeys } from '../../src/contract/keys.js';
 import type { RelayKeys, TokenRecord } from '../../src/contract/types.js';
 import { Secret } from '../../src/shared/secret.js';
-import { connectRedis, type RedisClient } from '../../src/store/redis-connection.js';
+import { connectRedis, type RedisClient } from '../../src/redis/connect.js';
 import { RedisEventPublisher } from '../../src/store/redis-events.js';
 import { RedisTokenStore } from '../../src/store/redis-token-store.js';
 import {

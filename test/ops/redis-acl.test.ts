@@ -8,7 +8,7 @@ import { Secret } from '../../src/shared/secret.js';
 import type { BotRequest } from '../../src/contract/bot-request.js';
 import { relayKeys } from '../../src/contract/keys.js';
 import { RedisCoordination } from '../../src/store/redis-coordination.js';
-import { connectRedis } from '../../src/store/redis-connection.js';
+import { connectRedis } from '../../src/redis/connect.js';
 import { RedisEventPublisher, subscribeToRequests } from '../../src/store/redis-events.js';
 import { RedisTokenStore } from '../../src/store/redis-token-store.js';
 import { captureLog } from '../store/log-capture.js';

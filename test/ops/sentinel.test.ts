@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTokenClient, type TokenClient } from '../../src/client/index.js';
 import { Secret } from '../../src/shared/secret.js';
 import { relayKeys } from '../../src/contract/keys.js';
-import { connectRedis } from '../../src/store/redis-connection.js';
+import { connectRedis } from '../../src/redis/connect.js';
 import { RedisEventPublisher } from '../../src/store/redis-events.js';
 import { RedisTokenStore } from '../../src/store/redis-token-store.js';
 import { waitForReplica } from '../../src/store/replica-ack.js';

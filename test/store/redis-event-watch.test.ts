@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/shared/secret.js';
 import { relayKeys } from '../../src/contract/keys.js';
-import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/store/redis-connection.js';
+import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/redis/connect.js';
 import { watchTokenEvents, type TokenEventWatch } from '../../src/store/redis-event-watch.js';
 import { connectRedis, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 

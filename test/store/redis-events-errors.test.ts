@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Secret } from '../../src/shared/secret.js';
 import { relayKeys } from '../../src/contract/keys.js';
-import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/store/redis-connection.js';
+import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/redis/connect.js';
 import { RedisRequestSubscriber } from '../../src/store/redis-events.js';
 import type { RelayKeys } from '../../src/relay/ports/token-store.js';
 import { connectRedis, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Secret } from '../../src/shared/secret.js';
 import type { BotRequest } from '../../src/contract/bot-request.js';
 import { relayKeys } from '../../src/contract/keys.js';
-import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/store/redis-connection.js';
+import { connectRedis as connectRelayRedis, type RedisClient } from '../../src/redis/connect.js';
 import {
   RedisEventPublisher,
   RedisRequestSubscriber,

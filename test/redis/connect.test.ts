@@ -1,14 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import { Secret } from '../../src/shared/secret.js';
-import {
-  connectRedis,
-  connectSubscriber,
-  createRedisClient,
-  reconnectDelayMs,
-  redactRedisUrl,
-} from '../../src/store/redis-connection.js';
+import { connectRedis, connectSubscriber, createRedisClient } from '../../src/redis/connect.js';
+import { redactRedisUrl } from '../../src/redis/redact.js';
+import { reconnectDelayMs } from '../../src/shared/sleep.js';
 import { connectRedis as connectPlain, TEST_REDIS_URL } from '../helpers/redis.js';
-import { captureLog } from './log-capture.js';
+import { captureLog } from '../store/log-capture.js';
 
 describe('reconnectDelayMs', () => {
   const backoff = { initialDelayMs: 100, maxDelayMs: 10_000 };
@@ -108,8 +104,8 @@ describe('connectRedis', () => {
     expect(log.text()).not.toContain('hunter2-pass');
   });
 
-  it('refuses a connection name that CLIENT SETNAME would refuse on every attempt', () => {
-    expect(() => createRedisClient({ url: new Secret(TEST_REDIS_URL), name: 'otp relay' })).toThrow(
+  it('refuses a connection name that CLIENT SETNAME would refuse on every attempt', async () => {
+    await expect(createRedisClient({ url: new Secret(TEST_REDIS_URL), name: 'otp relay' })).rejects.toThrow(
       TypeError,
     );
   });

@@ -1,12 +1,7 @@
-// node:net and node-redis only: the bots' client library uses this too, and stays light.
 import { createServer, connect as connectTcp, type Server, type Socket } from 'node:net';
 import { createClient } from '@redis/client';
-
-/** One Redis Sentinel (or Redis node) address. */
-export interface SentinelNode {
-  readonly host: string;
-  readonly port: number;
-}
+import { definedOnly } from '../shared/defaults.js';
+import { formatNode, SENTINEL_DEFAULTS, type SentinelNode, type SentinelSettings } from './settings.js';
 
 /** What a {@link SentinelMasterProxy} reports; never a credential (it holds none). */
 export type SentinelProxyEvent =
@@ -16,40 +11,21 @@ export type SentinelProxyEvent =
   | { readonly type: 'sentinel-unreachable'; readonly sentinel: SentinelNode; readonly message: string }
   /** No sentinel named a master that is up; waiting connections keep waiting. */
   | { readonly type: 'no-master' }
-  /** A connection waited {@link SentinelProxyOptions.masterWaitMs} without a master and was closed. */
+  /** A connection waited {@link SentinelSettings.masterWaitMs} without a master and was closed. */
   | { readonly type: 'gave-up' };
 
 /** Options of {@link SentinelMasterProxy.start}. */
-export interface SentinelProxyOptions {
-  /** The sentinels to ask, in order (`REDIS_SENTINELS`). At least one. */
-  sentinels: readonly SentinelNode[];
-  /** The master group's name (`REDIS_SENTINEL_MASTER`). */
-  masterName: string;
-  /** How long a connection is held while no master is known (during a failover) before it is closed. */
-  masterWaitMs?: number | undefined;
-  /** While connections wait for a master: how often the sentinels are asked again. */
-  retryIntervalMs?: number | undefined;
-  /** How often the sentinels are asked whether the master changed, to cut connections to an old one. */
-  checkIntervalMs?: number | undefined;
-  /** How long one sentinel query, or one connection attempt to the master, may take. */
-  queryTimeoutMs?: number | undefined;
+export interface SentinelProxyOptions extends SentinelSettings {
   /** Receives what happens (for logs and tests). Called synchronously; must not throw. */
   onEvent?: ((event: SentinelProxyEvent) => void) | undefined;
 }
 
-/** Defaults of {@link SentinelProxyOptions}. */
-export const SENTINEL_PROXY_DEFAULTS = {
-  masterWaitMs: 30_000,
-  retryIntervalMs: 100,
-  checkIntervalMs: 1_000,
-  queryTimeoutMs: 1_000,
-} as const satisfies Required<Omit<SentinelProxyOptions, 'sentinels' | 'masterName' | 'onEvent'>>;
-
-/** {@link SentinelProxyOptions} merged over the defaults. */
-type ProxySettings = { readonly [K in keyof typeof SENTINEL_PROXY_DEFAULTS]: number } & {
-  readonly sentinels: readonly SentinelNode[];
-  readonly masterName: string;
-};
+/** While connections wait for a master: how often the sentinels are asked again. */
+const RETRY_INTERVAL_MS = 100;
+/** How often the sentinels are asked whether the master changed, to cut connections to an old one. */
+const CHECK_INTERVAL_MS = 1_000;
+/** How long one sentinel query, or one connection attempt to the master, may take. */
+const QUERY_TIMEOUT_MS = 1_000;
 
 /**
  * Flags of `SENTINEL MASTER` that mean the master cannot be used now. Not `disconnected`: right after
@@ -58,34 +34,11 @@ type ProxySettings = { readonly [K in keyof typeof SENTINEL_PROXY_DEFAULTS]: num
  */
 const DOWN_FLAGS = ['s_down', 'o_down'];
 
-/**
- * Parses `REDIS_SENTINELS`: comma-separated `host:port` (`[::1]:26379` for IPv6). Returns the nodes,
- * or what is wrong (the text quoted back is not a secret: sentinel addresses carry no password).
- */
-export function parseSentinelNodes(
-  text: string,
-): { ok: true; nodes: SentinelNode[] } | { ok: false; error: string } {
-  const parts = text
-    .split(',')
-    .map((part) => part.trim())
-    .filter((part) => part !== '');
-  if (parts.length === 0) return { ok: false, error: 'names no sentinel' };
-  const nodes: SentinelNode[] = [];
-  for (const part of parts) {
-    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):([0-9]{1,5})$/.exec(part);
-    const port = match === null ? NaN : Number(match[3]);
-    if (match === null || !(port >= 1 && port <= 65535)) {
-      return { ok: false, error: `${JSON.stringify(part.slice(0, 80))} is not host:port` };
-    }
-    const node = { host: match[1] ?? match[2] ?? '', port };
-    if (!nodes.some((known) => known.host === node.host && known.port === node.port)) nodes.push(node);
-  }
-  return { ok: true, nodes };
-}
-
-/** `host:port`, with brackets around an IPv6 address. */
-export function formatNode(node: SentinelNode): string {
-  return node.host.includes(':') ? `[${node.host}]:${node.port}` : `${node.host}:${node.port}`;
+/** A client's connection and the master connection it is piped to. */
+interface Link {
+  readonly client: Socket;
+  upstream?: Socket;
+  master?: SentinelNode;
 }
 
 /**
@@ -106,10 +59,10 @@ export function formatNode(node: SentinelNode): string {
  * checked against 127.0.0.1).
  */
 export class SentinelMasterProxy {
-  readonly #settings: ProxySettings;
+  readonly #settings: SentinelSettings & { readonly masterWaitMs: number };
   readonly #onEvent: (event: SentinelProxyEvent) => void;
   readonly #server: Server;
-  readonly #links = new Set<{ readonly client: Socket; upstream?: Socket; master?: SentinelNode }>();
+  readonly #links = new Set<Link>();
   readonly #sentinelClients = new Map<string, ReturnType<typeof createSentinelClient>>();
   #master: SentinelNode | undefined;
   #checkTimer: NodeJS.Timeout | undefined;
@@ -118,16 +71,9 @@ export class SentinelMasterProxy {
   private constructor(options: SentinelProxyOptions) {
     if (options.sentinels.length === 0)
       throw new RangeError('SentinelMasterProxy needs at least one sentinel');
-    const defaults = SENTINEL_PROXY_DEFAULTS;
-    this.#settings = {
-      sentinels: [...options.sentinels],
-      masterName: options.masterName,
-      masterWaitMs: options.masterWaitMs ?? defaults.masterWaitMs,
-      retryIntervalMs: options.retryIntervalMs ?? defaults.retryIntervalMs,
-      checkIntervalMs: options.checkIntervalMs ?? defaults.checkIntervalMs,
-      queryTimeoutMs: options.queryTimeoutMs ?? defaults.queryTimeoutMs,
-    };
-    this.#onEvent = options.onEvent ?? (() => undefined);
+    const { onEvent, sentinels, masterName, ...given } = options;
+    this.#settings = { ...SENTINEL_DEFAULTS, ...definedOnly(given), sentinels: [...sentinels], masterName };
+    this.#onEvent = onEvent ?? (() => undefined);
     this.#server = createServer({ pauseOnConnect: true }, (socket) => this.#accept(socket));
   }
 
@@ -141,7 +87,7 @@ export class SentinelMasterProxy {
         resolve();
       });
     });
-    proxy.#checkTimer = setInterval(() => void proxy.#check(), proxy.#settings.checkIntervalMs);
+    proxy.#checkTimer = setInterval(() => void proxy.#check(), CHECK_INTERVAL_MS);
     proxy.#checkTimer.unref();
     return proxy;
   }
@@ -208,17 +154,14 @@ export class SentinelMasterProxy {
       client.destroy();
       return;
     }
-    const link: { client: Socket; upstream?: Socket; master?: SentinelNode } = { client };
+    const link: Link = { client };
     this.#links.add(link);
     client.on('error', () => this.#cut(link));
     client.on('close', () => this.#cut(link));
     void this.#connectUpstream(link, Date.now() + this.#settings.masterWaitMs);
   }
 
-  async #connectUpstream(
-    link: { client: Socket; upstream?: Socket; master?: SentinelNode },
-    deadline: number,
-  ): Promise<void> {
+  async #connectUpstream(link: Link, deadline: number): Promise<void> {
     while (!this.#closed && this.#links.has(link)) {
       const master = await this.resolveMaster();
       if (master !== undefined && this.#links.has(link)) {
@@ -238,19 +181,19 @@ export class SentinelMasterProxy {
           return;
         }
       }
-      if (Date.now() + this.#settings.retryIntervalMs > deadline) {
+      if (Date.now() + RETRY_INTERVAL_MS > deadline) {
         this.#onEvent({ type: 'gave-up' });
         this.#cut(link);
         return;
       }
-      await new Promise((resolve) => setTimeout(resolve, this.#settings.retryIntervalMs).unref());
+      await new Promise((resolve) => setTimeout(resolve, RETRY_INTERVAL_MS).unref());
     }
   }
 
   #dial(node: SentinelNode): Promise<Socket> {
     return new Promise((resolve, reject) => {
       const socket = connectTcp({ host: node.host, port: node.port, noDelay: true, keepAlive: true });
-      socket.setTimeout(this.#settings.queryTimeoutMs, () => socket.destroy(new Error('connect timeout')));
+      socket.setTimeout(QUERY_TIMEOUT_MS, () => socket.destroy(new Error('connect timeout')));
       socket.once('error', reject);
       socket.once('connect', () => {
         socket.setTimeout(0);
@@ -260,7 +203,7 @@ export class SentinelMasterProxy {
     });
   }
 
-  #cut(link: { client: Socket; upstream?: Socket }): void {
+  #cut(link: Link): void {
     if (!this.#links.delete(link)) return;
     link.client.destroy();
     link.upstream?.destroy();
@@ -289,7 +232,7 @@ export class SentinelMasterProxy {
     if (client === undefined || !client.isReady) {
       if (client?.isOpen) client.destroy();
       this.#sentinelClients.delete(key);
-      client = createSentinelClient(sentinel, this.#settings.queryTimeoutMs);
+      client = createSentinelClient(sentinel, QUERY_TIMEOUT_MS);
       // A failed connection is reported through the rejected connect() below.
       client.on('error', () => undefined);
       await client.connect();
@@ -359,4 +302,47 @@ export function throughProxy(url: string, port: number): string {
   parsed.hostname = '127.0.0.1';
   parsed.port = String(port);
   return parsed.toString();
+}
+
+/** A log line: its level, its fields and its message. */
+export interface LogLine {
+  readonly level: 'debug' | 'info' | 'warn';
+  readonly fields: Record<string, unknown>;
+  readonly message: string;
+}
+
+/**
+ * How the relay and the client library log a {@link SentinelProxyEvent}: a new master at warn (a
+ * failover happened), the first one at info, and at debug what repeats during a failover (a
+ * sentinel that does not answer, no master yet). Addresses only: the proxy never holds a credential.
+ */
+export function sentinelLogLine(event: SentinelProxyEvent): LogLine {
+  switch (event.type) {
+    case 'master-changed':
+      return event.previous === undefined
+        ? {
+            level: 'info',
+            fields: { node: formatNode(event.master) },
+            message: 'Redis master found through Sentinel',
+          }
+        : {
+            level: 'warn',
+            fields: { node: formatNode(event.master), previous: formatNode(event.previous) },
+            message: 'Redis master changed (failover); reconnecting to the new master',
+          };
+    case 'sentinel-unreachable':
+      return {
+        level: 'debug',
+        fields: { sentinel: formatNode(event.sentinel), problem: event.message },
+        message: 'sentinel did not answer',
+      };
+    case 'no-master':
+      return { level: 'debug', fields: {}, message: 'no Redis master up yet (failover in progress?)' };
+    case 'gave-up':
+      return {
+        level: 'warn',
+        fields: {},
+        message: 'no Redis master found in time; the connection will be retried',
+      };
+  }
 }
