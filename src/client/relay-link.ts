@@ -3,6 +3,7 @@ import { closeQuietly, createRedisClient } from '../redis/connect.js';
 import { describeRedisError } from '../redis/redact.js';
 import { sentinelLogLine, type SentinelProxyEvent } from '../redis/sentinel-proxy.js';
 import { Secret } from '../shared/secret.js';
+import { untilAborted } from '../shared/sleep.js';
 import { TokenClientStateError } from './errors.js';
 import type { TokenClientConfig, TokenClientLogger, TokenClientRedis } from './token-client-options.js';
 import type { StoredToken } from './token-info.js';
@@ -322,35 +323,6 @@ export class RelayLink {
 function errorFields(error: unknown, url: string | undefined): Record<string, unknown> {
   const { name, ...rest } = describeRedisError(error, url);
   return { error: name, ...rest };
-}
-
-/**
- * Resolves or rejects as `promise` does, or rejects with the signal's reason once it aborts (after
- * calling `onAbort`).
- */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, onAbort?: () => void): Promise<T> {
-  if (signal.aborted) {
-    onAbort?.();
-    return Promise.reject(signal.reason as Error);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const aborted = (): void => {
-      onAbort?.();
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', aborted, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', aborted);
-        resolve(value);
-      },
-      // Whatever `promise` rejects with, passed on as it is (node-redis rejects with Errors).
-      (error: Error) => {
-        signal.removeEventListener('abort', aborted);
-        reject(error);
-      },
-    );
-  });
 }
 
 /** The process's shared links of clients that opened their own connections, by settings and account. */

@@ -60,3 +60,32 @@ export function reconnectDelayMs(
     random,
   );
 }
+
+/**
+ * Resolves or rejects as `promise` does, or rejects with the signal's reason once it aborts (after
+ * calling `onAbort`).
+ */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, onAbort?: () => void): Promise<T> {
+  if (signal.aborted) {
+    onAbort?.();
+    return Promise.reject(signal.reason as Error);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const aborted = (): void => {
+      onAbort?.();
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', aborted, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', aborted);
+        resolve(value);
+      },
+      // Whatever `promise` rejects with, passed on as it is (node-redis rejects with Errors).
+      (error: Error) => {
+        signal.removeEventListener('abort', aborted);
+        reject(error);
+      },
+    );
+  });
+}
