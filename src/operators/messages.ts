@@ -243,6 +243,8 @@ const ABANDONED_TEXT = {
     `this relay lost its hold on the login while the SMS was asked for, so the code of that SMS will not be taken. If no other prompt follows, ${f.useCommand('login')}.`,
   'store-unavailable': (f: Formatter) =>
     `the relay could not record it (Redis could not be reached), so the code of its SMS, if one came, will not be taken. Try ${f.useCommand('login')} again in a minute.`,
+  stopped: (f: Formatter) =>
+    `the relay was restarting while the SMS was asked for, so the code of that SMS, if one came, will not be taken. A new login starts when it is back if none is published; else ${f.useCommand('login')}.`,
 } as const satisfies Record<
   Extract<OperatorNotice, { kind: 'login-abandoned' }>['why'],
   (f: Formatter) => string

@@ -106,7 +106,7 @@ export class Commands {
     let loginsLastHour = 0;
     try {
       extras = await this.#o.statusExtras();
-      loginsLastHour = await this.#o.coordination.loginsInLastHour(this.#o.now());
+      loginsLastHour = await this.#o.coordination.loginsInLastHour();
     } catch (error) {
       // A status without its extras beats no status: they live in a Redis that may be down.
       this.#o.logger.warn({ err: errorFields(error) }, 'status extras unavailable');

@@ -207,10 +207,8 @@ export class MemoryCoordination implements LoginCoordination {
     this.#halt = copyHalt(halt);
   }
 
-  public async spendLogin(
-    nowMs: number,
-    maxPerHour: number,
-  ): Promise<{ ok: true } | { ok: false; nextAllowedAt: Date }> {
+  public async spendLogin(maxPerHour: number): Promise<{ ok: true } | { ok: false; nextAllowedAt: Date }> {
+    const nowMs = this.#now();
     checkArguments.spendLogin(nowMs, maxPerHour);
     // As Redis's ZREMRANGEBYSCORE -inf (now - 1h): a time exactly an hour old no longer counts.
     this.#logins = this.#logins.filter((at) => at > nowMs - LOGIN_WINDOW_MS);
@@ -222,8 +220,8 @@ export class MemoryCoordination implements LoginCoordination {
     return { ok: true };
   }
 
-  public async loginsInLastHour(nowMs: number): Promise<number> {
-    checkArguments.loginsInLastHour(nowMs);
+  public async loginsInLastHour(): Promise<number> {
+    const nowMs = this.#now();
     return this.#logins.filter((at) => at > nowMs - LOGIN_WINDOW_MS).length;
   }
 

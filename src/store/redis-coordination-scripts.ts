@@ -189,22 +189,41 @@ return {'ended', raw}
 `;
 
 /**
- * The SMS budget: drops the times an hour old or more, counts the rest, and records `ARGV[1]` if
- * fewer than `ARGV[3]`. The bounds come from the caller as strings, so Lua does no arithmetic on
- * epoch milliseconds (its number-to-string conversion keeps only 14 digits).
- * ARGV: now (score), now - 1h, the cap, a unique member, the window in ms.
- * Returns `{1}` when recorded, else `{0, <the oldest score still counted>}`.
+ * `script_now(arg)`: the time for the SMS budget, in epoch ms: `arg` when the caller gave one (a test's
+ * clock), else Redis's own (`TIME`), read when the script runs.
  */
-export const SPEND_LOGIN_SCRIPT = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
-local spent = redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[2], '+inf')
-if spent < tonumber(ARGV[3]) then
-  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+const SCRIPT_NOW = `
+local function script_now(arg)
+  local given = tonumber(arg)
+  if given then return given end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`;
+
+/**
+ * The SMS guard: records a step-1 call now if fewer than the cap were made in the hour before.
+ * KEYS: logins. ARGV: now (epoch ms, or '' for Redis's clock), the cap, a unique member, the window
+ * (ms). Returns `{1}` when recorded, else `{0, <oldest spend's time>}`.
+ */
+export const SPEND_LOGIN_SCRIPT = `${SCRIPT_NOW}
+local now = script_now(ARGV[1])
+local window = tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local spent = redis.call('ZCOUNT', KEYS[1], '(' .. (now - window), '+inf')
+if spent < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], window)
   return {1}
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return {0, oldest[2]}
+`;
+
+/** Step-1 calls in the hour before now. KEYS: logins. ARGV: now (or ''), the window (ms). */
+export const COUNT_LOGINS_SCRIPT = `${SCRIPT_NOW}
+local now = script_now(ARGV[1])
+return redis.call('ZCOUNT', KEYS[1], '(' .. (now - tonumber(ARGV[2])), '+inf')
 `;
 
 /**

@@ -27,6 +27,7 @@ import {
   SAVE_PENDING_SCRIPT,
   SAVE_PROMPTS_SCRIPT,
   SPEND_LOGIN_SCRIPT,
+  COUNT_LOGINS_SCRIPT,
 } from './redis-coordination-scripts.js';
 import type { RedisClient } from '../redis/connect.js';
 import { LuaScript } from './lua-script.js';
@@ -41,6 +42,7 @@ const REOPEN = new LuaScript(REOPEN_SCRIPT);
 const END_PENDING = new LuaScript(END_PENDING_SCRIPT);
 const CLAIM_INPUT = new LuaScript(CLAIM_INPUT_SCRIPT);
 const SPEND_LOGIN = new LuaScript(SPEND_LOGIN_SCRIPT);
+const COUNT_LOGINS = new LuaScript(COUNT_LOGINS_SCRIPT);
 
 /** Options of {@link RedisCoordination}. */
 export interface RedisCoordinationOptions {
@@ -50,6 +52,11 @@ export interface RedisCoordinationOptions {
   keys: Pick<RelayKeys, 'lock' | 'pending' | 'halt' | 'waiting' | 'logins' | 'inputs'>;
   /** Where unreadable stored values are reported (by key and problem, never the value). */
   logger?: Logger | undefined;
+  /**
+   * The SMS budget's clock, read when a call runs. Without it (the relay), the budget's scripts
+   * read Redis's own (`TIME`); tests with a fake clock give theirs.
+   */
+  now?: (() => number) | undefined;
 }
 
 /**
@@ -76,11 +83,13 @@ export class RedisCoordination implements LoginCoordination {
   readonly #client: RedisClient;
   readonly #keys: RedisCoordinationOptions['keys'];
   readonly #logger: Logger | undefined;
+  readonly #now: (() => number) | undefined;
 
   public constructor(options: RedisCoordinationOptions) {
     this.#client = options.client;
     this.#keys = options.keys;
     this.#logger = options.logger;
+    this.#now = options.now;
   }
 
   /** `SET P:lock:A <owner> NX PX <ttl>`. Not re-entrant: the owner itself gets `false` too. */
@@ -254,19 +263,19 @@ export class RedisCoordination implements LoginCoordination {
     await this.#client.set(this.#keys.halt, storedHalt(halt));
   }
 
-  public async spendLogin(
-    nowMs: number,
-    maxPerHour: number,
-  ): Promise<{ ok: true } | { ok: false; nextAllowedAt: Date }> {
-    checkArguments.spendLogin(nowMs, maxPerHour);
+  /**
+   * One Lua script that reads the time itself (Redis's `TIME`, or `now` when given: tests), so a
+   * spend is recorded when Redis runs it, whatever the relay's clock said before.
+   */
+  public async spendLogin(maxPerHour: number): Promise<{ ok: true } | { ok: false; nextAllowedAt: Date }> {
+    checkArguments.spendLogin(0, maxPerHour);
     const reply = await SPEND_LOGIN.run(this.#client, {
       keys: [this.#keys.logins],
       arguments: [
-        String(nowMs),
-        String(nowMs - LOGIN_WINDOW_MS),
+        this.#clock(),
         String(maxPerHour),
         // Two relays may spend in the same millisecond: the member must differ even then.
-        `${nowMs}-${randomUUID()}`,
+        randomUUID(),
         String(LOGIN_WINDOW_MS),
       ],
     });
@@ -277,10 +286,18 @@ export class RedisCoordination implements LoginCoordination {
     return { ok: false, nextAllowedAt: new Date(oldestMs + LOGIN_WINDOW_MS) };
   }
 
-  /** `ZCOUNT P:logins:A (<now - 1h> +inf`. */
-  public async loginsInLastHour(nowMs: number): Promise<number> {
-    checkArguments.loginsInLastHour(nowMs);
-    return this.#client.zCount(this.#keys.logins, `(${nowMs - LOGIN_WINDOW_MS}`, '+inf');
+  /** `ZCOUNT P:logins:A (<now - 1h> +inf`, now on Redis's clock (one script). */
+  public async loginsInLastHour(): Promise<number> {
+    const reply = await COUNT_LOGINS.run(this.#client, {
+      keys: [this.#keys.logins],
+      arguments: [this.#clock(), String(LOGIN_WINDOW_MS)],
+    });
+    return Number(reply);
+  }
+
+  /** The time for a script: `now` when this coordination was given one, else `''` (Redis's `TIME`). */
+  #clock(): string {
+    return this.#now === undefined ? '' : String(this.#now());
   }
 
   /** A stored pending login, or `undefined` (with a warning, never the value) if it is not one. */

@@ -11,23 +11,23 @@ async function relayClient(): Promise<RedisClient> {
   return connectRedis({ url: new Secret(TEST_REDIS_URL), name: 'otp-relay-test' });
 }
 
-coordinationContract('MemoryCoordination', async () => {
-  const coordination = new MemoryCoordination();
+coordinationContract('MemoryCoordination', async (now) => {
+  const coordination = new MemoryCoordination({ now });
   // Replicas in one process share one instance: that is what the demo and the relay tests do.
   return { coordination, replica: async () => coordination };
 });
 
-coordinationContract('RedisCoordination', async () => {
+coordinationContract('RedisCoordination', async (now) => {
   const prefix = uniquePrefix('coordination-contract');
   const keys = relayKeys({ prefix, account: 'default' });
   const clients = [await relayClient()];
   return {
-    coordination: new RedisCoordination({ client: clients[0]!, keys }),
+    coordination: new RedisCoordination({ client: clients[0]!, keys, now }),
     // Every replica on a connection of its own, as separate relay processes would be.
     replica: async () => {
       const client = await relayClient();
       clients.push(client);
-      return new RedisCoordination({ client, keys });
+      return new RedisCoordination({ client, keys, now });
     },
     cleanup: async () => {
       await deletePrefix(clients[0]!, prefix);

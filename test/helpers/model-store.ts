@@ -262,17 +262,15 @@ export class GatedCoordination implements LoginCoordination {
     return this.#call(() => this.inner.saveHalt(halt));
   }
 
-  public spendLogin(
-    nowMs: number,
-    maxPerHour: number,
-  ): Promise<{ ok: true } | { ok: false; nextAllowedAt: Date }> {
+  public spendLogin(maxPerHour: number): Promise<{ ok: true } | { ok: false; nextAllowedAt: Date }> {
     return this.#call(
-      () => this.inner.spendLogin(nowMs, maxPerHour),
-      (result) => result.ok && this.tracker.spent(nowMs, maxPerHour),
+      () => this.inner.spendLogin(maxPerHour),
+      // Recorded at the time the store ran it, as the store itself does.
+      (result) => result.ok && this.tracker.spent(Date.now(), maxPerHour),
     );
   }
 
-  public loginsInLastHour(nowMs: number): Promise<number> {
-    return this.#call(() => this.inner.loginsInLastHour(nowMs));
+  public loginsInLastHour(): Promise<number> {
+    return this.#call(() => this.inner.loginsInLastHour());
   }
 }

@@ -57,7 +57,10 @@ interface Answer {
   readonly operatorId: string;
   readonly relayId: string;
   readonly notice?: OperatorNotice['kind'];
-  /** `notice`: a DM reply (counts towards "answered twice"); `prompt`: a prompt shown or edited. */
+  /**
+   * `notice`: a DM reply (counts towards "answered twice"); `prompt`: a prompt shown or edited, or a
+   * DM to every operator.
+   */
   readonly kind: 'notice' | 'prompt';
 }
 
@@ -114,7 +117,14 @@ class ModelOperators implements OperatorChannel {
 
   public async broadcast(notice: OperatorNotice): Promise<void> {
     if (this.control.killed) return never();
-    this.world.log.push(`${this.control.relayId} → all: ${notice.kind}`);
+    // A DM to every operator answers the input it follows from too (the operator who pressed "Send
+    // a new code" hears that its login was abandoned with everyone else). Not counted towards
+    // "answered twice": the others hear it as well.
+    const inputId = inputContext.getStore()?.inputId;
+    if (inputId !== undefined) {
+      this.world.answered({ inputId, operatorId: '', relayId: this.control.relayId, kind: 'prompt' });
+    }
+    this.world.log.push(`${this.control.relayId} → all: ${notice.kind} (${inputId ?? '-'})`);
   }
 
   public isConnected(): boolean {
@@ -192,7 +202,7 @@ export class World {
     const prefix = uniquePrefix('login-model');
     const keys = relayKeys({ prefix, account: 'default' });
     return new World(
-      new RedisCoordination({ client: redis!, keys }),
+      new RedisCoordination({ client: redis!, keys, now: () => Date.now() }),
       new StoreTracker(keys.lock, keys.pending, redis),
       () => deletePrefix(redis!, prefix),
     );

@@ -69,7 +69,7 @@ describe('RedisCoordination', () => {
       await coordination.acquireLock('relay-a', 10_000);
       expect(await coordination.savePending(sharedLogin(), 'relay-a')).toBe('saved');
       await coordination.saveHalt({ error: 'bad-pin', at: new Date() });
-      await coordination.spendLogin(Date.now(), 4);
+      await coordination.spendLogin(4);
       await coordination.claimInput('dm-1', 60_000);
 
       const written: string[] = [];
@@ -122,7 +122,7 @@ describe('RedisCoordination', () => {
       await coordination.saveHalt({ error: 'bad-credentials', at: new Date() });
       expect(await plain.pTTL(keys.halt)).toBe(-1);
 
-      await coordination.spendLogin(Date.now(), 4);
+      await coordination.spendLogin(4);
       expect(await plain.pTTL(keys.logins)).toBeGreaterThan(HOUR_MS - 5_000);
       expect(await plain.pTTL(keys.logins)).toBeLessThanOrEqual(HOUR_MS);
 
@@ -133,10 +133,22 @@ describe('RedisCoordination', () => {
     });
 
     it('trims old spends from the sorted set instead of letting it grow', async () => {
-      const t0 = Date.now() - 3 * HOUR_MS;
-      for (let i = 0; i < 5; i += 1) await coordination.spendLogin(t0 + i, 10);
-      await coordination.spendLogin(Date.now(), 10);
+      let nowMs = Date.now() - 3 * HOUR_MS;
+      const clocked = new RedisCoordination({ client: plain, keys, now: () => nowMs });
+      for (let i = 0; i < 5; i += 1) await clocked.spendLogin(10);
+      nowMs = Date.now();
+      await clocked.spendLogin(10);
       expect(await plain.zCard(keys.logins)).toBe(1);
+    });
+
+    it("spends on Redis's clock (TIME) when given none: a spend is recorded when Redis runs it", async () => {
+      const before = Date.now();
+      expect(await coordination.spendLogin(1)).toEqual({ ok: true });
+      const [entry] = await plain.zRangeWithScores(keys.logins, 0, -1);
+      // This machine's Redis and this process share one clock: the score is the moment it ran.
+      expect(entry?.score).toBeGreaterThanOrEqual(before - 1_000);
+      expect(entry?.score).toBeLessThanOrEqual(Date.now() + 1_000);
+      expect(await coordination.loginsInLastHour()).toBe(1);
     });
   });
 

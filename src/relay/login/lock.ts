@@ -38,6 +38,8 @@ export class LockKeeper {
   readonly #o: LockKeeperOptions;
   #held = false;
   #lost: AbortController = new AbortController();
+  /** When the lock was last confirmed (taken or renewed), as the time its request was sent. */
+  #confirmedAtMs = 0;
 
   public constructor(options: LockKeeperOptions) {
     this.#o = options;
@@ -53,15 +55,18 @@ export class LockKeeper {
     const { coordination, owner, ttlMs } = this.#o;
     let held = false;
     try {
+      // The lock lives from when it was asked for: a reply that comes late comes with less of it.
+      const requestedAtMs = this.#o.now();
       held = await coordination.acquireLock(owner, ttlMs);
       if (!held) return { kind: 'lock-busy' };
-      this.#keep();
+      this.#keep(requestedAtMs);
+      if (!this.stillHeld()) return { kind: 'lock-busy' };
       const pending = await coordination.loadPending();
       if (pending !== undefined) return { kind: 'pending', pending };
       const halt = await coordination.loadHalt();
       if (halt !== undefined) return { kind: 'halted', halt };
       if (automatic && (await coordination.loadWaitingForPerson())) return { kind: 'waiting-for-person' };
-      const spend = await coordination.spendLogin(this.#o.now(), maxLoginsPerHour);
+      const spend = await coordination.spendLogin(maxLoginsPerHour);
       if (!spend.ok) return { kind: 'rate-limited', nextAllowedAt: spend.nextAllowedAt };
       return { kind: 'go' };
     } catch (error) {
@@ -72,6 +77,18 @@ export class LockKeeper {
   /** Aborts when the lock this relay took last is lost (already aborted when none is held). */
   public lost(): AbortSignal {
     return this.#lost.signal;
+  }
+
+  /**
+   * Whether the lock is surely still this relay's: not lost, and confirmed (taken or renewed) less
+   * than a TTL ago, counted from the request. Asked before every step-1 call: a process paused, or
+   * a reply delayed, may have outlived it between two renewals.
+   */
+  public stillHeld(): boolean {
+    if (this.#lost.signal.aborted) return false;
+    if (this.#o.now() - this.#confirmedAtMs < this.#o.ttlMs) return true;
+    this.#lose('not renewed within its TTL');
+    return false;
   }
 
   /** Stops renewing and releases the lock, if this relay holds it. */
@@ -86,33 +103,35 @@ export class LockKeeper {
     }
   }
 
-  #keep(): void {
+  #keep(requestedAtMs: number): void {
     this.#held = true;
-    const lost = new AbortController();
-    this.#lost = lost;
+    this.#lost = new AbortController();
+    this.#confirmedAtMs = requestedAtMs;
     const { owner, ttlMs, now, logger, timers } = this.#o;
-    let confirmedAtMs = now();
-    const lose = (why: string): void => {
-      if (lost.signal.aborted) return;
-      logger.warn({ why }, 'login lock lost; this login stops');
-      timers.clear('lock');
-      lost.abort(new Error(`login lock lost: ${why}`));
-    };
     timers.every('lock', ttlMs / 3, () => {
       // A renewal that hangs (a stalled Redis) never answers: the TTL passing is enough.
-      if (now() - confirmedAtMs >= ttlMs) return lose('not renewed within its TTL');
+      if (!this.stillHeld()) return;
       // Judged against when the renewal was sent: a reply delayed past the TTL proves nothing.
       const sentAtMs = now();
+      const lost = this.#lost;
       void this.#o.coordination.renewLock(owner, ttlMs).then(
         (held) => {
-          if (held) confirmedAtMs = sentAtMs;
-          else lose('renewal refused');
+          if (lost !== this.#lost) return;
+          if (held) this.#confirmedAtMs = Math.max(this.#confirmedAtMs, sentAtMs);
+          else this.#lose('renewal refused');
         },
         (error: unknown) => {
           logger.warn({ err: errorFields(error) }, 'login lock not renewed');
-          if (now() - confirmedAtMs >= ttlMs) lose('not renewed within its TTL');
+          if (lost === this.#lost) this.stillHeld();
         },
       );
     });
+  }
+
+  #lose(why: string): void {
+    if (this.#lost.signal.aborted) return;
+    this.#o.logger.warn({ why }, 'login lock lost; this login stops');
+    this.#o.timers.clear('lock');
+    this.#lost.abort(new Error(`login lock lost: ${why}`));
   }
 }

@@ -106,9 +106,11 @@ async function runLogin(ctx: LoginContext, base: LoginBase): Promise<void> {
   if (step1.kind === 'error') {
     await ctx.lock.release();
     const { error } = step1;
+    const fatal = error instanceof BrokerError && error.fatal;
+    // A shutdown is no failure: the next relay (or this one, restarted) starts again by itself.
+    if (ctx.signal.aborted && !fatal) return abandon(ctx, base, 'stopped');
     // Another relay may be calling step 1 now: this one's failure is not the account's.
-    if (lockLost.aborted && !(error instanceof BrokerError && error.fatal))
-      return abandon(ctx, base, 'lock-lost');
+    if (lockLost.aborted && !fatal) return abandon(ctx, base, 'lock-lost');
     return failLogin(ctx, { ...base, attemptsUsed: 0, deadline: new Date(now) }, 'start-login', error);
   }
   if (step1.kind === 'token') {
@@ -169,7 +171,7 @@ async function stepOne(ctx: LoginContext, base: LoginBase, lockLost: AbortSignal
   const retry = ctx.settings.startRetry;
   for (let attempt = 1; ; attempt += 1) {
     try {
-      if (signal.aborted) throw signal.reason;
+      if (!ctx.lock.stillHeld() || signal.aborted) throw signal.reason;
       const sentAtMs = ctx.now();
       const result = await ctx.broker.startLogin(signal);
       return result.kind === 'token' ? result : { ...result, sentAtMs };
@@ -185,9 +187,7 @@ async function stepOne(ctx: LoginContext, base: LoginBase, lockLost: AbortSignal
       await abortableSleep(waitMs, signal);
       const spend = signal.aborted
         ? { ok: false }
-        : await ctx.coordination
-            .spendLogin(ctx.now(), ctx.settings.maxLoginsPerHour)
-            .catch(() => ({ ok: false }));
+        : await ctx.coordination.spendLogin(ctx.settings.maxLoginsPerHour).catch(() => ({ ok: false }));
       if (!spend.ok) return { kind: 'error', error };
     }
   }
@@ -195,26 +195,29 @@ async function stepOne(ctx: LoginContext, base: LoginBase, lockLost: AbortSignal
 
 /**
  * Ends a login whose step 1 ran but which could not be recorded for the other relays: its lock was
- * lost, another login was pending, or the store failed. An SMS may have gone out for it, so the
+ * lost, another login was pending, the store failed, or the relay is stopping. An SMS may have gone out for it, so the
  * operators hear that its code will not be taken; with `another-login`, this relay follows that one.
  */
 async function abandon(
   ctx: LoginContext,
   base: LoginBase,
-  why: 'another-login' | 'lock-lost' | 'store-unavailable',
+  why: 'another-login' | 'lock-lost' | 'store-unavailable' | 'stopped',
 ): Promise<void> {
   const now = ctx.now();
   const ended = endedLogin({ ...base, attemptsUsed: 0 }, 'abandoned', now);
-  // That other login goes on: nothing waits for a person because of this one.
+  // That other login goes on, or the relay stops (a restart): nothing waits for a person because
+  // of this one.
   const another = why === 'another-login';
+  const keepsWaiting = !another && why !== 'stopped';
   ctx.dispatch({
     type: 'ended',
     login: ended,
     failure: { reason: `abandoned: ${why}`, at: new Date(now).toISOString(), fatal: false },
-    ...(another ? { waitingForOperator: false } : {}),
+    ...(keepsWaiting ? {} : { waitingForOperator: !another && ctx.view().waitingForOperator }),
   });
-  ctx.logger.error({ loginId: base.loginId, why }, 'login abandoned: it could not be recorded');
-  reportEnding(ctx, ended, false, !another);
+  const level = why === 'stopped' ? 'warn' : 'error';
+  ctx.logger[level]({ loginId: base.loginId, why }, 'login abandoned: it could not be recorded');
+  reportEnding(ctx, ended, false, keepsWaiting);
   await emit(ctx, { type: 'login.failed', reason: 'abandoned' });
   await broadcast(ctx, { kind: 'login-abandoned', account: ctx.settings.account, why });
   if (another) {

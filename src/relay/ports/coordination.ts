@@ -174,10 +174,12 @@ export interface LoginCoordination {
   saveHalt(halt: LoginHalt | undefined): Promise<void>;
 
   /**
-   * The SMS guard, shared: records a step-1 call at `nowMs` if fewer than `maxPerHour` were made in
-   * the hour before; otherwise says when the next may be.
+   * The SMS guard, shared: records a step-1 call now if fewer than `maxPerHour` were made in the
+   * hour before; otherwise says when the next may be. "Now" is the store's clock when the call runs
+   * (Redis: `TIME`), never a time the caller read before: a relay paused between reading its clock
+   * and the call must not spend at a time long past.
    */
-  spendLogin(nowMs: number, maxPerHour: number): Promise<{ ok: true } | { ok: false; nextAllowedAt: Date }>;
-  /** Step-1 calls in the hour before `nowMs`. */
-  loginsInLastHour(nowMs: number): Promise<number>;
+  spendLogin(maxPerHour: number): Promise<{ ok: true } | { ok: false; nextAllowedAt: Date }>;
+  /** Step-1 calls in the hour before now (the store's clock). */
+  loginsInLastHour(): Promise<number>;
 }

@@ -81,12 +81,13 @@ export type OperatorNotice =
   /**
    * A login's SMS may have gone out but the login could not be recorded: `another-login` (another
    * relay's login is the one waiting; its prompt is the one to answer), `lock-lost` (this relay lost
-   * its login lock while step 1 ran) or `store-unavailable` (Redis failed). Its code will not be taken.
+   * its login lock while step 1 ran), `store-unavailable` (Redis failed) or `stopped` (the relay was
+   * stopping: a restart, not a failure). Its code will not be taken.
    */
   | {
       readonly kind: 'login-abandoned';
       readonly account: string;
-      readonly why: 'another-login' | 'lock-lost' | 'store-unavailable';
+      readonly why: 'another-login' | 'lock-lost' | 'store-unavailable' | 'stopped';
     }
   /** A code came while `operatorId`'s code is being checked. */
   | { readonly kind: 'busy'; readonly operatorId: string }

@@ -1,0 +1,116 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BrokerError } from '../../src/domain/broker-errors.js';
+import { ALICE, makeRelay, sharedPorts } from '../helpers/make-relay.js';
+
+/**
+ * The relay at the edges of what it runs on: a shutdown in the middle of step 1, a halt another
+ * replica stored, a lock it loses or gets too late. Each test failed before its fix (or, where the
+ * code was right, fails with the mutant named in it).
+ */
+
+const LOCK_TTL_MS = 15_000;
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+  vi.setSystemTime(new Date('2026-12-07T13:00:00Z'));
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** A step 1 that answers only when its call is aborted (and then with the abort's reason). */
+function stepOneUntilAborted(): (signal?: AbortSignal) => Promise<never> {
+  return (signal) =>
+    new Promise((_, reject) => {
+      signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+    });
+}
+
+describe('a shutdown during step 1', () => {
+  it('abandons the login without making the account wait for a person', async () => {
+    const t = makeRelay({ lockTtlMs: LOCK_TTL_MS });
+    t.broker.startLogin.mockImplementationOnce(stepOneUntilAborted());
+    await t.relay.start();
+    expect(t.broker.startLogin).toHaveBeenCalledTimes(1);
+    await t.relay.stop();
+    expect(t.relay.snapshot().login).toMatchObject({ state: 'ended', outcome: 'abandoned' });
+    expect(await t.coordination.loadWaitingForPerson()).toBe(false);
+    expect(t.operators.broadcasts.map((n) => n.kind)).toEqual(['login-abandoned']);
+    expect(t.operators.broadcasts[0]).toMatchObject({ why: 'stopped' });
+    expect(t.published.filter((e) => e.type === 'login.failed')).toEqual([
+      { type: 'login.failed', reason: 'abandoned' },
+    ]);
+
+    // The next relay (the restarted one) renews by itself: nothing waits for a person.
+    const next = makeRelay({ coordination: t.coordination, store: t.store, lockTtlMs: LOCK_TTL_MS });
+    expect(await next.relay.requestLogin('renewal')).toEqual({ result: 'started' });
+    await next.relay.idle();
+  });
+});
+
+describe('a halt stored by another relay', () => {
+  it.each(['schedule', 'operator-request', 'renewal', 'startup'] as const)(
+    'keeps a relay that ran before it from calling step 1 (%s)',
+    async (reason) => {
+      const ports = sharedPorts();
+      const a = makeRelay({ ...ports, broker: ports.broker, lockTtlMs: LOCK_TTL_MS });
+      const b = makeRelay({ ...ports, broker: ports.broker, lockTtlMs: LOCK_TTL_MS });
+      await b.relay.start();
+      await b.relay.idle();
+      b.code(ALICE, '123456');
+      await b.relay.idle();
+      expect(b.relay.snapshot().halted).toBeUndefined();
+
+      // Relay A's login is refused for the credentials: it halts every login, in the store.
+      ports.broker.startLogin.mockRejectedValueOnce(
+        new BrokerError({ kind: 'bad-credentials', step: 'start-login' }),
+      );
+      expect(await a.relay.requestLogin('operator-request')).toEqual({ result: 'started' });
+      await a.relay.idle();
+      expect(await ports.coordination.loadHalt()).toMatchObject({ error: 'bad-credentials' });
+      const calls = ports.broker.startLogin.mock.calls.length;
+
+      // Relay B still sees no halt in its own view, but reads the store's before any step 1.
+      expect(await b.relay.requestLogin(reason)).toEqual({ result: 'halted' });
+      await b.relay.idle();
+      expect(ports.broker.startLogin).toHaveBeenCalledTimes(calls);
+      expect(b.relay.snapshot().halted).toMatchObject({ error: 'bad-credentials' });
+    },
+  );
+});
+
+describe('the login lock', () => {
+  it('stops step 1 at once when a renewal is refused', async () => {
+    const t = makeRelay({ lockTtlMs: LOCK_TTL_MS });
+    let aborted: number | undefined;
+    t.broker.startLogin.mockImplementationOnce((signal) => {
+      signal?.addEventListener('abort', () => (aborted = Date.now()), { once: true });
+      return stepOneUntilAborted()(signal);
+    });
+    const renew = vi.spyOn(t.coordination, 'renewLock').mockResolvedValue(false);
+    const started = Date.now();
+    await t.relay.start();
+    // The first renewal, a third of the TTL in, is refused: step 1 stops then, not at the TTL.
+    await vi.advanceTimersByTimeAsync(LOCK_TTL_MS / 3);
+    expect(renew).toHaveBeenCalledTimes(1);
+    expect(aborted).toBe(started + LOCK_TTL_MS / 3);
+    await t.relay.idle();
+    expect(t.relay.snapshot().login).toMatchObject({ state: 'ended', outcome: 'abandoned' });
+  });
+
+  it('counts its lifetime from the request: one granted too late is not used for step 1', async () => {
+    const t = makeRelay({ lockTtlMs: LOCK_TTL_MS });
+    const acquire = t.coordination.acquireLock.bind(t.coordination);
+    // Redis takes the lock at once, but its answer reaches the relay after the TTL.
+    vi.spyOn(t.coordination, 'acquireLock').mockImplementationOnce(async (owner, ttlMs) => {
+      const granted = await acquire(owner, ttlMs);
+      await new Promise((resolve) => setTimeout(resolve, LOCK_TTL_MS + 1_000));
+      return granted;
+    });
+    const request = t.relay.requestLogin('startup');
+    await vi.advanceTimersByTimeAsync(LOCK_TTL_MS + 1_000);
+    expect(await request).toEqual({ result: 'already-running' });
+    await t.relay.idle();
+    expect(t.broker.startLogin).not.toHaveBeenCalled();
+  });
+});
