@@ -167,6 +167,8 @@ export function renderNotice(
       return `This login has used all its attempts, so the code was not sent. To try again, ${f.press('resend')}: a new SMS comes.`;
     case 'input-not-taken':
       return 'Your answer was not taken (the relay could not reach Redis), so nothing was sent to the broker. Try again in a moment.';
+    case 'code-taken-after-all':
+      return 'Redis answered again: your code had been taken after all, and goes to the broker now (once). No need to send it again.';
     case 'login-abandoned':
       return `${f.bold(`Login for account ${f.literal(notice.account)} stopped`)}: ${ABANDONED_TEXT[notice.why](f)}`;
     case 'busy':

@@ -114,3 +114,38 @@ describe('the login lock', () => {
     expect(t.broker.startLogin).not.toHaveBeenCalled();
   });
 });
+
+describe('a code claim whose answer was lost', () => {
+  it('is reconciled once the store answers: the code goes to the broker once, and its operator hears it', async () => {
+    const t = makeRelay({ lockTtlMs: LOCK_TTL_MS });
+    await t.relay.start();
+    await t.relay.idle();
+    const claim = t.coordination.claimCode.bind(t.coordination);
+    // Redis runs the claim, and the link drops before its answer comes back (a failover).
+    vi.spyOn(t.coordination, 'claimCode').mockImplementationOnce(async (c) => {
+      await claim(c);
+      throw new Error('connection lost');
+    });
+    t.code(ALICE, '123456');
+    await vi.advanceTimersByTimeAsync(1_000);
+    await t.relay.idle();
+    expect(t.operators.noticesTo(ALICE)).toEqual(['input-not-taken', 'code-taken-after-all', 'logged-in']);
+    expect(t.broker.submitCode).toHaveBeenCalledTimes(1);
+    expect(t.relay.snapshot().login).toMatchObject({ state: 'ended', outcome: 'succeeded' });
+  });
+
+  it('changes nothing when the claim never ran: the operator sends the code again, and it goes', async () => {
+    const t = makeRelay({ lockTtlMs: LOCK_TTL_MS });
+    await t.relay.start();
+    await t.relay.idle();
+    vi.spyOn(t.coordination, 'claimCode').mockRejectedValueOnce(new Error('connection lost'));
+    t.code(ALICE, '123456');
+    await vi.advanceTimersByTimeAsync(1_000);
+    await t.relay.idle();
+    expect(t.operators.noticesTo(ALICE)).toEqual(['input-not-taken']);
+    expect(t.broker.submitCode).not.toHaveBeenCalled();
+    t.code(ALICE, '123456');
+    await t.relay.idle();
+    expect(t.operators.noticesTo(ALICE)).toEqual(['input-not-taken', 'logged-in']);
+  });
+});

@@ -8,12 +8,18 @@ import type { SubmitCodeResult } from '../ports/broker.js';
 import type { ClaimResult, CodeClaim, PromptRefs, SharedLogin } from '../ports/coordination.js';
 import type { OperatorInput } from '../ports/operators.js';
 import { CLAIM_TTL_MS, type LoginContext } from './context.js';
-import { claimEnding, failLogin, reportEnding } from './endings.js';
+import { claimEnding, failLogin, reportEnding, STORE_RECHECK_MS } from './endings.js';
 import { endedLogin, pendingLogin, toPending } from './state.js';
 import { emit, notify, observe, quietly, showChecking, showPrompt } from './tell.js';
 
 /** A code from an operator, as the relay received it. */
 export type CodeInput = Extract<OperatorInput, { kind: 'code' }>;
+
+/** A code claim sent to the store whose answer never came. */
+interface UnsureClaim {
+  readonly loginId: string;
+  readonly digest: string;
+}
 
 /** A code the broker has not judged by then is shown as being checked. */
 const CHECKING_PROMPT_AFTER_MS = 250;
@@ -29,9 +35,11 @@ const WAIT_STEPS = 20;
 export async function enterCode(ctx: LoginContext, input: CodeInput): Promise<void> {
   const { operatorId } = input;
   const claim = await claimCode(ctx, input);
-  if (claim === 'store-failed') {
+  if (claim !== undefined && 'unsure' in claim) {
     ctx.logger.error({ operatorId }, 'code not taken: the coordination store failed');
-    return notify(ctx, operatorId, { kind: 'input-not-taken' });
+    await notify(ctx, operatorId, { kind: 'input-not-taken' });
+    if (claim.unsure !== undefined) await reconcile(ctx, input, claim.unsure);
+    return;
   }
   if (claim?.ok === false && claim.reason === 'input-taken') {
     // Another relay took this DM (every relay receives it) and answers it; or a repeat delivery.
@@ -40,7 +48,43 @@ export async function enterCode(ctx: LoginContext, input: CodeInput): Promise<vo
   if (claim === undefined || !claim.ok) {
     return notify(ctx, operatorId, refusalNotice(claim, input.loginId !== undefined));
   }
-  const shared = claim.login;
+  return exchange(ctx, input, claim.login);
+}
+
+/**
+ * A claim the store ran may have lost its answer on the way back (a failover cuts every link): the
+ * login would then wait, `exchanging` by this relay, for a code this relay never sends, and refuse
+ * every other as busy until its deadline. Once the store answers again, a login still exchanging
+ * by this relay with this code's digest is this relay's to send: it goes now, still the first send.
+ */
+async function reconcile(ctx: LoginContext, input: CodeInput, sent: UnsureClaim): Promise<void> {
+  for (let waitMs = WAIT_STEP_MS; !ctx.signal.aborted; waitMs = Math.min(2 * waitMs, STORE_RECHECK_MS)) {
+    await abortableSleep(waitMs, ctx.signal);
+    if (ctx.signal.aborted) return;
+    const pending = await ctx.coordination.loadPending().then(
+      (found) => ({ found }),
+      () => undefined,
+    );
+    if (pending === undefined) continue;
+    const { found } = pending;
+    const phase = found?.loginId === sent.loginId ? found.phase : undefined;
+    const ours =
+      found !== undefined &&
+      phase?.kind === 'exchanging' &&
+      phase.relayId === ctx.relayId &&
+      phase.operatorId === input.operatorId &&
+      found.triedCodes.includes(sent.digest);
+    if (!ours) return;
+    const log = { loginId: sent.loginId, operatorId: input.operatorId };
+    ctx.logger.warn(log, 'a claim whose answer was lost went through; sending its code');
+    await notify(ctx, input.operatorId, { kind: 'code-taken-after-all' });
+    return exchange(ctx, input, found);
+  }
+}
+
+/** A code claimed for the broker: step 2, then what its answer means for the login. */
+async function exchange(ctx: LoginContext, input: CodeInput, shared: SharedLogin): Promise<void> {
+  const { operatorId } = input;
   const { loginId } = shared;
   const view = ctx.view();
   ctx.dispatch({ type: 'claimed', login: shared, operatorId });
@@ -192,17 +236,20 @@ async function tooLate(ctx: LoginContext, login: PendingLogin, operatorId: strin
 async function claimCode(
   ctx: LoginContext,
   input: CodeInput,
-): Promise<ClaimResult | undefined | 'store-failed'> {
+): Promise<ClaimResult | undefined | { readonly unsure: UnsureClaim | undefined }> {
   const { coordination } = ctx;
   const known = pendingLogin(ctx.view());
   const starting = ctx.view().login.kind === 'starting';
   let inputClaim: CodeClaim['input'] = { inputId: input.inputId, ttlMs: CLAIM_TTL_MS };
+  /** The claim sent last: if its answer is lost, the store may have run it all the same. */
+  let sent: UnsureClaim | undefined;
   const claimFor = (login: Pick<SharedLogin, 'loginId' | 'codeKey'>): Promise<ClaimResult> => {
+    sent = { loginId: login.loginId, digest: codeDigest(login.codeKey, input.code) };
     const claim = coordination.claimCode({
       loginId: login.loginId,
       relayId: ctx.relayId,
       operatorId: input.operatorId,
-      codeDigest: codeDigest(login.codeKey, input.code),
+      codeDigest: sent.digest,
       ...(input.loginId === undefined ? { writtenAtMs: input.sentAt.getTime() } : {}),
       maxAttempts: ctx.settings.maxCodeAttempts,
       ...(inputClaim === undefined ? {} : { input: inputClaim }),
@@ -241,7 +288,7 @@ async function claimCode(
     return current.loginId === target.loginId ? claim : await claimFor(current);
   } catch (error) {
     ctx.logger.error({ operatorId: input.operatorId, err: errorFields(error) }, 'claim failed');
-    return 'store-failed';
+    return { unsure: sent };
   }
 }
 

@@ -6,7 +6,7 @@ import type { EventPublisher } from '../ports/token-store.js';
 import type { RelayObserver } from '../state.js';
 import type { TokenHolder } from '../token-holder.js';
 import { Timers } from '../../shared/timers.js';
-import { LockKeeper } from './lock.js';
+import { LockKeeper } from '../lock.js';
 import { apply, INITIAL_VIEW, type LoginEvent, type LoginView } from './state.js';
 
 /**

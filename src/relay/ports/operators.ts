@@ -79,6 +79,11 @@ export type OperatorNotice =
    */
   | { readonly kind: 'input-not-taken' }
   /**
+   * A code whose claim the store ran but whose answer was lost (a failover cut the link): once the
+   * store answered again, the relay found the code was its to send, and sends it now.
+   */
+  | { readonly kind: 'code-taken-after-all' }
+  /**
    * A login's SMS may have gone out but the login could not be recorded: `another-login` (another
    * relay's login is the one waiting; its prompt is the one to answer), `lock-lost` (this relay lost
    * its login lock while step 1 ran), `store-unavailable` (Redis failed) or `stopped` (the relay was

@@ -1,6 +1,6 @@
-import { errorFields, type Logger } from '../../shared/log.js';
-import type { LoginHalt, LoginCoordination, SharedLogin } from '../ports/coordination.js';
-import type { Timers } from '../../shared/timers.js';
+import { errorFields, type Logger } from '../shared/log.js';
+import type { LoginHalt, LoginCoordination, SharedLogin } from './ports/coordination.js';
+import type { Timers } from '../shared/timers.js';
 
 /** Options of {@link LockKeeper}. */
 export interface LockKeeperOptions {
