@@ -1,28 +1,58 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import type { Secret } from '../shared/secret.js';
 
 /**
- * A keyed hash that lets relays compare the credentials a halt was caused by without storing them.
- * (Codes have their own, in login/code.ts.)
+ * A digest of the credentials a halt was caused by, kept with the halt so that `/login` can tell
+ * whether they changed, without storing them. (Codes have their own, in login/code.ts.)
+ *
+ * scrypt, not a plain keyed hash: anyone who can read the halt's key and knows the app key could
+ * otherwise try passwords offline at billions a second; scrypt makes each try cost milliseconds and
+ * megabytes. A relay makes one digest (at its first halt) and checks one per `/login` while halted:
+ * synchronous, so a login's flow never waits on the thread pool for it.
  */
 
+/** scrypt's default cost N: 2^14 × 8 × 128 bytes (16 MiB), some 30-60 ms of one core. */
+export const DEFAULT_DIGEST_COST = 2 ** 14;
+const KEY_BYTES = 32;
+/** The digests' form: `s1.<N>.<salt>.<key>`, base64url. Earlier halts kept `<salt>.<hmac>`. */
+const VERSION = 's1';
+
+/** The credentials as one string: each part with its length, so no two lists join alike. */
+function joined(credentials: readonly Secret[]): string {
+  return credentials.map((part) => `${part.reveal().length}:${part.reveal()}\u0000`).join('');
+}
+
+function scryptKey(credentials: readonly Secret[], salt: string, cost: number): Buffer {
+  return scryptSync(joined(credentials), salt, KEY_BYTES, { N: cost, r: 8, p: 1, maxmem: 256 * cost * 8 });
+}
+
 /**
- * A digest of the broker credentials (`<salt>.<hmac>`), kept with a halt. With `salt` from an
- * earlier digest it recomputes that one, so two digests compare equal exactly when the credentials
- * are the same. The parts are joined with a separator no credential is hashed with on its own.
+ * A digest of the broker credentials (`s1.<N>.<salt>.<key>`), kept with a halt. `cost` is scrypt's
+ * N (a power of two); the digest carries it, so any relay can check it.
  */
 export function credentialsDigest(
   credentials: readonly Secret[],
+  cost: number = DEFAULT_DIGEST_COST,
   salt: string = randomBytes(16).toString('base64url'),
 ): string {
-  const hmac = createHmac('sha256', salt);
-  for (const part of credentials) hmac.update(`${part.reveal().length}:${part.reveal()}\u0000`);
-  return `${salt}.${hmac.digest('base64url')}`;
+  return `${VERSION}.${cost}.${salt}.${scryptKey(credentials, salt, cost).toString('base64url')}`;
 }
 
-/** Whether `digest` (from {@link credentialsDigest}) was made from `credentials`. */
+/** Whether `digest` (from {@link credentialsDigest}, or an earlier relay's HMAC) was made from `credentials`. */
 export function sameCredentials(digest: string | undefined, credentials: readonly Secret[]): boolean {
-  if (digest === undefined) return false;
-  const salt = digest.split('.')[0] ?? '';
-  return salt !== '' && credentialsDigest(credentials, salt) === digest;
+  const parts = digest?.split('.') ?? [];
+  const [version, costText, salt, key] = parts;
+  if (parts.length === 4 && version === VERSION && salt !== undefined && salt !== '' && key !== undefined) {
+    const cost = Number(costText);
+    // A cost out of bounds is no digest of ours (and must not make this relay spend gigabytes).
+    if (!Number.isInteger(cost) || cost < 2 || cost > 2 ** 20 || (cost & (cost - 1)) !== 0) return false;
+    const expected = Buffer.from(key, 'base64url');
+    const actual = scryptKey(credentials, salt, cost);
+    return expected.length === actual.length && timingSafeEqual(expected, actual);
+  }
+  // A halt saved by a relay from before scrypt: `<salt>.<hmac>`, still compared (it only reads).
+  if (parts.length === 2 && version !== undefined && version !== '') {
+    return createHmac('sha256', version).update(joined(credentials)).digest('base64url') === costText;
+  }
+  return false;
 }

@@ -6,6 +6,7 @@ import type { Secret } from '../shared/secret.js';
 import type { EventPublisher, TokenStore } from './ports/token-store.js';
 import type { LoginCoordination } from './ports/coordination.js';
 import type { StartRetryOptions } from './login/context.js';
+import { DEFAULT_DIGEST_COST } from './digest.js';
 import type { RelayObserver } from './state.js';
 
 /** Options of {@link Relay}. */
@@ -52,6 +53,8 @@ export interface RelayOptions {
    * with a halt: `/login` then tells whether they changed since the broker refused them.
    */
   credentials?: readonly Secret[];
+  /** scrypt's N for that hash (a power of two): the default costs tens of ms; tests go lower. */
+  digestCost?: number;
   /** What `/status` shows beyond the relay's own state: the next planned login, recent logins. */
   statusExtras?: () => Promise<Pick<StatusView, 'nextLogin' | 'recentLogins'>>;
 }
@@ -67,6 +70,7 @@ export const RELAY_DEFAULTS = {
   random: Math.random,
   observer: {},
   credentials: [],
+  digestCost: DEFAULT_DIGEST_COST,
   statusExtras: async () => ({ nextLogin: undefined, recentLogins: [] }),
 } as const satisfies Required<Omit<RelayOptions, keyof RelayRequiredOptions | 'relayId'>>;
 

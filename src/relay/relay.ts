@@ -19,6 +19,12 @@ export type { LoginRequestResult } from './login/start.js';
 export type { RelayOptions } from './options.js';
 export type { TokenListener } from './token-holder.js';
 
+/** `make`'s value, made at the first call (a relay makes one credentials digest, however many halts). */
+function once<T>(make: () => T): () => T {
+  let made: { readonly value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
+}
+
 /** Beyond a broker call's time-out, what the relay that made it needs to record its answer. */
 const EXCHANGE_MARGIN_MS = 15_000;
 
@@ -81,7 +87,7 @@ export class Relay {
         startRetry: o.startRetry,
         // The broker's answer to a code sent just before the deadline, and the token's write after it.
         exchangeGraceMs: o.brokerCallTimeoutMs + EXCHANGE_MARGIN_MS,
-        credentialsDigest: () => credentialsDigest(o.credentials),
+        credentialsDigest: once(() => credentialsDigest(o.credentials, o.digestCost)),
       },
       relayId,
       broker: o.broker,

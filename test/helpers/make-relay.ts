@@ -61,6 +61,8 @@ export function makeRelay(options: MakeRelayOptions = {}) {
     logger: createLogger({ level: 'silent' }),
     newLoginId: () => `login-${++loginIds}`,
     random: () => 0.5,
+    // scrypt at a test's cost: the digest's checks are the same at any N.
+    digestCost: 2 ** 8,
     ...options,
     broker,
     operators,

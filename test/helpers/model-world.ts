@@ -240,6 +240,7 @@ export class World {
       relayId: control.relayId,
       newLoginId: () => `L${++this.#loginIds}`,
       random: () => 0.5,
+      digestCost: 2 ** 8,
       observer: { loginEnded: (login) => this.#loginEnded(login, control.relayId) },
     });
     const entry: RelayEntry = { control, relay, operators, resume: undefined };

@@ -18,6 +18,7 @@ export type CodeInput = Extract<OperatorInput, { kind: 'code' }>;
 /** A code claim sent to the store whose answer never came. */
 interface UnsureClaim {
   readonly loginId: string;
+  readonly deadlineMs: number;
   readonly digest: string;
 }
 
@@ -38,7 +39,7 @@ export async function enterCode(ctx: LoginContext, input: CodeInput): Promise<vo
   if (claim !== undefined && 'unsure' in claim) {
     ctx.logger.error({ operatorId }, 'code not taken: the coordination store failed');
     await notify(ctx, operatorId, { kind: 'input-not-taken' });
-    if (claim.unsure !== undefined) await reconcile(ctx, input, claim.unsure);
+    if (claim.unsure !== undefined) reconcile(ctx, input, claim.unsure);
     return;
   }
   if (claim?.ok === false && claim.reason === 'input-taken') {
@@ -57,16 +58,19 @@ export async function enterCode(ctx: LoginContext, input: CodeInput): Promise<vo
  * every other as busy until its deadline. Once the store answers again, a login still exchanging
  * by this relay with this code's digest is this relay's to send: it goes now, still the first send.
  */
-async function reconcile(ctx: LoginContext, input: CodeInput, sent: UnsureClaim): Promise<void> {
-  for (let waitMs = WAIT_STEP_MS; !ctx.signal.aborted; waitMs = Math.min(2 * waitMs, STORE_RECHECK_MS)) {
-    await abortableSleep(waitMs, ctx.signal);
-    if (ctx.signal.aborted) return;
-    const pending = await ctx.coordination.loadPending().then(
-      (found) => ({ found }),
-      () => undefined,
-    );
-    if (pending === undefined) continue;
-    const { found } = pending;
+function reconcile(ctx: LoginContext, input: CodeInput, sent: UnsureClaim, waitMs = WAIT_STEP_MS): void {
+  // Looked at again on a timer, not in a loop: the relay's work is not held up by a store that is down.
+  ctx.timers.at(`reconcile:${input.inputId}`, ctx.now() + waitMs, async () => {
+    let found: SharedLogin | undefined;
+    try {
+      found = await ctx.coordination.loadPending();
+    } catch {
+      // Past the deadline (and the grace of a code sent just before it), the login is over anyway.
+      if (ctx.now() < sent.deadlineMs + ctx.settings.exchangeGraceMs) {
+        reconcile(ctx, input, sent, Math.min(2 * waitMs, STORE_RECHECK_MS));
+      }
+      return;
+    }
     const phase = found?.loginId === sent.loginId ? found.phase : undefined;
     const ours =
       found !== undefined &&
@@ -74,12 +78,12 @@ async function reconcile(ctx: LoginContext, input: CodeInput, sent: UnsureClaim)
       phase.relayId === ctx.relayId &&
       phase.operatorId === input.operatorId &&
       found.triedCodes.includes(sent.digest);
-    if (!ours) return;
+    if (!ours || found === undefined) return;
     const log = { loginId: sent.loginId, operatorId: input.operatorId };
     ctx.logger.warn(log, 'a claim whose answer was lost went through; sending its code');
     await notify(ctx, input.operatorId, { kind: 'code-taken-after-all' });
-    return exchange(ctx, input, found);
-  }
+    await exchange(ctx, input, found);
+  });
 }
 
 /** A code claimed for the broker: step 2, then what its answer means for the login. */
@@ -243,8 +247,9 @@ async function claimCode(
   let inputClaim: CodeClaim['input'] = { inputId: input.inputId, ttlMs: CLAIM_TTL_MS };
   /** The claim sent last: if its answer is lost, the store may have run it all the same. */
   let sent: UnsureClaim | undefined;
-  const claimFor = (login: Pick<SharedLogin, 'loginId' | 'codeKey'>): Promise<ClaimResult> => {
-    sent = { loginId: login.loginId, digest: codeDigest(login.codeKey, input.code) };
+  const claimFor = (login: Pick<SharedLogin, 'loginId' | 'codeKey' | 'deadline'>): Promise<ClaimResult> => {
+    const { loginId, deadline } = login;
+    sent = { loginId, deadlineMs: deadline.getTime(), digest: codeDigest(login.codeKey, input.code) };
     const claim = coordination.claimCode({
       loginId: login.loginId,
       relayId: ctx.relayId,

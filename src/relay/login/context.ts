@@ -41,7 +41,7 @@ export interface LoginSettings {
    * a code does not call that exchange dead.
    */
   readonly exchangeGraceMs: number;
-  /** The keyed hash of the credentials, kept with a halt (random: computed when needed). */
+  /** The digest of the credentials, kept with a halt (salted and slow: made when one is needed). */
   readonly credentialsDigest: () => string;
 }
 
