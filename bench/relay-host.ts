@@ -4,7 +4,7 @@
  * configured from the environment by `loadConfig`, with two guards lifted so that 1,000 logins fit
  * in a bench run:
  *
- * - `MAX_LOGINS_PER_HOUR` (1–60 in the configuration) is set past 1,000 on the parsed Config;
+ * - `MAX_LOGINS_PER_HOUR` (1–60 in the configuration) is set past 1,000 on the parsed Config's account;
  * - discord.js' client-side global REST limit (50 requests a second, Discord's own) is raised: each
  *   login makes about 7 REST calls (2 prompts, 2 "checking" and 2 "logged in" edits, 1 notice).
  *
@@ -25,8 +25,9 @@ const rest = requireFromDiscord('@discordjs/rest') as {
 rest.DefaultRestOptions.globalRequestsPerSecond = 100_000;
 
 const config = loadConfig(process.env);
+const maxLoginsPerHour = Number(process.env.BENCH_MAX_LOGINS_PER_HOUR ?? 100_000);
 const relay = await startRelay(
-  { ...config, maxLoginsPerHour: Number(process.env.BENCH_MAX_LOGINS_PER_HOUR ?? 100_000) },
+  { ...config, accounts: [{ ...config.accounts[0], maxLoginsPerHour }] },
   createLogger({ level: config.logLevel }),
 );
 serveMemoryProbe(() => relay.stop());

@@ -2,11 +2,17 @@
  * The relay's configuration: environment variables (and `*_FILE` secret files) to a frozen, typed
  * {@link Config}. Every error names its variable; no secret's value appears in one.
  *
- * - variables.ts: the table of every variable (name, default, format, secret or not)
+ * - variables.ts: the table of every variable (name, default, format, secret or not, per account or
+ *   global)
  * - secret-files.ts: `NAME_FILE` read into `NAME`
  * - reader.ts: reads and checks one variable at a time, collecting problems
+ * - account-names.ts: `RELAY_ACCOUNTS` names, `ACCOUNT_<NAME>_<VARIABLE>`, one account's view
+ * - accounts.ts: the list of accounts, the `ACCOUNT_…` variables checked against it, one account's
+ *   settings
  * - load.ts: {@link loadConfig}, which puts them together
  */
+export { accountKey, accountVariable, isAccountName, parseAccountVariable } from './account-names.js';
+export type { AccountConfig } from './accounts.js';
 export { ConfigError, type ConfigProblem } from './errors.js';
 export { loadConfig, type Config } from './load.js';
 export {

@@ -31,6 +31,13 @@ const DEFAULTS = new Map<string, string | undefined>(CONFIG_VARIABLES.map((v) =>
 const FORMATS = new Map<string, string>(CONFIG_VARIABLES.map((v) => [v.name, v.format]));
 
 /**
+ * The name a problem gives a variable: the one the user sets, or would set. One account's reader
+ * reads `ETNA_PASSWORD` from `ACCOUNT_PAPER_ETNA_PASSWORD` and names that (see account-names.ts);
+ * otherwise a variable goes by its own name.
+ */
+export type ShownName = (variable: ConfigVariableName) => string;
+
+/**
  * Reads and checks one variable at a time, collecting problems. Each method returns `undefined`
  * after reporting a problem, and a value otherwise.
  */
@@ -39,11 +46,13 @@ export class EnvReader {
   readonly #env: Readonly<Record<string, string | undefined>>;
   readonly #fromFile: ReadonlySet<string>;
   readonly #unreadable: ReadonlySet<string>;
+  readonly #shown: ShownName;
 
   /**
    * @param env the variables, with each secret's `*_FILE` already read in (see {@link readSecretFiles})
    * @param files which secrets came from their file, which files could not be read, and what was
    *   wrong with them (reported first)
+   * @param shown the name each problem gives its variable (by default its own)
    */
   public constructor(
     env: Readonly<Record<string, string | undefined>>,
@@ -52,17 +61,26 @@ export class EnvReader {
       readonly unreadable: ReadonlySet<string>;
       readonly problems: readonly ConfigProblem[];
     } = { fromFile: new Set(), unreadable: new Set(), problems: [] },
+    shown: ShownName = (variable) => variable,
   ) {
     this.#env = env;
     this.#fromFile = files.fromFile;
     this.#unreadable = files.unreadable;
+    this.#shown = shown;
     this.problems = [...files.problems];
   }
 
-  private report(variable: ConfigVariableName, message: string): undefined {
+  /** The name problems of `variable` give it. */
+  public shown(variable: ConfigVariableName): string {
+    return this.#shown(variable);
+  }
+
+  /** Reports `message` as it is, under the name `variable` is shown by. */
+  public report(variable: ConfigVariableName, message: string): undefined {
+    const name = this.#shown(variable);
     // Says where the value came from, never what it is.
-    const source = this.#fromFile.has(variable) ? ` (value read from ${variable}${FILE_SUFFIX})` : '';
-    this.problems.push({ variable, message: `${message}${source}` });
+    const source = this.#fromFile.has(variable) ? ` (value read from ${name}${FILE_SUFFIX})` : '';
+    this.problems.push({ variable: name, message: `${message}${source}` });
     return undefined;
   }
 
@@ -279,7 +297,12 @@ export class EnvReader {
   private missing(name: ConfigVariableName): undefined {
     // Its file could not be read: already reported, under the file variable's name.
     if (this.#unreadable.has(name)) return undefined;
-    return this.report(name, `is required; expected ${FORMATS.get(name) ?? 'a value'}`);
+    // One account's own variable, unset, and no plain one for it to fall back to: either will do.
+    const fallback =
+      this.#shown(name) !== name && !this.#fromFile.has(name)
+        ? ` (or ${name}, which every account without its own takes)`
+        : '';
+    return this.report(name, `is required${fallback}; expected ${FORMATS.get(name) ?? 'a value'}`);
   }
 }
 

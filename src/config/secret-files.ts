@@ -1,7 +1,8 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 import type { ConfigProblem } from './errors.js';
-import { SECRET_FILE_VARIABLES } from './variables.js';
+import type { ShownName } from './reader.js';
+import { FILE_SUFFIX, SECRET_FILE_VARIABLES } from './variables.js';
 
 /**
  * A secret file is a password, a key or a URL: anything larger is the wrong file (a log, a device),
@@ -29,8 +30,14 @@ export interface SecretFiles {
  * as an unset variable, as an empty variable does. `NAME` and `NAME_FILE` both set is a problem that
  * names both. A file that cannot be read is a problem of `NAME_FILE`, naming the path and the
  * reason, never the content.
+ *
+ * Only the secrets `env` has a name for are read (an account's view holds only its own variables).
+ * `shown` names them in problems, as for {@link EnvReader}: `ACCOUNT_PAPER_ETNA_PASSWORD_FILE`.
  */
-export function readSecretFiles(env: Readonly<Record<string, string | undefined>>): SecretFiles {
+export function readSecretFiles(
+  env: Readonly<Record<string, string | undefined>>,
+  shown: ShownName = (variable) => variable,
+): SecretFiles {
   const resolved: Record<string, string | undefined> = { ...env };
   const fromFile = new Set<string>();
   const unreadable = new Set<string>();
@@ -39,10 +46,12 @@ export function readSecretFiles(env: Readonly<Record<string, string | undefined>
   for (const { name: fileVariable, secret } of SECRET_FILE_VARIABLES) {
     const path = env[fileVariable]?.trim();
     if (!path) continue;
+    const secretName = shown(secret);
+    const fileName = `${secretName}${FILE_SUFFIX}`;
     if (env[secret]?.trim()) {
       problems.push({
-        variable: secret,
-        message: `${secret} and ${fileVariable} are both set; set only one of them (values not shown)`,
+        variable: secretName,
+        message: `${secretName} and ${fileName} are both set; set only one of them (values not shown)`,
       });
       continue;
     }
@@ -50,8 +59,8 @@ export function readSecretFiles(env: Readonly<Record<string, string | undefined>
     if (!read.ok) {
       unreadable.add(secret);
       problems.push({
-        variable: fileVariable,
-        message: `cannot read ${JSON.stringify(path)} (${read.reason}); expected the path of a readable file that holds ${secret}`,
+        variable: fileName,
+        message: `cannot read ${JSON.stringify(path)} (${read.reason}); expected the path of a readable file that holds ${secretName}`,
       });
       continue;
     }

@@ -54,16 +54,17 @@ describe('secrets read from *_FILE', () => {
       DISCORD_TOKEN_FILE: await file('token', 'token-from-file\n\n'),
       REDIS_URL_FILE: await file('redis-url', 'redis://relay:p%40ss@redis.test:6379/2\n'),
     });
-    expect(config.etna.appKey.reveal()).toBe('key-from-file');
-    expect(config.etna.password.reveal()).toBe('pass word from file');
-    expect(config.etna.pin?.reveal()).toBe('4321');
+    const [account] = config.accounts;
+    expect(account.etna.appKey.reveal()).toBe('key-from-file');
+    expect(account.etna.password.reveal()).toBe('pass word from file');
+    expect(account.etna.pin?.reveal()).toBe('4321');
     expect(config.discord.token.reveal()).toBe('token-from-file');
     expect(config.redisUrl.reveal()).toBe('redis://relay:p%40ss@redis.test:6379/2');
   });
 
   it('takes an empty file as an unset variable', async () => {
     const empty = await file('empty', '\n');
-    expect(loadConfig({ ...REQUIRED, ETNA_PIN_FILE: empty }).etna.pin).toBeUndefined();
+    expect(loadConfig({ ...REQUIRED, ETNA_PIN_FILE: empty }).accounts[0].etna.pin).toBeUndefined();
     expect(loadConfig({ ...REQUIRED, REDIS_URL_FILE: empty }).redisUrl.reveal()).toBe(
       'redis://127.0.0.1:6379',
     );
@@ -148,6 +149,6 @@ describe('secrets read from *_FILE', () => {
   });
 
   it('ignores an empty *_FILE, as any empty variable', () => {
-    expect(loadConfig({ ...REQUIRED, ETNA_PIN_FILE: ' ' }).etna.pin).toBeUndefined();
+    expect(loadConfig({ ...REQUIRED, ETNA_PIN_FILE: ' ' }).accounts[0].etna.pin).toBeUndefined();
   });
 });

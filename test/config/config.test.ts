@@ -10,15 +10,21 @@ import { REQUIRED, errorOf, load } from '../helpers/config.js';
 describe('loadConfig', () => {
   it('fills in every default', () => {
     const config = load();
-    expect(config.etna.apiUrl.href).toBe('https://pub-api-et-demo-prod.etnasoft.us/api/');
-    expect(config.etna.username).toBe('trader');
-    expect(config.etna.pin).toBeUndefined();
-    expect(config.discord.operatorIds).toEqual(['123456789012345678']);
+    expect(config.accounts).toHaveLength(1);
+    const [account] = config.accounts;
+    expect(account.etna.apiUrl.href).toBe('https://pub-api-et-demo-prod.etnasoft.us/api/');
+    expect(account.etna.username).toBe('trader');
+    expect(account.etna.pin).toBeUndefined();
+    expect(account.operatorIds).toEqual(['123456789012345678']);
     expect(config.discord.apiUrl).toBe('https://discord.com/api');
     expect(config.redisUrl.reveal()).toBe('redis://127.0.0.1:6379');
     expect(config).toMatchObject({
-      account: 'default',
       keyPrefix: 'otp-relay',
+      http: { host: '127.0.0.1', port: 8080 },
+      logLevel: 'info',
+    });
+    expect(account).toMatchObject({
+      name: 'default',
       codeTimeoutMs: 5 * 60_000,
       tokenLifetimeMs: 24 * 3_600_000,
       renewBeforeMs: 3_600_000,
@@ -28,8 +34,6 @@ describe('loadConfig', () => {
       maxCodeAttempts: 3,
       codeDigits: { minDigits: 4, maxDigits: 8 },
       maxLoginsPerHour: 4,
-      http: { host: '127.0.0.1', port: 8080 },
-      logLevel: 'info',
     });
   });
 
@@ -60,13 +64,18 @@ describe('loadConfig', () => {
       HTTP_PORT: '0',
       LOG_LEVEL: 'silent',
     });
-    expect(config.etna.apiUrl.href).toBe('http://127.0.0.1:4010/broker/');
-    expect(config.etna.pin?.reveal()).toBe('4321');
+    const [account] = config.accounts;
+    expect(account.etna.apiUrl.href).toBe('http://127.0.0.1:4010/broker/');
+    expect(account.etna.pin?.reveal()).toBe('4321');
     expect(config.discord.apiUrl).toBe('http://127.0.0.1:4020/api');
     expect(config.redisUrl.reveal()).toBe('rediss://relay:s3cret@redis.internal:6380/2');
     expect(config).toMatchObject({
-      account: 'team.main-1',
       keyPrefix: 'desk:otp_relay',
+      http: { host: '::', port: 0 },
+      logLevel: 'silent',
+    });
+    expect(account).toMatchObject({
+      name: 'team.main-1',
       codeTimeoutMs: 90_000,
       tokenLifetimeMs: 86_400_000,
       renewBeforeMs: 1_800_000,
@@ -75,17 +84,15 @@ describe('loadConfig', () => {
       loginScheduleTz: 'America/New_York',
       maxCodeAttempts: 10,
       maxLoginsPerHour: 60,
-      http: { host: '::', port: 0 },
-      logLevel: 'silent',
     });
   });
 
   it('treats empty and blank values as unset', () => {
     const config = load({ CODE_TIMEOUT: '', HTTP_PORT: '   ', ETNA_PIN: '', LOGIN_SCHEDULE: ' ' });
-    expect(config.codeTimeoutMs).toBe(300_000);
+    expect(config.accounts[0].codeTimeoutMs).toBe(300_000);
     expect(config.http.port).toBe(8080);
-    expect(config.etna.pin).toBeUndefined();
-    expect(config.loginSchedule).toBeUndefined();
+    expect(config.accounts[0].etna.pin).toBeUndefined();
+    expect(config.accounts[0].loginSchedule).toBeUndefined();
 
     const error = errorOf({ ...REQUIRED, ETNA_APP_KEY: '', ETNA_PASSWORD: '  \t', DISCORD_OPERATOR_IDS: '' });
     expect(error.problems.map((p) => p.variable)).toEqual([
@@ -106,21 +113,22 @@ describe('loadConfig', () => {
       CODE_TIMEOUT: ' 2m ',
       REDIS_URL: ' redis://h:6379 ',
     });
-    expect(config.etna.appKey.reveal()).toBe('key');
-    expect(config.etna.username).toBe('trader');
-    expect(config.etna.password.reveal()).toBe('pass word');
-    expect(config.etna.pin?.reveal()).toBe('12');
+    const [account] = config.accounts;
+    expect(account.etna.appKey.reveal()).toBe('key');
+    expect(account.etna.username).toBe('trader');
+    expect(account.etna.password.reveal()).toBe('pass word');
+    expect(account.etna.pin?.reveal()).toBe('12');
     expect(config.discord.token.reveal()).toBe('tok');
-    expect(config.codeTimeoutMs).toBe(120_000);
+    expect(account.codeTimeoutMs).toBe(120_000);
     expect(config.redisUrl.reveal()).toBe('redis://h:6379');
   });
 
   it('wraps every secret in a Secret that prints redacted', () => {
     const config = load({ ETNA_PIN: '4321', REDIS_URL: 'redis://u:hunter22@h:6379' });
     for (const secret of [
-      config.etna.appKey,
-      config.etna.password,
-      config.etna.pin,
+      config.accounts[0].etna.appKey,
+      config.accounts[0].etna.password,
+      config.accounts[0].etna.pin,
       config.discord.token,
       config.redisUrl,
     ]) {
@@ -140,7 +148,7 @@ describe('loadConfig', () => {
       ['HTTPS://Broker.TEST:443/api', 'https://broker.test/api/'],
       ['http://127.0.0.1:4010', 'http://127.0.0.1:4010/'],
     ])('ETNA_API_URL %j becomes %j', (text, href) => {
-      const apiUrl = load({ ETNA_API_URL: text }).etna.apiUrl;
+      const apiUrl = load({ ETNA_API_URL: text }).accounts[0].etna.apiUrl;
       expect(apiUrl.href).toBe(href);
       expect(new URL('token', apiUrl).href).toBe(`${href}token`);
       expect(new URL('v1.0/users/@me/info', apiUrl).href).toBe(`${href}v1.0/users/@me/info`);
@@ -162,7 +170,7 @@ describe('loadConfig', () => {
       DISCORD_OPERATOR_IDS:
         ' 222222222222222222 ,111111111111111111,222222222222222222, 18446744073709551615,',
     });
-    expect(config.discord.operatorIds).toEqual([
+    expect(config.accounts[0].operatorIds).toEqual([
       '222222222222222222',
       '111111111111111111',
       '18446744073709551615',
@@ -176,8 +184,10 @@ describe('loadConfig', () => {
   });
 
   it('canonicalises the time zone', () => {
-    expect(load({ LOGIN_SCHEDULE_TZ: 'america/new_york' }).loginScheduleTz).toBe('America/New_York');
-    expect(load({ LOGIN_SCHEDULE_TZ: 'utc' }).loginScheduleTz).toBe('UTC');
+    expect(load({ LOGIN_SCHEDULE_TZ: 'america/new_york' }).accounts[0].loginScheduleTz).toBe(
+      'America/New_York',
+    );
+    expect(load({ LOGIN_SCHEDULE_TZ: 'utc' }).accounts[0].loginScheduleTz).toBe('UTC');
   });
 
   it('lower-cases the log level', () => {
@@ -291,7 +301,7 @@ describe('loadConfig', () => {
     ['4-8', { minDigits: 4, maxDigits: 8 }],
     [' 1-12 ', { minDigits: 1, maxDigits: 12 }],
   ])('reads CODE_DIGITS=%j', (text, codeDigits) => {
-    expect(load({ CODE_DIGITS: text }).codeDigits).toEqual(codeDigits);
+    expect(load({ CODE_DIGITS: text }).accounts[0].codeDigits).toEqual(codeDigits);
   });
 
   it('says what CODE_DIGITS accepts when it refuses it', () => {
@@ -311,7 +321,7 @@ describe('loadConfig', () => {
       'https://broker.test/api/',
     ])('accepts ETNA_API_URL and DISCORD_API_URL %j', (url) => {
       const config = load({ ETNA_API_URL: url, DISCORD_API_URL: url });
-      expect(config.etna.apiUrl.protocol).toBe(new URL(url).protocol);
+      expect(config.accounts[0].etna.apiUrl.protocol).toBe(new URL(url).protocol);
       expect(config.discord.apiUrl).toBe(new URL(url).href.replace(/\/+$/, ''));
     });
 
@@ -360,15 +370,15 @@ describe('loadConfig', () => {
         message: expect.stringContaining('1h is not less than TOKEN_LIFETIME (1h)'),
       },
     ]);
-    expect(load({ TOKEN_LIFETIME: '1h', RENEW_BEFORE: '10m' }).renewBeforeMs).toBe(600_000);
+    expect(load({ TOKEN_LIFETIME: '1h', RENEW_BEFORE: '10m' }).accounts[0].renewBeforeMs).toBe(600_000);
   });
 
   it('checks LOGIN_SCHEDULE even when LOGIN_SCHEDULE_TZ is bad', () => {
     const error = errorOf({ ...REQUIRED, LOGIN_SCHEDULE: '61 * * * *', LOGIN_SCHEDULE_TZ: 'Nowhere/Land' });
     expect(error.problems.map((p) => p.variable)).toEqual(['LOGIN_SCHEDULE', 'LOGIN_SCHEDULE_TZ']);
-    expect(load({ LOGIN_SCHEDULE: '0 9 * * *', LOGIN_SCHEDULE_TZ: 'Europe/Paris' }).loginSchedule).toBe(
-      '0 9 * * *',
-    );
+    expect(
+      load({ LOGIN_SCHEDULE: '0 9 * * *', LOGIN_SCHEDULE_TZ: 'Europe/Paris' }).accounts[0].loginSchedule,
+    ).toBe('0 9 * * *');
   });
 
   it('reports every problem at once, in table order, one line each', () => {
@@ -406,26 +416,31 @@ describe('loadConfig', () => {
     };
     frozen(config);
     const mutable = config as unknown as {
-      account: string;
+      keyPrefix: string;
       http: { port: number };
-      discord: { operatorIds: string[] };
+      accounts: { name: string; operatorIds: string[] }[];
     };
     expect(() => {
-      mutable.account = 'other';
+      mutable.keyPrefix = 'other';
     }).toThrow(TypeError);
     expect(() => {
       mutable.http.port = 1;
     }).toThrow(TypeError);
-    expect(() => mutable.discord.operatorIds.push('345678901234567890')).toThrow(TypeError);
+    expect(() => mutable.accounts.push({ name: 'other', operatorIds: [] })).toThrow(TypeError);
     expect(() => {
-      config.etna.apiUrl.pathname = '/elsewhere/';
+      mutable.accounts[0]!.name = 'other';
+    }).toThrow(TypeError);
+    expect(() => mutable.accounts[0]!.operatorIds.push('345678901234567890')).toThrow(TypeError);
+    const { apiUrl } = config.accounts[0].etna;
+    expect(() => {
+      apiUrl.pathname = '/elsewhere/';
     }).toThrow(TypeError);
     expect(() => {
-      config.etna.apiUrl.href = 'https://evil.test/';
+      apiUrl.href = 'https://evil.test/';
     }).toThrow(TypeError);
-    config.etna.apiUrl.searchParams.set('x', '1');
-    expect(config.etna.apiUrl.href).toBe('https://pub-api-et-demo-prod.etnasoft.us/api/');
-    expect(String(config.etna.apiUrl)).toBe('https://pub-api-et-demo-prod.etnasoft.us/api/');
+    apiUrl.searchParams.set('x', '1');
+    expect(apiUrl.href).toBe('https://pub-api-et-demo-prod.etnasoft.us/api/');
+    expect(String(apiUrl)).toBe('https://pub-api-et-demo-prod.etnasoft.us/api/');
   });
 
   it('never echoes a secret, whatever it holds', () => {
@@ -506,7 +521,7 @@ describe('loadConfig', () => {
     const before = process.env.CODE_TIMEOUT;
     process.env.CODE_TIMEOUT = '7m';
     try {
-      expect(load().codeTimeoutMs).toBe(300_000);
+      expect(load().accounts[0].codeTimeoutMs).toBe(300_000);
     } finally {
       if (before === undefined) delete process.env.CODE_TIMEOUT;
       else process.env.CODE_TIMEOUT = before;

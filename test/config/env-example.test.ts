@@ -3,7 +3,13 @@ import { parseEnv } from 'node:util';
 
 import { describe, expect, it } from 'vitest';
 
-import { CONFIG_VARIABLES, loadConfig, SECRET_FILE_VARIABLES } from '../../src/config/index.js';
+import {
+  accountKey,
+  CONFIG_VARIABLES,
+  loadConfig,
+  parseAccountVariable,
+  SECRET_FILE_VARIABLES,
+} from '../../src/config/index.js';
 
 const EXAMPLE_PATH = new URL('../../.env.example', import.meta.url);
 const example = readFileSync(EXAMPLE_PATH, 'utf8');
@@ -19,12 +25,16 @@ interface ExampleEntry {
   readonly line: number;
 }
 
-const entries: ExampleEntry[] = lines.flatMap((text, line) => {
+const allEntries: ExampleEntry[] = lines.flatMap((text, line) => {
   const match = VARIABLE_LINE.exec(text);
   if (!match) return [];
   const [, hash, name = '', value = ''] = match;
   return [{ name, value, commented: hash !== undefined, line }];
 });
+
+/** The example of several accounts: `ACCOUNT_<NAME>_<VARIABLE>` lines, not variables of their own. */
+const accountEntries = allEntries.filter((entry) => entry.name.startsWith('ACCOUNT_'));
+const entries = allEntries.filter((entry) => !accountEntries.includes(entry));
 
 /** Read by docker-compose.yml from .env, never by the relay. */
 const COMPOSE_ONLY = ['RELAY_REDIS_PASSWORD', 'BOT_REDIS_PASSWORD'];
@@ -88,14 +98,91 @@ describe('.env.example', () => {
 
   it('holds values the relay accepts, as written and with every line uncommented', () => {
     expect(() => loadConfig(parseEnv(example))).not.toThrow();
-    // Every line but the file variants (a secret is set one way, never both) and compose's own.
-    const uncommented = lines
-      .map((text) => {
-        const name = VARIABLE_LINE.exec(text)?.[2];
-        if (name === undefined || name.endsWith('_FILE') || COMPOSE_ONLY.includes(name)) return text;
-        return text.replace(/^# /, '');
-      })
-      .join('\n');
-    expect(() => loadConfig(parseEnv(uncommented))).not.toThrow();
+    // Every line but the file variants (a secret is set one way, never both), compose's own, and
+    // the several accounts' (RELAY_ACCOUNTS replaces RELAY_ACCOUNT: below).
+    const config = loadConfig(
+      parseEnv(uncommented((name) => name !== 'RELAY_ACCOUNTS' && !name.startsWith('ACCOUNT_'))),
+    );
+    expect(config.accounts.map((account) => account.name)).toEqual(['default']);
+  });
+});
+
+/** `.env.example` with the variable lines `name` is true of uncommented, file variants and compose's aside. */
+function uncommented(chosen: (name: string) => boolean): string {
+  return lines
+    .map((text) => {
+      const name = VARIABLE_LINE.exec(text)?.[2];
+      if (name === undefined || name.endsWith('_FILE') || COMPOSE_ONLY.includes(name)) return text;
+      return chosen(name) ? text.replace(/^# /, '') : text;
+    })
+    .join('\n');
+}
+
+describe('.env.example, several accounts', () => {
+  const relayAccounts = entries.find((entry) => entry.name === 'RELAY_ACCOUNTS');
+  const names = relayAccounts?.value.split(',') ?? [];
+
+  it('shows RELAY_ACCOUNTS with two accounts, live and paper, commented out', () => {
+    expect(relayAccounts?.commented).toBe(true);
+    expect(names).toEqual(['live', 'paper']);
+  });
+
+  it("gives an example of each account's own variables, right below it, commented out", () => {
+    expect(accountEntries.length).toBeGreaterThan(0);
+    const first = Math.min(...accountEntries.map((e) => e.line));
+    const last = Math.max(...accountEntries.map((e) => e.line));
+    // One block of lines, after RELAY_ACCOUNTS and before the next variable.
+    expect(last - first + 1).toBe(accountEntries.length);
+    expect(first).toBeGreaterThan(relayAccounts?.line ?? Infinity);
+    expect(entries.filter((e) => e.line > (relayAccounts?.line ?? 0) && e.line < first)).toEqual([]);
+    for (const entry of accountEntries) expect(entry.commented, entry.name).toBe(true);
+  });
+
+  it('sets in that example only per-account variables, of both accounts', () => {
+    const keys = names.map(accountKey);
+    const parsed = accountEntries.map((entry) => parseAccountVariable(entry.name, keys));
+    for (const [i, variable] of parsed.entries()) {
+      expect(variable.kind, accountEntries[i]?.name).toBe('variable');
+      if (variable.kind !== 'variable') continue;
+      expect(CONFIG_VARIABLES.find((v) => v.name === variable.variable)?.perAccount).toBe(true);
+      if (variable.file) {
+        expect(accountEntries[i]?.value).toBe(
+          `/run/secrets/${variable.key.toLowerCase()}_${variable.variable.toLowerCase()}`,
+        );
+      }
+    }
+    expect(new Set(parsed.map((p) => (p.kind === 'variable' ? p.key : '')))).toEqual(new Set(keys));
+  });
+
+  it('lists the per-account variables as CONFIG_VARIABLES marks them', () => {
+    const start = example.indexOf('# Per account: ');
+    expect(start).toBeGreaterThan(0);
+    const sentence = example.slice(start, example.indexOf('.\n', start));
+    const listed = [...sentence.matchAll(/\b[A-Z][A-Z0-9_]*[A-Z0-9]\b/g)].map((match) => match[0]);
+    expect(listed).toEqual(CONFIG_VARIABLES.filter((v) => v.perAccount).map((v) => v.name));
+  });
+
+  it('holds values the relay accepts with RELAY_ACCOUNTS and the example uncommented', () => {
+    // As the example says: what each account has of its own, the plain variables for the rest.
+    const config = loadConfig(
+      parseEnv(uncommented((name) => name === 'RELAY_ACCOUNTS' || name.startsWith('ACCOUNT_'))),
+    );
+    const [live, paper] = config.accounts;
+    expect(config.accounts.map((account) => account.name)).toEqual(['live', 'paper']);
+    expect([live?.etna.username, paper?.etna.username]).toEqual(['live-username', 'paper-username']);
+    expect([live?.etna.password.reveal(), paper?.etna.password.reveal()]).toEqual([
+      'your-password', // ACCOUNT_LIVE_ETNA_PASSWORD_FILE stays commented: no such file here
+      'paper-password',
+    ]);
+    expect([live?.etna.appKey.reveal(), paper?.etna.appKey.reveal()]).toEqual([
+      'your-app-key',
+      'your-app-key',
+    ]);
+    expect(live?.operatorIds).toEqual(['123456789012345678', '234567890123456789']);
+    expect(paper?.operatorIds).toEqual(['234567890123456789']);
+    expect([live?.loginSchedule, paper?.loginSchedule]).toEqual(['30 8 * * 1-5', undefined]);
+    // And with every other line uncommented too, RELAY_ACCOUNT aside.
+    const every = loadConfig(parseEnv(uncommented((name) => name !== 'RELAY_ACCOUNT')));
+    expect(every.accounts.map((account) => account.name)).toEqual(['live', 'paper']);
   });
 });

@@ -57,8 +57,36 @@ describe('docs/contract.md, "Configuration"', () => {
 
   it('marks as planned only variables the relay does not read yet (move them up once it does)', () => {
     const plannedNames = planned.flatMap(([first = '']) => names(first));
-    expect(plannedNames).toContain('RELAY_ACCOUNTS');
+    expect(plannedNames).toContain('REDIS_SENTINEL_TLS');
     const read = new Set<string>(CONFIG_VARIABLES.map((v) => v.name));
     expect(plannedNames.filter((name) => read.has(name))).toEqual([]);
+  });
+});
+
+describe('docs/contract.md, "Several accounts"', () => {
+  const start = CONTRACT.indexOf('\n### Several accounts\n');
+  const section = CONTRACT.slice(start, CONTRACT.indexOf('\n## ', start + 1));
+
+  /** The names in backticks of the list item that starts with `label`. */
+  function item(label: string): string[] {
+    const from = section.indexOf(`\n- ${label}`);
+    expect(from, `a "${label}" item`).toBeGreaterThan(0);
+    const text = section.slice(from + 1, section.indexOf('\n- ', from + 1));
+    return names(text);
+  }
+
+  it('lists the per-account variables as CONFIG_VARIABLES marks them, in its order', () => {
+    const perAccount = CONFIG_VARIABLES.filter((v) => v.perAccount).map((v) => v.name);
+    // The item also writes `_FILE` for the secrets' file variants.
+    expect(item('Per account:').filter((name) => name !== '_FILE')).toEqual(perAccount);
+  });
+
+  it('lists as global only the variables CONFIG_VARIABLES marks global', () => {
+    const listed = item('Global only:').filter((name) => /^[A-Z][A-Z0-9_]*$/.test(name));
+    const global: string[] = CONFIG_VARIABLES.filter((v) => !v.perAccount).map((v) => v.name);
+    const covered = (name: string): boolean =>
+      listed.includes(name) || (name.startsWith('REDIS_') && section.includes('every `REDIS_*`'));
+    expect(global.filter((name) => !covered(name))).toEqual([]);
+    expect(listed.filter((name) => !global.includes(name))).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, type Config } from '../../src/config/index.js';
+import { Secret } from '../../src/shared/secret.js';
 
 /** The least a relay starts with. */
 export const REQUIRED = Object.freeze({
@@ -23,4 +24,18 @@ export function errorOf(env: Record<string, string | undefined>): ConfigError {
     throw error;
   }
   throw new Error('loadConfig did not throw');
+}
+
+/**
+ * A configuration value as plain data, to compare whole: a Secret as `secret:<value>` (toEqual would
+ * take any two Secrets as equal), a URL as its href.
+ */
+export function revealed(value: unknown): unknown {
+  if (value instanceof Secret) return `secret:${value.reveal()}`;
+  if (value instanceof URL) return value.href;
+  if (Array.isArray(value)) return value.map(revealed);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, revealed(child)]));
+  }
+  return value;
 }
