@@ -20,6 +20,12 @@ export interface KeepAliveOptions {
   renewBeforeMs: number;
   /** `VALIDATE_EVERY`. */
   validateEveryMs: number;
+  /**
+   * How often the published token is looked for in the store while this relay holds a valid one:
+   * one missing (evicted, a mistaken `DEL`, a failover to a replica that missed it) is written back,
+   * same record and generation, within this. Default 5 s: one GET.
+   */
+  presenceCheckEveryMs?: number;
   /** `LOGIN_SCHEDULE` in `LOGIN_SCHEDULE_TZ`, when set. */
   planned?: PlannedLogins | undefined;
   logger: Logger;
@@ -42,6 +48,7 @@ export class KeepAlive {
   #renewTimer: NodeJS.Timeout | undefined;
   #validateTimer: NodeJS.Timeout | undefined;
   #expiryTimer: NodeJS.Timeout | undefined;
+  #presenceTimer: NodeJS.Timeout | undefined;
   #nextLogin: { at: Date; reason: LoginReason } | undefined;
   /** Generations already warned about, so an operator hears it once per token. */
   #warnedGeneration: number | undefined;
@@ -53,7 +60,7 @@ export class KeepAlive {
   readonly #inFlight = new Set<Promise<unknown>>();
 
   public constructor(options: KeepAliveOptions) {
-    this.#options = { now: () => Date.now(), ...options };
+    this.#options = { now: () => Date.now(), presenceCheckEveryMs: 5_000, ...options };
     this.#log = options.logger.child({ component: 'keep-alive', account: options.account });
   }
 
@@ -67,7 +74,9 @@ export class KeepAlive {
   public stop(): void {
     this.#stopped = true;
     this.#unsubscribe?.();
-    for (const timer of [this.#renewTimer, this.#validateTimer, this.#expiryTimer]) clearTimeout(timer);
+    for (const timer of [this.#renewTimer, this.#validateTimer, this.#expiryTimer, this.#presenceTimer]) {
+      clearTimeout(timer);
+    }
   }
 
   /** Resolves when no timer's work is still running (for tests and shutdown). */
@@ -144,6 +153,7 @@ export class KeepAlive {
     if (this.#stopped) return;
     clearTimeout(this.#validateTimer);
     clearTimeout(this.#expiryTimer);
+    clearTimeout(this.#presenceTimer);
     if (token === undefined) {
       // Keep a renewal planned for a lapsed token (the next planned login). With none, a schedule
       // still brings the next login at a planned hour.
@@ -155,6 +165,7 @@ export class KeepAlive {
     }
     this.#planRenewal(token);
     this.#armValidation();
+    this.#armPresenceCheck(token.generation);
     this.#expiryTimer = this.#after(Date.parse(token.expiresAt) - this.#options.now(), () =>
       this.#options.tokens.expire(token.generation),
     );
@@ -200,6 +211,17 @@ export class KeepAlive {
       this.#nextLogin = undefined;
       const { result } = await this.#options.logins.requestLogin(reason);
       this.#log.info({ reason, result }, 'planned login');
+    });
+  }
+
+  /** Looks for the held token in the store now and then, and writes it back if it went missing. */
+  #armPresenceCheck(generation: number): void {
+    this.#presenceTimer = this.#after(this.#options.presenceCheckEveryMs, async () => {
+      if (this.#options.tokens.current()?.generation !== generation) return;
+      await this.#options.tokens.restoreIfLost().catch((error: unknown) => {
+        this.#log.debug({ err: errorFields(error) }, 'token presence not checked');
+      });
+      if (this.#options.tokens.current()?.generation === generation) this.#armPresenceCheck(generation);
     });
   }
 

@@ -176,6 +176,19 @@ describe('validation', () => {
     expect(t.broker.startLogin).toHaveBeenCalledTimes(1);
   });
 
+  it('puts a token that went missing back within seconds, same record and generation', async () => {
+    const t = await loggedIn();
+    const held = await t.store.read();
+    const updates = t.published.filter((e) => e.type === 'token.updated').length;
+    await t.store.remove(t.first); // an eviction, a mistaken DEL, a failover that missed the write
+    await vi.advanceTimersByTimeAsync(5_000);
+    await t.keepAlive.idle();
+    expect(await t.store.read()).toEqual(held);
+    // Bots waiting for a token hear it is back.
+    expect(t.published.filter((e) => e.type === 'token.updated')).toHaveLength(updates + 1);
+    expect(t.broker.startLogin).toHaveBeenCalledTimes(1);
+  });
+
   it('takes a network error or 5xx for what it is: not a dead token', async () => {
     const t = await loggedIn();
     t.broker.validate.mockRejectedValueOnce(
