@@ -8,5 +8,6 @@ export {
   type ConnectionProbes,
   type RelayMetrics,
   type RelayMetricsOptions,
+  type StateProbes,
   type TokenSummary,
 } from './relay-metrics.js';

@@ -6,7 +6,7 @@ import { BROKER_ERROR_KINDS, LOGIN_OUTCOMES, LOGIN_REASONS, isOneOf } from '../d
 import { DM_FAILURE_REASONS, type DmFailureReason } from '../operators/delivery.js';
 import { BrokerError, FATAL_BROKER_ERROR_KINDS, type BrokerStep } from '../domain/broker-errors.js';
 import type { Broker } from '../relay/ports/broker.js';
-import type { RelayObserver } from '../relay/state.js';
+import type { RelayObserver, RelaySnapshot } from '../relay/state.js';
 
 /**
  * prom-client, loaded with `require`, one file per class (types come from `import type`).
@@ -52,6 +52,9 @@ export const METRIC_NAMES = {
   dmFailures: 'otp_relay_dm_failures_total',
   halts: 'otp_relay_halts_total',
   botRequests: 'otp_relay_bot_requests_total',
+  nextLogin: 'otp_relay_next_login_timestamp_seconds',
+  halted: 'otp_relay_halted',
+  lastLoginFailed: 'otp_relay_last_login_failed',
 } as const;
 
 /** The bot requests counted by type: the one the contract has (`token.rejected`), else `other`. */
@@ -90,6 +93,17 @@ export interface TokenSummary {
 export interface ConnectionProbes {
   redisConnected: () => boolean;
   discordConnected: () => boolean;
+}
+
+/**
+ * What the state gauges read at every scrape (alert rules tell a planned gap from a failure with
+ * them: deploy/prometheus/alerts.yml).
+ */
+export interface StateProbes {
+  /** The relay's picture: its halt, and its last login's state and outcome. */
+  snapshot: () => Pick<RelaySnapshot, 'login' | 'halted'>;
+  /** When the relay starts its next login by itself (a renewal or a planned login), if one is set. */
+  nextLoginAt: () => Date | undefined;
 }
 
 /** Options of {@link createRelayMetrics}. */
@@ -155,6 +169,8 @@ export interface RelayMetrics {
   setToken(token: TokenSummary | undefined): void;
   /** Sets (or replaces) the probes read at every scrape; a probe not set, or that throws, reads 0. */
   setConnectionProbes(probes: Partial<ConnectionProbes>): void;
+  /** Sets (or replaces) the state probes, read at every scrape; one not set, or that throws, reads 0. */
+  setStateProbes(probes: Partial<StateProbes>): void;
   /** The Prometheus text for `GET /metrics` (see `HttpServerOptions.metrics`). */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -181,6 +197,7 @@ export function createRelayMetrics(options: RelayMetricsOptions): RelayMetrics {
   const registers = [registry];
   const now = settings.monotonicNowMs;
   let probes: Partial<ConnectionProbes> = { ...settings.probes };
+  let stateProbes: Partial<StateProbes> = {};
 
   const tokenExpiry = new Gauge({
     name: METRIC_NAMES.tokenExpiry,
@@ -254,6 +271,35 @@ export function createRelayMetrics(options: RelayMetricsOptions): RelayMetrics {
     METRIC_NAMES.discordConnected,
     '1 when the Discord gateway is connected, else 0.',
     'discordConnected',
+  );
+
+  const stateGauge = (name: string, help: string, read: (probes: Partial<StateProbes>) => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(readState(() => read(stateProbes)));
+      },
+    });
+  };
+  stateGauge(
+    METRIC_NAMES.nextLogin,
+    'When the relay starts its next login by itself (a renewal, or a planned login of LOGIN_SCHEDULE), in seconds since the Unix epoch; 0 when none is set.',
+    (p) => (p.nextLoginAt?.()?.getTime() ?? 0) / 1_000,
+  );
+  stateGauge(
+    METRIC_NAMES.halted,
+    '1 while a broker error that needs a person (credentials, app key, password, PIN) halts every login, else 0.',
+    (p) => (p.snapshot?.().halted === undefined ? 0 : 1),
+  );
+  stateGauge(
+    METRIC_NAMES.lastLoginFailed,
+    '1 when the last login this relay knows of ended without a token (automatic logins then wait for an operator), else 0.',
+    (p) => {
+      const login = p.snapshot?.().login;
+      return login?.state === 'ended' && login.outcome !== 'succeeded' ? 1 : 0;
+    },
   );
 
   const observer: RelayObserver = {
@@ -335,6 +381,9 @@ export function createRelayMetrics(options: RelayMetricsOptions): RelayMetrics {
     setConnectionProbes: (next) => {
       probes = { ...probes, ...next };
     },
+    setStateProbes: (next) => {
+      stateProbes = { ...stateProbes, ...next };
+    },
     render: async () => {
       collectDefaultMetricsOnce();
       return { contentType: registry.contentType, body: await registry.metrics() };
@@ -356,6 +405,16 @@ function resultOutcome(result: unknown): string {
 function errorOutcome(error: unknown, signal: AbortSignal | undefined): string {
   if (error instanceof BrokerError) return bounded(BROKER_ERROR_KINDS, error.kind);
   return signal?.aborted === true ? 'aborted' : 'unexpected-error';
+}
+
+function readState(read: () => number): number {
+  try {
+    const value = read();
+    return Number.isFinite(value) ? value : 0;
+  } catch {
+    // As with the connection probes: a scrape never fails because the state cannot be read.
+    return 0;
+  }
 }
 
 function readProbe(probe: (() => boolean) | undefined): number {
