@@ -27,6 +27,10 @@ Usage::
     python3 examples/python_bot.py --report-rejected 5  # report that the broker rejected token 5
     python3 examples/python_bot.py --report-rejected 5 --wait  # ... then print the generation to use
 
+``--report-rejected`` prints how many relays heard the report; 0 means none listens on
+``P:requests:A`` (the relay is down, or runs with another prefix or account), which it also says on
+stderr. A wait that ends without an answer prints ``none``, says why on stderr, and exits 2.
+
 It never prints the token itself: a token is a secret.
 """
 
@@ -227,10 +231,22 @@ def main():
             if args.wait:
                 # Subscribed before the report goes out: the relay's answer cannot be missed.
                 relay.subscribe()
-            print(relay.report_rejected(args.report_rejected), flush=True)
+            heard = relay.report_rejected(args.report_rejected)
+            print(heard, flush=True)
+            if heard == 0:
+                log(
+                    f"no relay listens on {relay.requests_channel}: is it running, with this "
+                    "RELAY_KEY_PREFIX and RELAY_ACCOUNT?"
+                    + (f" Waiting up to {args.timeout:g} s for a newer token anyway." if args.wait else "")
+                )
             if not args.wait:
                 return 0
             held = relay.wait_after_rejected(args.report_rejected, deadline)
+            if held is None:
+                log(
+                    f"no newer token than {args.report_rejected}, and no answer that it is still valid, "
+                    f"within {args.timeout:g} s"
+                )
             print(held[1] if held else "none", flush=True)
             return 0 if held else 2
         if args.once:

@@ -189,6 +189,10 @@ export async function startRelay(
     planned,
     logger,
   });
+  metrics.setStateProbes({
+    snapshot: () => relay.snapshot(),
+    nextLoginAt: () => keepAlive.nextLogin()?.at,
+  });
   const requests = new RedisRequestSubscriber({
     client: redis,
     keys,

@@ -10,6 +10,10 @@
 # must be set to at least 16 characters from A-Z a-z 0-9 . _ ~ - (URL-safe: the relay's password
 # also goes into REDIS_URL; e.g. `openssl rand -hex 32`). Errors name the variable, never its value.
 #
+# Instead of NAME, NAME_FILE may name a file that holds the password (a Docker secret, as
+# docker-compose.yml mounts them: no password in the container's environment); its trailing line
+# break is dropped. Setting both is an error.
+#
 # POSIX sh with busybox tools: it runs in redis:7-alpine (as root, before docker-entrypoint.sh
 # drops to the redis user) and on any Linux host (tests).
 set -eu
@@ -56,6 +60,14 @@ placeholders=$(grep -o '\${[A-Za-z_][A-Za-z0-9_]*}' "$work" | sort -u | sed 's/^
 for name in $placeholders; do
   # $name matched [A-Za-z_][A-Za-z0-9_]* above: safe to expand by name with eval.
   eval "value=\${$name-}"
+  eval "file=\${${name}_FILE-}"
+  if [ -n "$file" ]; then
+    [ -z "$value" ] || fail "set $name or ${name}_FILE, not both"
+    [ -f "$file" ] && [ -r "$file" ] || fail "${name}_FILE: cannot read $file"
+    # $(...) drops the trailing line break; a password holds none (checked below).
+    value=$(cat "$file") || fail "${name}_FILE: cannot read $file"
+    [ -n "$value" ] || fail "${name}_FILE: $file is empty"
+  fi
   [ -n "$value" ] || fail "$name is not set"
   [ "${#value}" -ge 16 ] || fail "$name must be at least 16 characters long"
   case $value in
@@ -80,5 +92,6 @@ if [ "$#" -gt 0 ]; then
   # The server needs none of these: keep them out of its environment (/proc/<pid>/environ).
   # shellcheck disable=SC2086 # one name per word, on purpose
   unset $placeholders REDISCLI_AUTH
+  for name in $placeholders; do unset "${name}_FILE"; done
   exec "$@"
 fi

@@ -4,9 +4,22 @@ import type * as PromClient from 'prom-client';
 import type { Registry } from 'prom-client';
 import { BROKER_ERROR_KINDS, LOGIN_OUTCOMES, LOGIN_REASONS, isOneOf } from '../domain/vocabulary.js';
 import { DM_FAILURE_REASONS, type DmFailureReason } from '../operators/delivery.js';
-import { BrokerError, FATAL_BROKER_ERROR_KINDS, type BrokerStep } from '../domain/broker-errors.js';
+import type { BrokerStep } from '../domain/broker-errors.js';
+import {
+  BOT_REQUEST_TYPES,
+  BROKER_REQUEST_BUCKETS_SECONDS,
+  HALTING_ERRORS,
+  METRIC_NAMES,
+  OPERATOR_ANSWER_BUCKETS_SECONDS,
+  bounded,
+  errorOutcome,
+  readProbe,
+  readState,
+  resultOutcome,
+} from './names.js';
+
 import type { Broker } from '../relay/ports/broker.js';
-import type { RelayObserver } from '../relay/state.js';
+import type { RelayObserver, RelaySnapshot } from '../relay/state.js';
 
 /**
  * prom-client, loaded with `require`, one file per class (types come from `import type`).
@@ -33,52 +46,6 @@ function loadCollectDefaultMetrics(): typeof PromClient.collectDefaultMetrics {
   return requirePromClient('prom-client/lib/defaultMetrics') as typeof PromClient.collectDefaultMetrics;
 }
 
-/**
- * Prefix of the relay's own metrics. Node's default metrics keep their standard names (`process_*`,
- * `nodejs_*`), so that stock dashboards for Node.js work as they are.
- */
-export const METRIC_PREFIX = 'otp_relay_';
-
-/** Metric names, for dashboards and tests. */
-export const METRIC_NAMES = {
-  tokenExpiry: 'otp_relay_token_expiry_timestamp_seconds',
-  tokenGeneration: 'otp_relay_token_generation',
-  loginsStarted: 'otp_relay_logins_started_total',
-  logins: 'otp_relay_logins_total',
-  operatorAnswer: 'otp_relay_operator_answer_seconds',
-  brokerRequestDuration: 'otp_relay_broker_request_duration_seconds',
-  redisConnected: 'otp_relay_redis_connected',
-  discordConnected: 'otp_relay_discord_connected',
-  dmFailures: 'otp_relay_dm_failures_total',
-  halts: 'otp_relay_halts_total',
-  botRequests: 'otp_relay_bot_requests_total',
-} as const;
-
-/** The bot requests counted by type: the one the contract has (`token.rejected`), else `other`. */
-const BOT_REQUEST_TYPES = ['token.rejected'] as const;
-
-/** Broker errors that halt every login until a person fixes the configuration. */
-const HALTING_ERRORS: readonly string[] = [...FATAL_BROKER_ERROR_KINDS];
-
-/**
- * Seconds from the prompt to an operator's first code. `CODE_TIMEOUT` is at most 10 minutes, so
- * the buckets run from a quick answer (5 s) to the longest possible wait.
- */
-export const OPERATOR_ANSWER_BUCKETS_SECONDS = [5, 10, 20, 30, 45, 60, 90, 120, 180, 240, 300, 420, 600];
-
-/** Seconds of one broker call: HTTP round trips, up to the client's timeout (15 s by default) and beyond. */
-export const BROKER_REQUEST_BUCKETS_SECONDS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60];
-
-/**
- * The `outcome` label of a broker call that returned: the result's kind (`token`, `code-required`,
- * `code-rejected`) or the validity (`valid`, `invalid`). A call that threw has the `BrokerError`'s
- * kind, `aborted` when the caller's signal aborted it, else `unexpected-error`.
- */
-const RESULT_OUTCOMES = ['token', 'code-required', 'code-rejected', 'valid', 'invalid'] as const;
-
-/** Stands for any label value outside its closed list, so a label can never grow without bound. */
-const OTHER = 'other';
-
 /** What the metrics show of a token: never the token itself. */
 export interface TokenSummary {
   readonly generation: number;
@@ -90,6 +57,17 @@ export interface TokenSummary {
 export interface ConnectionProbes {
   redisConnected: () => boolean;
   discordConnected: () => boolean;
+}
+
+/**
+ * What the state gauges read at every scrape (alert rules tell a planned gap from a failure with
+ * them: deploy/prometheus/alerts.yml).
+ */
+export interface StateProbes {
+  /** The relay's picture: its halt, and its last login's state and outcome. */
+  snapshot: () => Pick<RelaySnapshot, 'login' | 'halted'>;
+  /** When the relay starts its next login by itself (a renewal or a planned login), if one is set. */
+  nextLoginAt: () => Date | undefined;
 }
 
 /** Options of {@link createRelayMetrics}. */
@@ -155,6 +133,8 @@ export interface RelayMetrics {
   setToken(token: TokenSummary | undefined): void;
   /** Sets (or replaces) the probes read at every scrape; a probe not set, or that throws, reads 0. */
   setConnectionProbes(probes: Partial<ConnectionProbes>): void;
+  /** Sets (or replaces) the state probes, read at every scrape; one not set, or that throws, reads 0. */
+  setStateProbes(probes: Partial<StateProbes>): void;
   /** The Prometheus text for `GET /metrics` (see `HttpServerOptions.metrics`). */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -181,6 +161,7 @@ export function createRelayMetrics(options: RelayMetricsOptions): RelayMetrics {
   const registers = [registry];
   const now = settings.monotonicNowMs;
   let probes: Partial<ConnectionProbes> = { ...settings.probes };
+  let stateProbes: Partial<StateProbes> = {};
 
   const tokenExpiry = new Gauge({
     name: METRIC_NAMES.tokenExpiry,
@@ -254,6 +235,35 @@ export function createRelayMetrics(options: RelayMetricsOptions): RelayMetrics {
     METRIC_NAMES.discordConnected,
     '1 when the Discord gateway is connected, else 0.',
     'discordConnected',
+  );
+
+  const stateGauge = (name: string, help: string, read: (probes: Partial<StateProbes>) => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(readState(() => read(stateProbes)));
+      },
+    });
+  };
+  stateGauge(
+    METRIC_NAMES.nextLogin,
+    'When the relay starts its next login by itself (a renewal, or a planned login of LOGIN_SCHEDULE), in seconds since the Unix epoch; 0 when none is set.',
+    (p) => (p.nextLoginAt?.()?.getTime() ?? 0) / 1_000,
+  );
+  stateGauge(
+    METRIC_NAMES.halted,
+    '1 while a broker error that needs a person (credentials, app key, password, PIN) halts every login, else 0.',
+    (p) => (p.snapshot?.().halted === undefined ? 0 : 1),
+  );
+  stateGauge(
+    METRIC_NAMES.lastLoginFailed,
+    '1 when the last login this relay knows of ended without a token (automatic logins then wait for an operator), else 0.',
+    (p) => {
+      const login = p.snapshot?.().login;
+      return login?.state === 'ended' && login.outcome !== 'succeeded' ? 1 : 0;
+    },
   );
 
   const observer: RelayObserver = {
@@ -335,34 +345,12 @@ export function createRelayMetrics(options: RelayMetricsOptions): RelayMetrics {
     setConnectionProbes: (next) => {
       probes = { ...probes, ...next };
     },
+    setStateProbes: (next) => {
+      stateProbes = { ...stateProbes, ...next };
+    },
     render: async () => {
       collectDefaultMetricsOnce();
       return { contentType: registry.contentType, body: await registry.metrics() };
     },
   };
-}
-
-/** `value` when it is one of `members`, else {@link OTHER}. */
-function bounded(members: readonly string[], value: unknown): string {
-  return isOneOf(members, value) ? value : OTHER;
-}
-
-/** The `kind` of a step-1 or step-2 result, or a validity (a plain string). */
-function resultOutcome(result: unknown): string {
-  const kind = typeof result === 'object' && result !== null ? (result as { kind?: unknown }).kind : result;
-  return bounded(RESULT_OUTCOMES, kind);
-}
-
-function errorOutcome(error: unknown, signal: AbortSignal | undefined): string {
-  if (error instanceof BrokerError) return bounded(BROKER_ERROR_KINDS, error.kind);
-  return signal?.aborted === true ? 'aborted' : 'unexpected-error';
-}
-
-function readProbe(probe: (() => boolean) | undefined): number {
-  try {
-    return probe?.() === true ? 1 : 0;
-  } catch {
-    // A probe that cannot tell is no proof of a connection; a scrape must not fail because of it.
-    return 0;
-  }
 }

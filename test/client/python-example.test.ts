@@ -172,7 +172,7 @@ describe.skipIf(PYTHON === undefined)('examples/python_bot.py (redis-py)', () =>
       expect(run.stdout.trim().split('\n')).toEqual(['1', String(next.generation)]);
     });
 
-    it('prints "none" and exits 2 when no answer comes within --timeout', async () => {
+    it('prints "none", says why and exits 2 when no answer comes within --timeout', async () => {
       const record = await relay.storeToken('py-unanswered');
       await answerReports(() => undefined);
       const started = Date.now();
@@ -180,7 +180,22 @@ describe.skipIf(PYTHON === undefined)('examples/python_bot.py (redis-py)', () =>
         .done;
       expect(run.code).toBe(2);
       expect(run.stdout.trim().split('\n')).toEqual(['1', 'none']);
+      expect(run.stderr).toBe(
+        `python_bot: no newer token than ${record.generation}, and no answer that it is still valid, within 1 s\n`,
+      );
       expect(Date.now() - started).toBeLessThan(10_000);
+    });
+
+    it('says that no relay listens when nobody heard the report, and that no answer came', async () => {
+      const record = await relay.storeToken('py-nobody-listens');
+      const run = await runBot(['--report-rejected', String(record.generation), '--wait', '--timeout', '1'])
+        .done;
+      expect(run.code).toBe(2);
+      expect(run.stdout.trim().split('\n')).toEqual(['0', 'none']);
+      expect(run.stderr).toBe(
+        `python_bot: no relay listens on ${relay.keys.requests}: is it running, with this RELAY_KEY_PREFIX and RELAY_ACCOUNT? Waiting up to 1 s for a newer token anyway.\n` +
+          `python_bot: no newer token than ${record.generation}, and no answer that it is still valid, within 1 s\n`,
+      );
     });
   });
 
@@ -193,6 +208,7 @@ describe.skipIf(PYTHON === undefined)('examples/python_bot.py (redis-py)', () =>
       const run = await runBot(['--report-rejected', '42']).done;
       expect(run.code).toBe(0);
       expect(run.stdout.trim()).toBe('1');
+      expect(run.stderr).toBe('');
       await vi.waitFor(() => expect(received).toHaveLength(1), { timeout: 5_000, interval: 20 });
       expect(received[0]).toBe('{"type":"token.rejected","generation":42}');
       expect(parseBotRequest(received[0]!)).toEqual({

@@ -36,22 +36,28 @@ const allEntries: ExampleEntry[] = lines.flatMap((text, line) => {
 const accountEntries = allEntries.filter((entry) => entry.name.startsWith('ACCOUNT_'));
 const entries = allEntries.filter((entry) => !accountEntries.includes(entry));
 
-/** Read by docker-compose.yml from .env, never by the relay. */
-const COMPOSE_ONLY = ['RELAY_REDIS_PASSWORD', 'BOT_REDIS_PASSWORD'];
+/** Read by docker-compose.yml from .env, never by the relay: host ports, with today's as defaults. */
+const COMPOSE_ONLY: Readonly<Record<string, string>> = {
+  REDIS_HOST_PORT: '6379',
+  RELAY_HTTP_HOST_PORT: '8080',
+  PROMETHEUS_HOST_PORT: '9090',
+  GRAFANA_HOST_PORT: '3000',
+};
+const COMPOSE_ONLY_NAMES = Object.keys(COMPOSE_ONLY);
 
 /** Every variable in CONFIG_VARIABLES' order, each secret followed by its `*_FILE` variant. */
 const EXPECTED_ORDER = [
   ...CONFIG_VARIABLES.flatMap((v) =>
     v.secret ? [v.name, SECRET_FILE_VARIABLES.find((f) => f.secret === v.name)!.name] : [v.name],
   ),
-  ...COMPOSE_ONLY,
+  ...COMPOSE_ONLY_NAMES,
 ];
 
-const relayEntries = entries.filter((entry) => !COMPOSE_ONLY.includes(entry.name));
+const relayEntries = entries.filter((entry) => !COMPOSE_ONLY_NAMES.includes(entry.name));
 const fileEntries = entries.filter((entry) => entry.name.endsWith('_FILE'));
 
 describe('.env.example', () => {
-  it('lists every configuration variable, its file variant and the compose-only passwords once', () => {
+  it('lists every configuration variable, its file variant and the compose-only variables once', () => {
     const names = entries.map((entry) => entry.name);
     expect([...names].sort()).toEqual([...EXPECTED_ORDER].sort());
   });
@@ -68,14 +74,20 @@ describe('.env.example', () => {
     }
   });
 
-  it('comments out the two compose-only passwords, empty, in a section of their own', () => {
-    const compose = entries.filter((entry) => COMPOSE_ONLY.includes(entry.name));
-    expect(compose.map((e) => [e.commented, e.value])).toEqual([
-      [true, ''],
-      [true, ''],
-    ]);
+  it('comments out the compose-only variables at the defaults docker-compose.yml has, in a section of their own', () => {
+    const compose = entries.filter((entry) => COMPOSE_ONLY_NAMES.includes(entry.name));
+    expect(compose.map((e) => [e.name, e.commented, e.value])).toEqual(
+      Object.entries(COMPOSE_ONLY).map(([name, value]) => [name, true, value]),
+    );
     const section = lines.findIndex((line) => /^# --- Docker Compose only/.test(line));
     expect(section).toBeGreaterThan(Math.max(...relayEntries.map((e) => e.line)));
+    // Each one is a host port of docker-compose.yml, published on loopback, with this default.
+    const composeFile = readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8');
+    for (const [name, value] of Object.entries(COMPOSE_ONLY)) {
+      expect(composeFile, name).toMatch(new RegExp(`- '127\\.0\\.0\\.1:\\$\\{${name}:-${value}\\}:\\d+'`));
+    }
+    // No password: those are secret files.
+    expect(example).not.toMatch(/REDIS_PASSWORD/);
   });
 
   it('explains each variable in a comment right above it', () => {
@@ -112,7 +124,7 @@ function uncommented(chosen: (name: string) => boolean): string {
   return lines
     .map((text) => {
       const name = VARIABLE_LINE.exec(text)?.[2];
-      if (name === undefined || name.endsWith('_FILE') || COMPOSE_ONLY.includes(name)) return text;
+      if (name === undefined || name.endsWith('_FILE') || COMPOSE_ONLY_NAMES.includes(name)) return text;
       return chosen(name) ? text.replace(/^# /, '') : text;
     })
     .join('\n');

@@ -1,3 +1,4 @@
+import { Cron } from 'croner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRelay, type RunningRelay } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
@@ -46,6 +47,9 @@ beforeAll(async () => {
     DISCORD_API_URL: emulator.apiUrl,
     REDIS_URL: TEST_REDIS_URL,
     RELAY_KEY_PREFIX: prefix,
+    // With no token, a schedule has the keep-alive plan its next login: /metrics shows when.
+    LOGIN_SCHEDULE: '30 8 * * 1-5',
+    LOGIN_SCHEDULE_TZ: 'America/New_York',
     HTTP_PORT: '0',
     LOG_LEVEL: 'silent',
   });
@@ -107,6 +111,15 @@ describe('/metrics', () => {
     expect(find(samples, 'process_cpu_user_seconds_total')).toHaveLength(1);
     expect(find(samples, 'nodejs_heap_size_used_bytes')).toHaveLength(1);
     expect(samples.filter((sample) => sample.name.startsWith('otp_relay_process_'))).toEqual([]);
+  });
+
+  it("shows the relay's state: the next planned login, no halt, and no failed login while one waits for a code", async () => {
+    const samples = await metricsNow();
+    const next = valueOf(samples, METRIC_NAMES.nextLogin);
+    const planned = new Cron('30 8 * * 1-5', { paused: true, timezone: 'America/New_York' }).nextRun();
+    expect(next).toBe(planned!.getTime() / 1_000);
+    expect(valueOf(samples, METRIC_NAMES.halted)).toBe(0);
+    expect(valueOf(samples, METRIC_NAMES.lastLoginFailed)).toBe(0);
   });
 
   it('counts the requests the bots publish', async () => {

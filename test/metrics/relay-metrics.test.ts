@@ -18,6 +18,7 @@ import {
 import { Secret } from '../../src/shared/secret.js';
 import { find, parseSamples, valueOf, type Sample } from './prometheus-text.js';
 import type { EndedLogin } from '../../src/domain/login.js';
+import type { RelaySnapshot } from '../../src/relay/state.js';
 
 const ALICE = '100000000000000001';
 const T0 = new Date('2026-11-30T13:00:00.000Z');
@@ -98,6 +99,9 @@ describe('createRelayMetrics', () => {
       [METRIC_NAMES.dmFailures]: 'counter',
       [METRIC_NAMES.halts]: 'counter',
       [METRIC_NAMES.botRequests]: 'counter',
+      [METRIC_NAMES.nextLogin]: 'gauge',
+      [METRIC_NAMES.halted]: 'gauge',
+      [METRIC_NAMES.lastLoginFailed]: 'gauge',
     });
     for (const name of Object.keys(types)) expect(body).toMatch(new RegExp(`^# HELP ${name} \\S`, 'm'));
   });
@@ -243,6 +247,62 @@ describe('connection probes', () => {
     const samples = await samplesOf(metrics);
     expect(valueOf(samples, METRIC_NAMES.redisConnected)).toBe(1);
     expect(valueOf(samples, METRIC_NAMES.discordConnected)).toBe(0);
+  });
+});
+
+describe('state probes', () => {
+  const at = (iso: string) => Date.parse(iso) / 1_000;
+
+  it('reads 0 until probes are set: no login planned, not halted, no failed login', async () => {
+    const samples = await samplesOf(metricsFor());
+    expect(valueOf(samples, METRIC_NAMES.nextLogin)).toBe(0);
+    expect(valueOf(samples, METRIC_NAMES.halted)).toBe(0);
+    expect(valueOf(samples, METRIC_NAMES.lastLoginFailed)).toBe(0);
+  });
+
+  it('shows the next login the relay starts by itself, and 0 once none is set', async () => {
+    const metrics = metricsFor();
+    let next: Date | undefined = new Date('2026-12-07T13:30:00.000Z');
+    metrics.setStateProbes({ nextLoginAt: () => next });
+    expect(valueOf(await samplesOf(metrics), METRIC_NAMES.nextLogin)).toBe(at('2026-12-07T13:30:00.000Z'));
+    next = undefined;
+    expect(valueOf(await samplesOf(metrics), METRIC_NAMES.nextLogin)).toBe(0);
+  });
+
+  it('shows a halt while the snapshot has one, and whether the last login ended without a token', async () => {
+    const metrics = metricsFor();
+    let snapshot: Pick<RelaySnapshot, 'login' | 'halted'> = {
+      login: { state: 'ended', outcome: 'expired' },
+      halted: { error: 'bad-credentials', at: T0.toISOString() },
+    };
+    metrics.setStateProbes({ snapshot: () => snapshot });
+    let samples = await samplesOf(metrics);
+    expect(valueOf(samples, METRIC_NAMES.halted)).toBe(1);
+    expect(valueOf(samples, METRIC_NAMES.lastLoginFailed)).toBe(1);
+
+    snapshot = { login: { state: 'ended', outcome: 'succeeded' }, halted: undefined };
+    samples = await samplesOf(metrics);
+    expect(valueOf(samples, METRIC_NAMES.halted)).toBe(0);
+    expect(valueOf(samples, METRIC_NAMES.lastLoginFailed)).toBe(0);
+
+    // A login under way is no failed one, whatever came before it.
+    snapshot = { login: { state: 'awaiting-code' }, halted: undefined };
+    expect(valueOf(await samplesOf(metrics), METRIC_NAMES.lastLoginFailed)).toBe(0);
+  });
+
+  it('reads a probe that throws as 0 without failing the scrape, and keeps the account label', async () => {
+    const metrics = metricsFor();
+    metrics.setStateProbes({
+      snapshot: () => {
+        throw new Error('no snapshot');
+      },
+      nextLoginAt: () => new Date(Number.NaN),
+    });
+    const samples = await samplesOf(metrics);
+    for (const name of [METRIC_NAMES.nextLogin, METRIC_NAMES.halted, METRIC_NAMES.lastLoginFailed]) {
+      expect(valueOf(samples, name), name).toBe(0);
+      expect(find(samples, name)[0]!.labels, name).toEqual({ account: 'default' });
+    }
   });
 });
 

@@ -1,7 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -20,10 +21,12 @@ import {
   renderAcl,
   startRedisServer,
   testPasswords,
+  untilOutput,
   userUrl,
   type RedisServer,
   type RenderedAcl,
 } from './redis-server.js';
+import { sentinelBinary } from './sentinel-cluster.js';
 
 const HAS_JQ = spawnSync('jq', ['--version'], { stdio: 'ignore' }).status === 0;
 
@@ -138,35 +141,46 @@ describe('bot examples without otp-relay/client, as the bot ACL user', () => {
     return heard;
   };
 
-  describe('examples/ioredis-bot.ts (ioredis)', () => {
-    let script: string;
+  describe('examples/ioredis-bot.mjs (ioredis)', () => {
+    const SCRIPT = join(REPO_ROOT, 'examples/ioredis-bot.mjs');
 
-    /** The example compiled as it is, with `ioredis` pointed at this repository's copy. */
-    const compile = async (source: string, name: string): Promise<string> => {
+    /** A changed copy of the example, with `ioredis` pointed at this repository's copy. */
+    const variant = async (source: string, name: string): Promise<string> => {
       const ioredis = pathToFileURL(createRequire(import.meta.url).resolve('ioredis')).href;
-      const js = ts
-        .transpileModule(source, {
-          compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-        })
-        .outputText.replace(/from 'ioredis'/, `from '${ioredis}'`);
       const path = join(work, name);
-      await writeFile(path, js);
+      await writeFile(path, source.replace(/from 'ioredis'/, `from '${ioredis}'`));
       return path;
     };
 
-    beforeAll(async () => {
-      script = await compile(
-        await readFile(join(REPO_ROOT, 'examples/ioredis-bot.ts'), 'utf8'),
-        'ioredis-bot.mjs',
-      );
-    });
-
-    const bot = (args: string[], password = passwords.bot, path = script): Started =>
+    // The file itself, run by plain `node` as a bot would run it (ioredis from this repository).
+    const bot = (args: string[], password = passwords.bot, path = SCRIPT): Started =>
       start(process.execPath, [path, ...args], {
         REDIS_URL: userUrl(server!, 'bot', password),
         RELAY_KEY_PREFIX: 'otp-relay',
         RELAY_ACCOUNT: account,
       });
+
+    it('is plain JavaScript that node runs as it is: no build step, no TypeScript syntax', async () => {
+      const source = await readFile(SCRIPT, 'utf8');
+      // What TypeScript would accept and Node would not: a transpile changes nothing but comments.
+      const transpiled = ts.transpileModule(source, {
+        compilerOptions: {
+          module: ts.ModuleKind.ESNext,
+          target: ts.ScriptTarget.ESNext,
+          removeComments: true,
+        },
+      }).outputText;
+      const strip = (code: string) =>
+        code
+          .replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')
+          .replace(/\s+/g, '')
+          .replace(/,(?=[)\]}])/g, '');
+      expect(strip(transpiled)).toBe(strip(source));
+      const check = spawnSync(process.execPath, ['--check', SCRIPT], { encoding: 'utf8' });
+      expect(check.stderr).toBe('');
+      expect(check.status).toBe(0);
+      expect(source).toContain('node ioredis-bot.mjs');
+    });
 
     it('--once prints "none" and exits 2 when no token is stored', async () => {
       const run = await bot(['--once']).done;
@@ -192,6 +206,16 @@ describe('bot examples without otp-relay/client, as the bot ACL user', () => {
       expect(run.stdout).not.toContain('ioredis-');
     });
 
+    it('--until-generation says so when none comes within --timeout, and exits 2', async () => {
+      const first = await storeToken('ioredis-only');
+      const run = await bot(['--until-generation', String(first.generation + 1), '--timeout', '1']).done;
+      expect(run).toEqual({
+        code: 2,
+        stdout: `${first.generation}\n`,
+        stderr: `ioredis-bot: no generation ${first.generation + 1} or newer at otp-relay:token:${account} within 1 s (generation ${first.generation})\n`,
+      });
+    });
+
     it('--report-rejected N publishes token.rejected for N, which the relay hears', async () => {
       const heard = await listenForRequests();
       const run = await bot(['--report-rejected', '42']).done;
@@ -200,10 +224,19 @@ describe('bot examples without otp-relay/client, as the bot ACL user', () => {
       expect(JSON.parse(heard[0]!)).toEqual({ type: 'token.rejected', generation: 42 });
     });
 
+    it('--report-rejected says when no relay heard the report', async () => {
+      const run = await bot(['--report-rejected', '42']).done;
+      expect(run).toEqual({
+        code: 0,
+        stdout: '0\n',
+        stderr: `ioredis-bot: no relay listens on otp-relay:requests:${account}: is it running, with this RELAY_KEY_PREFIX and RELAY_ACCOUNT?\n`,
+      });
+    });
+
     it('sets enableReadyCheck: false, else ioredis sends INFO on each connection, which the bot user may not', async () => {
-      const source = await readFile(join(REPO_ROOT, 'examples/ioredis-bot.ts'), 'utf8');
+      const source = await readFile(SCRIPT, 'utf8');
       expect(source).toMatch(/^ {2}enableReadyCheck: false,$/m);
-      const withCheck = await compile(
+      const withCheck = await variant(
         source.replace(/^ {2}enableReadyCheck: false,$/m, '  enableReadyCheck: true,'),
         'ioredis-bot-ready-check.mjs',
       );
@@ -226,24 +259,30 @@ describe('bot examples without otp-relay/client, as the bot ACL user', () => {
 
   describe.skipIf(!HAS_JQ)('examples/redis-cli-bot.sh (redis-cli and jq)', () => {
     const SCRIPT = join(REPO_ROOT, 'examples/redis-cli-bot.sh');
-    const cli = (args: string[], password = passwords.bot): Started =>
+    const cli = (args: string[], env: NodeJS.ProcessEnv = {}): Started =>
       start('sh', [SCRIPT, ...args], {
-        REDIS_HOST: '127.0.0.1',
-        REDIS_PORT: String(server!.port),
-        REDIS_USER: 'bot',
-        REDISCLI_AUTH: password,
+        REDIS_URL: userUrl(server!, 'bot', passwords.bot),
         RELAY_ACCOUNT: account,
+        ...env,
       });
+    const withPassword = (password: string) => ({ REDIS_URL: userUrl(server!, 'bot', password) });
 
     it('prints nothing and exits 2 when no token is stored', async () => {
       expect(await cli(['token']).done).toEqual({ code: 2, stdout: '', stderr: '' });
       expect(await cli(['generation']).done).toEqual({ code: 2, stdout: '', stderr: '' });
     });
 
-    it('prints the token and its generation as the relay stored them', async () => {
+    it('prints the token and its generation as the relay stored them, read through REDIS_URL', async () => {
       const record = await storeToken('cli-token-for-curl');
       expect(await cli(['token']).done).toEqual({ code: 0, stdout: 'cli-token-for-curl\n', stderr: '' });
       expect(await cli(['generation']).done).toEqual({
+        code: 0,
+        stdout: `${record.generation}\n`,
+        stderr: '',
+      });
+      // Percent-escapes in the user and password are decoded, and a database number is taken.
+      const escaped = `redis://%62ot:${passwords.bot.replace(/^./, (c) => `%${c.charCodeAt(0).toString(16)}`)}@127.0.0.1:${server!.port}/0`;
+      expect(await cli(['generation'], { REDIS_URL: escaped }).done).toEqual({
         code: 0,
         stdout: `${record.generation}\n`,
         stderr: '',
@@ -252,19 +291,43 @@ describe('bot examples without otp-relay/client, as the bot ACL user', () => {
 
     it('fails on a wrong password instead of answering "no token", without showing a password', async () => {
       await storeToken('cli-token-wrong-password');
-      const run = await cli(['token'], passwords.relay).done;
+      const run = await cli(['token'], withPassword(passwords.relay)).done;
       expect(run.code).toBe(1);
       expect(run.stdout).toBe('');
       expect(run.stderr).toMatch(/NOAUTH|WRONGPASS/);
       expect(run.stderr).not.toContain(passwords.relay);
     });
 
-    it('waits for a newer generation', async () => {
+    it('refuses a REDIS_URL it cannot read, naming it', async () => {
+      const run = await cli(['token'], { REDIS_URL: 'http://127.0.0.1:6379' }).done;
+      expect(run).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: 'redis-cli-bot: REDIS_URL must start with redis:// or rediss://\n',
+      });
+    });
+
+    it('waits for a newer generation, and says what it waits for', async () => {
       const first = await storeToken('cli-first');
       const waiting = cli(['wait', String(first.generation + 1), '20']);
       await new Promise((resolve) => setTimeout(resolve, 300));
       const second = await storeToken('cli-second');
-      expect(await waiting.done).toEqual({ code: 0, stdout: `${second.generation}\n`, stderr: '' });
+      expect(await waiting.done).toEqual({
+        code: 0,
+        stdout: `${second.generation}\n`,
+        stderr: `redis-cli-bot: waiting up to 20 s for generation ${first.generation + 1} or newer at otp-relay:token:${account}\n`,
+      });
+    });
+
+    it('says so when no such generation comes in time, and exits 2', async () => {
+      const first = await storeToken('cli-only');
+      const run = await cli(['wait', String(first.generation + 1), '1']).done;
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toBe(
+        `redis-cli-bot: waiting up to 1 s for generation ${first.generation + 1} or newer at otp-relay:token:${account}\n` +
+          `redis-cli-bot: no generation ${first.generation + 1} or newer at otp-relay:token:${account} within 1 s (generation ${first.generation})\n`,
+      );
     });
 
     it('reports a rejected token, which the relay hears', async () => {
@@ -273,6 +336,70 @@ describe('bot examples without otp-relay/client, as the bot ACL user', () => {
       await until(() => heard.length === 1, 'the request');
       expect(JSON.parse(heard[0]!)).toEqual({ type: 'token.rejected', generation: 7 });
       expect((await cli(['report', '7;FLUSHALL']).done).code).toBe(64);
+    });
+
+    it('says when no relay heard the report', async () => {
+      expect(await cli(['report', '7']).done).toEqual({
+        code: 0,
+        stdout: '0\n',
+        stderr: `redis-cli-bot: no relay listens on otp-relay:requests:${account}: is it running, with this RELAY_KEY_PREFIX and RELAY_ACCOUNT?\n`,
+      });
+    });
+
+    describe.skipIf(sentinelBinary() === undefined)('with REDIS_SENTINELS and REDIS_SENTINEL_MASTER', () => {
+      let sentinel: ChildProcess | undefined;
+      let sentinelPort: number;
+      let dir: string;
+
+      beforeAll(async () => {
+        const binary = sentinelBinary()!;
+        dir = await mkdtemp(join(tmpdir(), 'otp-relay-cli-sentinel-'));
+        sentinelPort = await new Promise<number>((resolve, reject) => {
+          const probe = createServer();
+          probe.once('error', reject);
+          probe.listen(0, '127.0.0.1', () => {
+            const address = probe.address();
+            probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+          });
+        });
+        const conf = join(dir, 'sentinel.conf');
+        // The sentinel names the master it was told of: enough for the script, which asks it.
+        await writeFile(
+          conf,
+          `port ${sentinelPort}\nbind 127.0.0.1\nsentinel monitor examples 127.0.0.1 ${server!.port} 1\n`,
+        );
+        sentinel = spawn(binary.file, [conf, ...binary.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        await untilOutput(sentinel, ['+monitor master'], 10_000, 'redis-sentinel');
+      });
+
+      afterAll(async () => {
+        if (sentinel !== undefined && sentinel.exitCode === null) {
+          const exited = new Promise((resolve) => sentinel!.once('exit', resolve));
+          sentinel.kill('SIGTERM');
+          await exited;
+        }
+        if (dir) await rm(dir, { recursive: true, force: true });
+      });
+
+      it("asks the sentinels for the master, and logs in with REDIS_URL's user and password", async () => {
+        const record = await storeToken('cli-through-sentinel');
+        // REDIS_URL's host and port point at nothing: only the sentinel knows where the master is.
+        const env = {
+          REDIS_URL: `redis://bot:${passwords.bot}@127.0.0.1:1`,
+          REDIS_SENTINELS: `127.0.0.1:1,127.0.0.1:${sentinelPort}`,
+          REDIS_SENTINEL_MASTER: 'examples',
+        };
+        expect(await cli(['generation'], env).done).toEqual({
+          code: 0,
+          stdout: `${record.generation}\n`,
+          stderr: '',
+        });
+        const unknown = await cli(['generation'], { ...env, REDIS_SENTINEL_MASTER: 'nope' }).done;
+        expect(unknown.code).toBe(1);
+        expect(unknown.stderr).toContain('knows the master nope');
+        const half = await cli(['generation'], { REDIS_SENTINELS: env.REDIS_SENTINELS }).done;
+        expect(half.stderr).toBe('redis-cli-bot: set REDIS_SENTINELS and REDIS_SENTINEL_MASTER together\n');
+      });
     });
   });
 });

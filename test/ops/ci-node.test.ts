@@ -81,4 +81,18 @@ describe('.ci/run', () => {
     );
     expect(script).toMatch(/^ {2}bash \.ci\/node\.sh 22$/m);
   });
+
+  it('installs what the suite needs from Debian when it is missing, promtool (package prometheus) included', async () => {
+    const script = await readFile(join(REPO_ROOT, '.ci/run'), 'utf8');
+    for (const [probe, pkg] of [
+      ['command -v redis-server', 'redis-server'],
+      ['command -v redis-sentinel', 'redis-sentinel'],
+      ["/usr/bin/python3 -c 'import redis'", 'python3-redis'],
+      ['command -v docker-compose', 'docker-compose'],
+      ['command -v promtool', 'prometheus'],
+    ]) {
+      expect(script).toContain(`${probe} >/dev/null 2>&1 || missing+=(${pkg})\n`);
+    }
+    expect(script).toMatch(/apt-get install -y -qq "\$\{missing\[@\]\}"/);
+  });
 });

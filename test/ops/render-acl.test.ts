@@ -101,6 +101,56 @@ describe('deploy/redis/render-acl.sh', () => {
     expect(await readFile(join(dir, 'out', 'users.acl'), 'utf8')).toContain(`#${sha256(passwords.bot)}`);
   });
 
+  it('reads a password from NAME_FILE (a Docker secret), its trailing line break dropped', async () => {
+    const passwords = testPasswords();
+    await writeFile(join(dir, 'relay_redis_password'), `${passwords.relay}\n`);
+    await writeFile(join(dir, 'bot_redis_password'), passwords.bot);
+    const result = await render(
+      {
+        RELAY_REDIS_PASSWORD_FILE: join(dir, 'relay_redis_password'),
+        BOT_REDIS_PASSWORD_FILE: join(dir, 'bot_redis_password'),
+      },
+      ACL_TEMPLATE,
+      ['env'],
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const acl = await readFile(join(dir, 'out', 'users.acl'), 'utf8');
+    expect(acl).toContain(` on resetpass #${sha256(passwords.relay)} `);
+    expect(acl).toContain(` on resetpass #${sha256(passwords.bot)} `);
+    // Neither the passwords nor the files' paths reach the command that follows.
+    expect(result.stdout).not.toContain(passwords.relay);
+    expect(result.stdout).not.toContain(passwords.bot);
+    expect(result.stdout).not.toMatch(/_REDIS_PASSWORD/);
+  });
+
+  it('refuses a password file that is missing, empty or set together with the variable, naming the variable', async () => {
+    const bot = { BOT_REDIS_PASSWORD: 'b'.repeat(32) };
+    const missing = join(dir, 'no-such-file');
+    const empty = join(dir, 'empty');
+    const holder = join(dir, 'relay_redis_password');
+    await writeFile(empty, '\n');
+    await writeFile(holder, 'r'.repeat(32));
+    for (const [env, message] of [
+      [{ RELAY_REDIS_PASSWORD_FILE: missing }, `RELAY_REDIS_PASSWORD_FILE: cannot read ${missing}`],
+      [{ RELAY_REDIS_PASSWORD_FILE: empty }, `RELAY_REDIS_PASSWORD_FILE: ${empty} is empty`],
+      [
+        { RELAY_REDIS_PASSWORD_FILE: holder, RELAY_REDIS_PASSWORD: 'a'.repeat(32) },
+        'set RELAY_REDIS_PASSWORD or RELAY_REDIS_PASSWORD_FILE, not both',
+      ],
+    ] as const) {
+      const result = await render({ ...bot, ...env });
+      expect(result.code).not.toBe(0);
+      expect(result.stderr.trim()).toBe(`render-acl: ${message}`);
+      expect(result.stderr).not.toContain('r'.repeat(32));
+      expect(result.stderr).not.toContain('a'.repeat(32));
+    }
+    await writeFile(holder, 'short-secret');
+    const short = await render({ ...bot, RELAY_REDIS_PASSWORD_FILE: holder });
+    expect(short.stderr.trim()).toBe('render-acl: RELAY_REDIS_PASSWORD must be at least 16 characters long');
+    await expect(stat(join(dir, 'out', 'users.acl'))).rejects.toThrow(/ENOENT/);
+  });
+
   it('refuses a template with a stray $ or a rule outside a user line', async () => {
     const strayDollar = join(dir, 'dollar.template');
     await writeFile(strayDollar, 'user x\n    on\n    >$PASSWORD\n');

@@ -1,6 +1,8 @@
+// @ts-check
 /**
  * An example trading bot that reads the otp-relay token with ioredis (not otp-relay/client): what
- * a bot of any Node code base needs, in one file. docs/contract.md#redis-what-bots-read:
+ * a bot of any Node code base needs, in one plain JavaScript file (ES module, Node 18 or later):
+ * `npm install ioredis`, then `node ioredis-bot.mjs`. docs/contract.md#redis-what-bots-read:
  *
  * - `P:token:A` holds keyv's envelope `{"value": {"token", "generation", ...}, "expires"}`, or
  *   nothing at all (before the first login, after an invalidation): `null` is a normal answer;
@@ -15,18 +17,17 @@
  * CLIENT SETINFO calls the ACL denies too (ioredis ignores their failure, but Redis logs each one).
  *
  * Configured by REDIS_URL (redis://bot:<password>@127.0.0.1:6379), RELAY_KEY_PREFIX and
- * RELAY_ACCOUNT. Never prints the token: only its generation.
+ * RELAY_ACCOUNT. Never prints the token: only its generation. Messages go to stderr.
  *
- *   node ioredis-bot.js                          follow the token, print each new generation
- *   node ioredis-bot.js --once                   print the current generation ("none", exit 2)
- *   node ioredis-bot.js --until-generation N     wait (at most --timeout seconds) for N or newer
- *   node ioredis-bot.js --report-rejected N      report that the broker answered 401 to token N
+ *   node ioredis-bot.mjs                          follow the token, print each new generation
+ *   node ioredis-bot.mjs --once                   print the current generation ("none", exit 2)
+ *   node ioredis-bot.mjs --until-generation N     wait (at most --timeout seconds, 60) for N or
+ *                                                 newer, print it; exit 2 when none came
+ *   node ioredis-bot.mjs --report-rejected N      report that the broker answered 401 to token N
  */
 import { Redis } from 'ioredis';
 import { parseArgs } from 'node:util';
 
-// A bot is a composition root: it reads its own environment.
-// eslint-disable-next-line no-restricted-properties
 const env = process.env;
 const prefix = env.RELAY_KEY_PREFIX || 'otp-relay';
 const account = env.RELAY_ACCOUNT || 'default';
@@ -45,23 +46,29 @@ const options = {
   maxRetriesPerRequest: 2,
 };
 
-/** The token's record, or `undefined` when no token is stored (or the value is not a record). */
-interface TokenRecord {
-  readonly token: string;
-  readonly generation: number;
-  readonly expiresAt: string;
-}
+/**
+ * The token's record, as the relay stores it in the envelope's `value`.
+ * @typedef {{ readonly token: string, readonly generation: number, readonly expiresAt: string }} TokenRecord
+ */
 
-function parseEnvelope(raw: string | null): TokenRecord | undefined {
+/**
+ * The record of a stored value, or `undefined` when no token is stored (or the value is not a record).
+ * @param {string | null} raw
+ * @returns {TokenRecord | undefined}
+ */
+function parseEnvelope(raw) {
   if (raw === null) return undefined;
   try {
-    const value = (JSON.parse(raw) as { value?: Partial<TokenRecord> }).value;
+    const value = /** @type {{ value?: Partial<TokenRecord> }} */ (JSON.parse(raw)).value;
     if (typeof value?.token !== 'string' || !Number.isSafeInteger(value.generation)) return undefined;
-    return value as TokenRecord;
+    return /** @type {TokenRecord} */ (value);
   } catch {
     return undefined;
   }
 }
+
+/** @param {string} message */
+const say = (message) => console.error(`ioredis-bot: ${message}`);
 
 const { values } = parseArgs({
   options: {
@@ -73,13 +80,17 @@ const { values } = parseArgs({
 });
 
 const redis = new Redis(env.REDIS_URL ?? 'redis://127.0.0.1:6379', options);
-redis.on('error', (error: Error) => console.error(`redis: ${error.message}`));
+redis.on('error', (/** @type {Error} */ error) => console.error(`redis: ${error.message}`));
 
 if (values['report-rejected'] !== undefined) {
   const generation = Number(values['report-rejected']);
   const request = JSON.stringify({ type: 'token.rejected', generation });
-  // The number of subscribers that got it: 0 means no relay is listening.
-  console.log(await redis.publish(keys.requests, request));
+  // The number of relays that got it.
+  const heard = await redis.publish(keys.requests, request);
+  console.log(heard);
+  if (heard === 0) {
+    say(`no relay listens on ${keys.requests}: is it running, with this RELAY_KEY_PREFIX and RELAY_ACCOUNT?`);
+  }
   redis.disconnect();
 } else if (values.once) {
   const record = parseEnvelope(await redis.get(keys.token));
@@ -88,13 +99,14 @@ if (values['report-rejected'] !== undefined) {
   process.exitCode = record ? 0 : 2;
 } else {
   const wanted = values['until-generation'] === undefined ? undefined : Number(values['until-generation']);
-  /** The token to use; `undefined` after the relay invalidated it. */
-  let current: TokenRecord | undefined;
+  const seconds = Number(values.timeout);
+  /** The token to use; `undefined` after the relay invalidated it. @type {TokenRecord | undefined} */
+  let current;
   /** The newest generation seen: never go back to one at or below it. */
   let highest = -1;
 
   /** Reads the key, and takes the record if it is newer than any seen. */
-  const refresh = async (): Promise<void> => {
+  const refresh = async () => {
     const record = parseEnvelope(await redis.get(keys.token));
     if (record === undefined || record.generation <= highest) return;
     current = record;
@@ -105,24 +117,33 @@ if (values['report-rejected'] !== undefined) {
 
   // A connection of its own: a subscribed connection can run nothing else.
   const subscriber = redis.duplicate({ connectionName: 'ioredis-bot:subscriber' });
-  subscriber.on('error', (error: Error) => console.error(`redis subscriber: ${error.message}`));
-  const timer = wanted === undefined ? undefined : setTimeout(() => stop(1), Number(values.timeout) * 1000);
-  const stop = (code: number): void => {
+  subscriber.on('error', (/** @type {Error} */ error) => console.error(`redis subscriber: ${error.message}`));
+  const timer =
+    wanted === undefined
+      ? undefined
+      : setTimeout(() => {
+          const seen = highest < 0 ? 'no token' : `generation ${highest}`;
+          say(`no generation ${wanted} or newer at ${keys.token} within ${seconds} s (${seen})`);
+          stop(2);
+        }, seconds * 1000);
+  /** @param {number} code */
+  const stop = (code) => {
     clearTimeout(timer);
     subscriber.disconnect();
     redis.disconnect();
     process.exitCode = code;
   };
 
-  subscriber.on('message', (_channel: string, message: string) => {
-    let event: { type?: unknown; generation?: unknown };
+  subscriber.on('message', (/** @type {string} */ _channel, /** @type {string} */ message) => {
+    /** @type {{ type?: unknown, generation?: unknown }} */
+    let event;
     try {
-      event = JSON.parse(message) as typeof event;
+      event = JSON.parse(message);
     } catch {
       return;
     }
     if (event.type === 'token.updated') {
-      refresh().catch((error: Error) => console.error(`read: ${error.message}`));
+      refresh().catch((/** @type {Error} */ error) => console.error(`read: ${error.message}`));
     } else if (event.type === 'token.invalidated' && event.generation === current?.generation) {
       current = undefined;
       console.log(`invalidated ${highest}`);
@@ -130,7 +151,7 @@ if (values['report-rejected'] !== undefined) {
   });
   // ioredis subscribes again after a reconnect; an event may have been missed meanwhile: re-read.
   subscriber.on('ready', () => {
-    refresh().catch((error: Error) => console.error(`read: ${error.message}`));
+    refresh().catch((/** @type {Error} */ error) => console.error(`read: ${error.message}`));
   });
   // Subscribe first, then read: a token published in between is not missed.
   await subscriber.subscribe(keys.events);
