@@ -1,15 +1,15 @@
 import { returnStartMemory } from './shared/heap.js';
-import { Secret } from './shared/secret.js';
 import { combineObservers } from './audit/combine.js';
 import { RedisAuditTrail } from './audit/redis-audit-trail.js';
 import type { AuditEntry } from './audit/types.js';
-import { EtnaBroker } from './broker/etna-client.js';
+import type { Readable, Writable } from 'node:stream';
 import type { Config } from './config/index.js';
 import { readiness } from './http/readiness.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import { errorFields, type Logger } from './shared/log.js';
 import { createRelayMetrics } from './metrics/relay-metrics.js';
-import { DiscordOperatorChannel, type DiscordChannelError } from './operators/discord-channel.js';
+import type { DiscordChannelError } from './operators/discord-channel.js';
+import { startOutside } from './outside.js';
 import type { StatusView } from './relay/ports/operators.js';
 import { KeepAlive } from './relay/keep-alive.js';
 import { Relay } from './relay/relay.js';
@@ -79,11 +79,14 @@ export interface StartRelayOptions {
    * is quiet; see `returnStartMemory` in shared/heap.ts). Default `true`.
    */
   returnStartMemory?: boolean;
+  /** With `SANDBOX=true`, the operator's terminal; standard input and output by default. */
+  terminal?: { readonly input: Readable; readonly output: Writable };
 }
 
 /**
- * Wires the real adapters (Redis, the ETNA client, Discord) to the relay core and starts it.
- * The only place that knows every concrete class.
+ * Wires the real adapters (Redis, the ETNA client, Discord; or, with `SANDBOX=true`, the sandbox
+ * broker and the terminal: src/outside.ts) to the relay core and starts it. The only place, with
+ * src/outside.ts, that knows every concrete class.
  */
 export async function startRelay(
   config: Config,
@@ -97,30 +100,34 @@ export async function startRelay(
     logger,
     name: `otp-relay:${config.account}`,
   });
+  const store = new RedisTokenStore({
+    client: redis,
+    keys,
+    account: config.account,
+    logger,
+    announceUpdates: true,
+  });
+  const coordination = new RedisCoordination({ client: redis, keys, logger });
   const metrics = createRelayMetrics({
     account: config.account,
-    operatorIds: config.discord.operatorIds,
+    operatorIds: config.discord?.operatorIds ?? [],
   });
   const audit = new RedisAuditTrail({ client: redis, keys, logger });
-  const etna = new EtnaBroker({
-    apiUrl: config.etna.apiUrl,
-    appKey: config.etna.appKey,
-    username: config.etna.username,
-    password: config.etna.password,
-    pin: config.etna.pin,
+  const outside = await startOutside(config, {
+    logger,
     requestTimeoutMs: BROKER_REQUEST_TIMEOUT_MS,
-    logger,
-  });
-  const broker = metrics.instrumentBroker(etna);
-  const operators = new DiscordOperatorChannel({
-    token: config.discord.token,
-    operatorIds: config.discord.operatorIds,
-    apiUrl: config.discord.apiUrl,
-    codeDigits: config.codeDigits,
-    logger,
     onFatal: (error) => options.onFatal?.(error),
     onDmFailure: (failure) => metrics.countDmFailure(failure),
+    store,
+    coordination,
+    tokenKey: keys.token,
+    terminal: options.terminal,
+  }).catch(async (error: unknown) => {
+    await redis.close();
+    throw error;
   });
+  const { etna, operators } = outside;
+  const broker = metrics.instrumentBroker(etna);
   const planned =
     config.loginSchedule === undefined
       ? undefined
@@ -133,24 +140,13 @@ export async function startRelay(
     maxLoginsPerHour: config.maxLoginsPerHour,
     broker,
     operators,
-    store: new RedisTokenStore({
-      client: redis,
-      keys,
-      account: config.account,
-      logger,
-      announceUpdates: true,
-    }),
+    store,
     events: new RedisEventPublisher({ client: redis, keys }),
-    coordination: new RedisCoordination({ client: redis, keys, logger }),
+    coordination,
     logger,
     brokerCallTimeoutMs: BROKER_REQUEST_TIMEOUT_MS,
     // Kept only as a keyed hash with a halt: /login then tells whether they changed since.
-    credentials: [
-      config.etna.appKey,
-      new Secret(config.etna.username),
-      config.etna.password,
-      ...(config.etna.pin === undefined ? [] : [config.etna.pin]),
-    ],
+    credentials: outside.credentials,
     observer: combineObservers(metrics.observer, audit.observer),
     statusExtras: async () => ({
       nextLogin: keepAlive.nextLogin(),
@@ -227,7 +223,7 @@ export async function startRelay(
     await Promise.all([
       step('discord', () => operators.stop()),
       step('http', async () => http?.close()),
-      step('broker', () => etna.close()),
+      step('broker', () => outside.close()),
       step('audit', () => audit.flush()),
     ]);
     if (redis.isOpen) await step('redis', () => redis.close());
@@ -285,7 +281,10 @@ export async function startRelay(
     await stop();
     throw error;
   }
-  logger.info({ account: config.account, operators: config.discord.operatorIds.length }, 'relay started');
+  logger.info(
+    { account: config.account, operators: config.discord?.operatorIds.length ?? 'terminal' },
+    'relay started',
+  );
   // The start's memory goes back within seconds, not whenever V8's memory reducer gets to it.
   const stopReturningMemory = options.returnStartMemory === false ? undefined : returnStartMemory();
   return {

@@ -8,7 +8,15 @@
  * - load.ts: {@link loadConfig}, which puts them together
  */
 export { ConfigError, type ConfigProblem } from './errors.js';
-export { loadConfig, type Config, type RedisSentinelConfig } from './load.js';
+export {
+  loadConfig,
+  type Config,
+  type DiscordConfig,
+  type EtnaConfig,
+  type LiveConfig,
+  type RedisSentinelConfig,
+  type SandboxConfig,
+} from './load.js';
 export {
   CONFIG_VARIABLES,
   FILE_SUFFIX,

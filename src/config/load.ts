@@ -9,23 +9,27 @@ import { EnvReader, MAX_NAME_LENGTH, NAME_PATTERN, PREFIX_PATTERN, quote } from 
 import { readSecretFiles } from './secret-files.js';
 import { CONFIG_VARIABLES, FILE_SUFFIX } from './variables.js';
 
-/** The relay's whole configuration, parsed and frozen. Only the composition root builds one. */
-export interface Config {
-  readonly etna: {
-    /** `ETNA_API_URL`, always ending in `/`, so `token` resolves under it. */
-    readonly apiUrl: URL;
-    readonly appKey: Secret;
-    readonly username: string;
-    readonly password: Secret;
-    readonly pin: Secret | undefined;
-  };
-  readonly discord: {
-    readonly token: Secret;
-    /** Snowflakes, deduplicated, in the order given. */
-    readonly operatorIds: readonly string[];
-    /** `DISCORD_API_URL`, discord.js `rest.api`, without a trailing `/`. */
-    readonly apiUrl: string;
-  };
+/** The broker account: `ETNA_*`. */
+export interface EtnaConfig {
+  /** `ETNA_API_URL`, always ending in `/`, so `token` resolves under it. */
+  readonly apiUrl: URL;
+  readonly appKey: Secret;
+  readonly username: string;
+  readonly password: Secret;
+  readonly pin: Secret | undefined;
+}
+
+/** The operators' Discord bot: `DISCORD_*`. */
+export interface DiscordConfig {
+  readonly token: Secret;
+  /** Snowflakes, deduplicated, in the order given. */
+  readonly operatorIds: readonly string[];
+  /** `DISCORD_API_URL`, discord.js `rest.api`, without a trailing `/`. */
+  readonly apiUrl: string;
+}
+
+/** What every relay is configured with, sandbox or not. */
+interface CommonConfig {
   /** `REDIS_URL`. May carry a password: never log it whole. */
   readonly redisUrl: Secret;
   /** `REDIS_SENTINELS` and `REDIS_SENTINEL_MASTER`: both, or `undefined` when neither is set. */
@@ -45,6 +49,26 @@ export interface Config {
   readonly http: { readonly host: string; readonly port: number };
   readonly logLevel: string;
 }
+
+/** A relay for a real broker account, whose operators are on Discord (`SANDBOX=false`, the default). */
+export interface LiveConfig extends CommonConfig {
+  readonly sandbox: false;
+  readonly etna: EtnaConfig;
+  readonly discord: DiscordConfig;
+}
+
+/**
+ * `SANDBOX=true`: the relay against the built-in sandbox broker, with the terminal as the operators'
+ * channel. No broker account and no Discord bot: the `ETNA_*` and `DISCORD_*` variables are not read.
+ */
+export interface SandboxConfig extends CommonConfig {
+  readonly sandbox: true;
+  readonly etna?: undefined;
+  readonly discord?: undefined;
+}
+
+/** The relay's whole configuration, parsed and frozen. Only the composition root builds one. */
+export type Config = LiveConfig | SandboxConfig;
 
 /** docs/contract.md#configuration: a login waits at most 10 minutes for its code. */
 const MAX_CODE_TIMEOUT_MS = 10 * 60 * 1000;
@@ -66,14 +90,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const files = readSecretFiles(env);
   const reader = new EnvReader(files.env, files);
 
-  const etnaApiUrl = reader.httpUrl('ETNA_API_URL', 'directory');
-  const appKey = reader.headerSecret('ETNA_APP_KEY');
-  const username = reader.headerText('ETNA_USERNAME');
-  const password = reader.headerSecret('ETNA_PASSWORD');
-  const pin = reader.optionalHeaderSecret('ETNA_PIN');
-  const discordToken = reader.discordToken();
-  const operatorIds = reader.operatorIds();
-  const discordApiUrl = reader.httpUrl('DISCORD_API_URL', 'no-trailing-slash');
+  const sandbox = reader.boolean('SANDBOX');
+  // In the sandbox the broker and the operators' channel are built in: their variables are not
+  // read, so a placeholder or a real value there neither stops the start nor is used. A broker URL
+  // is refused, though: with it set, the relay would look as if it talked to that broker.
+  if (sandbox === true && reader.isSet('ETNA_API_URL')) {
+    reader.conflict(
+      'ETNA_API_URL',
+      'is set, but SANDBOX=true runs against the built-in sandbox broker, never another one; unset ETNA_API_URL, or set SANDBOX=false',
+    );
+  }
+  const live = sandbox === false ? readLive(reader) : undefined;
   const redisUrl = reader.redisUrl();
   const redisSentinel = readRedisSentinel(reader, redisUrl);
   const account = reader.name('RELAY_ACCOUNT', NAME_PATTERN);
@@ -99,19 +126,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
 
   if (reader.problems.length > 0) throw new ConfigError(inTableOrder(reader.problems));
   // Every value below was checked: only a reported problem leaves one undefined.
-  const config: Config = {
-    etna: {
-      apiUrl: freezeUrl(need(etnaApiUrl)),
-      appKey: need(appKey),
-      username: need(username),
-      password: need(password),
-      pin,
-    },
-    discord: {
-      token: need(discordToken),
-      operatorIds: need(operatorIds),
-      apiUrl: need(discordApiUrl).href.replace(/\/+$/, ''),
-    },
+  const common: CommonConfig = {
     redisUrl: need(redisUrl),
     redisSentinel,
     account: need(account),
@@ -128,7 +143,38 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     http: { host: need(httpHost), port: need(httpPort) },
     logLevel: need(logLevel),
   };
+  const config: Config =
+    sandbox === true ? { sandbox: true, ...common } : { sandbox: false, ...need(live)(), ...common };
   return deepFreeze(config);
+}
+
+/**
+ * Reads the broker account's and Discord's variables (a relay that is not a sandbox needs them);
+ * returns how to build them once every variable was read without a problem.
+ */
+function readLive(reader: EnvReader): () => Pick<LiveConfig, 'etna' | 'discord'> {
+  const etnaApiUrl = reader.httpUrl('ETNA_API_URL', 'directory');
+  const appKey = reader.headerSecret('ETNA_APP_KEY');
+  const username = reader.headerText('ETNA_USERNAME');
+  const password = reader.headerSecret('ETNA_PASSWORD');
+  const pin = reader.optionalHeaderSecret('ETNA_PIN');
+  const discordToken = reader.discordToken();
+  const operatorIds = reader.operatorIds();
+  const discordApiUrl = reader.httpUrl('DISCORD_API_URL', 'no-trailing-slash');
+  return () => ({
+    etna: {
+      apiUrl: freezeUrl(need(etnaApiUrl)),
+      appKey: need(appKey),
+      username: need(username),
+      password: need(password),
+      pin,
+    },
+    discord: {
+      token: need(discordToken),
+      operatorIds: need(operatorIds),
+      apiUrl: need(discordApiUrl).href.replace(/\/+$/, ''),
+    },
+  });
 }
 
 /** Problems in the order of {@link CONFIG_VARIABLES}, whatever order they were checked in. */
