@@ -27,7 +27,9 @@ rest.DefaultRestOptions.globalRequestsPerSecond = 100_000;
 const config = loadConfig(process.env);
 const maxLoginsPerHour = Number(process.env.BENCH_MAX_LOGINS_PER_HOUR ?? 100_000);
 const relay = await startRelay(
-  { ...config, accounts: [{ ...config.accounts[0], maxLoginsPerHour }] },
+  config.sandbox
+    ? { ...config, accounts: [{ ...config.accounts[0], maxLoginsPerHour }] }
+    : { ...config, accounts: [{ ...config.accounts[0], maxLoginsPerHour }] },
   createLogger({ level: config.logLevel }),
 );
 serveMemoryProbe(() => relay.stop());

@@ -1,15 +1,15 @@
 import { returnStartMemory } from './shared/heap.js';
-import { Secret } from './shared/secret.js';
 import { combineObservers } from './audit/combine.js';
 import { RedisAuditTrail } from './audit/redis-audit-trail.js';
 import type { AuditEntry } from './audit/types.js';
-import { EtnaBroker } from './broker/etna-client.js';
-import type { AccountConfig, Config } from './config/index.js';
+import type { Readable, Writable } from 'node:stream';
+import type { Config } from './config/index.js';
 import { readiness } from './http/readiness.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import { errorFields, type Logger } from './shared/log.js';
 import { createRelayMetrics } from './metrics/relay-metrics.js';
-import { DiscordOperatorChannel, type DiscordChannelError } from './operators/discord-channel.js';
+import type { DiscordChannelError } from './operators/discord-channel.js';
+import { startOutside } from './outside.js';
 import type { StatusView } from './relay/ports/operators.js';
 import { KeepAlive } from './relay/keep-alive.js';
 import { Relay } from './relay/relay.js';
@@ -79,6 +79,8 @@ export interface StartRelayOptions {
    * is quiet; see `returnStartMemory` in shared/heap.ts). Default `true`.
    */
   returnStartMemory?: boolean;
+  /** With `SANDBOX=true`, the operator's terminal; standard input and output by default. */
+  terminal?: { readonly input: Readable; readonly output: Writable };
 }
 
 /**
@@ -87,7 +89,7 @@ export interface StartRelayOptions {
  * is not written yet, so more than one stops the start here, before anything connects. This is
  * the place that composition replaces.
  */
-function theOnlyAccount(config: Config): AccountConfig {
+function theOnlyAccount(config: Config): Config['accounts'][0] {
   if (config.accounts.length > 1) {
     throw new Error(
       `several accounts: not supported by this build yet (RELAY_ACCOUNTS lists ${config.accounts.map((a) => a.name).join(', ')}); run one relay per account, each with its own Discord bot, until it is`,
@@ -97,8 +99,9 @@ function theOnlyAccount(config: Config): AccountConfig {
 }
 
 /**
- * Wires the real adapters (Redis, the ETNA client, Discord) to the relay core and starts it.
- * The only place that knows every concrete class.
+ * Wires the real adapters (Redis, the ETNA client, Discord; or, with `SANDBOX=true`, the sandbox
+ * broker and the terminal: src/outside.ts) to the relay core and starts it. The only place, with
+ * src/outside.ts, that knows every concrete class.
  */
 export async function startRelay(
   config: Config,
@@ -113,30 +116,34 @@ export async function startRelay(
     logger,
     name: `otp-relay:${account.name}`,
   });
+  const store = new RedisTokenStore({
+    client: redis,
+    keys,
+    account: account.name,
+    logger,
+    announceUpdates: true,
+  });
+  const coordination = new RedisCoordination({ client: redis, keys, logger });
   const metrics = createRelayMetrics({
     account: account.name,
     operatorIds: account.operatorIds,
   });
   const audit = new RedisAuditTrail({ client: redis, keys, logger });
-  const etna = new EtnaBroker({
-    apiUrl: account.etna.apiUrl,
-    appKey: account.etna.appKey,
-    username: account.etna.username,
-    password: account.etna.password,
-    pin: account.etna.pin,
+  const outside = await startOutside(config, {
+    logger,
     requestTimeoutMs: BROKER_REQUEST_TIMEOUT_MS,
-    logger,
-  });
-  const broker = metrics.instrumentBroker(etna);
-  const operators = new DiscordOperatorChannel({
-    token: config.discord.token,
-    operatorIds: account.operatorIds,
-    apiUrl: config.discord.apiUrl,
-    codeDigits: account.codeDigits,
-    logger,
     onFatal: (error) => options.onFatal?.(error),
     onDmFailure: (failure) => metrics.countDmFailure(failure),
+    store,
+    coordination,
+    tokenKey: keys.token,
+    terminal: options.terminal,
+  }).catch(async (error: unknown) => {
+    await redis.close();
+    throw error;
   });
+  const { etna, operators } = outside;
+  const broker = metrics.instrumentBroker(etna);
   const planned =
     account.loginSchedule === undefined
       ? undefined
@@ -149,24 +156,13 @@ export async function startRelay(
     maxLoginsPerHour: account.maxLoginsPerHour,
     broker,
     operators,
-    store: new RedisTokenStore({
-      client: redis,
-      keys,
-      account: account.name,
-      logger,
-      announceUpdates: true,
-    }),
+    store,
     events: new RedisEventPublisher({ client: redis, keys }),
-    coordination: new RedisCoordination({ client: redis, keys, logger }),
+    coordination,
     logger,
     brokerCallTimeoutMs: BROKER_REQUEST_TIMEOUT_MS,
     // Kept only as a keyed hash with a halt: /login then tells whether they changed since.
-    credentials: [
-      account.etna.appKey,
-      new Secret(account.etna.username),
-      account.etna.password,
-      ...(account.etna.pin === undefined ? [] : [account.etna.pin]),
-    ],
+    credentials: outside.credentials,
     observer: combineObservers(metrics.observer, audit.observer),
     statusExtras: async () => ({
       nextLogin: keepAlive.nextLogin(),
@@ -247,7 +243,7 @@ export async function startRelay(
     await Promise.all([
       step('discord', () => operators.stop()),
       step('http', async () => http?.close()),
-      step('broker', () => etna.close()),
+      step('broker', () => outside.close()),
       step('audit', () => audit.flush()),
     ]);
     if (redis.isOpen) await step('redis', () => redis.close());
@@ -305,7 +301,10 @@ export async function startRelay(
     await stop();
     throw error;
   }
-  logger.info({ account: account.name, operators: account.operatorIds.length }, 'relay started');
+  logger.info(
+    { account: account.name, operators: config.sandbox ? 'terminal' : account.operatorIds.length },
+    'relay started',
+  );
   // The start's memory goes back within seconds, not whenever V8's memory reducer gets to it.
   const stopReturningMemory = options.returnStartMemory === false ? undefined : returnStartMemory();
   return {

@@ -28,7 +28,7 @@ async function run(env: NodeJS.ProcessEnv): Promise<void> {
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(
-        `otp-relay: cannot start\n${error.message}\n(For a try-out with no accounts: npm run demo)\n`,
+        `otp-relay: cannot start\n${error.message}\n(For a try-out with no accounts: npm run demo, or SANDBOX=true npm start)\n`,
       );
       process.exitCode = 2;
       return;

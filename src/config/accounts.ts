@@ -43,6 +43,23 @@ export interface AccountConfig {
   readonly maxLoginsPerHour: number;
 }
 
+/** An account of a `SANDBOX=true` relay: the built-in sandbox broker, the terminal as operators. */
+export type SandboxAccountConfig = Omit<AccountConfig, 'etna'> & { readonly etna?: undefined };
+
+/** An account read for a live relay (its `etna` was read): as the type says it is. */
+export function withEtna(account: AccountConfig | SandboxAccountConfig): AccountConfig {
+  const { etna } = account;
+  if (etna === undefined) throw new TypeError('withEtna: an account read without its broker');
+  return { ...account, etna };
+}
+
+/** An account read for a sandbox relay (no `etna` read). */
+export function withoutEtna(account: AccountConfig | SandboxAccountConfig): SandboxAccountConfig {
+  const { etna, ...rest } = account;
+  if (etna !== undefined) throw new TypeError('withoutEtna: a sandbox account with a broker');
+  return rest;
+}
+
 /** docs/contract.md#configuration: a login waits at most 10 minutes for its code. */
 const MAX_CODE_TIMEOUT_MS = 10 * 60 * 1000;
 /** Node timers cannot wait longer than 2^31-1 ms (about 24.8 days): a longer wait fires at once. */
@@ -181,16 +198,29 @@ export function checkAccountVariables(
 export function readAccount(
   name: string,
   view: AccountView,
-): { readonly account: AccountConfig | undefined; readonly problems: readonly ConfigProblem[] } {
+  live = true,
+): {
+  readonly account: AccountConfig | SandboxAccountConfig | undefined;
+  readonly problems: readonly ConfigProblem[];
+} {
   const files = readSecretFiles(view.env, view.shown);
   const reader = new EnvReader(files.env, files, view.shown);
 
-  const apiUrl = reader.httpUrl('ETNA_API_URL', 'directory');
-  const appKey = reader.headerSecret('ETNA_APP_KEY');
-  const username = reader.headerText('ETNA_USERNAME');
-  const password = reader.headerSecret('ETNA_PASSWORD');
-  const pin = reader.optionalHeaderSecret('ETNA_PIN');
-  const operatorIds = reader.operatorIds();
+  // The sandbox's broker and operators are built in: their variables are not read, so a placeholder
+  // or a real value there neither stops the start nor is used. A broker URL is refused, though:
+  // with it set, the relay would look as if it talked to that broker.
+  if (!live && reader.isSet('ETNA_API_URL')) {
+    reader.conflict(
+      'ETNA_API_URL',
+      'is set, but SANDBOX=true runs against the built-in sandbox broker, never another one; unset ETNA_API_URL, or set SANDBOX=false',
+    );
+  }
+  const apiUrl = live ? reader.httpUrl('ETNA_API_URL', 'directory') : undefined;
+  const appKey = live ? reader.headerSecret('ETNA_APP_KEY') : undefined;
+  const username = live ? reader.headerText('ETNA_USERNAME') : undefined;
+  const password = live ? reader.headerSecret('ETNA_PASSWORD') : undefined;
+  const pin = live ? reader.optionalHeaderSecret('ETNA_PIN') : undefined;
+  const operatorIds = live ? reader.operatorIds() : [];
   const codeTimeoutMs = reader.duration('CODE_TIMEOUT', 1, MAX_CODE_TIMEOUT_MS);
   const tokenLifetimeMs = reader.duration('TOKEN_LIFETIME', 1, MAX_TIMER_MS);
   const renewBeforeMs = reader.duration('RENEW_BEFORE', 1, MAX_TIMER_MS);
@@ -209,15 +239,18 @@ export function readAccount(
 
   if (reader.problems.length > 0) return { account: undefined, problems: reader.problems };
   // Every value below was checked: only a reported problem leaves one undefined.
-  const account: AccountConfig = {
+  const etna = live
+    ? {
+        apiUrl: freezeUrl(need(apiUrl)),
+        appKey: need(appKey),
+        username: need(username),
+        password: need(password),
+        pin,
+      }
+    : undefined;
+  const account: AccountConfig | SandboxAccountConfig = {
     name,
-    etna: {
-      apiUrl: freezeUrl(need(apiUrl)),
-      appKey: need(appKey),
-      username: need(username),
-      password: need(password),
-      pin,
-    },
+    ...(etna === undefined ? {} : { etna }),
     operatorIds: need(operatorIds),
     codeTimeoutMs: need(codeTimeoutMs),
     tokenLifetimeMs: need(tokenLifetimeMs),

@@ -12,9 +12,9 @@
  * - load.ts: {@link loadConfig}, which puts them together
  */
 export { accountKey, accountVariable, isAccountName, parseAccountVariable } from './account-names.js';
-export type { AccountConfig } from './accounts.js';
+export type { AccountConfig, SandboxAccountConfig } from './accounts.js';
 export { ConfigError, type ConfigProblem } from './errors.js';
-export { loadConfig, type Config } from './load.js';
+export { loadConfig, type Config, type DiscordConfig, type LiveConfig, type SandboxConfig } from './load.js';
 export {
   CONFIG_VARIABLES,
   FILE_SUFFIX,

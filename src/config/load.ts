@@ -7,24 +7,23 @@ import {
   globalView,
   parseAccountVariable,
 } from './account-names.js';
-import { checkAccountVariables, readAccount, readAccountList, type AccountConfig } from './accounts.js';
+import {
+  checkAccountVariables,
+  readAccount,
+  readAccountList,
+  withEtna,
+  withoutEtna,
+  type AccountConfig,
+  type SandboxAccountConfig,
+} from './accounts.js';
 import { deepFreeze, need } from './checked.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { EnvReader, PREFIX_PATTERN, quote } from './reader.js';
 import { readSecretFiles } from './secret-files.js';
 import { CONFIG_VARIABLES, FILE_SUFFIX } from './variables.js';
 
-/**
- * The relay's whole configuration, parsed and frozen. Only the composition root builds one.
- *
- * What every account shares, and each account's own settings (docs/contract.md#several-accounts).
- */
-export interface Config {
-  readonly discord: {
-    readonly token: Secret;
-    /** `DISCORD_API_URL`, discord.js `rest.api`, without a trailing `/`. */
-    readonly apiUrl: string;
-  };
+/** What every relay is configured with, sandbox or not. */
+interface CommonConfig {
   /** `REDIS_URL`. May carry a password: never log it whole. */
   readonly redisUrl: Secret;
   /** `REDIS_SENTINELS` and `REDIS_SENTINEL_MASTER`: both, or `undefined` when neither is set. */
@@ -32,12 +31,41 @@ export interface Config {
   readonly keyPrefix: string;
   readonly http: { readonly host: string; readonly port: number };
   readonly logLevel: string;
+}
+
+/** The operators' Discord bot: `DISCORD_TOKEN`, `DISCORD_API_URL` (the operators are per account). */
+export interface DiscordConfig {
+  readonly token: Secret;
+  /** `DISCORD_API_URL`, discord.js `rest.api`, without a trailing `/`. */
+  readonly apiUrl: string;
+}
+
+/**
+ * A relay for real broker accounts, whose operators are on Discord (`SANDBOX=false`, the default):
+ * what every account shares, and each account's own settings (docs/contract.md#several-accounts).
+ */
+export interface LiveConfig extends CommonConfig {
+  readonly sandbox: false;
+  readonly discord: DiscordConfig;
   /**
    * The accounts, in the order `RELAY_ACCOUNTS` lists them; without it, the one account
    * `RELAY_ACCOUNT` names, configured by the plain variables.
    */
   readonly accounts: readonly [AccountConfig, ...AccountConfig[]];
 }
+
+/**
+ * `SANDBOX=true`: the relay against the built-in sandbox broker, with the terminal as the operators'
+ * channel. No broker account and no Discord bot: the `ETNA_*` and `DISCORD_*` variables are not read.
+ */
+export interface SandboxConfig extends CommonConfig {
+  readonly sandbox: true;
+  readonly discord?: undefined;
+  readonly accounts: readonly [SandboxAccountConfig, ...SandboxAccountConfig[]];
+}
+
+/** The relay's whole configuration, parsed and frozen. Only the composition root builds one. */
+export type Config = LiveConfig | SandboxConfig;
 
 /**
  * Reads the relay's configuration from `env` (the composition root passes `process.env`).
@@ -54,8 +82,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const files = readSecretFiles(globalView(env));
   const reader = new EnvReader(files.env, files);
 
-  const discordToken = reader.discordToken();
-  const discordApiUrl = reader.httpUrl('DISCORD_API_URL', 'no-trailing-slash');
+  const sandbox = reader.boolean('SANDBOX');
+  const live = sandbox === false;
+  const discordToken = live ? reader.discordToken() : undefined;
+  const discordApiUrl = live ? reader.httpUrl('DISCORD_API_URL', 'no-trailing-slash') : undefined;
   const redisUrl = reader.redisUrl();
   const redisSentinel = readRedisSentinel(reader, redisUrl);
   const keyPrefix = reader.name('RELAY_KEY_PREFIX', PREFIX_PATTERN);
@@ -71,9 +101,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     list.several && list.names.length > 0
       ? list.names.map((name) => ({ name, view: accountView(env, name) }))
       : [{ name: list.names[0] ?? '', view: accountView(env, undefined) }];
-  const accounts: AccountConfig[] = [];
+  const accounts: (AccountConfig | SandboxAccountConfig)[] = [];
   for (const { name, view } of scopes) {
-    const read = readAccount(name, view);
+    const read = readAccount(name, view, live);
     if (read.account !== undefined) accounts.push(read.account);
     problems.push(...read.problems);
   }
@@ -82,18 +112,22 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     throw new ConfigError(inTableOrder(withoutRepeats(problems), list.several ? list.names : []));
   }
   // Every value below was checked: only a reported problem leaves one undefined.
-  const config: Config = {
-    discord: {
-      token: need(discordToken),
-      apiUrl: need(discordApiUrl).href.replace(/\/+$/, ''),
-    },
+  const common: CommonConfig = {
     redisUrl: need(redisUrl),
     redisSentinel,
     keyPrefix: need(keyPrefix),
     http: { host: need(httpHost), port: need(httpPort) },
     logLevel: need(logLevel),
-    accounts: [need(accounts[0]), ...accounts.slice(1)],
   };
+  const [first, ...rest] = accounts;
+  const config: Config = live
+    ? {
+        sandbox: false,
+        discord: { token: need(discordToken), apiUrl: need(discordApiUrl).href.replace(/\/+$/, '') },
+        ...common,
+        accounts: [withEtna(need(first)), ...rest.map(withEtna)],
+      }
+    : { sandbox: true, ...common, accounts: [withoutEtna(need(first)), ...rest.map(withoutEtna)] };
   return deepFreeze(config);
 }
 

@@ -263,6 +263,20 @@ export class EnvReader {
     }
   }
 
+  /** `true` or `false`, in any case. */
+  public boolean(name: ConfigVariableName): boolean | undefined {
+    const text = this.text(name);
+    if (text === undefined) return undefined;
+    const value = text.toLowerCase();
+    if (value !== 'true' && value !== 'false') return this.bad(name, `${quote(text)} is not accepted`);
+    return value === 'true';
+  }
+
+  /** Whether the variable is set at all (not empty), whatever its value: nothing is checked. */
+  public isSet(name: ConfigVariableName): boolean {
+    return Boolean(this.#env[name]?.trim());
+  }
+
   public integer(name: ConfigVariableName, min: number, max: number): number | undefined {
     const text = this.text(name);
     if (text === undefined) return undefined;
@@ -287,6 +301,11 @@ export class EnvReader {
       return this.bad(name, `${quote(text)} is not a log level`);
     }
     return level;
+  }
+
+  /** Reports `what` as it is: for a value that is fine alone but not with another variable's. */
+  public conflict(name: ConfigVariableName, what: string): undefined {
+    return this.report(name, what);
   }
 
   /** Reports what is wrong followed by what the variable accepts. */

@@ -30,12 +30,21 @@ export interface ConfigVariable {
 
 /**
  * Every variable {@link loadConfig} reads, in the order of the table in docs/contract.md#configuration.
- * That table, the README's and `.env.example` mirror this list (tests check docs/contract.md and
- * `.env.example`).
+ * That table and `.env.example` mirror this list (tests check both).
  */
 export const CONFIG_VARIABLES = Object.freeze(
   (
     [
+      {
+        name: 'SANDBOX',
+        default: 'false',
+        required: false,
+        secret: false,
+        description:
+          "true: a try-out with no accounts, against the built-in sandbox broker, with the terminal as the operators' channel; the ETNA_* and DISCORD_* variables are then neither needed nor used, and ETNA_API_URL must not be set",
+        format: 'true or false',
+        perAccount: false,
+      },
       {
         name: 'ETNA_API_URL',
         default: 'https://pub-api-et-demo-prod.etnasoft.us/api/',

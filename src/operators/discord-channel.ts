@@ -187,7 +187,7 @@ export class DiscordOperatorChannel implements OperatorChannel {
       await this.#client.destroy();
       throw error;
     }
-    // The link that adds this bot to a server (README, "Set up the Discord bot").
+    // The link that adds this bot to a server (docs/discord-setup.md, step 6).
     const applicationId = this.#client.application?.id;
     const inviteUrl = applicationId === undefined ? undefined : discordInviteUrl(applicationId);
     this.#log.info({ operators: this.#operatorIds.size, inviteUrl }, 'connected to Discord');

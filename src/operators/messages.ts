@@ -77,7 +77,8 @@ function promptBody(
       return {
         body: [
           `A code was sent by SMS. It is accepted until ${f.time(view.deadline)}.`,
-          `Reply with the code (${f.digits()}), written ${f.examples()}, or ${f.press('code')}. ${attempts(state.attemptsLeft)}.`,
+          `${f.byFormat({ discord: 'Reply with', plain: 'Type' })} the code (${f.digits()}), written ${f.examples()}` +
+            `${f.byFormat({ discord: `, or ${f.press('code')}`, plain: '' })}. ${attempts(state.attemptsLeft)}.`,
           `Not expecting this? ${capitalize(f.press('cancel'))}.`,
         ],
         actions: ALL_ACTIONS,
@@ -131,7 +132,13 @@ function promptBody(
             actions: NO_ACTIONS,
           }
         : {
-            body: [`Login failed: ${ERROR_ADVICE[state.error]}.`, `Try ${f.label('resend')} later.`],
+            body: [
+              `Login failed: ${ERROR_ADVICE[state.error]}.`,
+              f.byFormat({
+                discord: `Try ${f.label('resend')} later.`,
+                plain: `To try again later, ${f.press('resend')}.`,
+              }),
+            ],
             actions: RESEND_ONLY,
           };
   }
@@ -150,7 +157,7 @@ export function renderNotice(
   const f = formatter({ ...DEFAULT_RENDER_OPTIONS, ...options });
   switch (notice.kind) {
     case 'help':
-      return `That is not clearly one code, so nothing was sent to the broker. Reply with just the code from the SMS (${f.digits()}), written ${f.examples()}.`;
+      return `That is not clearly one code, so nothing was sent to the broker. ${f.byFormat({ discord: 'Reply with', plain: 'Type' })} just the code from the SMS (${f.digits()}), written ${f.examples()}.`;
     case 'code-received':
       return 'Code received, checking it with the broker…';
     case 'code-rejected':
@@ -174,7 +181,10 @@ export function renderNotice(
     case 'busy':
       return `The code from ${names(notice.operatorId)} is being checked right now, so yours was not sent. Wait for the result.`;
     case 'prompt-inactive':
-      return 'That login is over and its buttons no longer work. Use the latest login message.';
+      return f.byFormat({
+        discord: 'That login is over and its buttons no longer work. Use the latest login message.',
+        plain: `That login is over, so nothing was done for it. Answer the latest prompt, or ${f.useCommand('status')} to see where things stand.`,
+      });
     case 'login-failed':
       return notice.fatal
         ? `Login for account ${f.literal(notice.account)} failed: ${ERROR_ADVICE[notice.error]}. No new login starts until this is fixed: after the restart, ${f.useCommand('login')}.`
@@ -182,7 +192,11 @@ export function renderNotice(
     case 'code-reminder':
       return [
         `${f.bold(`SMS code still needed for account ${f.literal(notice.account)}`)}: nobody has answered yet.`,
-        `The code is accepted until ${f.time(notice.deadline)}. Reply with it, or use the buttons of the prompt above.`,
+        `The code is accepted until ${f.time(notice.deadline)}. ` +
+          f.byFormat({
+            discord: 'Reply with it, or use the buttons of the prompt above.',
+            plain: `Type it, or ${f.press('resend')} for a new SMS.`,
+          }),
       ].join('\n');
     case 'login-deferred':
       return [
@@ -261,7 +275,7 @@ function renderLoginRequest(
     case 'started':
       return 'Login started: a code is being sent by SMS, and its prompt follows here.';
     case 'already-running':
-      return 'A login is already under way, so no new one was started. Answer its prompt with the code.';
+      return `A login is already under way, so no new one was started. Answer its prompt with the code, or ${f.press('resend')} for a new SMS.`;
     case 'halted':
       return `No login was started: a broker error stopped all logins until the configuration is fixed (${f.useCommand('status')} to see what to fix). Fix it, restart the relay, then ${f.useCommand('login')}.`;
     case 'halt-confirm':

@@ -3,6 +3,7 @@ import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { PromptRefs } from '../relay/ports/coordination.js';
 import { Secret } from '../shared/secret.js';
+import type { UnreachableOperator } from './delivery.js';
 import {
   ACTION_LABELS,
   TYPED_NOTICE_ACTIONS,
@@ -11,6 +12,7 @@ import {
   type PromptAction,
   type RenderOptions,
 } from './messages.js';
+import { TYPED_ACTIONS } from './text-format.js';
 import { DEFAULT_CODE_DIGITS, type CodeDigits } from '../domain/code-digits.js';
 import { parseCode } from './parse-code.js';
 import type {
@@ -33,16 +35,25 @@ export interface TerminalChannelOptions {
   codeDigits?: CodeDigits;
   /** The clock that stamps each typed code's `sentAt`; the system clock by default. */
   now?: () => Date;
+  /**
+   * The login already waiting for a code when the channel starts (one an earlier run left in Redis),
+   * if any: the channel announces it, with its deadline, and "new" then acts on it. `note`, printed
+   * after its prompt, says what else the operator should know about it.
+   */
+  waitingLogin?: () => Promise<{ readonly view: PromptView; readonly note?: string } | undefined>;
 }
 
 const DEFAULTS = {
   operatorId: 'terminal',
   codeDigits: DEFAULT_CODE_DIGITS,
   now: () => new Date(),
-} as const satisfies Required<Pick<TerminalChannelOptions, 'operatorId' | 'codeDigits' | 'now'>>;
+  waitingLogin: () => Promise.resolve(undefined),
+} as const satisfies Required<
+  Pick<TerminalChannelOptions, 'operatorId' | 'codeDigits' | 'now' | 'waitingLogin'>
+>;
 
-/** What the operator types for "Send a new code" on the current prompt. */
-const TYPED_RESEND: readonly string[] = ['new', 'resend', ACTION_LABELS.resend.toLowerCase()];
+/** What the operator types for "Send a new code". */
+const TYPED_RESEND: readonly string[] = [TYPED_ACTIONS.resend, 'resend', ACTION_LABELS.resend.toLowerCase()];
 
 /** What the operator types for each command: its name, with or without Discord's slash. */
 const TYPED_COMMANDS = {
@@ -55,12 +66,13 @@ const TYPED_COMMANDS = {
 const TYPED_FORCE_LOGIN: readonly string[] = [TYPED_NOTICE_ACTIONS['force-login'], '/login anyway'];
 
 /**
- * One operator at a terminal: the demo's stand-in for Discord. Lines typed are parsed exactly as DM
- * replies are, and a code's `sentAt` is when its line was read; "new" stands for the prompt's "Send
- * a new code" button, and "status", "login" and "cancel" are the slash commands (so "cancel" drops
- * whatever login waits for a code, as `/cancel` does, rather than a button of one prompt); "login
- * anyway" is the "Try anyway" button of a `halt-confirm` answer (`login` with `force`). Anything
- * else is an `unclear` input, which the core answers with the `help` notice.
+ * One operator at a terminal: Discord's stand-in in the demo and in the sandbox (`SANDBOX=true`).
+ * Lines typed are parsed exactly as DM replies are, and a code's `sentAt` is when its line was read;
+ * "new" stands for the "Send a new code" button of the last prompt shown (with none shown, it asks
+ * for a login, as `login` does), and "status", "login" and "cancel" are the slash commands (so
+ * "cancel" drops whatever login waits for a code, as `/cancel` does, rather than a button of one
+ * prompt); "login anyway" is the "Try anyway" button of a `halt-confirm` answer (`login` with
+ * `force`). Anything else is an `unclear` input, which the core answers with the `help` notice.
  *
  * Each line's `inputId` is a counter behind a prefix drawn at random per channel: the core's claims
  * of inputs may outlive this process (Redis), so a restarted demo must not reuse an earlier run's IDs.
@@ -73,6 +85,8 @@ export class TerminalOperatorChannel implements OperatorChannel {
   #lines: Interface | undefined;
   /** The login whose prompt was shown last, for "new". */
   #currentLoginId: string | undefined;
+  /** The login "new" was typed for: its prompt, ended by the new login, says so (not "cancelled"). */
+  #replacing: string | undefined;
 
   public constructor(options: TerminalChannelOptions) {
     this.#options = { ...DEFAULTS, ...options };
@@ -86,7 +100,13 @@ export class TerminalOperatorChannel implements OperatorChannel {
       const inputId = this.#nextInputId();
       const text = line.trim().toLowerCase();
       const loginId = this.#currentLoginId;
-      if (TYPED_RESEND.includes(text) && loginId !== undefined) {
+      if (TYPED_RESEND.includes(text)) {
+        if (loginId === undefined) {
+          // No prompt to press the button of: "new" asks for a new SMS, so a login.
+          onInput({ kind: 'command', operatorId, command: 'login', respond: this.#responder(), inputId });
+          return;
+        }
+        this.#replacing = loginId;
         onInput({ kind: 'resend', operatorId, loginId, inputId });
         return;
       }
@@ -113,13 +133,29 @@ export class TerminalOperatorChannel implements OperatorChannel {
         onInput({ kind: 'unclear', operatorId, inputId });
       }
     });
+    const waiting = await this.#options.waitingLogin();
+    if (waiting !== undefined) {
+      // The terminal has no message of that login's prompt to edit: without this, the login would go
+      // on unseen, and "new" would not know it.
+      this.#write(`\n${RESUMED}`);
+      this.#print(waiting.view, waiting.note);
+    }
   }
 
   /** Prints the prompt; there is no message to edit later, so no refs: `{}`. */
   public async showPrompt(view: PromptView, _refs?: PromptRefs): Promise<PromptRefs> {
-    const { text, actions } = renderPrompt(view, this.#name, this.#renderOptions());
-    this.#currentLoginId = view.loginId;
-    this.#write(`\n── ${text.split('\n').join('\n   ')}\n${hint(actions)}`);
+    const replaced =
+      view.state.kind === 'cancelled' &&
+      view.state.operatorId === this.#options.operatorId &&
+      view.loginId === this.#replacing;
+    // Any other view of that login means "new" did not end it (its code was being checked, say).
+    if (view.loginId === this.#replacing) this.#replacing = undefined;
+    if (replaced) {
+      // "new" ended this login to start another: it was not cancelled, whatever its prompt says.
+      this.#write(`\n── ${REPLACED}`);
+      return {};
+    }
+    this.#print(view);
     return {};
   }
 
@@ -135,9 +171,31 @@ export class TerminalOperatorChannel implements OperatorChannel {
     return this.#lines !== undefined;
   }
 
+  /** `connected` from `start` to `stop` (`/readyz` reports it where a relay reports Discord). */
+  public connectionState(): 'connected' | 'disconnected' {
+    return this.isConnected() ? 'connected' : 'disconnected';
+  }
+
+  /** Nobody: the one operator at the terminal reads everything this channel writes. */
+  public unreachableOperators(): readonly UnreachableOperator[] {
+    return [];
+  }
+
+  /** Stops reading lines: nothing typed from now on is delivered. Output goes on until `stop`. */
+  public async stopInputs(): Promise<void> {
+    this.#lines?.removeAllListeners('line');
+  }
+
   public async stop(): Promise<void> {
     this.#lines?.close();
     this.#lines = undefined;
+  }
+
+  #print(view: PromptView, note?: string): void {
+    const { text, actions } = renderPrompt(view, this.#name, this.#renderOptions());
+    this.#currentLoginId = view.loginId;
+    const lines = note === undefined ? text : `${text}\n${note}`;
+    this.#write(`\n── ${lines.split('\n').join('\n   ')}\n${hint(actions)}`);
   }
 
   readonly #name = (operatorId: string): string =>
@@ -174,7 +232,13 @@ export class TerminalOperatorChannel implements OperatorChannel {
 }
 
 /** Printed after the help: the terminal has no command picker to show them. */
-const COMMANDS_HINT = 'Or type "status", "login" or "cancel".';
+const COMMANDS_HINT = `Or type "${TYPED_ACTIONS.resend}" for a new SMS, "status", "login" or "cancel".`;
+
+/** Printed before the prompt of a login that was waiting when the channel started. */
+const RESUMED = 'A login started before this run is still waiting for a code: here is its prompt again.';
+
+/** Printed for the prompt of a login that "new" replaced, instead of "you cancelled this login". */
+const REPLACED = 'That login is dropped, as you asked for a new code.';
 
 function commandOf(text: string): OperatorCommand | undefined {
   return (Object.keys(TYPED_COMMANDS) as OperatorCommand[]).find((command) =>

@@ -13,6 +13,15 @@ export const ACTION_LABELS = {
 } as const satisfies Record<PromptAction, string>;
 
 /**
+ * What the terminal operator types for each prompt action. "Enter code" has no word of its own: the
+ * code itself is typed.
+ */
+export const TYPED_ACTIONS = {
+  resend: 'new',
+  cancel: 'cancel',
+} as const satisfies Record<Exclude<PromptAction, 'code'>, string>;
+
+/**
  * A button (Discord) or typed answer (terminal) a notice can offer: `force-login` is "Try anyway"
  * on a `/login` answered `halt-confirm`.
  */
@@ -50,9 +59,9 @@ export interface Formatter {
   bold(text: string): string;
   /** A value from configuration (an account name): shown as is, never read as markup. */
   literal(text: string): string;
-  /** An action's label, as the reader sees it. */
+  /** An action's label, as the reader sees it: the button's (Discord), the word to type (terminal). */
   label(action: PromptAction): string;
-  /** "press X" (Discord) or "choose X" (terminal). */
+  /** "press **X**" (Discord) or `type "new"` (terminal: the word that stands for the button). */
   press(action: PromptAction): string;
   /** "press **Try anyway**" (Discord) or `type "login anyway"` (terminal). */
   pressNotice(action: NoticeAction): string;
@@ -71,6 +80,11 @@ export interface Formatter {
   dateTime(at: Date): string;
   /** A time of day as Discord shows it to each reader (`<t:…:T>`), with how long ago or until. */
   moment(at: Date): string;
+  /**
+   * One of two wordings: `discord` where the reader has a DM and buttons, `plain` at the terminal,
+   * where the reader types words. For the few texts that differ beyond their markup.
+   */
+  byFormat(texts: { readonly discord: string; readonly plain: string }): string;
 }
 
 /** The formatter of one format and code setting. */
@@ -81,8 +95,8 @@ export function formatter(options: Required<RenderOptions>): Formatter {
     return {
       bold: (text) => text,
       literal: (text) => `"${text}"`,
-      label: (action) => `"${ACTION_LABELS[action]}"`,
-      press: (action) => `choose "${ACTION_LABELS[action]}"`,
+      label: (action) => (action === 'code' ? 'the code' : `"${TYPED_ACTIONS[action]}"`),
+      press: (action) => (action === 'code' ? 'type the code' : `type "${TYPED_ACTIONS[action]}"`),
       pressNotice: (action) => `type "${TYPED_NOTICE_ACTIONS[action]}"`,
       useCommand: (command) => `type "${command}"`,
       examples: () => listOf(examples),
@@ -90,6 +104,7 @@ export function formatter(options: Required<RenderOptions>): Formatter {
       time: (at) => `${utcTime(at)} UTC`,
       dateTime: (at) => `${utcDate(at)} ${utcTime(at).slice(0, 5)} UTC`,
       moment: (at) => `${utcTime(at)} UTC`,
+      byFormat: (texts) => texts.plain,
     };
   }
   return {
@@ -106,6 +121,7 @@ export function formatter(options: Required<RenderOptions>): Formatter {
     time: (at) => `${discordTime(at, 't')} (${discordTime(at, 'R')})`,
     dateTime: (at) => `${discordTime(at, 'f')} (${discordTime(at, 'R')})`,
     moment: (at) => `${discordTime(at, 'T')} (${discordTime(at, 'R')})`,
+    byFormat: (texts) => texts.discord,
   };
 }
 

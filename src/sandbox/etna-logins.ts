@@ -207,3 +207,14 @@ function failed(status: number, step: string, reason: string): EtnaAnswer {
 function randomToken(kind: string): string {
   return `${kind}-${randomBytes(32).toString('base64url')}`;
 }
+
+/** The shape of the final tokens a fake broker mints: `final-` and 32 random bytes, base64url. */
+const FINAL_TOKEN = /^final-[A-Za-z0-9_-]{43}$/;
+
+/**
+ * Whether `token` has the shape of a final token a fake broker minted (any fake broker, any run):
+ * a real broker's token is taken for one only by a chance not worth counting.
+ */
+export function isSandboxToken(token: string): boolean {
+  return FINAL_TOKEN.test(token);
+}

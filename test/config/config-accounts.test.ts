@@ -6,8 +6,8 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { ConfigError } from '../../src/config/index.js';
-import { CONFIG_VARIABLES, loadConfig, SECRET_FILE_VARIABLES, type Config } from '../../src/config/index.js';
-import { REQUIRED, errorOf, revealed } from '../helpers/config.js';
+import { CONFIG_VARIABLES, SECRET_FILE_VARIABLES, type Config } from '../../src/config/index.js';
+import { REQUIRED, errorOf, loadLive, revealed } from '../helpers/config.js';
 
 /** `VARIABLE: message` of every problem `env` has, in order. */
 function problems(env: Record<string, string | undefined>): string[] {
@@ -59,6 +59,7 @@ describe('one account, without RELAY_ACCOUNTS: as before', () => {
         LOG_LEVEL: 'SILENT',
       },
       {
+        sandbox: false,
         discord: { token: 'secret:discord-token', apiUrl: 'http://127.0.0.1:4020/api' },
         redisUrl: 'secret:rediss://relay:s3cret@redis.internal:6380/2',
         redisSentinel: undefined,
@@ -92,6 +93,7 @@ describe('one account, without RELAY_ACCOUNTS: as before', () => {
       { ...REQUIRED },
       {
         discord: { token: 'secret:discord-token', apiUrl: 'https://discord.com/api' },
+        sandbox: false,
         redisUrl: 'secret:redis://127.0.0.1:6379',
         redisSentinel: undefined,
         keyPrefix: 'otp-relay',
@@ -120,14 +122,14 @@ describe('one account, without RELAY_ACCOUNTS: as before', () => {
       },
     ],
   ])('%s gives the same values as before', (_, env, global, account) => {
-    const config = loadConfig(env);
+    const config = loadLive(env);
     const { accounts, ...rest } = revealed(config) as Record<string, unknown>;
     expect(rest).toStrictEqual(global);
     expect(accounts).toStrictEqual([account]);
   });
 
   it("keeps RELAY_ACCOUNT's own name rule", () => {
-    expect(loadConfig({ ...REQUIRED, RELAY_ACCOUNT: 'Team.Main_1' }).accounts[0].name).toBe('Team.Main_1');
+    expect(loadLive({ ...REQUIRED, RELAY_ACCOUNT: 'Team.Main_1' }).accounts[0].name).toBe('Team.Main_1');
     expect(variables({ ...REQUIRED, RELAY_ACCOUNT: 'a:b' })).toEqual(['RELAY_ACCOUNT']);
   });
 
@@ -139,22 +141,22 @@ describe('one account, without RELAY_ACCOUNTS: as before', () => {
   });
 
   it('ignores an empty ACCOUNT_ variable, as any empty variable', () => {
-    expect(loadConfig({ ...REQUIRED, ACCOUNT_LIVE_ETNA_USERNAME: ' ' }).accounts).toHaveLength(1);
+    expect(loadLive({ ...REQUIRED, ACCOUNT_LIVE_ETNA_USERNAME: ' ' }).accounts).toHaveLength(1);
   });
 });
 
 describe('RELAY_ACCOUNTS', () => {
   it('gives the accounts in the order listed, each with the plain variables where it has none', () => {
-    const config = loadConfig({ ...TWO, RELAY_ACCOUNTS: ' paper , live,', CODE_TIMEOUT: '2m' });
+    const config = loadLive({ ...TWO, RELAY_ACCOUNTS: ' paper , live,', CODE_TIMEOUT: '2m' });
     expect(config.accounts.map((a) => a.name)).toEqual(['paper', 'live']);
-    const single = revealed(loadConfig({ ...REQUIRED, CODE_TIMEOUT: '2m' }).accounts[0]) as object;
+    const single = revealed(loadLive({ ...REQUIRED, CODE_TIMEOUT: '2m' }).accounts[0]) as object;
     for (const account of config.accounts) {
       expect(revealed(account)).toStrictEqual({ ...single, name: account.name });
     }
   });
 
   it("takes each account's own ACCOUNT_<NAME>_<VARIABLE> over the plain one", () => {
-    const config = loadConfig({
+    const config = loadLive({
       ...TWO,
       RELAY_ACCOUNTS: 'live,paper,paper-2',
       ACCOUNT_LIVE_ETNA_USERNAME: 'live-user',
@@ -188,14 +190,14 @@ describe('RELAY_ACCOUNTS', () => {
   });
 
   it('takes an empty ACCOUNT_ variable as unset: the plain one applies', () => {
-    const config = loadConfig({ ...TWO, ACCOUNT_LIVE_CODE_TIMEOUT: '', ACCOUNT_PAPER_ETNA_USERNAME: ' ' });
+    const config = loadLive({ ...TWO, ACCOUNT_LIVE_CODE_TIMEOUT: '', ACCOUNT_PAPER_ETNA_USERNAME: ' ' });
     expect(config.accounts[0].codeTimeoutMs).toBe(300_000);
     expect(config.accounts[1]?.etna.username).toBe('trader');
   });
 
   it('needs no plain variable where every account has its own', () => {
     const { ETNA_USERNAME: _, ETNA_PASSWORD: __, ...rest } = REQUIRED;
-    const config = loadConfig({
+    const config = loadLive({
       ...rest,
       RELAY_ACCOUNTS: 'live,paper',
       ACCOUNT_LIVE_ETNA_USERNAME: 'l',
@@ -210,7 +212,7 @@ describe('RELAY_ACCOUNTS', () => {
   });
 
   it('reads one name as one account, which reads its own variables', () => {
-    const config = loadConfig({ ...REQUIRED, RELAY_ACCOUNTS: 'live', ACCOUNT_LIVE_ETNA_USERNAME: 'l' });
+    const config = loadLive({ ...REQUIRED, RELAY_ACCOUNTS: 'live', ACCOUNT_LIVE_ETNA_USERNAME: 'l' });
     expect(config.accounts.map((a) => [a.name, a.etna.username])).toEqual([['live', 'l']]);
   });
 
@@ -235,7 +237,7 @@ describe('RELAY_ACCOUNTS', () => {
   });
 
   it.each(['a', 'x'.repeat(32), 'live-1', 'paper_2', '0', '-', '_x-'])('takes the name %j', (name) => {
-    expect(loadConfig({ ...REQUIRED, RELAY_ACCOUNTS: name }).accounts[0].name).toBe(name);
+    expect(loadLive({ ...REQUIRED, RELAY_ACCOUNTS: name }).accounts[0].name).toBe(name);
   });
 
   it('refuses RELAY_ACCOUNT and RELAY_ACCOUNTS together, naming both', () => {
@@ -243,7 +245,7 @@ describe('RELAY_ACCOUNTS', () => {
       'RELAY_ACCOUNTS: RELAY_ACCOUNT and RELAY_ACCOUNTS are both set; set only one of them: RELAY_ACCOUNTS for several accounts, RELAY_ACCOUNT for one',
     ]);
     // Empty counts as unset: compose passes RELAY_ACCOUNT: ${RELAY_ACCOUNT:-}.
-    expect(loadConfig({ ...TWO, RELAY_ACCOUNT: '' }).accounts).toHaveLength(2);
+    expect(loadLive({ ...TWO, RELAY_ACCOUNT: '' }).accounts).toHaveLength(2);
   });
 });
 
@@ -259,7 +261,7 @@ describe('ACCOUNT_<NAME>_<VARIABLE> that belongs to no listed account', () => {
       'ACCOUNT_LIVE_ETNA_USERNAM',
       'ETNA_USERNAM is not a per-account variable; expected one of ETNA_API_URL, ',
     ],
-    ['ACCOUNT_PAPER_SANDBOX', 'SANDBOX is not a per-account variable'],
+    ['ACCOUNT_PAPER_SANDBOXES', 'SANDBOXES is not a per-account variable'],
     ['ACCOUNT_ETNA_USERNAME', 'names no account; expected ACCOUNT_<NAME>_ETNA_USERNAME'],
     ['ACCOUNT_SOMETHING', 'is not a setting of one account'],
   ])('refuses %s, naming it', (variable, message) => {
@@ -286,7 +288,7 @@ describe('ACCOUNT_<NAME>_<VARIABLE> that belongs to no listed account', () => {
   });
 
   it('tells A from A_B: each reads its own, neither is taken for the other', () => {
-    const config = loadConfig({
+    const config = loadLive({
       ...REQUIRED,
       RELAY_ACCOUNTS: 'a,a-b',
       ACCOUNT_A_ETNA_USERNAME: 'a-user',
@@ -390,7 +392,7 @@ describe('secrets of one account from files', () => {
   });
 
   it('reads ACCOUNT_<NAME>_<SECRET>_FILE, over the plain variable and the plain file', async () => {
-    const config = loadConfig({
+    const config = loadLive({
       ...TWO,
       ETNA_APP_KEY: undefined,
       ETNA_APP_KEY_FILE: await file('plain-key', 'plain-key\n'),
@@ -480,7 +482,7 @@ describe('no secret in any message', () => {
   });
 
   it('prints a several-account configuration with every secret redacted', () => {
-    const config: Config = loadConfig({
+    const config: Config = loadLive({
       ...TWO,
       ACCOUNT_LIVE_ETNA_PASSWORD: 'Zq-live-pass',
       ACCOUNT_PAPER_ETNA_PIN: 'Zq-paper-pin',

@@ -6,8 +6,8 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { ConfigError } from '../../src/config/index.js';
-import { CONFIG_VARIABLES, loadConfig, SECRET_FILE_VARIABLES, type Config } from '../../src/config/index.js';
-import { REQUIRED, errorOf } from '../helpers/config.js';
+import { CONFIG_VARIABLES, SECRET_FILE_VARIABLES, type Config } from '../../src/config/index.js';
+import { REQUIRED, errorOf, loadLive } from '../helpers/config.js';
 
 /** Everything an error shows: its message, its inspection and its problems. */
 function printed(error: ConfigError): string {
@@ -45,7 +45,7 @@ describe('secrets read from *_FILE', () => {
   });
 
   it('reads every secret from its file, dropping the trailing line break', async () => {
-    const config: Config = loadConfig({
+    const config: Config = loadLive({
       ETNA_USERNAME: 'trader',
       DISCORD_OPERATOR_IDS: '123456789012345678',
       ETNA_APP_KEY_FILE: await file('app-key', 'key-from-file\n'),
@@ -64,10 +64,8 @@ describe('secrets read from *_FILE', () => {
 
   it('takes an empty file as an unset variable', async () => {
     const empty = await file('empty', '\n');
-    expect(loadConfig({ ...REQUIRED, ETNA_PIN_FILE: empty }).accounts[0].etna.pin).toBeUndefined();
-    expect(loadConfig({ ...REQUIRED, REDIS_URL_FILE: empty }).redisUrl.reveal()).toBe(
-      'redis://127.0.0.1:6379',
-    );
+    expect(loadLive({ ...REQUIRED, ETNA_PIN_FILE: empty }).accounts[0].etna.pin).toBeUndefined();
+    expect(loadLive({ ...REQUIRED, REDIS_URL_FILE: empty }).redisUrl.reveal()).toBe('redis://127.0.0.1:6379');
     const { ETNA_PASSWORD: _, ...rest } = REQUIRED;
     const error = errorOf({ ...rest, ETNA_PASSWORD_FILE: empty });
     expect(error.problems).toEqual([
@@ -149,6 +147,6 @@ describe('secrets read from *_FILE', () => {
   });
 
   it('ignores an empty *_FILE, as any empty variable', () => {
-    expect(loadConfig({ ...REQUIRED, ETNA_PIN_FILE: ' ' }).accounts[0].etna.pin).toBeUndefined();
+    expect(loadLive({ ...REQUIRED, ETNA_PIN_FILE: ' ' }).accounts[0].etna.pin).toBeUndefined();
   });
 });

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from '../../src/config/index.js';
 import { Secret } from '../../src/shared/secret.js';
-import { REQUIRED, errorOf, load } from '../helpers/config.js';
+import { REQUIRED, errorOf, load, loadLive } from '../helpers/config.js';
 
 describe('loadConfig', () => {
   it('fills in every default', () => {
@@ -493,7 +493,7 @@ describe('loadConfig', () => {
           };
           let printed: string;
           try {
-            printed = inspect(loadConfig(env), { depth: 10 });
+            printed = inspect(loadLive(env), { depth: 10 });
           } catch (error) {
             expect(error).toBeInstanceOf(ConfigError);
             printed = `${(error as ConfigError).message}\n${inspect(error)}\n${JSON.stringify((error as ConfigError).problems)}`;
@@ -561,5 +561,54 @@ describe('CONFIG_VARIABLES', () => {
   it('names exactly the variables an empty environment is missing', () => {
     const required = CONFIG_VARIABLES.filter((v) => v.required).map((v) => v.name);
     expect(errorOf({}).problems.map((p) => p.variable)).toEqual(required);
+  });
+});
+
+describe('SANDBOX', () => {
+  it('is false by default: a relay for a real account, which needs its variables', () => {
+    expect(load().sandbox).toBe(false);
+    expect(load({ SANDBOX: 'False' }).sandbox).toBe(false);
+    expect(errorOf({ SANDBOX: 'false' }).problems.map((p) => p.variable)).toContain('ETNA_APP_KEY');
+  });
+
+  it('true: starts with no ETNA_* and no DISCORD_* variable, and reads none of them', () => {
+    const config = loadConfig({ SANDBOX: 'true' });
+    expect(config).toMatchObject({ sandbox: true, keyPrefix: 'otp-relay' });
+    expect(config.accounts.map((account) => [account.name, account.etna])).toEqual([['default', undefined]]);
+    expect(config.discord).toBeUndefined();
+    // .env.example's placeholders, or anything else there, neither stop it nor reach it.
+    const ignored = loadConfig({
+      SANDBOX: 'TRUE',
+      ETNA_APP_KEY: 'your-app-key',
+      DISCORD_OPERATOR_IDS: 'not an ID',
+      DISCORD_TOKEN: 'Bot with a prefix',
+    });
+    expect(ignored.sandbox).toBe(true);
+    expect(inspect(ignored, { depth: 10 })).not.toMatch(/your-app-key|not an ID|with a prefix/);
+  });
+
+  it('true: still checks every other variable', () => {
+    expect(errorOf({ SANDBOX: 'true', CODE_TIMEOUT: 'soon', HTTP_PORT: '99999' }).problems).toEqual([
+      expect.objectContaining({ variable: 'CODE_TIMEOUT' }),
+      expect.objectContaining({ variable: 'HTTP_PORT' }),
+    ]);
+  });
+
+  it('true: refuses a broker URL, which it would never use', () => {
+    const error = errorOf({ SANDBOX: 'true', ETNA_API_URL: 'https://pub-api-et-demo-prod.etnasoft.us/api/' });
+    expect(error.problems).toEqual([
+      {
+        variable: 'ETNA_API_URL',
+        message:
+          'is set, but SANDBOX=true runs against the built-in sandbox broker, never another one; unset ETNA_API_URL, or set SANDBOX=false',
+      },
+    ]);
+  });
+
+  it('takes true or false only', () => {
+    const error = errorOf({ ...REQUIRED, SANDBOX: 'yes' });
+    expect(error.problems).toEqual([
+      { variable: 'SANDBOX', message: '"yes" is not accepted; expected true or false' },
+    ]);
   });
 });

@@ -6,10 +6,10 @@ import { describe, expect, it } from 'vitest';
 import {
   accountKey,
   CONFIG_VARIABLES,
-  loadConfig,
   parseAccountVariable,
   SECRET_FILE_VARIABLES,
 } from '../../src/config/index.js';
+import { loadLive } from '../helpers/config.js';
 
 const EXAMPLE_PATH = new URL('../../.env.example', import.meta.url);
 const example = readFileSync(EXAMPLE_PATH, 'utf8');
@@ -109,10 +109,10 @@ describe('.env.example', () => {
   });
 
   it('holds values the relay accepts, as written and with every line uncommented', () => {
-    expect(() => loadConfig(parseEnv(example))).not.toThrow();
+    expect(() => loadLive(parseEnv(example))).not.toThrow();
     // Every line but the file variants (a secret is set one way, never both), compose's own, and
     // the several accounts' (RELAY_ACCOUNTS replaces RELAY_ACCOUNT: below).
-    const config = loadConfig(
+    const config = loadLive(
       parseEnv(uncommented((name) => name !== 'RELAY_ACCOUNTS' && !name.startsWith('ACCOUNT_'))),
     );
     expect(config.accounts.map((account) => account.name)).toEqual(['default']);
@@ -176,7 +176,7 @@ describe('.env.example, several accounts', () => {
 
   it('holds values the relay accepts with RELAY_ACCOUNTS and the example uncommented', () => {
     // As the example says: what each account has of its own, the plain variables for the rest.
-    const config = loadConfig(
+    const config = loadLive(
       parseEnv(uncommented((name) => name === 'RELAY_ACCOUNTS' || name.startsWith('ACCOUNT_'))),
     );
     const [live, paper] = config.accounts;
@@ -194,7 +194,7 @@ describe('.env.example, several accounts', () => {
     expect(paper?.operatorIds).toEqual(['234567890123456789']);
     expect([live?.loginSchedule, paper?.loginSchedule]).toEqual(['30 8 * * 1-5', undefined]);
     // And with every other line uncommented too, RELAY_ACCOUNT aside.
-    const every = loadConfig(parseEnv(uncommented((name) => name !== 'RELAY_ACCOUNT')));
+    const every = loadLive(parseEnv(uncommented((name) => name !== 'RELAY_ACCOUNT')));
     expect(every.accounts.map((account) => account.name)).toEqual(['live', 'paper']);
   });
 });

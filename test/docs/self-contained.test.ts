@@ -149,6 +149,11 @@ describe('the repository is self-contained', () => {
       'docs/contract.md',
       'docs/broker.md',
       'docs/design.md',
+      'docs/discord-setup.md',
+      'docs/behaviour.md',
+      'docs/operations.md',
+      'docs/development.md',
+      'docs/benchmarks.md',
     ]) {
       expect(byPath.has(path), path).toBe(true);
     }

@@ -77,7 +77,8 @@ describe('kill -9 at each step of a login, then a restart', () => {
     const first = w.spawnRelay();
     await promptsOut(w);
     // Killed once the prompt messages are recorded as shared (a kill between the DMs and that write,
-    // a few milliseconds, would leave the restarted relay sending fresh prompts: see the README).
+    // a few milliseconds, would leave the restarted relay sending fresh prompts: see
+    // docs/operations.md#replicas-and-restarts).
     await first.waitForLog((line) => line.msg === 'prompt messages shared');
     await killHard(first);
     const second = w.spawnRelay();

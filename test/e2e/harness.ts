@@ -108,16 +108,27 @@ export async function startWorld(etna: EtnaServerOptions = {}): Promise<World> {
   };
 }
 
-/** Spawns `node dist/main.js` with exactly `env` (no inherited variables). */
-export function spawnRelayProcess(env: Record<string, string>): RelayProcess {
+/**
+ * Spawns `node dist/main.js` with exactly `env` (no inherited variables). `stdin: 'pipe'` gives it a
+ * standard input to type at (`child.stdin`: the terminal of `SANDBOX=true`); none by default.
+ */
+export function spawnRelayProcess(
+  env: Record<string, string>,
+  options: { readonly stdin?: 'pipe' | 'ignore' } = {},
+): RelayProcess {
   // Run from a scratch folder so a developer's own .env in the repo never leaks into a test.
-  const child = spawn(process.execPath, [MAIN], { env, cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN], {
+    env,
+    cwd: tmpdir(),
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
+  });
   const lines: string[] = [];
   const parsed: Record<string, unknown>[] = [];
   const waiters = new Set<() => void>();
   const exit = once(child, 'exit').then(([code]) => code as number | null);
 
-  for (const stream of [child.stdout, child.stderr]) {
+  // Both are pipes (stdio above), whatever the type says of a spawn with a chosen stdin.
+  for (const stream of [child.stdout!, child.stderr!]) {
     let buffer = '';
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, type Config } from '../../src/config/index.js';
+import { ConfigError, loadConfig, type LiveConfig } from '../../src/config/index.js';
 import { Secret } from '../../src/shared/secret.js';
 
 /** The least a relay starts with. */
@@ -10,9 +10,16 @@ export const REQUIRED = Object.freeze({
   DISCORD_OPERATOR_IDS: '123456789012345678',
 });
 
-/** The configuration of {@link REQUIRED} with `overrides`. */
-export function load(overrides: Record<string, string | undefined> = {}): Config {
-  return loadConfig({ ...REQUIRED, ...overrides });
+/** The configuration of {@link REQUIRED} with `overrides`: a relay's, not a sandbox's. */
+export function load(overrides: Record<string, string | undefined> = {}): LiveConfig {
+  return loadLive({ ...REQUIRED, ...overrides });
+}
+
+/** `loadConfig(env)`, which must be a relay's configuration, not a sandbox's. */
+export function loadLive(env: Record<string, string | undefined>): LiveConfig {
+  const config = loadConfig(env);
+  if (config.sandbox) throw new Error('expected the configuration of a relay, got a sandbox');
+  return config;
 }
 
 /** The ConfigError `loadConfig` throws for `env`; fails the test when it does not throw one. */

@@ -249,6 +249,22 @@ describe('renderPrompt', () => {
     );
   });
 
+  it('in plain format (the terminal), names the words to type, never a button or a DM', () => {
+    const buttons = new RegExp(`${Object.values(ACTION_LABELS).join('|')}|Try anyway|button|choose|press|DM`);
+    const plain = [
+      ...STATES.map(({ state }) => renderPrompt(view(state), names, { format: 'plain' }).text),
+      ...[...NOTICES, ...STATUS_NOTICES].map((notice) => renderNotice(notice, names, { format: 'plain' })),
+    ];
+    for (const text of plain) expect(text).not.toMatch(buttons);
+    const open = renderPrompt(view({ kind: 'open', attemptsLeft: 3 }), names, { format: 'plain' }).text;
+    expect(open).toContain('Type the code');
+    expect(open).toContain('Type "cancel"');
+    const reminder = renderNotice({ kind: 'code-reminder', account: 'main', deadline }, names, {
+      format: 'plain',
+    });
+    expect(reminder).toContain('type "new" for a new SMS');
+  });
+
   it('shows an account name with markup characters literally', () => {
     const { text } = renderPrompt({ ...view({ kind: 'expired' }), account: 'a_b*c`d' }, names);
     expect(text).toContain("`a_b*c'd`");

@@ -12,6 +12,9 @@ import type { OperatorNotice, PromptView } from '../../src/relay/ports/operators
 const names = (id: string): string => ({ u1: 'Alice', u2: 'Bob' })[id] ?? `user ${id}`;
 const FORMATS = ['discord', 'plain'] as const;
 
+/** How each format names "Send a new code": the button on Discord, the word to type at the terminal. */
+const RESEND = { discord: `**${ACTION_LABELS.resend}**`, plain: 'type "new"' } as const;
+
 function rejected(notice: Omit<Extract<OperatorNotice, { kind: 'code-rejected' }>, 'kind'>): OperatorNotice {
   return { kind: 'code-rejected', ...notice };
 }
@@ -33,7 +36,7 @@ describe('the code-rejected notice', () => {
       expect(text).toContain('The broker refused that code');
       expect(text).toContain('2 attempts left');
       expect(text).toContain('may also have ended this login');
-      expect(text).toContain(ACTION_LABELS.resend);
+      expect(text).toContain(RESEND[format]);
       expect(text).not.toMatch(/no attempts/i);
     }
     expect(renderNotice(rejected({ attemptsLeft: 1 }), names)).toContain('1 attempt left');
@@ -43,7 +46,7 @@ describe('the code-rejected notice', () => {
     for (const format of FORMATS) {
       const text = renderNotice(rejected({ attemptsLeft: 0, ended: 'interim-spent' }), names, { format });
       expect(text).toContain('ended this login');
-      expect(text).toContain(ACTION_LABELS.resend);
+      expect(text).toContain(RESEND[format]);
       expect(text).not.toMatch(/no attempts|attempts left/i);
     }
   });

@@ -122,14 +122,23 @@ describe('TerminalOperatorChannel commands', () => {
       operatorId: 'terminal',
       inputId: expect.any(String),
     });
-    // "new" with no prompt shown is not an action either.
-    expect(await type('new')).toMatchObject({ kind: 'unclear' });
     expect(written).toBe('');
+  });
+
+  it('makes "new" with no prompt shown a login: it asks for a new SMS, whatever the state', async () => {
+    const received = await type('new');
+    expect(received).toMatchObject({ kind: 'command', operatorId: 'terminal', command: 'login' });
+    if (received.kind !== 'command') throw new Error(`not a command: ${received.kind}`);
+    await received.respond({ kind: 'login-request', result: 'already-running' });
+    expect(written).toContain('A login is already under way');
+    expect(written).toContain('type "new" for a new SMS');
   });
 
   it('prints the help notice with the commands, since the terminal has no command picker', async () => {
     await channel.notify('terminal', { kind: 'help' });
-    expect(written).toBe(`${plain({ kind: 'help' })}\nOr type "status", "login" or "cancel".\n`);
+    expect(written).toBe(
+      `${plain({ kind: 'help' })}\nOr type "new" for a new SMS, "status", "login" or "cancel".\n`,
+    );
   });
 
   it('gives every line its own input ID, never one an earlier run gave', async () => {
@@ -232,5 +241,83 @@ describe('TerminalOperatorChannel and CODE_DIGITS, sentAt and Try anyway', () =>
     expect(written).toContain('03:04:05 UTC');
     expect(written).toContain('not taken');
     expect(written).not.toMatch(/\*\*|<t:|`/);
+  });
+});
+
+describe('TerminalOperatorChannel prompts', () => {
+  it('names what to type, never a Discord button', async () => {
+    await channel.showPrompt(view);
+    expect(written).toContain('Type the code');
+    expect(written).toContain('Type "cancel"');
+    expect(written).toContain('type "new" for a new code');
+    expect(written).not.toMatch(/Enter code|Send a new code|choose|press/);
+  });
+
+  it('says a login "new" replaced was dropped for a new code, not that you cancelled it', async () => {
+    await channel.showPrompt(view);
+    expect(await type('new')).toMatchObject({ kind: 'resend', loginId: 'login-7' });
+    const before = written.length;
+    await channel.showPrompt({ ...view, state: { kind: 'cancelled', operatorId: 'terminal' } });
+    const replaced = written.slice(before);
+    expect(replaced).toContain('That login is dropped, as you asked for a new code.');
+    expect(replaced).not.toContain('cancelled');
+
+    // A login cancelled with "cancel" is told as cancelled.
+    const next = { ...view, loginId: 'login-8' };
+    await channel.showPrompt(next);
+    expect(await type('cancel')).toMatchObject({ kind: 'command', command: 'cancel' });
+    const afterCancel = written.length;
+    await channel.showPrompt({ ...next, state: { kind: 'cancelled', operatorId: 'terminal' } });
+    expect(written.slice(afterCancel)).toContain('you cancelled this login');
+  });
+
+  it('forgets the "new" once its login showed another state: a later cancel is a cancel', async () => {
+    await channel.showPrompt(view);
+    await type('new');
+    // Its code was being checked: "new" did nothing, and the login went on.
+    await channel.showPrompt({ ...view, state: { kind: 'open', attemptsLeft: 2 } });
+    const before = written.length;
+    await channel.showPrompt({ ...view, state: { kind: 'cancelled', operatorId: 'terminal' } });
+    expect(written.slice(before)).toContain('you cancelled this login');
+  });
+
+  it('stops delivering lines after stopInputs, and still prints', async () => {
+    await channel.stopInputs();
+    input.write('123456\n');
+    await delay(30);
+    expect(inputs).toEqual([]);
+    await channel.notify('terminal', { kind: 'code-received' });
+    expect(written).toContain('Code received');
+    expect(channel.connectionState()).toBe('connected');
+    expect(channel.unreachableOperators()).toEqual([]);
+  });
+});
+
+describe('TerminalOperatorChannel and a login waiting from an earlier run', () => {
+  it('announces it at start, with its deadline and the note, and "new" then acts on it', async () => {
+    const local: OperatorInput[] = [];
+    const localInput = new PassThrough();
+    const localOutput = new PassThrough();
+    let printed = '';
+    localOutput.on('data', (chunk: Buffer) => (printed += chunk.toString('utf8')));
+    const deadline = new Date('2030-01-02T03:04:05Z');
+    const resumed = new TerminalOperatorChannel({
+      input: localInput,
+      output: localOutput,
+      waitingLogin: async () => ({ view: { ...view, loginId: 'earlier', deadline }, note: 'A note.' }),
+    });
+    await resumed.start((received) => local.push(received));
+    expect(printed).toContain('A login started before this run is still waiting for a code');
+    expect(printed).toContain('SMS code needed for account "main"');
+    expect(printed).toContain('accepted until 03:04:05 UTC');
+    expect(printed).toContain('A note.');
+    localInput.write('new\n');
+    await until(() => local.length === 1, 'the input of "new"');
+    expect(local[0]).toMatchObject({ kind: 'resend', loginId: 'earlier' });
+    await resumed.stop();
+  });
+
+  it('prints nothing at start when no login waits', () => {
+    expect(written).toBe('');
   });
 });

@@ -292,9 +292,13 @@ describe('docker-compose.yml', () => {
     for (const variable of CONFIG_VARIABLES) {
       if (variable.secret) continue;
       if (variable.name === 'HTTP_HOST' || variable.name === 'HTTP_PORT') continue;
+      // A try-out at a terminal, never the deployment: a SANDBOX=true left in .env must not turn
+      // the compose relay, which has no terminal, into one (docs/operations.md).
+      if (variable.name === 'SANDBOX') continue;
       expect(relay, variable.name).toContain(`      ${variable.name}: \${${variable.name}:-}\n`);
     }
     expect(relay).toContain('HTTP_HOST: 0.0.0.0');
+    expect(relay).not.toContain('SANDBOX');
   });
 
   it("gives the relay every secret as a Docker secret file, and no secret's value", () => {

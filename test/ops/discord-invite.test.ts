@@ -12,7 +12,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** README, "Set up the Discord bot": the link a new team follows to add the bot to its server. */
+/** docs/discord-setup.md, step 6: the link a new team follows to add the bot to its server. */
 describe('the invite URL', () => {
   it('asks for the bot and applications.commands scopes, no permission, as a server install', () => {
     const url = new URL(discordInviteUrl('123456789012345678'));

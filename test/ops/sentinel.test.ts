@@ -133,7 +133,7 @@ async function eventually<T>(
   }
 }
 
-/** Failover times measured in this run, printed at the end (README, "High availability"). */
+/** Failover times measured in this run, printed at the end (docs/operations.md#high-availability). */
 const measured: Record<string, number> = {};
 function measure(name: string, sinceMs: number): number {
   measured[name] = Date.now() - sinceMs;
