@@ -163,6 +163,11 @@ export async function startRelay(
     brokerCallTimeoutMs: BROKER_REQUEST_TIMEOUT_MS,
     // Kept only as a keyed hash with a halt: /login then tells whether they changed since.
     credentials: outside.credentials,
+    // With the credentials, what replicas must agree on to share a login.
+    configParts: [
+      `broker=${account.etna?.apiUrl.href ?? 'sandbox'}`,
+      `codeDigits=${account.codeDigits.minDigits}-${account.codeDigits.maxDigits}`,
+    ],
     observer: combineObservers(metrics.observer, audit.observer),
     statusExtras: async () => ({
       nextLogin: keepAlive.nextLogin(),

@@ -19,8 +19,10 @@ export interface PendingLogin extends LoginBase {
   readonly attemptsUsed: number;
   /** When step 1 returned: a plain reply written before it belongs to an earlier login. */
   readonly promptedAt: Date;
-  /** This login's key for code digests (see `relay/digest.ts`). A secret. */
+  /** This login's key for code digests (see `relay/login/code.ts`). A secret. */
   readonly codeKey: Secret;
+  /** The configuration digest of the relay that started it, when known (see `SharedLogin`). */
+  readonly fingerprint?: string | undefined;
 }
 
 /**

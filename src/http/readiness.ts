@@ -38,6 +38,11 @@ export interface ReadinessReport {
   readonly halted: RelaySnapshot['halted'] | null;
   readonly lastFailure: RelaySnapshot['lastFailure'] | null;
   /**
+   * The login that waits was started by a relay configured otherwise (credentials, broker, code
+   * rules, limits): this relay stands aside from it, and is not ready until the replicas agree.
+   */
+  readonly configMismatch: { readonly loginId: string } | null;
+  /**
    * The operators: `unreachable` lists those whose last DM Discord refused or that failed (by user
    * ID, why, and since when, ISO 8601). One operator out of reach does not make the relay unready:
    * the others still get prompts, and the prompts name who did not.
@@ -51,7 +56,10 @@ export interface ReadinessReport {
   };
 }
 
-/** Ready means: Redis and Discord connected, and a token published that has not expired. */
+/**
+ * Ready means: Redis and Discord connected, a token published that has not expired, and no login
+ * waiting that this relay must stand aside from.
+ */
 export function readiness(input: ReadinessInput): ReadinessReport {
   const { relay } = input;
   const token =
@@ -59,13 +67,18 @@ export function readiness(input: ReadinessInput): ReadinessReport {
       ? null
       : { ...relay.token, valid: Date.parse(relay.token.expiresAt) > input.now };
   return {
-    ready: input.redisConnected && input.discordConnected && token?.valid === true,
+    ready:
+      input.redisConnected &&
+      input.discordConnected &&
+      token?.valid === true &&
+      relay.configMismatch === undefined,
     redis: input.redisConnected ? 'connected' : 'disconnected',
     discord: input.discordConnected ? 'connected' : discordNotConnected(input.discordState),
     token,
     login: relay.login,
     halted: relay.halted ?? null,
     lastFailure: relay.lastFailure ?? null,
+    configMismatch: relay.configMismatch ?? null,
     operators: {
       unreachable: (input.unreachableOperators ?? []).map(({ operatorId, reason, since }) => ({
         operatorId,

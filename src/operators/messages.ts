@@ -174,6 +174,8 @@ export function renderNotice(
       return `This login has used all its attempts, so the code was not sent. To try again, ${f.press('resend')}: a new SMS comes.`;
     case 'input-not-taken':
       return 'Your answer was not taken (the relay could not reach Redis), so nothing was sent to the broker. Try again in a moment.';
+    case 'config-mismatch':
+      return `Your code was not sent: the login waiting was started by a relay with another configuration (a deploy under way, or relays set up differently), and no relay set up like it is running. Try again in a minute; if this repeats, ${f.press('resend')} to start a login this relay can finish.`;
     case 'code-taken-after-all':
       return 'Redis answered again: your code had been taken after all, and goes to the broker now (once). No need to send it again.';
     case 'login-abandoned':

@@ -144,8 +144,16 @@ export function statusView(
 }
 
 /** A picture of the relay with no secret in it: its view of the login, and the token's generation. */
-export function snapshotOf(account: string, view: LoginView, token: TokenRecord | undefined): RelaySnapshot {
+export function snapshotOf(
+  account: string,
+  view: LoginView,
+  token: TokenRecord | undefined,
+  fingerprint?: string,
+): RelaySnapshot {
   const { login, halted, lastFailure } = view;
+  const pending = login.kind === 'awaiting-code' || login.kind === 'exchanging' ? login : undefined;
+  const mismatch =
+    pending?.fingerprint !== undefined && fingerprint !== undefined && pending.fingerprint !== fingerprint;
   const base = login.kind === 'none' ? {} : { loginId: login.loginId, reason: login.reason };
   return {
     account,
@@ -163,5 +171,6 @@ export function snapshotOf(account: string, view: LoginView, token: TokenRecord 
             },
     halted: halted === undefined ? undefined : { error: halted.error, at: halted.at.toISOString() },
     lastFailure,
+    ...(mismatch ? { configMismatch: { loginId: pending.loginId } } : {}),
   };
 }

@@ -17,13 +17,14 @@ const KEY_BYTES = 32;
 /** The digests' form: `s1.<N>.<salt>.<key>`, base64url. Earlier halts kept `<salt>.<hmac>`. */
 const VERSION = 's1';
 
-/** The credentials as one string: each part with its length, so no two lists join alike. */
-function joined(credentials: readonly Secret[]): string {
-  return credentials.map((part) => `${part.reveal().length}:${part.reveal()}\u0000`).join('');
+/** Parts as one string: each with its length, so no two lists join alike. */
+function joined(parts: readonly (Secret | string)[]): string {
+  const texts = parts.map((part) => (typeof part === 'string' ? part : part.reveal()));
+  return texts.map((text) => `${text.length}:${text}\u0000`).join('');
 }
 
-function scryptKey(credentials: readonly Secret[], salt: string, cost: number): Buffer {
-  return scryptSync(joined(credentials), salt, KEY_BYTES, { N: cost, r: 8, p: 1, maxmem: 256 * cost * 8 });
+function scryptKey(parts: readonly (Secret | string)[], salt: string, cost: number): Buffer {
+  return scryptSync(joined(parts), salt, KEY_BYTES, { N: cost, r: 8, p: 1, maxmem: 256 * cost * 8 });
 }
 
 /**
@@ -55,4 +56,19 @@ export function sameCredentials(digest: string | undefined, credentials: readonl
     return createHmac('sha256', version).update(joined(credentials)).digest('base64url') === costText;
   }
   return false;
+}
+
+/**
+ * A digest of one relay's login-relevant configuration: its credentials, and `settings` (broker URL,
+ * code rules, limits, as text). The same on every replica configured alike (the salt is the
+ * account's, not random), so replicas compare it; scrypt, as for a halt's digest, so that it gives
+ * no fast way to try passwords.
+ */
+export function configFingerprint(
+  account: string,
+  credentials: readonly Secret[],
+  settings: readonly string[],
+  cost: number = DEFAULT_DIGEST_COST,
+): string {
+  return `c1.${scryptKey([...credentials, ...settings], `otp-relay/config/${account}`, cost).toString('base64url')}`;
 }

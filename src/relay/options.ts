@@ -55,6 +55,11 @@ export interface RelayOptions {
   credentials?: readonly Secret[];
   /** scrypt's N for that hash (a power of two): the default costs tens of ms; tests go lower. */
   digestCost?: number;
+  /**
+   * The rest of the login-relevant configuration, as text (the broker URL, the code rules), for
+   * the digest replicas compare: a relay configured otherwise stands aside from this one's logins.
+   */
+  configParts?: readonly string[];
   /** What `/status` shows beyond the relay's own state: the next planned login, recent logins. */
   statusExtras?: () => Promise<Pick<StatusView, 'nextLogin' | 'recentLogins'>>;
 }
@@ -71,6 +76,7 @@ export const RELAY_DEFAULTS = {
   observer: {},
   credentials: [],
   digestCost: DEFAULT_DIGEST_COST,
+  configParts: [],
   statusExtras: async () => ({ nextLogin: undefined, recentLogins: [] }),
 } as const satisfies Required<Omit<RelayOptions, keyof RelayRequiredOptions | 'relayId'>>;
 

@@ -1,6 +1,6 @@
 import { errorFields, type Logger } from '../shared/log.js';
 import { Commands, snapshotOf, statusView } from './commands.js';
-import { credentialsDigest } from './digest.js';
+import { configFingerprint, credentialsDigest } from './digest.js';
 import { InputClaims } from './inputs.js';
 import { cancel, resend } from './login/buttons.js';
 import { enterCode } from './login/code.js';
@@ -88,6 +88,17 @@ export class Relay {
         // The broker's answer to a code sent just before the deadline, and the token's write after it.
         exchangeGraceMs: o.brokerCallTimeoutMs + EXCHANGE_MARGIN_MS,
         credentialsDigest: once(() => credentialsDigest(o.credentials, o.digestCost)),
+        fingerprint: configFingerprint(
+          o.account,
+          o.credentials,
+          [
+            `codeTimeoutMs=${o.codeTimeoutMs}`,
+            `maxCodeAttempts=${o.maxCodeAttempts}`,
+            `maxLoginsPerHour=${o.maxLoginsPerHour}`,
+            ...o.configParts,
+          ],
+          o.digestCost,
+        ),
       },
       relayId,
       broker: o.broker,
@@ -181,7 +192,8 @@ export class Relay {
 
   /** A picture of the relay with no secret in it. */
   public snapshot(): RelaySnapshot {
-    return snapshotOf(this.#options.account, this.#login.view(), this.tokens.current());
+    const { account } = this.#options;
+    return snapshotOf(account, this.#login.view(), this.tokens.current(), this.#login.settings.fingerprint);
   }
 
   /** The `/status` view from the relay alone (no schedule, no audit trail). */

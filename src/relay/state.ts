@@ -34,4 +34,9 @@ export interface RelaySnapshot {
   /** Set when a broker error that needs a person stopped all logins. */
   readonly halted: { readonly error: BrokerErrorKind; readonly at: string } | undefined;
   readonly lastFailure: FailureSummary | undefined;
+  /**
+   * Set while the login that waits was started by a relay configured otherwise: this relay stands
+   * aside from it (never claims or sends its codes).
+   */
+  readonly configMismatch?: { readonly loginId: string } | undefined;
 }

@@ -48,6 +48,7 @@ interface StoredLogin {
   readonly codeKey: Secret;
   attemptsUsed: number;
   triedCodes: readonly string[];
+  readonly fingerprint: string | undefined;
   phase: SharedLoginPhase;
   promptsJson: string;
 }
@@ -120,6 +121,7 @@ export class MemoryCoordination implements LoginCoordination {
       triedCodes: Object.freeze([...login.triedCodes]),
       phase: copyPhase(login.phase),
       promptsJson: serializePrompts(login.prompts),
+      fingerprint: login.fingerprint,
     };
     return 'saved';
   }
@@ -264,6 +266,7 @@ function toSharedLogin(stored: StoredLogin): SharedLogin {
     triedCodes: stored.triedCodes,
     phase: stored.phase,
     prompts: JSON.parse(stored.promptsJson) as PromptRefs,
+    ...(stored.fingerprint === undefined ? {} : { fingerprint: stored.fingerprint }),
   });
 }
 

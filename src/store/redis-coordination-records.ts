@@ -50,6 +50,8 @@ interface StoredPending {
   readonly phase: SharedLoginPhase;
   /** The prompt refs as JSON text. */
   readonly prompts: string;
+  /** The starting relay's configuration digest; absent from logins of relays that predate it. */
+  readonly fingerprint?: string;
 }
 
 /** `P:halt:A`. */
@@ -90,6 +92,7 @@ export function storedPending(login: SharedLogin): string {
     triedCodes: JSON.stringify(login.triedCodes),
     phase: copyPhase(login.phase),
     prompts: serializePrompts(login.prompts),
+    ...(login.fingerprint === undefined ? {} : { fingerprint: login.fingerprint }),
   };
   return JSON.stringify(stored);
 }
@@ -123,7 +126,9 @@ export function parsePending(raw: string): SharedLogin | string {
   const parsedPrompts = parseJsonText(prompts);
   if (!isJsonObject(parsedPrompts)) return 'bad prompts';
   // Absent in a login saved by a relay that predates them: see StoredPending.
-  const { promptedAt = startedAt, codeKey, triedCodes = '[]' } = parsed.value;
+  const { promptedAt = startedAt, codeKey, triedCodes = '[]', fingerprint } = parsed.value;
+  if (fingerprint !== undefined && (typeof fingerprint !== 'string' || fingerprint === ''))
+    return 'bad fingerprint';
   const promptedAtDate = toDate(promptedAt);
   if (promptedAtDate === undefined) return 'bad promptedAt';
   if (codeKey !== undefined && !isCodeKeyText(codeKey)) return 'bad codeKey';
@@ -142,6 +147,7 @@ export function parsePending(raw: string): SharedLogin | string {
     triedCodes: Object.freeze([...parsedTried]),
     phase: parsedPhase,
     prompts: parsedPrompts,
+    ...(fingerprint === undefined ? {} : { fingerprint }),
   });
 }
 

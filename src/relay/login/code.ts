@@ -27,6 +27,8 @@ const CHECKING_PROMPT_AFTER_MS = 250;
 /** How long, at most, a relay waits for another relay to store its login or its prompts' places. */
 const WAIT_STEP_MS = 100;
 const WAIT_STEPS = 20;
+/** How long a relay configured otherwise leaves a DM to the others before it says why it did not act. */
+const STAND_ASIDE_MS = 2_000;
 
 /**
  * An operator's code, from the DM to the broker and back: claimed across relays (once, for the
@@ -36,6 +38,7 @@ const WAIT_STEPS = 20;
 export async function enterCode(ctx: LoginContext, input: CodeInput): Promise<void> {
   const { operatorId } = input;
   const claim = await claimCode(ctx, input);
+  if (claim !== undefined && 'otherConfig' in claim) return standAside(ctx, input, claim.otherConfig);
   if (claim !== undefined && 'unsure' in claim) {
     ctx.logger.error({ operatorId }, 'code not taken: the coordination store failed');
     await notify(ctx, operatorId, { kind: 'input-not-taken' });
@@ -83,6 +86,24 @@ function reconcile(ctx: LoginContext, input: CodeInput, sent: UnsureClaim, waitM
     ctx.logger.warn(log, 'a claim whose answer was lost went through; sending its code');
     await notify(ctx, input.operatorId, { kind: 'code-taken-after-all' });
     await exchange(ctx, input, found);
+  });
+}
+
+/**
+ * Login `loginId` was started by a relay configured otherwise (other credentials, broker or limits:
+ * a deploy under way, or replicas set up differently): this relay never claims or sends a code for
+ * it, and leaves the DM to a relay that is configured alike. If none takes it within a moment, the
+ * operator hears why nothing happened.
+ */
+function standAside(ctx: LoginContext, input: CodeInput, loginId: string): void {
+  const { operatorId } = input;
+  ctx.logger.warn(
+    { loginId, operatorId },
+    'code left alone: this relay is configured otherwise than the one that started the login',
+  );
+  ctx.timers.at(`stand-aside:${input.inputId}`, ctx.now() + STAND_ASIDE_MS, async () => {
+    const mine = await ctx.coordination.claimInput(input.inputId, CLAIM_TTL_MS).catch(() => false);
+    if (mine) await notify(ctx, operatorId, { kind: 'config-mismatch' });
   });
 }
 
@@ -240,7 +261,9 @@ async function tooLate(ctx: LoginContext, login: PendingLogin, operatorId: strin
 async function claimCode(
   ctx: LoginContext,
   input: CodeInput,
-): Promise<ClaimResult | undefined | { readonly unsure: UnsureClaim | undefined }> {
+): Promise<
+  ClaimResult | undefined | { readonly unsure: UnsureClaim | undefined } | { readonly otherConfig: string }
+> {
   const { coordination } = ctx;
   const known = pendingLogin(ctx.view());
   const starting = ctx.view().login.kind === 'starting';
@@ -269,12 +292,17 @@ async function claimCode(
     inputClaim = undefined;
     return taken ? refusal : { ok: false, reason: 'input-taken' };
   };
+  /** Started by a relay configured otherwise (unknown, for a login of a relay from before it: no). */
+  const otherConfig = (login: { readonly fingerprint?: string | undefined; readonly loginId: string }) =>
+    login.fingerprint !== undefined && login.fingerprint !== ctx.settings.fingerprint
+      ? { otherConfig: login.loginId }
+      : undefined;
   try {
     if (input.loginId !== undefined) {
       const target = known?.loginId === input.loginId ? known : await coordination.loadPending();
-      return target?.loginId === input.loginId
-        ? await claimFor(target)
-        : await unlessTaken<ClaimResult>({ ok: false, reason: 'none' });
+      if (target?.loginId !== input.loginId)
+        return await unlessTaken<ClaimResult>({ ok: false, reason: 'none' });
+      return otherConfig(target) ?? (await claimFor(target));
     }
     let target = known ?? (await coordination.loadPending());
     if (target === undefined && starting) {
@@ -286,11 +314,14 @@ async function claimCode(
       target = await waitForStored(ctx, (pending) => pending);
     }
     if (target === undefined) return await unlessTaken(undefined);
+    const other = otherConfig(target);
+    if (other !== undefined) return other;
     const claim = await claimFor(target);
     if (claim.ok || claim.reason !== 'none') return claim;
     const current = await coordination.loadPending();
     if (current === undefined) return undefined;
-    return current.loginId === target.loginId ? claim : await claimFor(current);
+    if (current.loginId === target.loginId) return claim;
+    return otherConfig(current) ?? (await claimFor(current));
   } catch (error) {
     ctx.logger.error({ operatorId: input.operatorId, err: errorFields(error) }, 'claim failed');
     return { unsure: sent };

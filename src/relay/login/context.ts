@@ -41,6 +41,11 @@ export interface LoginSettings {
    * a code does not call that exchange dead.
    */
   readonly exchangeGraceMs: number;
+  /**
+   * The digest of this relay's login-relevant configuration, saved with each login it starts: a
+   * relay whose digest differs stands aside from that login (replicas that disagree, mid-deploy).
+   */
+  readonly fingerprint: string;
   /** The digest of the credentials, kept with a halt (salted and slow: made when one is needed). */
   readonly credentialsDigest: () => string;
 }

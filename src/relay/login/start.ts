@@ -134,6 +134,7 @@ async function runLogin(ctx: LoginContext, base: LoginBase): Promise<void> {
     triedCodes: [],
     phase: { kind: 'awaiting-code' },
     prompts: {},
+    fingerprint: ctx.settings.fingerprint,
   };
   // Saved only while this relay still holds the lock and no other login waits (one atomic step):
   // a relay paused past its lock's TTL must not replace the login another relay started meanwhile.

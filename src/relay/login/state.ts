@@ -151,8 +151,9 @@ function isLogin(login: LoginState, kind: LoginState['kind'], loginId: string): 
 
 /** This relay's view of a shared pending login. */
 export function toPending(shared: SharedLogin): PendingLogin {
-  const { loginId, reason, startedAt, interim, deadline, attemptsUsed, promptedAt, codeKey } = shared;
-  return { loginId, reason, startedAt, interim, deadline, attemptsUsed, promptedAt, codeKey };
+  const { loginId, reason, startedAt, interim, deadline, attemptsUsed, promptedAt, codeKey, fingerprint } =
+    shared;
+  return { loginId, reason, startedAt, interim, deadline, attemptsUsed, promptedAt, codeKey, fingerprint };
 }
 
 /** An ended login as the audit trail records it. */

@@ -45,6 +45,12 @@ export interface SharedLogin {
   readonly triedCodes: readonly string[];
   readonly phase: SharedLoginPhase;
   readonly prompts: PromptRefs;
+  /**
+   * A digest of the login-relevant configuration of the relay that started it (credentials,
+   * broker, code rules, limits): a relay configured otherwise never claims or sends a code for it.
+   * Absent in a login saved by a relay from before it: then nobody can tell, and nobody stands aside.
+   */
+  readonly fingerprint?: string | undefined;
 }
 
 /** What the caller of {@link LoginCoordination.claimCode} asks for. */

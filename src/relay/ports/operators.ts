@@ -84,6 +84,11 @@ export type OperatorNotice =
    */
   | { readonly kind: 'code-taken-after-all' }
   /**
+   * The login waiting was started by a relay configured otherwise (a deploy under way, or replicas
+   * set up differently), and no relay configured alike took the code: nothing was sent.
+   */
+  | { readonly kind: 'config-mismatch' }
+  /**
    * A login's SMS may have gone out but the login could not be recorded: `another-login` (another
    * relay's login is the one waiting; its prompt is the one to answer), `lock-lost` (this relay lost
    * its login lock while step 1 ran), `store-unavailable` (Redis failed) or `stopped` (the relay was
