@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BrokerError } from '../../src/domain/broker-errors.js';
+import { Secret } from '../../src/shared/secret.js';
 import { ALICE, makeRelay, sharedPorts } from '../helpers/make-relay.js';
 
 /**
@@ -147,5 +148,42 @@ describe('a code claim whose answer was lost', () => {
     t.code(ALICE, '123456');
     await t.relay.idle();
     expect(t.operators.noticesTo(ALICE)).toEqual(['input-not-taken', 'logged-in']);
+  });
+});
+
+describe('replicas configured otherwise', () => {
+  /** Relay A started the login; relay B is configured otherwise (a password rotated on A only). */
+  async function twoConfigs() {
+    const ports = sharedPorts();
+    const a = makeRelay({ ...ports, lockTtlMs: LOCK_TTL_MS, credentials: [new Secret('old-password')] });
+    const b = makeRelay({ ...ports, lockTtlMs: LOCK_TTL_MS, credentials: [new Secret('new-password')] });
+    await a.relay.start();
+    await a.relay.idle();
+    await b.relay.start();
+    await b.relay.idle();
+    return { ports, a, b };
+  }
+
+  it('a relay configured otherwise never claims or sends a code for the login, and says so when alone', async () => {
+    const { ports, b } = await twoConfigs();
+    expect(b.relay.snapshot().configMismatch).toEqual({ loginId: b.relay.snapshot().login.loginId });
+    // Only relay B receives the DM (relay A is down, say).
+    b.code(ALICE, '123456');
+    await vi.advanceTimersByTimeAsync(2_000);
+    await b.relay.idle();
+    expect(ports.broker.submitCode).not.toHaveBeenCalled();
+    expect(b.operators.noticesTo(ALICE)).toEqual(['config-mismatch']);
+    expect((await ports.coordination.loadPending())?.phase.kind).toBe('awaiting-code');
+  });
+
+  it('leaves the DM to a relay configured alike, which sends it once; nobody answers twice', async () => {
+    const { ports, a, b } = await twoConfigs();
+    const dm = a.code(ALICE, '123456');
+    b.operators.input(dm);
+    await vi.advanceTimersByTimeAsync(2_000);
+    await Promise.all([a.relay.idle(), b.relay.idle()]);
+    expect(ports.broker.submitCode).toHaveBeenCalledTimes(1);
+    expect(a.operators.noticesTo(ALICE)).toEqual(['logged-in']);
+    expect(b.operators.noticesTo(ALICE)).toEqual([]);
   });
 });
