@@ -1,3 +1,5 @@
+import { AsyncResource } from 'node:async_hooks';
+
 /** Options of {@link Timers}. */
 export interface TimersOptions {
   readonly now: () => number;
@@ -24,9 +26,12 @@ export class Timers {
     this.clear(name);
     if (this.#o.signal.aborted) return;
     const delayMs = Math.max(0, (typeof at === 'number' ? at : at.getTime()) - this.#o.now());
+    // Run in the async context it was armed in (the input it answers, for a log or a test), whatever
+    // timers run it.
+    const bound = AsyncResource.bind(work);
     const timer = setTimeout(() => {
       this.#timers.delete(name);
-      this.#o.track(Promise.resolve().then(work));
+      this.#o.track(Promise.resolve().then(bound));
     }, delayMs);
     timer.unref();
     this.#timers.set(name, timer);

@@ -15,7 +15,11 @@ import { never, type RelayControl } from './model-store.js';
 const BROKER_TIMEOUT_MS = 15_000;
 
 /** What the next step-1 call does. */
-export type StepOnePlan = 'code' | 'transient' | 'hold';
+/**
+ * `fatal`: the broker refuses the credentials (a halt); `code-then-pause`: the SMS goes out and the
+ * calling relay is paused as the answer comes back (before it can save its login).
+ */
+export type StepOnePlan = 'code' | 'transient' | 'hold' | 'fatal' | 'code-then-pause';
 
 /** An SMS the broker sent: the code of one interim. */
 export interface Sms {
@@ -44,6 +48,8 @@ export interface Submit {
 export interface BrokerHooks {
   stepOne(call: StepOneCall, inFlight: readonly StepOneCall[]): void;
   submit(submit: Submit, earlier: readonly Submit[], accepted: boolean): void;
+  /** Pauses a relay (its store calls wait): `code-then-pause`. */
+  pause?(control: RelayControl): void;
 }
 
 /** The model's broker, shared by every relay of a world. */
@@ -116,7 +122,16 @@ export class ModelBroker {
       call.done = true;
       return Promise.reject(new BrokerError({ kind: 'server-error', step: 'start-login', status: 503 }));
     }
+    if (plan === 'fatal') {
+      call.done = true;
+      return Promise.reject(new BrokerError({ kind: 'bad-credentials', step: 'start-login', status: 401 }));
+    }
     if (plan === 'code') return Promise.resolve(sendSms());
+    if (plan === 'code-then-pause') {
+      const result = sendSms();
+      this.hooks.pause?.(control);
+      return Promise.resolve(result);
+    }
     return new Promise((resolve, reject) => {
       const abort = (error: Error): void => {
         if (call.done) return;

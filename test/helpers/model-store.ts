@@ -43,6 +43,12 @@ export function never<T>(): Promise<T> {
 export class StoreTracker {
   /** The store rejects every call while set. */
   public down = false;
+  /** The store answers no call while set (a stalled Redis): they wait, then go on. */
+  #stall: { readonly released: Promise<void>; readonly release: () => void } | undefined;
+  /** Every lock renewal is refused while set (another relay's lock, as a relay paused past it sees). */
+  public refuseRenewals = false;
+  /** A halt is stored: no step 1 may follow (the model never lifts one). */
+  public halted = false;
   /** Calls forwarded to the real store and not answered yet (Redis round trips). */
   public inflight = 0;
   public lock: { owner: string; expiresAtMs: number; tenure: number } | undefined;
@@ -63,6 +69,24 @@ export class StoreTracker {
     private readonly pendingKey?: string,
     private readonly client?: RedisClientType,
   ) {}
+
+  /** Stalls every call until {@link StoreTracker.unstall}. */
+  public stall(): void {
+    if (this.#stall !== undefined) return;
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.#stall = { released, release };
+  }
+
+  public unstall(): void {
+    this.#stall?.release();
+    this.#stall = undefined;
+  }
+
+  /** Resolves when the store answers again (at once unless stalled). */
+  public async answering(): Promise<void> {
+    while (this.#stall !== undefined) await this.#stall.released;
+  }
 
   /** The lock's owner now (its TTL judged on the fake clock, as MemoryCoordination does). */
   public lockOwner(): string | undefined {
@@ -172,6 +196,8 @@ export class GatedCoordination implements LoginCoordination {
     while (this.relay.paused !== undefined) await this.relay.paused;
     if (this.relay.killed) return never();
     if (this.tracker.down) throw new Error('coordination store unavailable (model)');
+    await this.tracker.answering();
+    if (this.relay.killed) return never();
     this.tracker.inflight += 1;
     let result: T;
     try {
@@ -193,6 +219,7 @@ export class GatedCoordination implements LoginCoordination {
   }
 
   public renewLock(owner: string, ttlMs: number): Promise<boolean> {
+    if (this.tracker.refuseRenewals) return this.#call(async () => false);
     return this.#call(
       () => this.inner.renewLock(owner, ttlMs),
       (ok) => ok && this.tracker.renewed(owner, ttlMs),
@@ -259,7 +286,10 @@ export class GatedCoordination implements LoginCoordination {
   }
 
   public saveHalt(halt: LoginHalt | undefined): Promise<void> {
-    return this.#call(() => this.inner.saveHalt(halt));
+    return this.#call(
+      () => this.inner.saveHalt(halt),
+      () => (this.tracker.halted = halt !== undefined),
+    );
   }
 
   public spendLogin(maxPerHour: number): Promise<{ ok: true } | { ok: false; nextAllowedAt: Date }> {

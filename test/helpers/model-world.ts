@@ -194,6 +194,10 @@ export class World {
     this.broker = new ModelBroker({
       stepOne: (call, inFlight) => this.#checkStepOne(call, inFlight),
       submit: (submit, earlier, accepted) => this.#checkSubmit(submit, earlier, accepted),
+      pause: (control) => {
+        const entry = this.relays.find((e) => e.control === control);
+        if (entry !== undefined) this.pause(entry);
+      },
     });
   }
 
@@ -218,8 +222,11 @@ export class World {
 
   // ── relays ──
 
-  /** Starts a new relay (a replica, or one restarted after a kill). */
-  public spawn(): void {
+  /**
+   * Starts a new relay (a replica, or one restarted after a kill). `otherConfig`: one whose
+   * credentials differ from the others' (a password rotated on it only).
+   */
+  public spawn(otherConfig = false): void {
     this.#relayCount += 1;
     const control: RelayControl = { relayId: `r${this.#relayCount}`, killed: false, paused: undefined };
     const operators = new ModelOperators(this, control);
@@ -241,11 +248,12 @@ export class World {
       newLoginId: () => `L${++this.#loginIds}`,
       random: () => 0.5,
       digestCost: 2 ** 8,
+      credentials: [new Secret(otherConfig ? 'rotated-password' : 'password')],
       observer: { loginEnded: (login) => this.#loginEnded(login, control.relayId) },
     });
     const entry: RelayEntry = { control, relay, operators, resume: undefined };
     this.relays.push(entry);
-    this.log.push(`spawn ${control.relayId}`);
+    this.log.push(`spawn ${control.relayId}${otherConfig ? ' (configured otherwise)' : ''}`);
     this.personActed();
     void operators.start((input) => relay.handleInput(input));
     // A relay that cannot read the store at start exits (and is restarted by its orchestrator).
@@ -395,6 +403,7 @@ export class World {
     this.#noteViews();
     const { relayId, login } = call;
     this.log.push(`step 1 by ${relayId} for ${login.loginId ?? '?'} (${login.reason ?? '?'})`);
+    if (this.tracker.halted) v.push(`step 1 by ${relayId} while logins are halted`);
     const owner = this.tracker.lockOwner();
     if (owner !== relayId) v.push(`step 1 by ${relayId}, whose lock is lost (held by ${owner ?? 'nobody'})`);
     for (const other of inFlight) {
@@ -483,6 +492,8 @@ export class World {
   public async finish(): Promise<readonly string[]> {
     this.resumeAll();
     this.tracker.down = false;
+    this.tracker.unstall();
+    this.tracker.refuseRenewals = false;
     this.broker.holdStepTwo = false;
     this.broker.stepOnePlans.length = 0;
     this.broker.releaseHeld();

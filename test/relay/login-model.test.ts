@@ -206,7 +206,19 @@ class Advance extends Step {
 
 class Fault extends Step {
   public constructor(
-    readonly kind: 'kill' | 'spawn' | 'pause' | 'resume' | 'store-down' | 'store-up' | 'release-held',
+    readonly kind:
+      | 'kill'
+      | 'spawn'
+      | 'spawn-other'
+      | 'pause'
+      | 'resume'
+      | 'store-down'
+      | 'store-up'
+      | 'store-stall'
+      | 'store-unstall'
+      | 'refuse-renewals'
+      | 'accept-renewals'
+      | 'release-held',
     readonly relay: number,
   ) {
     super();
@@ -219,6 +231,25 @@ class Fault extends Step {
         return;
       case 'spawn':
         if (world.live().length < 3) world.spawn();
+        return;
+      case 'spawn-other':
+        if (world.live().length < 3) world.spawn(true);
+        return;
+      case 'store-stall':
+        world.log.push('store stalled');
+        world.tracker.stall();
+        return;
+      case 'store-unstall':
+        world.log.push('store answers again');
+        world.tracker.unstall();
+        return;
+      case 'refuse-renewals':
+        world.log.push('lock renewals refused');
+        world.tracker.refuseRenewals = true;
+        return;
+      case 'accept-renewals':
+        world.log.push('lock renewals accepted');
+        world.tracker.refuseRenewals = false;
         return;
       case 'pause':
         if (entry !== undefined) world.pause(entry);
@@ -309,17 +340,29 @@ const commands = [
       fc.constantFrom<Fault['kind']>(
         'kill',
         'spawn',
+        'spawn-other',
         'pause',
         'resume',
         'store-down',
         'store-up',
+        'store-stall',
+        'store-unstall',
+        'refuse-renewals',
+        'accept-renewals',
         'release-held',
       ),
       relayIndex,
     )
     .map(([kind, r]) => new Fault(kind, r)),
   fc
-    .constantFrom<BrokerPlan['plan']>('transient', 'hold', 'hold-step-2', 'answer-step-2')
+    .constantFrom<BrokerPlan['plan']>(
+      'transient',
+      'hold',
+      'hold-step-2',
+      'answer-step-2',
+      'fatal',
+      'code-then-pause',
+    )
     .map((plan) => new BrokerPlan(plan)),
   fc.tuple(fc.boolean(), fc.nat(5)).map(([late, i]) => new Redeliver(late, i)),
 ];
