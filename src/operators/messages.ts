@@ -176,6 +176,8 @@ export function renderNotice(
       return 'Your answer was not taken (the relay could not reach Redis), so nothing was sent to the broker. Try again in a moment.';
     case 'config-mismatch':
       return `Your code was not sent: the login waiting was started by a relay with another configuration (a deploy under way, or relays set up differently), and no relay set up like it is running. Try again in a minute; if this repeats, ${f.press('resend')} to start a login this relay can finish.`;
+    case 'restarting':
+      return 'The relay was restarting when your message came, so it was not read and nothing was sent to the broker. Send it again in a moment.';
     case 'code-taken-after-all':
       return 'Redis answered again: your code had been taken after all, and goes to the broker now (once). No need to send it again.';
     case 'login-abandoned':

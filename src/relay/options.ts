@@ -60,6 +60,11 @@ export interface RelayOptions {
    * the digest replicas compare: a relay configured otherwise stands aside from this one's logins.
    */
   configParts?: readonly string[];
+  /**
+   * How long a stopping relay leaves a DM it did not read to the other relays before it tells the
+   * operator to send it again (one that runs takes it within milliseconds).
+   */
+  shutdownAnswerAfterMs?: number;
   /** What `/status` shows beyond the relay's own state: the next planned login, recent logins. */
   statusExtras?: () => Promise<Pick<StatusView, 'nextLogin' | 'recentLogins'>>;
 }
@@ -77,6 +82,7 @@ export const RELAY_DEFAULTS = {
   credentials: [],
   digestCost: DEFAULT_DIGEST_COST,
   configParts: [],
+  shutdownAnswerAfterMs: 1_500,
   statusExtras: async () => ({ nextLogin: undefined, recentLogins: [] }),
 } as const satisfies Required<Omit<RelayOptions, keyof RelayRequiredOptions | 'relayId'>>;
 

@@ -4,7 +4,8 @@ import { configFingerprint, credentialsDigest } from './digest.js';
 import { InputClaims } from './inputs.js';
 import { cancel, resend } from './login/buttons.js';
 import { enterCode } from './login/code.js';
-import { createLoginContext, type LoginContext } from './login/context.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { CLAIM_TTL_MS, createLoginContext, type LoginContext } from './login/context.js';
 import { follow, requestLogin, type LoginRequestResult } from './login/start.js';
 import { notify } from './login/tell.js';
 import { newRelayId, RELAY_DEFAULTS, type RelayOptions } from './options.js';
@@ -186,6 +187,8 @@ export class Relay {
 
   /** Handles one parsed operator input. Never throws; failures are logged and told to the operator. */
   public handleInput(input: OperatorInput): void {
+    if (input.kind === 'during-shutdown')
+      return this.#track(this.#duringShutdown(input.operatorId, input.inputId));
     if (this.#login.signal.aborted) return;
     this.#track(this.#handle(input));
   }
@@ -251,6 +254,17 @@ export class Relay {
       case 'command':
         return this.#commands.handle(input);
     }
+  }
+
+  /**
+   * A DM this relay's channel did not read (it stops taking input). Every relay gets the DM: one that
+   * runs takes it within a moment. If none did, this one tells the operator to send it again, so a
+   * lone relay's restart never swallows a code in silence.
+   */
+  async #duringShutdown(operatorId: string, inputId: string): Promise<void> {
+    await delay(this.#options.shutdownAnswerAfterMs);
+    const mine = await this.#options.coordination.claimInput(inputId, CLAIM_TTL_MS).catch(() => true);
+    if (mine) await notify(this.#login, operatorId, { kind: 'restarting' });
   }
 
   #track(work: Promise<unknown>): void {

@@ -194,12 +194,14 @@ describe('stopInputs, the first step of a shutdown', () => {
     expect(inputs[0]).toMatchObject({ kind: 'code', operatorId: operator, loginId: 'login-1' });
     expect((await submitted).type).toBe(InteractionResponseType.DeferredMessageUpdate);
 
-    // From now on nothing is taken: another relay may answer, or the operator tries again later.
+    // From now on nothing is read: another relay may answer, or the operator tries again later. A DM
+    // still reaches the core, unread (no code in it), so that a lone relay can say to send it again.
     emulator.sendDm(operator, '482913');
     await expect(
       emulator.submitModal(operator, 'otp:modal:login-1', { code: '482913' }),
     ).rejects.toBeInstanceOf(InteractionTimeoutError);
-    expect(inputs).toHaveLength(1);
+    expect(inputs).toHaveLength(2);
+    expect(inputs[1]).toEqual({ kind: 'during-shutdown', operatorId: operator, inputId: expect.any(String) });
     // Prompts still go out until stop: the core finishes what it took.
     await channel.showPrompt({
       loginId: 'login-1',

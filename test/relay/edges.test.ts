@@ -187,3 +187,30 @@ describe('replicas configured otherwise', () => {
     expect(b.operators.noticesTo(ALICE)).toEqual([]);
   });
 });
+
+describe('a DM during a shutdown', () => {
+  it('gets "send it again" from a lone relay that stops, and nothing reaches the broker', async () => {
+    const t = makeRelay({ lockTtlMs: LOCK_TTL_MS });
+    await t.relay.start();
+    await t.relay.idle();
+    t.operators.input({ kind: 'during-shutdown', operatorId: ALICE });
+    await vi.advanceTimersByTimeAsync(1_500);
+    await t.relay.idle();
+    expect(t.operators.noticesTo(ALICE)).toEqual(['restarting']);
+    expect(t.broker.submitCode).not.toHaveBeenCalled();
+  });
+
+  it('is left to a relay that runs and took it: the stopping one says nothing', async () => {
+    const ports = sharedPorts();
+    const running = makeRelay({ ...ports, lockTtlMs: LOCK_TTL_MS });
+    const stopping = makeRelay({ ...ports, lockTtlMs: LOCK_TTL_MS });
+    await running.relay.start();
+    await running.relay.idle();
+    const dm = running.code(ALICE, '123456');
+    stopping.operators.input({ kind: 'during-shutdown', operatorId: ALICE, inputId: dm.inputId });
+    await vi.advanceTimersByTimeAsync(1_500);
+    await Promise.all([running.relay.idle(), stopping.relay.idle()]);
+    expect(running.operators.noticesTo(ALICE)).toEqual(['logged-in']);
+    expect(stopping.operators.noticesTo(ALICE)).toEqual([]);
+  });
+});

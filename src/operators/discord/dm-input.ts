@@ -36,9 +36,9 @@ export function readDm(message: Message, context: DmContext): OperatorInput | un
     return undefined;
   }
   if (!context.acceptingInputs) {
-    // Shutting down: another relay takes it; with none, the code is typed again after the restart.
-    logger.info({ operatorId: userId }, 'left a DM alone: shutting down');
-    return undefined;
+    // Shutting down: not read. Another relay takes it; with none, the core says to send it again.
+    logger.info({ operatorId: userId }, 'left a DM unread: shutting down');
+    return { kind: 'during-shutdown', operatorId: userId, inputId: message.id };
   }
   const parsed = parseCode(message.content, context.codeDigits);
   if (!parsed.ok) {

@@ -83,6 +83,8 @@ export type OperatorNotice =
    * store answered again, the relay found the code was its to send, and sends it now.
    */
   | { readonly kind: 'code-taken-after-all' }
+  /** The relay was stopping when the operator's message came: it was not read; send it again. */
+  | { readonly kind: 'restarting' }
   /**
    * The login waiting was started by a relay configured otherwise (a deploy under way, or replicas
    * set up differently), and no relay configured alike took the code: nothing was sent.
@@ -209,6 +211,11 @@ export type OperatorInput =
       }
     /** A DM that is not clearly one code: the core answers with the `help` notice, never the broker. */
     | { readonly kind: 'unclear'; readonly operatorId: string }
+    /**
+     * A DM that came while this relay's channel stops taking input (a shutdown): not read. The core
+     * answers "restarting, send it again" unless another relay took the same DM meanwhile.
+     */
+    | { readonly kind: 'during-shutdown'; readonly operatorId: string }
     /** "Send a new code". */
     | { readonly kind: 'resend'; readonly operatorId: string; readonly loginId: string }
     /** "Cancel". */
