@@ -131,18 +131,30 @@ describe('an 8-digit code', () => {
 
 describe('"Try anyway" on a halted /login', () => {
   let haltMessageId: string;
+  const haltAt = Date.parse('2026-11-30T13:00:00.123Z');
 
-  it('answers halt-confirm with the risk and a Try anyway button', async () => {
+  it('answers halt-confirm with the risk and a Try anyway button that names the halt', async () => {
     const before = inputs.length;
     const ran = await emulator.runCommand(alice, 'login');
     const input = await nextInput(before, 'the /login input');
     if (input.kind !== 'command') throw new Error(input.kind);
     expect(input.force).toBeUndefined();
-    await input.respond({ kind: 'login-request', result: 'halt-confirm', haltError: 'bad-credentials' });
+    expect(input.forHalt).toBeUndefined();
+    await input.respond({
+      kind: 'login-request',
+      result: 'halt-confirm',
+      haltError: 'bad-credentials',
+      haltAt,
+    });
     const reply = emulator.interactionReply(ran.interactionId);
     expect(reply?.content).toContain('may lock the account');
     expect(reply?.buttons).toEqual([
-      { customId: 'otp:notice:force-login', label: 'Try anyway', style: ButtonStyle.Danger, disabled: false },
+      {
+        customId: `otp:notice:force-login:${haltAt}`,
+        label: 'Try anyway',
+        style: ButtonStyle.Danger,
+        disabled: false,
+      },
     ]);
     haltMessageId = reply!.id;
   });
@@ -157,9 +169,9 @@ describe('"Try anyway" on a halted /login', () => {
     expect(inputs).toHaveLength(before);
   });
 
-  it('delivers an operator’s press as the login command with force, and the answer replaces the button', async () => {
+  it('delivers an operator’s press as the login command with force for its halt, and the answer replaces the button', async () => {
     const before = inputs.length;
-    const pressed = await emulator.clickButton(alice, haltMessageId, 'otp:notice:force-login');
+    const pressed = await emulator.clickButton(alice, haltMessageId, `otp:notice:force-login:${haltAt}`);
     expect(pressed.type).toBe(InteractionResponseType.DeferredMessageUpdate);
     const input = await nextInput(before, 'the forced login');
     expect(input).toMatchObject({
@@ -167,6 +179,7 @@ describe('"Try anyway" on a halted /login', () => {
       operatorId: alice,
       command: 'login',
       force: true,
+      forHalt: haltAt,
       inputId: pressed.interactionId,
     });
     if (input.kind !== 'command') throw new Error(input.kind);
@@ -176,6 +189,22 @@ describe('"Try anyway" on a halted /login', () => {
     // One press, one consent: the button is gone.
     expect(message?.buttons).toEqual([]);
     expect(inputs).toHaveLength(before + 1);
+  });
+
+  it('delivers a press of a button that names no halt (an older version’s) with force and no halt', async () => {
+    const before = inputs.length;
+    const ran = await emulator.runCommand(bob, 'login');
+    const asked = await nextInput(before, 'the /login input');
+    if (asked.kind !== 'command') throw new Error(asked.kind);
+    await asked.respond({ kind: 'login-request', result: 'halt-confirm' });
+    const reply = emulator.interactionReply(ran.interactionId);
+    expect(reply?.buttons.map((button) => button.customId)).toEqual(['otp:notice:force-login']);
+    const pressed = await emulator.clickButton(bob, reply!.id, 'otp:notice:force-login');
+    const input = await nextInput(before + 1, 'the forced login');
+    expect(input).toMatchObject({ kind: 'command', command: 'login', force: true });
+    expect(input.kind === 'command' && 'forHalt' in input).toBe(false);
+    expect(input.inputId).toBe(pressed.interactionId);
+    if (input.kind === 'command') await input.respond({ kind: 'login-request', result: 'started' });
   });
 });
 

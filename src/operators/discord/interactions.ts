@@ -7,7 +7,6 @@ import type {
 import { discord } from './discord-js.js';
 import type { Logger } from '../../shared/log.js';
 import { Secret } from '../../shared/secret.js';
-import { noticeActions } from '../messages.js';
 import type { CodeDigits } from '../../domain/code-digits.js';
 import { parseCode } from '../parse-code.js';
 import type { OperatorCommand, OperatorInput, OperatorNotice } from '../../relay/ports/operators.js';
@@ -130,7 +129,7 @@ export class DiscordInteractions {
       answered = true;
       if (this.#context.stopped()) return;
       const content = fitMessage(this.#context.render(notice));
-      const components = noticeComponents(noticeActions(notice));
+      const components = noticeComponents(notice);
       try {
         await this.#context.retrying(operatorId, 'command answer', () =>
           interaction.editReply({ content, components }),
@@ -161,15 +160,17 @@ export class DiscordInteractions {
     }
     const inputId = interaction.id;
     if (target.kind === 'notice') {
-      // "Try anyway": the login command with the operator's consent. The answer replaces the message
-      // that held the button, and so removes the button: one press is one consent.
+      // "Try anyway": the login command with the operator's consent, for the halt it was offered
+      // for. The answer replaces the message that held the button, and so removes the button: one
+      // press is one consent.
       if (!(await this.#acknowledge(interaction, () => interaction.deferUpdate()))) return;
-      this.#context.log.info({ operatorId, action: target.action }, 'button pressed');
+      this.#context.log.info({ operatorId, action: target.action, haltAt: target.haltAt }, 'button pressed');
       this.#context.deliver({
         kind: 'command',
         operatorId,
         command: 'login',
         force: true,
+        ...(target.haltAt === undefined ? {} : { forHalt: target.haltAt }),
         respond: this.#responder(interaction, 'login'),
         inputId,
       });
