@@ -40,6 +40,11 @@ function view(loginId: string): PromptView {
   };
 }
 
+/** The time Discord stamped on `id`, on the relay's clock. */
+function onRelayClock(id: string): Date {
+  return new Date(snowflakeTime(id).getTime() - channel.discordClockOffsetMs());
+}
+
 async function nextInput(before: number, what: string): Promise<OperatorInput> {
   return emulator.waitFor(() => inputs[before], { what });
 }
@@ -93,8 +98,9 @@ describe('an 8-digit code', () => {
       if (input.kind !== 'code') throw new Error(input.kind);
       expect(input.code.reveal()).toBe(code);
       expect(input.loginId).toBeUndefined();
-      // Discord's own timestamp of the message (its snowflake), not when the relay got it.
-      expect(input.sentAt).toEqual(snowflakeTime(messageId));
+      // Discord's own timestamp of the message (its snowflake), not when the relay got it, put on the
+      // relay's clock (the same machine's here: the offset learned is the error of its estimate).
+      expect(input.sentAt).toEqual(onRelayClock(messageId));
     }
   });
 
@@ -113,7 +119,7 @@ describe('an 8-digit code', () => {
     });
     if (input.kind !== 'code') throw new Error(input.kind);
     expect(input.code.reveal()).toBe('4829173');
-    expect(input.sentAt).toEqual(snowflakeTime(callback.interactionId));
+    expect(input.sentAt).toEqual(onRelayClock(callback.interactionId));
   });
 
   it('refuses text that could be two codes, or has too few digits, as unclear', async () => {
