@@ -1,6 +1,6 @@
 import type { Client, Interaction, Message } from 'discord.js';
 import { createDiscordClient, logClientEvents, loginWhenReady } from './discord/client.js';
-import { fatalCloseReason } from './discord/close-codes.js';
+import { fatalCloseReason, gatewayClosedError } from './discord/close-codes.js';
 import { discord } from './discord/discord-js.js';
 import type { Logger } from '../shared/log.js';
 import type { PromptRefs } from '../relay/ports/coordination.js';
@@ -11,16 +11,16 @@ import {
   type DiscordOperatorChannelOptions,
 } from './discord/channel-options.js';
 import { readDm } from './discord/dm-input.js';
-import { discordInviteUrl } from './discord/invite-url.js';
 import { promptComponents } from './discord/components.js';
 import { describeError } from './discord/describe-error.js';
 import { DiscordChannelError } from './discord/errors.js';
 import { DiscordInteractions } from './discord/interactions.js';
+import { DiscordClock } from './discord/discord-clock.js';
 import { DmSender } from './discord/dm-sender.js';
 import { PromptMessages } from './discord/prompt-messages.js';
 import { Reachability } from './discord/reachability.js';
 import { DEFAULT_RETRY_OPTIONS } from './discord/retry.js';
-import { loadOperatorNames, registerCommands } from './discord/startup.js';
+import { afterLogin } from './discord/startup.js';
 import { StrangerLimit } from './discord/stranger-limit.js';
 import type { DeliveryContext, PromptDelivery, UnreachableOperator } from './delivery.js';
 import { renderNotice, renderPrompt, type RenderOptions } from './messages.js';
@@ -41,7 +41,8 @@ export type { DmFailure } from './discord/reachability.js';
 
 /**
  * The operators' channel on Discord: prompts and notices as DMs from the bot, answers as DM replies,
- * buttons and a modal, and the slash commands `/status`, `/login` and `/cancel` in the bot's DM.
+ * buttons and a modal, and the slash commands `/status`, `/login`, `/cancel` and `/check` in the
+ * bot's DM.
  *
  * Intents: only `DirectMessages`. DM text arrives without the privileged `MessageContent` intent
  * (Discord exempts DMs with the app), and interactions need no intent. `Partials.Channel` is needed
@@ -76,11 +77,14 @@ export type { DmFailure } from './discord/reachability.js';
  * as a `command` input whose `respond` turns that reply into the core's answer. A command from
  * anyone else, or outside the bot's DM, gets an ephemeral refusal and is never delivered. An answer
  * that offers an action (`halt-confirm`: "Try anyway") carries its button; pressing it delivers
- * `/login` with `force`, and the answer to that replaces the message, button included.
+ * `/login` with `force` and the halt it was offered for, and the answer replaces the message, button
+ * included. `/check` is the channel's own: a test DM to every operator (reachability learns from
+ * each, as from a prompt), then the asker's answer names who got it and whose DMs Discord refused.
  *
  * Codes: DM replies and modal entries are parsed under `codeDigits` (`CODE_DIGITS`), and each code
- * carries `sentAt`, Discord's timestamp of the message or interaction, so the core can tell a reply
- * written before the current login's prompt.
+ * carries `sentAt`, Discord's timestamp of the message or interaction put on the relay's clock (the
+ * {@link DiscordClock} learns the offset from the bot's own DMs), so the core can tell a reply
+ * written before the current login's prompt however far the relay's clock is from Discord's.
  *
  * Strangers: a DM from anyone but an operator is never answered; a stranger's interaction gets at
  * most one refusal per `strangerReplyIntervalMs` (and one log line), so nobody can make the bot
@@ -95,6 +99,7 @@ export class DiscordOperatorChannel implements OperatorChannel {
   readonly #token: Secret;
   readonly #operatorIds: ReadonlySet<string>;
   readonly #codeDigits: CodeDigits;
+  readonly #renderOptions: RenderOptions;
   readonly #readyTimeoutMs: number;
   readonly #registerCommandsTimeoutMs: number;
   readonly #dms: DmSender;
@@ -105,6 +110,7 @@ export class DiscordOperatorChannel implements OperatorChannel {
   readonly #onFatal: (error: DiscordChannelError) => void;
   readonly #promptMessages: PromptMessages;
   readonly #reach: Reachability;
+  readonly #clock: DiscordClock;
   /** Aborted by `stop`: ends the waits between DM retries. */
   readonly #stopping = new AbortController();
   /** DMs and interactions being handled: `stopInputs` waits for them. */
@@ -123,6 +129,7 @@ export class DiscordOperatorChannel implements OperatorChannel {
     this.#token = settings.token;
     this.#operatorIds = new Set(settings.operatorIds);
     this.#codeDigits = settings.codeDigits;
+    this.#renderOptions = { format: 'discord', codeDigits: settings.codeDigits };
     this.#onFatal = settings.onFatal;
     this.#strangers = new StrangerLimit({
       intervalMs: settings.strangerReplyIntervalMs,
@@ -138,20 +145,20 @@ export class DiscordOperatorChannel implements OperatorChannel {
       onDmFailure: settings.onDmFailure,
       now: settings.now,
     });
+    this.#clock = new DiscordClock({ now: settings.now, log: this.#log });
     this.#dms = new DmSender({
       client: this.#client,
       log: this.#log,
       retry: { ...DEFAULT_RETRY_OPTIONS, ...options.dmRetry },
       stopping: this.#stopping.signal,
       reach: this.#reach,
+      clock: this.#clock,
     });
     this.#promptMessages = new PromptMessages({
       operatorIds: this.#operatorIds,
       log: this.#log,
       rememberedLogins: settings.rememberedLogins,
-      retrying: (operatorId, what, attempt) => this.#dms.retrying(operatorId, what, attempt),
-      sendDm: (operatorId, body, what) => this.#dms.sendDm(operatorId, body, what),
-      dmChannel: (operatorId) => this.#dms.dmChannel(operatorId),
+      dms: this.#dms,
       reach: this.#reach,
       now: settings.now,
     });
@@ -160,10 +167,12 @@ export class DiscordOperatorChannel implements OperatorChannel {
       log: this.#log,
       codeDigits: this.#codeDigits,
       strangers: this.#strangers,
-      render: (notice) => renderNotice(notice, this.#nameOf, this.#renderOptions(), this.#delivery()),
+      render: this.#render,
       deliver: (input) => this.#deliver(input),
-      retrying: (operatorId, what, attempt) => this.#dms.retrying(operatorId, what, attempt),
+      dms: this.#dms,
+      names: this.#nameOf,
       stopped: () => this.#stopped,
+      clock: this.#clock,
     });
   }
 
@@ -187,14 +196,7 @@ export class DiscordOperatorChannel implements OperatorChannel {
       await this.#client.destroy();
       throw error;
     }
-    // The link that adds this bot to a server (docs/discord-setup.md, step 6).
-    const applicationId = this.#client.application?.id;
-    const inviteUrl = applicationId === undefined ? undefined : discordInviteUrl(applicationId);
-    this.#log.info({ operators: this.#operatorIds.size, inviteUrl }, 'connected to Discord');
-    await Promise.all([
-      loadOperatorNames(this.#client, this.#operatorIds, this.#log),
-      registerCommands(this.#client, this.#log, this.#registerCommandsTimeoutMs),
-    ]);
+    await afterLogin(this.#client, this.#operatorIds, this.#log, this.#registerCommandsTimeoutMs);
     this.#ready = true;
     if (this.#closedForGood !== undefined) this.#fatal(this.#closedForGood);
   }
@@ -211,7 +213,7 @@ export class DiscordOperatorChannel implements OperatorChannel {
     return this.#promptMessages.show(
       view.loginId,
       () => {
-        const { text, actions } = renderPrompt(view, this.#nameOf, this.#renderOptions(), this.#delivery());
+        const { text, actions } = renderPrompt(view, this.#nameOf, this.#renderOptions, this.#delivery());
         return { content: text, components: promptComponents(view.loginId, actions) };
       },
       refs,
@@ -229,17 +231,13 @@ export class DiscordOperatorChannel implements OperatorChannel {
       );
       return;
     }
-    await this.#dms.send(
-      operatorId,
-      renderNotice(notice, this.#nameOf, this.#renderOptions(), this.#delivery()),
-      `${notice.kind} notice`,
-    );
+    await this.#dms.send(operatorId, this.#render(notice), `${notice.kind} notice`);
   }
 
   public async broadcast(notice: OperatorNotice): Promise<void> {
     this.#assertStarted();
     if (this.#stopped) return;
-    const text = renderNotice(notice, this.#nameOf, this.#renderOptions(), this.#delivery());
+    const text = this.#render(notice);
     await Promise.all([...this.#operatorIds].map((id) => this.#dms.send(id, text, `${notice.kind} notice`)));
   }
 
@@ -254,6 +252,11 @@ export class DiscordOperatorChannel implements OperatorChannel {
   /** Whom the last prompt this channel showed reached, and whom not (`/status`). */
   public lastPrompt(): PromptDelivery | undefined {
     return this.#promptMessages.lastDelivery();
+  }
+
+  /** Discord's clock minus the relay's, as learned from the bot's own DMs (0 before the first). */
+  public discordClockOffsetMs(): number {
+    return this.#clock.offsetMs();
   }
 
   public isConnected(): boolean {
@@ -307,9 +310,9 @@ export class DiscordOperatorChannel implements OperatorChannel {
     return { unreachable: this.#reach.unreachable(), lastPrompt: this.#promptMessages.lastDelivery() };
   }
 
-  #renderOptions(): RenderOptions {
-    return { format: 'discord', codeDigits: this.#codeDigits };
-  }
+  /** A notice as the DMs show it. */
+  readonly #render = (notice: OperatorNotice): string =>
+    renderNotice(notice, this.#nameOf, this.#renderOptions, this.#delivery());
 
   #assertStarted(): void {
     if (this.#onInput === undefined)
@@ -338,12 +341,7 @@ export class DiscordOperatorChannel implements OperatorChannel {
 
   #fatal(closeCode: number): void {
     try {
-      this.#onFatal(
-        new DiscordChannelError(
-          'gateway-closed',
-          `Discord closed the gateway for good (${fatalCloseReason(closeCode)})`,
-        ),
-      );
+      this.#onFatal(gatewayClosedError(closeCode));
     } catch (error) {
       this.#log.error({ error: describeError(error) }, 'the fatal-error handler threw');
     }
@@ -357,6 +355,7 @@ export class DiscordOperatorChannel implements OperatorChannel {
       codeDigits: this.#codeDigits,
       strangers: this.#strangers,
       logger: this.#log,
+      clock: this.#clock,
     });
     if (input !== undefined) this.#deliver(input);
   }

@@ -68,7 +68,10 @@ const DM_FAILURE_TEXT = {
 } as const satisfies Record<DmFailureReason, string>;
 
 /** Operators a DM could not reach, and why: `Bob (DMs closed), Carol (no such Discord user)`. */
-export function unreachableList(operators: readonly UnreachableOperator[], names: OperatorNames): string {
+export function unreachableList(
+  operators: readonly Pick<UnreachableOperator, 'operatorId' | 'reason'>[],
+  names: OperatorNames,
+): string {
   return operators
     .map((operator) => `${names(operator.operatorId)} (${DM_FAILURE_TEXT[operator.reason]})`)
     .join(', ');

@@ -71,8 +71,8 @@ const TYPED_FORCE_LOGIN: readonly string[] = [TYPED_NOTICE_ACTIONS['force-login'
  * "new" stands for the "Send a new code" button of the last prompt shown (with none shown, it asks
  * for a login, as `login` does), and "status", "login" and "cancel" are the slash commands (so
  * "cancel" drops whatever login waits for a code, as `/cancel` does, rather than a button of one
- * prompt); "login anyway" is the "Try anyway" button of a `halt-confirm` answer (`login` with
- * `force`). Anything else is an `unclear` input, which the core answers with the `help` notice.
+ * prompt); "login anyway" is the "Try anyway" button of the last `halt-confirm` answer (`login` with
+ * `force`, naming that answer's halt). Anything else is an `unclear` input, which the core answers with the `help` notice.
  *
  * Each line's `inputId` is a counter behind a prefix drawn at random per channel: the core's claims
  * of inputs may outlive this process (Redis), so a restarted demo must not reuse an earlier run's IDs.
@@ -87,6 +87,8 @@ export class TerminalOperatorChannel implements OperatorChannel {
   #currentLoginId: string | undefined;
   /** The login "new" was typed for: its prompt, ended by the new login, says so (not "cancelled"). */
   #replacing: string | undefined;
+  /** The halt of the last `halt-confirm` shown, which "login anyway" names. */
+  #offeredHaltAt: number | undefined;
 
   public constructor(options: TerminalChannelOptions) {
     this.#options = { ...DEFAULTS, ...options };
@@ -116,6 +118,7 @@ export class TerminalOperatorChannel implements OperatorChannel {
           operatorId,
           command: 'login',
           force: true,
+          ...(this.#offeredHaltAt === undefined ? {} : { forHalt: this.#offeredHaltAt }),
           respond: this.#responder(),
           inputId,
         });
@@ -207,6 +210,9 @@ export class TerminalOperatorChannel implements OperatorChannel {
     return async (notice) => {
       if (answered || this.#lines === undefined) return;
       answered = true;
+      if (notice.kind === 'login-request' && notice.result === 'halt-confirm') {
+        this.#offeredHaltAt = notice.haltAt;
+      }
       this.#write(this.#render(notice));
     };
   }

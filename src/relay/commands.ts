@@ -55,12 +55,14 @@ export class Commands {
   /**
    * `/login`: an operator asks for a login now. The same credentials the broker refused would most
    * likely be refused again, and repeated refusals may lock the account: only an explicit "Try
-   * anyway" retries them. Changed ones (the configuration was fixed and the relay restarted) go.
+   * anyway" retries them, and only for the halt it was offered for (an old button must not lift a
+   * halt that came later, for what may be another reason). Changed ones (the configuration was
+   * fixed and the relay restarted) go.
    */
   async #login(input: Command): Promise<OperatorNotice> {
     const { logger, coordination } = this.#o;
     const force = input.force === true;
-    logger.info({ operatorId: input.operatorId, force }, '/login');
+    logger.info({ operatorId: input.operatorId, force, forHalt: input.forHalt }, '/login');
     // Another relay (or an earlier run) may have halted logins since this one last looked.
     const stored = await coordination.loadHalt().then(
       (halt) => ({ halt }),
@@ -71,12 +73,17 @@ export class Commands {
     if (halt !== undefined) {
       const credentials = 'credentials' in halt ? halt.credentials : undefined;
       const unchanged = credentials === undefined || sameCredentials(credentials, this.#o.credentials);
-      if (unchanged && !force) {
+      // A halt is known by its time (epoch ms): the snapshot has it as ISO text, the store as a Date.
+      const haltAt = new Date(halt.at).getTime();
+      const consented = force && input.forHalt === haltAt;
+      if (unchanged && !consented) {
         logger.warn(
-          { operatorId: input.operatorId, error: halt.error },
-          '/login: halt kept; asked to confirm',
+          { operatorId: input.operatorId, error: halt.error, haltAt, forHalt: input.forHalt },
+          force
+            ? '/login: "Try anyway" was for another halt; halt kept, asked to confirm this one'
+            : '/login: halt kept; asked to confirm',
         );
-        return { kind: 'login-request', result: 'halt-confirm', haltError: halt.error };
+        return { kind: 'login-request', result: 'halt-confirm', haltError: halt.error, haltAt };
       }
       logger.warn(
         { operatorId: input.operatorId, error: halt.error, credentialsChanged: !unchanged },

@@ -166,8 +166,13 @@ describe('keeping the token alive (the relay as a process)', () => {
     const w = (world = await startWorld());
     const [alice] = w.operators;
     const { relay, first } = await loggedIn(w);
-    await w.discord.waitFor(() => w.discord.registeredCommands.length === 3, { what: 'registered commands' });
-    expect(w.discord.registeredCommands.map((c) => c.name).sort()).toEqual(['cancel', 'login', 'status']);
+    await w.discord.waitFor(() => w.discord.registeredCommands.length === 4, { what: 'registered commands' });
+    expect(w.discord.registeredCommands.map((c) => c.name).sort()).toEqual([
+      'cancel',
+      'check',
+      'login',
+      'status',
+    ]);
 
     const reply = async (userId: string, name: string): Promise<string> => {
       const callback = await w.discord.runCommand(userId, name);

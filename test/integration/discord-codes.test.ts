@@ -40,6 +40,11 @@ function view(loginId: string): PromptView {
   };
 }
 
+/** The time Discord stamped on `id`, on the relay's clock. */
+function onRelayClock(id: string): Date {
+  return new Date(snowflakeTime(id).getTime() - channel.discordClockOffsetMs());
+}
+
 async function nextInput(before: number, what: string): Promise<OperatorInput> {
   return emulator.waitFor(() => inputs[before], { what });
 }
@@ -93,8 +98,9 @@ describe('an 8-digit code', () => {
       if (input.kind !== 'code') throw new Error(input.kind);
       expect(input.code.reveal()).toBe(code);
       expect(input.loginId).toBeUndefined();
-      // Discord's own timestamp of the message (its snowflake), not when the relay got it.
-      expect(input.sentAt).toEqual(snowflakeTime(messageId));
+      // Discord's own timestamp of the message (its snowflake), not when the relay got it, put on the
+      // relay's clock (the same machine's here: the offset learned is the error of its estimate).
+      expect(input.sentAt).toEqual(onRelayClock(messageId));
     }
   });
 
@@ -113,7 +119,7 @@ describe('an 8-digit code', () => {
     });
     if (input.kind !== 'code') throw new Error(input.kind);
     expect(input.code.reveal()).toBe('4829173');
-    expect(input.sentAt).toEqual(snowflakeTime(callback.interactionId));
+    expect(input.sentAt).toEqual(onRelayClock(callback.interactionId));
   });
 
   it('refuses text that could be two codes, or has too few digits, as unclear', async () => {
@@ -131,18 +137,30 @@ describe('an 8-digit code', () => {
 
 describe('"Try anyway" on a halted /login', () => {
   let haltMessageId: string;
+  const haltAt = Date.parse('2026-11-30T13:00:00.123Z');
 
-  it('answers halt-confirm with the risk and a Try anyway button', async () => {
+  it('answers halt-confirm with the risk and a Try anyway button that names the halt', async () => {
     const before = inputs.length;
     const ran = await emulator.runCommand(alice, 'login');
     const input = await nextInput(before, 'the /login input');
     if (input.kind !== 'command') throw new Error(input.kind);
     expect(input.force).toBeUndefined();
-    await input.respond({ kind: 'login-request', result: 'halt-confirm', haltError: 'bad-credentials' });
+    expect(input.forHalt).toBeUndefined();
+    await input.respond({
+      kind: 'login-request',
+      result: 'halt-confirm',
+      haltError: 'bad-credentials',
+      haltAt,
+    });
     const reply = emulator.interactionReply(ran.interactionId);
     expect(reply?.content).toContain('may lock the account');
     expect(reply?.buttons).toEqual([
-      { customId: 'otp:notice:force-login', label: 'Try anyway', style: ButtonStyle.Danger, disabled: false },
+      {
+        customId: `otp:notice:force-login:${haltAt}`,
+        label: 'Try anyway',
+        style: ButtonStyle.Danger,
+        disabled: false,
+      },
     ]);
     haltMessageId = reply!.id;
   });
@@ -157,9 +175,9 @@ describe('"Try anyway" on a halted /login', () => {
     expect(inputs).toHaveLength(before);
   });
 
-  it('delivers an operator’s press as the login command with force, and the answer replaces the button', async () => {
+  it('delivers an operator’s press as the login command with force for its halt, and the answer replaces the button', async () => {
     const before = inputs.length;
-    const pressed = await emulator.clickButton(alice, haltMessageId, 'otp:notice:force-login');
+    const pressed = await emulator.clickButton(alice, haltMessageId, `otp:notice:force-login:${haltAt}`);
     expect(pressed.type).toBe(InteractionResponseType.DeferredMessageUpdate);
     const input = await nextInput(before, 'the forced login');
     expect(input).toMatchObject({
@@ -167,6 +185,7 @@ describe('"Try anyway" on a halted /login', () => {
       operatorId: alice,
       command: 'login',
       force: true,
+      forHalt: haltAt,
       inputId: pressed.interactionId,
     });
     if (input.kind !== 'command') throw new Error(input.kind);
@@ -176,6 +195,22 @@ describe('"Try anyway" on a halted /login', () => {
     // One press, one consent: the button is gone.
     expect(message?.buttons).toEqual([]);
     expect(inputs).toHaveLength(before + 1);
+  });
+
+  it('delivers a press of a button that names no halt (an older version’s) with force and no halt', async () => {
+    const before = inputs.length;
+    const ran = await emulator.runCommand(bob, 'login');
+    const asked = await nextInput(before, 'the /login input');
+    if (asked.kind !== 'command') throw new Error(asked.kind);
+    await asked.respond({ kind: 'login-request', result: 'halt-confirm' });
+    const reply = emulator.interactionReply(ran.interactionId);
+    expect(reply?.buttons.map((button) => button.customId)).toEqual(['otp:notice:force-login']);
+    const pressed = await emulator.clickButton(bob, reply!.id, 'otp:notice:force-login');
+    const input = await nextInput(before + 1, 'the forced login');
+    expect(input).toMatchObject({ kind: 'command', command: 'login', force: true });
+    expect(input.kind === 'command' && 'forHalt' in input).toBe(false);
+    expect(input.inputId).toBe(pressed.interactionId);
+    if (input.kind === 'command') await input.respond({ kind: 'login-request', result: 'started' });
   });
 });
 

@@ -97,11 +97,12 @@ afterAll(async () => {
 });
 
 describe('slash commands through DiscordOperatorChannel and the Discord emulator', () => {
-  it('registers /status, /login and /cancel at start, for the DM with the bot only', () => {
+  it('registers /status, /login, /cancel and /check at start, for the DM with the bot only', () => {
     const puts = emulator.restCalls.filter((call) => call.method === 'PUT' && call.route === COMMANDS_ROUTE);
     expect(puts.map((call) => call.status)).toEqual([200]);
     expect(emulator.registeredCommands.map((command) => command.name).sort()).toEqual([
       'cancel',
+      'check',
       'login',
       'status',
     ]);

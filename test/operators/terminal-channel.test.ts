@@ -224,9 +224,24 @@ describe('TerminalOperatorChannel and CODE_DIGITS, sentAt and Try anyway', () =>
   it('turns "login anyway" into the login command with force, and plain "login" into one without', async () => {
     const forced = await type('login anyway');
     expect(forced).toMatchObject({ kind: 'command', operatorId: 'terminal', command: 'login', force: true });
+    // No halt-confirm shown yet: it names no halt, and the core asks first.
+    expect(forced.kind === 'command' && forced.forHalt).toBeUndefined();
     const plainLogin = await type('login');
     expect(plainLogin).toMatchObject({ kind: 'command', command: 'login' });
     expect(plainLogin.kind === 'command' && plainLogin.force).toBeFalsy();
+  });
+
+  it('makes "login anyway" name the halt of the last halt-confirm it showed', async () => {
+    const confirm = (haltAt: number) =>
+      ({ kind: 'login-request', result: 'halt-confirm', haltError: 'bad-credentials', haltAt }) as const;
+    const first = await type('login');
+    if (first.kind !== 'command') throw new Error(first.kind);
+    await first.respond(confirm(1_764_507_600_000));
+    expect(await type('login anyway')).toMatchObject({ force: true, forHalt: 1_764_507_600_000 });
+    const second = await type('login');
+    if (second.kind !== 'command') throw new Error(second.kind);
+    await second.respond(confirm(1_764_507_660_000));
+    expect(await type('login anyway')).toMatchObject({ force: true, forHalt: 1_764_507_660_000 });
   });
 
   it('prints the halt-confirm answer with what to type to try anyway, and the new notices', async () => {

@@ -77,12 +77,12 @@ describe('restarts', () => {
     expect(w.broker.startLogin).toHaveBeenCalledTimes(1);
     expect(second.relay.snapshot().halted?.error).toBe('bad-credentials');
     const replies: unknown[] = [];
-    const login = (force?: boolean) => {
+    const login = (force?: { forHalt: number }) => {
       second.operators.input({
         kind: 'command',
         operatorId: ALICE,
         command: 'login',
-        ...(force === undefined ? {} : { force }),
+        ...(force === undefined ? {} : { force: true, ...force }),
         respond: async (notice) => void replies.push(notice),
       });
       return second.relay.idle();
@@ -93,12 +93,13 @@ describe('restarts', () => {
   it('keeps logins halted across a restart; /login with the same credentials asks first, "Try anyway" goes', async () => {
     const { w, second, replies, login } = await haltedThenRestarted();
     await login();
+    const haltAt = (await w.coordination.loadHalt())?.at.getTime();
     expect(replies).toEqual([
-      { kind: 'login-request', result: 'halt-confirm', haltError: 'bad-credentials' },
+      { kind: 'login-request', result: 'halt-confirm', haltError: 'bad-credentials', haltAt },
     ]);
     expect(w.broker.startLogin).toHaveBeenCalledTimes(1);
     expect(second.relay.snapshot().halted?.error).toBe('bad-credentials');
-    await login(true);
+    await login({ forHalt: haltAt! });
     expect(replies.at(-1)).toEqual({ kind: 'login-request', result: 'started' });
     expect(w.broker.startLogin).toHaveBeenCalledTimes(2);
   });

@@ -1,4 +1,5 @@
 import { discord } from './discord-js.js';
+import { DiscordChannelError } from './errors.js';
 
 /**
  * What a gateway close code after which discord.js never reconnects means, and what to fix. These
@@ -18,4 +19,12 @@ const FATAL_CLOSE_REASONS: Readonly<Record<number, string>> = {
 /** Why Discord closed the gateway for good, in words, for logs and the fatal error. Never a secret. */
 export function fatalCloseReason(code: number): string {
   return `close code ${code}, ${FATAL_CLOSE_REASONS[code] ?? 'a close code discord.js does not recover from'}`;
+}
+
+/** What `onFatal` is told when Discord closed the gateway for good. */
+export function gatewayClosedError(code: number): DiscordChannelError {
+  return new DiscordChannelError(
+    'gateway-closed',
+    `Discord closed the gateway for good (${fatalCloseReason(code)})`,
+  );
 }

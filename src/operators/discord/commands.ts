@@ -2,12 +2,21 @@ import type { RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js
 import { discord } from './discord-js.js';
 import type { OperatorCommand } from '../../relay/ports/operators.js';
 
+/**
+ * The commands the Discord channel answers by itself, without the core: `/check` (a test DM to
+ * every operator) needs no login and no Redis.
+ */
+export type ChannelCommand = 'check';
+
 /** What each command's description says in Discord's command picker (at most 100 characters). */
 const DESCRIPTIONS = {
   status: 'Show the token, the login under way, the next planned login and the SMS count',
   login: 'Start a new login now (sends an SMS code)',
   cancel: 'Cancel the login that is waiting for a code',
-} as const satisfies Record<OperatorCommand, string>;
+  check: 'Send every operator a test DM, and see whose DMs Discord refuses',
+} as const satisfies Record<OperatorCommand | ChannelCommand, string>;
+
+const CHANNEL_COMMANDS: readonly string[] = ['check'] satisfies ChannelCommand[];
 
 /**
  * The relay's slash commands, as the body of `PUT /applications/{appId}/commands` (a bulk
@@ -25,7 +34,7 @@ const DESCRIPTIONS = {
  *   shows the commands to anyone who opens a DM with the bot.
  */
 export const OPERATOR_COMMANDS: readonly RESTPostAPIChatInputApplicationCommandsJSONBody[] = (
-  Object.entries(DESCRIPTIONS) as [OperatorCommand, string][]
+  Object.entries(DESCRIPTIONS) as [OperatorCommand | ChannelCommand, string][]
 ).map(([name, description]) => ({
   name,
   description,
@@ -34,7 +43,14 @@ export const OPERATOR_COMMANDS: readonly RESTPostAPIChatInputApplicationCommands
   integration_types: [discord.ApplicationIntegrationType.GuildInstall],
 }));
 
-/** The operator command a slash command's name stands for; `undefined` for any other name. */
+/** The core's command a slash command's name stands for; `undefined` for any other name. */
 export function operatorCommandOf(name: string): OperatorCommand | undefined {
-  return Object.hasOwn(DESCRIPTIONS, name) ? (name as OperatorCommand) : undefined;
+  return Object.hasOwn(DESCRIPTIONS, name) && !CHANNEL_COMMANDS.includes(name)
+    ? (name as OperatorCommand)
+    : undefined;
+}
+
+/** The channel's own command a slash command's name stands for; `undefined` for any other name. */
+export function channelCommandOf(name: string): ChannelCommand | undefined {
+  return CHANNEL_COMMANDS.includes(name) ? (name as ChannelCommand) : undefined;
 }

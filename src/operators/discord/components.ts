@@ -1,6 +1,7 @@
 import type { ActionRowBuilder, ButtonBuilder, ButtonStyle, ModalBuilder } from 'discord.js';
 import { discord } from './discord-js.js';
-import { ACTION_LABELS, NOTICE_ACTION_LABELS, type NoticeAction, type PromptAction } from '../messages.js';
+import { ACTION_LABELS, NOTICE_ACTION_LABELS, noticeActions, type PromptAction } from '../messages.js';
+import type { OperatorNotice } from '../../relay/ports/operators.js';
 import type { CodeDigits } from '../../domain/code-digits.js';
 import { exampleCode } from '../text-format.js';
 import { buttonCustomId, modalCustomId, noticeCustomId } from './custom-ids.js';
@@ -36,16 +37,19 @@ export function promptComponents(
 }
 
 /**
- * A notice's buttons (the "Try anyway" of a `halt-confirm` answer); none, and so no row, for every
- * other notice: an answer edited into one without actions loses the button.
+ * A notice's buttons (the "Try anyway" of a `halt-confirm` answer, naming the halt it is offered
+ * for); none, and so no row, for every other notice: an answer edited into one without actions
+ * loses the button.
  */
-export function noticeComponents(actions: readonly NoticeAction[]): ActionRowBuilder<ButtonBuilder>[] {
+export function noticeComponents(notice: OperatorNotice): ActionRowBuilder<ButtonBuilder>[] {
+  const actions = noticeActions(notice);
   if (actions.length === 0) return [];
+  const haltAt = notice.kind === 'login-request' ? notice.haltAt : undefined;
   return [
     new discord.ActionRowBuilder<ButtonBuilder>().addComponents(
       actions.map((action) =>
         new discord.ButtonBuilder()
-          .setCustomId(noticeCustomId(action))
+          .setCustomId(noticeCustomId(action, haltAt))
           .setLabel(NOTICE_ACTION_LABELS[action])
           // Red: it retries credentials the broker refused.
           .setStyle(discord.ButtonStyle.Danger),

@@ -5,6 +5,7 @@ import { Secret } from '../../shared/secret.js';
 import type { OperatorInput } from '../../relay/ports/operators.js';
 import type { CodeDigits } from '../../domain/code-digits.js';
 import { parseCode } from '../parse-code.js';
+import type { DiscordClock } from './discord-clock.js';
 import type { StrangerLimit } from './stranger-limit.js';
 
 /** What {@link readDm} needs to know of the channel. */
@@ -15,6 +16,8 @@ export interface DmContext {
   readonly codeDigits: CodeDigits;
   readonly strangers: StrangerLimit;
   readonly logger: Logger;
+  /** Puts Discord's timestamp of the message on the relay's clock. */
+  readonly clock: DiscordClock;
 }
 
 /**
@@ -53,8 +56,9 @@ export function readDm(message: Message, context: DmContext): OperatorInput | un
     kind: 'code',
     operatorId: userId,
     code: new Secret(parsed.code),
-    // Discord's timestamp: a reply written before the current login's prompt belongs to another.
-    sentAt: message.createdAt,
+    // Discord's timestamp, on the relay's clock: a reply written before the current login's prompt
+    // belongs to another, and the relay's clock may be off from Discord's.
+    sentAt: context.clock.toRelay(message.createdAt),
     inputId: message.id,
   };
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Client, DMChannel, Message } from 'discord.js';
 import type { Logger } from '../../shared/log.js';
 import { describeError } from './describe-error.js';
+import type { DiscordClock } from './discord-clock.js';
 import type { PromptBody } from './prompt-messages.js';
 import type { Reachability } from './reachability.js';
 import { withRetries, type RetryOptions } from './retry.js';
@@ -16,6 +17,8 @@ export interface DmSenderOptions {
   readonly stopping: AbortSignal;
   /** Learns whether each DM went through. */
   readonly reach: Reachability;
+  /** Learns Discord's clock from each DM's timestamp. */
+  readonly clock: DiscordClock;
 }
 
 /** A DM's body: a text, and buttons for a prompt. */
@@ -23,7 +26,8 @@ export type DmBody = { readonly content: string; readonly components?: PromptBod
 
 /**
  * Sends the channel's DMs: each with a nonce Discord enforces (a retry after a lost answer makes no
- * second message), tried again after a passing failure, its outcome told to {@link Reachability}.
+ * second message), tried again after a passing failure, its outcome told to {@link Reachability},
+ * its Discord timestamp to the {@link DiscordClock}.
  */
 export class DmSender {
   readonly #options: DmSenderOptions;
@@ -49,10 +53,17 @@ export class DmSender {
     // One nonce for every try, enforced: if Discord made the message but its answer was lost, the
     // next try gets that message back instead of making a second one.
     const nonce = randomBytes(12).toString('base64url');
+    const { clock } = this.#options;
+    let tries = 0;
     try {
       const message = await this.retrying(operatorId, what, async () => {
         const channel = await this.dmChannel(operatorId);
-        return channel.send({ ...body, nonce, enforceNonce: true });
+        tries += 1;
+        const startMs = clock.nowMs();
+        const sent = await channel.send({ ...body, nonce, enforceNonce: true });
+        // A later try may get back the message an earlier one made: only a first try is a sample.
+        if (tries === 1) clock.observe(startMs, clock.nowMs(), sent.createdTimestamp);
+        return sent;
       });
       this.#options.reach.reached(operatorId);
       return message;

@@ -7,14 +7,17 @@ import type {
 import { discord } from './discord-js.js';
 import type { Logger } from '../../shared/log.js';
 import { Secret } from '../../shared/secret.js';
-import { noticeActions } from '../messages.js';
 import type { CodeDigits } from '../../domain/code-digits.js';
 import { parseCode } from '../parse-code.js';
 import type { OperatorCommand, OperatorInput, OperatorNotice } from '../../relay/ports/operators.js';
-import { operatorCommandOf } from './commands.js';
+import { channelCommandOf, operatorCommandOf, type ChannelCommand } from './commands.js';
 import { codeModal, CODE_FIELD_ID, noticeComponents } from './components.js';
 import { parseCustomId } from './custom-ids.js';
+import { runCheck } from './check.js';
 import { describeError, discordErrorCode } from './describe-error.js';
+import type { DmSender } from './dm-sender.js';
+import type { OperatorNames } from '../labels.js';
+import type { DiscordClock } from './discord-clock.js';
 import type { StrangerLimit } from './stranger-limit.js';
 
 const NOT_ALLOWED = 'Only the relay’s operators can use this, and only in a DM with the bot.';
@@ -37,10 +40,14 @@ export interface InteractionContext {
   readonly render: (notice: OperatorNotice) => string;
   /** Hands an input to the core. */
   readonly deliver: (input: OperatorInput) => void;
-  /** Runs one request with the channel's DM retry policy. */
-  readonly retrying: <T>(operatorId: string, what: string, attempt: () => Promise<T>) => Promise<T>;
+  /** The channel's DMs: `/check`'s test messages, and its retry policy for every answer. */
+  readonly dms: Pick<DmSender, 'sendDm' | 'retrying'>;
+  /** Display names (or mentions), escaped for Markdown: `/check` names who got its message. */
+  readonly names: OperatorNames;
   /** Whether the channel is stopped: answers are then dropped. */
   readonly stopped: () => boolean;
+  /** Puts Discord's timestamps on the relay's clock. */
+  readonly clock: DiscordClock;
 }
 
 /** An interaction whose deferred reply (or update) carries the core's answer to a command. */
@@ -48,7 +55,8 @@ type AnsweredInteraction = ChatInputCommandInteraction | ButtonInteraction;
 
 /**
  * The interactions of the operators' channel: the prompt's buttons and code modal, the slash
- * commands, and the "Try anyway" button of a `halt-confirm` answer.
+ * commands (the core's, and the channel's own `/check`), and the "Try anyway" button of a
+ * `halt-confirm` answer.
  *
  * Every relay receives every interaction and Discord takes the first answer only: each one is
  * acknowledged first, and only the relay whose acknowledgement went through delivers it. Users who
@@ -80,6 +88,10 @@ export class DiscordInteractions {
       });
       return;
     }
+    if (channelCommandOf(interaction.commandName) === 'check') {
+      await this.#onCheck(interaction);
+      return;
+    }
     const command = operatorCommandOf(interaction.commandName);
     if (command === undefined) {
       // A command of an older version, still in Discord's cache on the operator's device.
@@ -109,6 +121,18 @@ export class DiscordInteractions {
   }
 
   /**
+   * `/check`, the channel's own command: run by the relay whose acknowledgement went through (one,
+   * with replicas), and answered in the deferred reply once every test DM went out or failed.
+   */
+  async #onCheck(interaction: ChatInputCommandInteraction): Promise<void> {
+    if (!(await this.#acknowledge(interaction, () => interaction.deferReply()))) return;
+    this.#context.log.info({ operatorId: interaction.user.id, command: 'check' }, 'command received');
+    const { operatorIds, dms, log, names } = this.#context;
+    const report = await runCheck(interaction.user.id, { operatorIds, dms, log, names });
+    await this.#answer(interaction, 'check', report, []);
+  }
+
+  /**
    * The `respond` of one command: turns the deferred reply (or, for "Try anyway", the message that
    * held the button) into the rendered notice, with the notice's buttons and no others. The first
    * call counts; later ones are dropped (and logged, as the core should not make them). Never rejects.
@@ -128,20 +152,30 @@ export class DiscordInteractions {
         return;
       }
       answered = true;
-      if (this.#context.stopped()) return;
-      const content = fitMessage(this.#context.render(notice));
-      const components = noticeComponents(noticeActions(notice));
-      try {
-        await this.#context.retrying(operatorId, 'command answer', () =>
-          interaction.editReply({ content, components }),
-        );
-      } catch (error) {
-        this.#context.log.warn(
-          { userId: operatorId, command, error: describeError(error) },
-          'could not answer a command',
-        );
-      }
+      await this.#answer(interaction, command, this.#context.render(notice), noticeComponents(notice));
     };
+  }
+
+  /** Edits a command's deferred reply into its answer; a failure is logged. Never rejects. */
+  async #answer(
+    interaction: AnsweredInteraction,
+    command: OperatorCommand | ChannelCommand,
+    text: string,
+    components: ReturnType<typeof noticeComponents>,
+  ): Promise<void> {
+    if (this.#context.stopped()) return;
+    const operatorId = interaction.user.id;
+    const content = fitMessage(text);
+    try {
+      await this.#context.dms.retrying(operatorId, 'command answer', () =>
+        interaction.editReply({ content, components }),
+      );
+    } catch (error) {
+      this.#context.log.warn(
+        { userId: operatorId, command, error: describeError(error) },
+        'could not answer a command',
+      );
+    }
   }
 
   async #onButton(interaction: ButtonInteraction): Promise<void> {
@@ -161,15 +195,17 @@ export class DiscordInteractions {
     }
     const inputId = interaction.id;
     if (target.kind === 'notice') {
-      // "Try anyway": the login command with the operator's consent. The answer replaces the message
-      // that held the button, and so removes the button: one press is one consent.
+      // "Try anyway": the login command with the operator's consent, for the halt it was offered
+      // for. The answer replaces the message that held the button, and so removes the button: one
+      // press is one consent.
       if (!(await this.#acknowledge(interaction, () => interaction.deferUpdate()))) return;
-      this.#context.log.info({ operatorId, action: target.action }, 'button pressed');
+      this.#context.log.info({ operatorId, action: target.action, haltAt: target.haltAt }, 'button pressed');
       this.#context.deliver({
         kind: 'command',
         operatorId,
         command: 'login',
         force: true,
+        ...(target.haltAt === undefined ? {} : { forHalt: target.haltAt }),
         respond: this.#responder(interaction, 'login'),
         inputId,
       });
@@ -249,8 +285,8 @@ export class DiscordInteractions {
       operatorId,
       code: new Secret(parsed.code),
       loginId,
-      // When the operator submitted it: Discord's timestamp, the same clock as a DM's.
-      sentAt: interaction.createdAt,
+      // When the operator submitted it: Discord's timestamp, put on the relay's clock as a DM's is.
+      sentAt: this.#context.clock.toRelay(interaction.createdAt),
       inputId: interaction.id,
     });
   }
@@ -301,7 +337,8 @@ export class DiscordInteractions {
       const answeredElsewhere =
         discordCode === discord.RESTJSONErrorCodes.InteractionHasAlreadyBeenAcknowledged ||
         (discordCode === discord.RESTJSONErrorCodes.UnknownInteraction &&
-          Date.now() - interaction.createdTimestamp <= INTERACTION_ACK_WINDOW_MS);
+          this.#context.clock.nowMs() - this.#context.clock.toRelay(interaction.createdAt).getTime() <=
+            INTERACTION_ACK_WINDOW_MS);
       if (answeredElsewhere) {
         this.#context.log.debug(
           { userId: interaction.user.id, interactionId: interaction.id, discordCode },

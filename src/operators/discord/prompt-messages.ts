@@ -38,12 +38,15 @@ export interface PromptMessagesOptions {
   readonly log: Logger;
   /** How many logins' prompt messages are remembered for later edits. */
   readonly rememberedLogins: number;
-  /** Runs one request with the channel's DM retry policy. */
-  readonly retrying: <T>(operatorId: string, what: string, attempt: () => Promise<T>) => Promise<T>;
-  /** Sends a DM (retried, with an enforced nonce). */
-  readonly sendDm: (operatorId: string, body: PromptBody, what: string) => Promise<Message>;
-  /** The DM channel with an operator. */
-  readonly dmChannel: (operatorId: string) => Promise<DMChannel>;
+  /** The channel's DMs (its `DmSender`). */
+  readonly dms: {
+    /** Runs one request with the channel's DM retry policy. */
+    retrying<T>(operatorId: string, what: string, attempt: () => Promise<T>): Promise<T>;
+    /** Sends a DM (retried, with an enforced nonce). */
+    sendDm(operatorId: string, body: PromptBody, what: string): Promise<Message>;
+    /** The DM channel with an operator. */
+    dmChannel(operatorId: string): Promise<DMChannel>;
+  };
   /** Which operators the DMs reach; an edit's outcome goes there (a send's is the channel's). */
   readonly reach: Reachability;
   readonly now: () => Date;
@@ -143,7 +146,7 @@ export class PromptMessages {
     if (known !== undefined) {
       try {
         if (
-          await this.#options.retrying(operatorId, 'prompt edit', () =>
+          await this.#options.dms.retrying(operatorId, 'prompt edit', () =>
             this.#editPrompt(operatorId, known, body),
           )
         ) {
@@ -175,7 +178,7 @@ export class PromptMessages {
       prompt.messages.delete(operatorId);
     }
     try {
-      const message = await this.#options.sendDm(operatorId, body, 'prompt');
+      const message = await this.#options.dms.sendDm(operatorId, body, 'prompt');
       prompt.messages.set(operatorId, { channelId: message.channelId, messageId: message.id });
     } catch (error) {
       this.#options.log.warn(
@@ -190,7 +193,7 @@ export class PromptMessages {
    * operator's DM: refs come from outside, and must not make the bot edit anything else.
    */
   async #editPrompt(operatorId: string, ref: PromptMessageRef, body: PromptBody): Promise<boolean> {
-    const channel = await this.#options.dmChannel(operatorId);
+    const channel = await this.#options.dms.dmChannel(operatorId);
     if (channel.id !== ref.channelId) return false;
     await channel.messages.edit(ref.messageId, body);
     return true;

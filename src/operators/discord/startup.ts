@@ -3,6 +3,26 @@ import { discord } from './discord-js.js';
 import type { Logger } from '../../shared/log.js';
 import { OPERATOR_COMMANDS } from './commands.js';
 import { describeError } from './describe-error.js';
+import { discordInviteUrl } from './invite-url.js';
+
+/**
+ * What follows a login: logs `connected to Discord` (with the link that adds this bot to a server,
+ * README "Set up the Discord bot"), then loads the operators' names and registers the commands.
+ */
+export async function afterLogin(
+  client: Client,
+  operatorIds: ReadonlySet<string>,
+  log: Logger,
+  registerTimeoutMs: number,
+): Promise<void> {
+  const applicationId = client.application?.id;
+  const inviteUrl = applicationId === undefined ? undefined : discordInviteUrl(applicationId);
+  log.info({ operators: operatorIds.size, inviteUrl }, 'connected to Discord');
+  await Promise.all([
+    loadOperatorNames(client, operatorIds, log),
+    registerCommands(client, log, registerTimeoutMs),
+  ]);
+}
 
 /**
  * Replaces the application's global commands with {@link OPERATOR_COMMANDS}. Never throws: without

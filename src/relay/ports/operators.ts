@@ -142,7 +142,8 @@ export type OperatorNotice =
        * `unavailable`: the coordination store (Redis) could not be reached. `halt-confirm`: logins
        * are halted after `haltError` and the credentials are the same as when the broker refused
        * them: the answer explains the risk (a repeated refusal may lock the account) and offers a
-       * "Try anyway" button, which comes back as the `login` command with `force: true`.
+       * "Try anyway" button, which comes back as the `login` command with `force: true` and
+       * `forHalt: haltAt`.
        */
       readonly result:
         'started' | 'already-running' | 'halted' | 'halt-confirm' | 'rate-limited' | 'unavailable';
@@ -150,6 +151,11 @@ export type OperatorNotice =
       readonly nextAllowedAt?: Date;
       /** With `halt-confirm`: the broker error that halted logins. */
       readonly haltError?: BrokerErrorKind;
+      /**
+       * With `halt-confirm`: which halt the answer is about, its `at` in epoch milliseconds. The
+       * "Try anyway" it offers names this halt, and lifts no other.
+       */
+      readonly haltAt?: number;
     }
   /** The answer to `/cancel`: whether a pending login was dropped. */
   | { readonly kind: 'cancel-request'; readonly cancelled: boolean };
@@ -233,6 +239,12 @@ export type OperatorInput =
          * risk of retrying credentials the broker refused.
          */
         readonly force?: boolean;
+        /**
+         * With `force`: the halt that "Try anyway" was offered for (the answer's `haltAt`, epoch
+         * milliseconds). A forced `/login` lifts the halt only when this names the one stored now;
+         * an older button, or one naming none, is answered `halt-confirm` again for the current halt.
+         */
+        readonly forHalt?: number;
         readonly respond: (notice: OperatorNotice) => Promise<void>;
       }
   ) & { readonly inputId: string };

@@ -57,6 +57,12 @@ export interface DiscordEmulatorOptions {
   restLatencyMs?: number;
   /** How long `waitFor` waits unless told otherwise (end-to-end tests wait for whole processes). */
   waitForTimeoutMs?: number;
+  /**
+   * How far Discord's clock is ahead of the machine's (negative: behind), in ms: added to every
+   * timestamp and snowflake the emulator makes (messages, edits, interactions, users, channels).
+   * Its own waits (interaction time-outs, nonce memory) keep to the machine's clock.
+   */
+  clockOffsetMs?: number;
 }
 
 const DEFAULT_OPTIONS = {
@@ -66,6 +72,7 @@ const DEFAULT_OPTIONS = {
   privilegedIntents: 0,
   restLatencyMs: 0,
   waitForTimeoutMs: 5_000,
+  clockOffsetMs: 0,
 } as const satisfies Required<DiscordEmulatorOptions>;
 
 /** One REST request the emulator answered. */
@@ -124,8 +131,12 @@ export interface DiscordEmulator {
   createUser(name?: string, options?: { dmsOpen?: boolean }): string;
   /** Opens or closes the user's DMs to the bot (their privacy setting): closed, DMs fail with 50007. */
   setDmsOpen(userId: string, open: boolean): void;
-  /** The user writes `content` in their DM with the bot (MESSAGE_CREATE). Returns the message's ID. */
-  sendDm(userId: string, content: string): string;
+  /**
+   * The user writes `content` in their DM with the bot (MESSAGE_CREATE). Returns the message's ID.
+   * With `delayedByMs`, the message reaches the bot that long after Discord stamped it (a gateway
+   * that lagged, or replayed it on a resume): its timestamp and snowflake are that much earlier.
+   */
+  sendDm(userId: string, content: string, options?: { delayedByMs?: number }): string;
   /** The user writes in a guild text channel (MESSAGE_CREATE, only with GuildMessages). Returns the ID. */
   sendGuildMessage(userId: string, content: string): string;
   /**
@@ -255,7 +266,7 @@ class Emulator implements DiscordEmulator {
   public constructor(settings: Required<DiscordEmulatorOptions>) {
     this.#settings = settings;
     this.#events.setMaxListeners(0);
-    this.#world = new DiscordWorld(settings.botName);
+    this.#world = new DiscordWorld(settings.botName, settings.clockOffsetMs);
     // Shaped like a real token: base64 user ID, timestamp, HMAC.
     this.botToken = [
       Buffer.from(this.#world.botUser.id).toString('base64url'),
@@ -340,10 +351,11 @@ class Emulator implements DiscordEmulator {
     user.dmsOpen = open;
   }
 
-  public sendDm(userId: string, content: string): string {
+  public sendDm(userId: string, content: string, options?: { delayedByMs?: number }): string {
     const user = this.#user(userId);
     const channel = this.#world.dmChannelWith(userId);
-    const stored = this.#world.addMessage(channel.id, user, { content });
+    const writtenAtMs = this.#world.now() - (options?.delayedByMs ?? 0);
+    const stored = this.#world.addMessage(channel.id, user, { content }, false, writtenAtMs);
     this.#announce(stored, 'create');
     return stored.message.id;
   }

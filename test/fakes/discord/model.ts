@@ -73,7 +73,10 @@ export interface MessageBody {
  * read and change it.
  */
 export class DiscordWorld {
-  public readonly nextId = createSnowflakeGenerator();
+  /** Discord's clock in epoch ms: the machine's, shifted by the emulator's `clockOffsetMs`. */
+  public readonly now: () => number;
+  /** A new snowflake, of Discord's time now or of `atMs`. */
+  public readonly nextId: (atMs?: number) => string;
   public readonly applicationId: string;
   public readonly botUser: APIUser;
   public readonly users = new Map<string, StoredUser>();
@@ -82,7 +85,9 @@ export class DiscordWorld {
   readonly #dmChannelByUser = new Map<string, string>();
   #guildChannel: Extract<StoredChannel, { kind: 'guild-text' }> | undefined;
 
-  public constructor(botName: string) {
+  public constructor(botName: string, clockOffsetMs = 0) {
+    this.now = () => Date.now() + clockOffsetMs;
+    this.nextId = createSnowflakeGenerator(this.now);
     // A bot user's ID is its application's ID on Discord.
     this.applicationId = this.nextId();
     this.botUser = {
@@ -154,16 +159,22 @@ export class DiscordWorld {
     return text;
   }
 
-  /** Stores a new message in `channelId`, written by `author`. */
-  public addMessage(channelId: string, author: APIUser, body: MessageBody, ephemeral = false): StoredMessage {
-    const id = this.nextId();
+  /** Stores a new message in `channelId`, written by `author` now, or at `writtenAtMs` (Discord's clock). */
+  public addMessage(
+    channelId: string,
+    author: APIUser,
+    body: MessageBody,
+    ephemeral = false,
+    writtenAtMs = this.now(),
+  ): StoredMessage {
+    const id = this.nextId(writtenAtMs);
     const message: APIMessage = {
       id,
       channel_id: channelId,
       type: MessageType.Default,
       author,
       content: body.content ?? '',
-      timestamp: new Date().toISOString(),
+      timestamp: new Date(writtenAtMs).toISOString(),
       edited_timestamp: null,
       tts: false,
       mention_everyone: false,
@@ -188,7 +199,7 @@ export class DiscordWorld {
       ...(body.components === undefined ? {} : { components: body.components }),
       ...(body.embeds === undefined ? {} : { embeds: body.embeds }),
       ...(body.flags === undefined ? {} : { flags: body.flags }),
-      edited_timestamp: new Date().toISOString(),
+      edited_timestamp: new Date(this.now()).toISOString(),
     };
     stored.editCount += 1;
   }
