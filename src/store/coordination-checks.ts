@@ -212,7 +212,12 @@ export function copyHalt(halt: LoginHalt): LoginHalt {
 
 /** A frozen copy of a phase, with nothing but its own fields. */
 export function copyPhase(phase: SharedLoginPhase): SharedLoginPhase {
-  return phase.kind === 'exchanging'
-    ? Object.freeze({ kind: 'exchanging', relayId: phase.relayId, operatorId: phase.operatorId })
-    : Object.freeze({ kind: 'awaiting-code' });
+  if (phase.kind !== 'exchanging') return Object.freeze({ kind: 'awaiting-code' });
+  const { relayId, operatorId, inputId } = phase;
+  return Object.freeze({
+    kind: 'exchanging',
+    relayId,
+    operatorId,
+    ...(inputId === undefined ? {} : { inputId }),
+  });
 }

@@ -156,6 +156,7 @@ export class MemoryCoordination implements LoginCoordination {
       kind: 'exchanging',
       relayId: claim.relayId,
       operatorId: claim.operatorId,
+      ...(claim.inputId === undefined ? {} : { inputId: claim.inputId }),
     });
     pending.attemptsUsed += 1;
     pending.triedCodes = Object.freeze([...pending.triedCodes, claim.codeDigest]);

@@ -177,9 +177,10 @@ function parseJsonText(value: unknown): unknown {
 function toPhase(value: unknown): SharedLoginPhase | undefined {
   if (!isJsonObject(value)) return undefined;
   if (value.kind === 'awaiting-code') return Object.freeze({ kind: 'awaiting-code' });
-  const { kind, relayId, operatorId } = value;
+  const { kind, relayId, operatorId, inputId } = value;
   if (kind === 'exchanging' && typeof relayId === 'string' && typeof operatorId === 'string') {
-    return Object.freeze({ kind, relayId, operatorId });
+    if (inputId !== undefined && typeof inputId !== 'string') return undefined;
+    return Object.freeze({ kind, relayId, operatorId, ...(inputId === undefined ? {} : { inputId }) });
   }
   return undefined;
 }

@@ -157,6 +157,7 @@ if login.attemptsUsed >= tonumber(ARGV[6]) then return {'no-attempts-left'} end
 table.insert(tried, ARGV[4])
 login.triedCodes = cjson.encode(tried)
 login.phase = {kind = 'exchanging', relayId = ARGV[2], operatorId = ARGV[3]}
+if ARGV[10] ~= nil and ARGV[10] ~= '' then login.phase.inputId = ARGV[10] end
 login.attemptsUsed = login.attemptsUsed + 1
 local updated = cjson.encode(login)
 redis.call('SET', KEYS[1], updated, 'KEEPTTL')

@@ -180,6 +180,7 @@ export class RedisCoordination implements LoginCoordination {
           claim.input?.inputId ?? '',
           String(nowMs),
           String(nowMs + (inputTtlMs ?? 0)),
+          claim.inputId ?? '',
         ],
       }),
     );

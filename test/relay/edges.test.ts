@@ -135,6 +135,28 @@ describe('a code claim whose answer was lost', () => {
     expect(t.relay.snapshot().login).toMatchObject({ state: 'ended', outcome: 'succeeded' });
   });
 
+  // Model: [store-down, code(alice wrong), pause, code(alice wrong, the same), advance(100), …]
+  it('is not taken for a later claim of the same code by the same operator: that one is its own', async () => {
+    const t = makeRelay({ lockTtlMs: LOCK_TTL_MS });
+    await t.relay.start();
+    await t.relay.idle();
+    // The first claim never reaches the store; the second one (the same code, sent again) does, and
+    // its broker call is slow: the first one's look at the store finds that exchange under way.
+    vi.spyOn(t.coordination, 'claimCode').mockRejectedValueOnce(new Error('connection lost'));
+    const submit = t.broker.submitCode.getMockImplementation()!;
+    t.broker.submitCode.mockImplementation(async (interim, code) => {
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+      return submit(interim, code);
+    });
+    t.code(ALICE, '111111');
+    await vi.advanceTimersByTimeAsync(10);
+    t.code(ALICE, '111111');
+    await vi.advanceTimersByTimeAsync(6_000);
+    await t.relay.idle();
+    expect(t.broker.submittedCodes).toEqual(['111111']);
+    expect(t.operators.noticesTo(ALICE)).toEqual(['input-not-taken', 'code-rejected']);
+  });
+
   it('changes nothing when the claim never ran: the operator sends the code again, and it goes', async () => {
     const t = makeRelay({ lockTtlMs: LOCK_TTL_MS });
     await t.relay.start();

@@ -80,6 +80,8 @@ function reconcile(ctx: LoginContext, input: CodeInput, sent: UnsureClaim, waitM
       phase?.kind === 'exchanging' &&
       phase.relayId === ctx.relayId &&
       phase.operatorId === input.operatorId &&
+      // This input's claim, not a later one of the same code by the same operator.
+      phase.inputId === input.inputId &&
       found.triedCodes.includes(sent.digest);
     if (!ours || found === undefined) return;
     const log = { loginId: sent.loginId, operatorId: input.operatorId };
@@ -278,6 +280,7 @@ async function claimCode(
       relayId: ctx.relayId,
       operatorId: input.operatorId,
       codeDigest: sent.digest,
+      inputId: input.inputId,
       ...(input.loginId === undefined ? { writtenAtMs: input.sentAt.getTime() } : {}),
       maxAttempts: ctx.settings.maxCodeAttempts,
       ...(inputClaim === undefined ? {} : { input: inputClaim }),

@@ -13,8 +13,17 @@ export type PromptRefs = Readonly<Record<string, unknown>>;
 /** Where a shared login stands. */
 export type SharedLoginPhase =
   | { readonly kind: 'awaiting-code' }
-  /** `relayId` claimed `operatorId`'s code and is the only relay that may send it to the broker. */
-  | { readonly kind: 'exchanging'; readonly relayId: string; readonly operatorId: string };
+  /**
+   * `relayId` claimed `operatorId`'s code and is the only relay that may send it to the broker.
+   * `inputId`: the operator input that carried it (absent from logins of relays from before it), so
+   * that a relay whose claim lost its answer can tell its own claim from a later one of the same code.
+   */
+  | {
+      readonly kind: 'exchanging';
+      readonly relayId: string;
+      readonly operatorId: string;
+      readonly inputId?: string | undefined;
+    };
 
 /**
  * A login waiting for (or checking) a code, shared by every relay of the account through the
@@ -62,6 +71,8 @@ export interface CodeClaim {
   readonly operatorId: string;
   /** {@link codeDigest} of the code with this login's `codeKey`. */
   readonly codeDigest: string;
+  /** The operator input that carried the code: recorded with the exchange (see `SharedLoginPhase`). */
+  readonly inputId?: string | undefined;
   /**
    * When the operator wrote the code, for a plain DM reply (epoch ms); absent when the input named
    * its login (the modal). Earlier than the login's `promptedAt`: refused as `stale`.
