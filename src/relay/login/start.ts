@@ -51,8 +51,10 @@ export async function requestLogin(ctx: LoginContext, reason: LoginReason): Prom
   if (check.kind === 'go') {
     ctx.dispatch({ type: 'deferral-announced', atMs: undefined });
     ctx.timers.clear('deferral');
-    // A person (or the schedule) asked for this one: the account no longer waits for one.
-    if (!automatic) ctx.track(quietly(ctx, ctx.coordination.saveWaitingForPerson(false)));
+    // Until this login ends with a token, automatic triggers wait for a person, on every relay:
+    // recorded now, not at its end, so that no relay starts one by itself between the moment this
+    // login is over and the moment a relay records how it ended (a stalled store, a dead relay).
+    ctx.track(quietly(ctx, ctx.coordination.saveWaitingForPerson(true)));
     ctx.track(runLogin(ctx, base));
     return { result: 'started' };
   }
@@ -219,6 +221,9 @@ async function abandon(
   const level = why === 'stopped' ? 'warn' : 'error';
   ctx.logger[level]({ loginId: base.loginId, why }, 'login abandoned: it could not be recorded');
   reportEnding(ctx, ended, false, keepsWaiting);
+  // Stopped while it held the lock, so no other login started: this one's start set "wait for a
+  // person" (see requestLogin), and a restart is no failure: the account does not wait.
+  if (why === 'stopped') ctx.track(quietly(ctx, ctx.coordination.saveWaitingForPerson(false)));
   await emit(ctx, { type: 'login.failed', reason: 'abandoned' });
   await broadcast(ctx, { kind: 'login-abandoned', account: ctx.settings.account, why });
   if (another) {
