@@ -15,6 +15,12 @@ import { emit, notify, observe, quietly, showChecking, showPrompt } from './tell
 /** A code from an operator, as the relay received it. */
 export type CodeInput = Extract<OperatorInput, { kind: 'code' }>;
 
+/** A login started by a relay configured otherwise; `inputHeld`: this relay claimed the DM already. */
+interface OtherConfig {
+  readonly otherConfig: string;
+  readonly inputHeld: boolean;
+}
+
 /** A code claim sent to the store whose answer never came. */
 interface UnsureClaim {
   readonly loginId: string;
@@ -38,7 +44,7 @@ const STAND_ASIDE_MS = 2_000;
 export async function enterCode(ctx: LoginContext, input: CodeInput): Promise<void> {
   const { operatorId } = input;
   const claim = await claimCode(ctx, input);
-  if (claim !== undefined && 'otherConfig' in claim) return standAside(ctx, input, claim.otherConfig);
+  if (claim !== undefined && 'otherConfig' in claim) return standAside(ctx, input, claim);
   if (claim !== undefined && 'unsure' in claim) {
     ctx.logger.error({ operatorId }, 'code not taken: the coordination store failed');
     await notify(ctx, operatorId, { kind: 'input-not-taken' });
@@ -97,12 +103,14 @@ function reconcile(ctx: LoginContext, input: CodeInput, sent: UnsureClaim, waitM
  * it, and leaves the DM to a relay that is configured alike. If none takes it within a moment, the
  * operator hears why nothing happened.
  */
-function standAside(ctx: LoginContext, input: CodeInput, loginId: string): void {
+async function standAside(ctx: LoginContext, input: CodeInput, aside: OtherConfig): Promise<void> {
   const { operatorId } = input;
   ctx.logger.warn(
-    { loginId, operatorId },
+    { loginId: aside.otherConfig, operatorId },
     'code left alone: this relay is configured otherwise than the one that started the login',
   );
+  // This relay took the DM already (it waited for a login being stored): nobody else can answer.
+  if (aside.inputHeld) return notify(ctx, operatorId, { kind: 'config-mismatch' });
   ctx.timers.at(`stand-aside:${input.inputId}`, ctx.now() + STAND_ASIDE_MS, async () => {
     const mine = await ctx.coordination.claimInput(input.inputId, CLAIM_TTL_MS).catch(() => false);
     if (mine) await notify(ctx, operatorId, { kind: 'config-mismatch' });
@@ -263,9 +271,7 @@ async function tooLate(ctx: LoginContext, login: PendingLogin, operatorId: strin
 async function claimCode(
   ctx: LoginContext,
   input: CodeInput,
-): Promise<
-  ClaimResult | undefined | { readonly unsure: UnsureClaim | undefined } | { readonly otherConfig: string }
-> {
+): Promise<ClaimResult | undefined | { readonly unsure: UnsureClaim | undefined } | OtherConfig> {
   const { coordination } = ctx;
   const known = pendingLogin(ctx.view());
   const starting = ctx.view().login.kind === 'starting';
@@ -296,9 +302,12 @@ async function claimCode(
     return taken ? refusal : { ok: false, reason: 'input-taken' };
   };
   /** Started by a relay configured otherwise (unknown, for a login of a relay from before it: no). */
-  const otherConfig = (login: { readonly fingerprint?: string | undefined; readonly loginId: string }) =>
+  const otherConfig = (login: {
+    readonly fingerprint?: string | undefined;
+    readonly loginId: string;
+  }): OtherConfig | undefined =>
     login.fingerprint !== undefined && login.fingerprint !== ctx.settings.fingerprint
-      ? { otherConfig: login.loginId }
+      ? { otherConfig: login.loginId, inputHeld: inputClaim === undefined }
       : undefined;
   try {
     if (input.loginId !== undefined) {
