@@ -65,3 +65,39 @@ export class TokenClientTimeoutError extends Error {
     this.after = after;
   }
 }
+
+/** Why Redis refused the bot: see {@link TokenClientAuthError}. */
+export type TokenClientAuthProblem = 'no-auth' | 'wrong-password' | 'no-permission';
+
+const AUTH_FIXES: Record<TokenClientAuthProblem, string> = {
+  'no-auth':
+    'Redis asks for a user and a password (NOAUTH): give the bot\'s ACL user in the URL, redis://bot:<BOT_REDIS_PASSWORD>@<host>:6379 (README, "For bots")',
+  'wrong-password':
+    "Redis refused the user or the password in the URL (WRONGPASS): check both; a bot's user is `bot`, its password the relay's deployment gives it (secrets/bot_redis_password with docker compose)",
+  'no-permission':
+    "Redis's ACL does not let this user read the relay's keys (NOPERM): check RELAY_KEY_PREFIX and the account (prefix and account options) against the relay's, and that the ACL gives this user those keys",
+};
+
+/**
+ * Redis's ACL refused the client: no user and password where Redis asks for them (`NOAUTH`), a
+ * wrong one (`WRONGPASS`), or no right to the relay's keys or channel (`NOPERM`). Ends `start()` at
+ * once: retrying cannot help. The message says what to fix; `cause` is node-redis's error.
+ */
+export class TokenClientAuthError extends Error {
+  public override readonly name = 'TokenClientAuthError';
+  public readonly problem: TokenClientAuthProblem;
+
+  public constructor(problem: TokenClientAuthProblem, cause: unknown) {
+    super(AUTH_FIXES[problem], { cause });
+    this.problem = problem;
+  }
+}
+
+/** The {@link TokenClientAuthError} `error` is (node-redis's reply), if it is one. */
+export function authRefusal(error: unknown): TokenClientAuthError | undefined {
+  const message = error instanceof Error ? error.message : '';
+  if (message.startsWith('NOAUTH')) return new TokenClientAuthError('no-auth', error);
+  if (message.startsWith('WRONGPASS')) return new TokenClientAuthError('wrong-password', error);
+  if (message.startsWith('NOPERM')) return new TokenClientAuthError('no-permission', error);
+  return undefined;
+}

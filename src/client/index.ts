@@ -24,9 +24,11 @@ export {
 } from '../contract/relay-event.js';
 export type { SentinelNode } from '../redis/settings.js';
 export {
+  TokenClientAuthError,
   TokenClientRedisError,
   TokenClientStateError,
   TokenClientTimeoutError,
+  type TokenClientAuthProblem,
   type TokenClientOperation,
   type TokenClientStateProblem,
 } from './errors.js';

@@ -4,7 +4,7 @@ import { describeRedisError } from '../redis/redact.js';
 import { sentinelLogLine, type SentinelProxyEvent } from '../redis/sentinel-proxy.js';
 import { Secret } from '../shared/secret.js';
 import { untilAborted } from '../shared/sleep.js';
-import { TokenClientStateError } from './errors.js';
+import { authRefusal, TokenClientStateError, type TokenClientAuthError } from './errors.js';
 import type { TokenClientConfig, TokenClientLogger, TokenClientRedis } from './token-client-options.js';
 import type { StoredToken } from './token-info.js';
 import { TokenReader } from './token-reader.js';
@@ -56,6 +56,10 @@ export class RelayLink {
   #closeProxy: (() => Promise<void>) | undefined;
   /** Whether the link is connecting an application's client (which it then destroys if it gives up). */
   #connectingGiven = false;
+  /** Set once both connections were up: a refusal after that is an outage's, retried. */
+  #opened = false;
+  /** Redis's ACL refused the first connection: what `start()` rejects with. */
+  #refused: TokenClientAuthError | undefined;
   #closing: Promise<void> | undefined;
 
   /**
@@ -155,7 +159,20 @@ export class RelayLink {
     return this.#close();
   }
 
+  /**
+   * Opens the link's connections. Redis's ACL refusing them (NOAUTH, WRONGPASS, NOPERM) ends it at
+   * once, with a {@link TokenClientAuthError} that says what to fix: node-redis would retry forever.
+   */
   async #connect(): Promise<void> {
+    try {
+      await this.#open();
+      this.#opened = true;
+    } catch (error) {
+      throw this.#refused ?? authRefusal(error) ?? error;
+    }
+  }
+
+  async #open(): Promise<void> {
     const { settings, sentinel, providedClient, keys } = this.#config;
     let command: TokenClientRedis;
     if (providedClient !== undefined) {
@@ -204,6 +221,8 @@ export class RelayLink {
   }
 
   #throwIfClosed(): void {
+    // A connection destroyed for an ACL refusal resolves its connect(): the refusal is the answer.
+    if (this.#refused !== undefined) throw this.#refused;
     if (this.closed) throw new TokenClientStateError('closed');
   }
 
@@ -279,6 +298,15 @@ export class RelayLink {
 
   #connectionError(role: ConnectionRole, error: unknown): void {
     if (this.closed) return;
+    const refusal = this.#opened ? undefined : authRefusal(error);
+    if (refusal !== undefined) {
+      // Refused while connecting: no retry will be let in. Stop it, and say why.
+      this.#refused ??= refusal;
+      for (const connection of [this.#command, this.#subscriber]) {
+        if (connection?.isOpen === true && connection !== this.#config.providedClient) connection.destroy();
+      }
+      return;
+    }
     const fields = {
       connection: role,
       ...errorFields(
@@ -323,60 +351,4 @@ export class RelayLink {
 function errorFields(error: unknown, url: string | undefined): Record<string, unknown> {
   const { name, ...rest } = describeRedisError(error, url);
   return { error: name, ...rest };
-}
-
-/** The process's shared links of clients that opened their own connections, by settings and account. */
-const ownLinks = new Map<string, RelayLink>();
-/** The shared links of clients given an application's client (`client`), by that client. */
-const givenLinks = new WeakMap<TokenClientRedis, Map<string, RelayLink>>();
-
-/**
- * The link a starting client uses, held for `member`. With `shareConnections` (the default) it is
- * the process's link for the client's connection settings and account (its URL with credentials
- * and TLS, Sentinel settings, connection name and time-outs, key prefix and account; or the
- * application's `client`), opened by the first such client; else a link of the client's own.
- */
-export function acquireRelayLink(config: TokenClientConfig, member: LinkMember): RelayLink {
-  if (!config.settings.shareConnections) {
-    const own = new RelayLink(config, () => undefined);
-    own.hold(member);
-    return own;
-  }
-  let pool = ownLinks;
-  if (config.providedClient !== undefined) {
-    pool = givenLinks.get(config.providedClient) ?? new Map<string, RelayLink>();
-    givenLinks.set(config.providedClient, pool);
-  }
-  const key = linkKey(config);
-  let link = pool.get(key);
-  if (link === undefined) {
-    const created = new RelayLink(config, () => {
-      if (pool.get(key) === created) pool.delete(key);
-    });
-    pool.set(key, created);
-    link = created;
-  }
-  link.hold(member);
-  return link;
-}
-
-/** How many shared links of own connections the process has open (for tests and diagnostics). */
-export function sharedLinkCount(): number {
-  return ownLinks.size;
-}
-
-/** Everything a link's connections and reads depend on. Held in memory only, never logged. */
-function linkKey(config: TokenClientConfig): string {
-  const { settings, sentinel, keys } = config;
-  return JSON.stringify([
-    settings.redisUrl,
-    sentinel === undefined ? null : [sentinel.masterName, sentinel.sentinels],
-    settings.connectionName,
-    settings.connectTimeoutMs,
-    settings.commandTimeoutMs,
-    settings.reconnectMaxDelayMs,
-    keys.token,
-    keys.events,
-    keys.requests,
-  ]);
 }

@@ -1,7 +1,8 @@
-import { TokenClientRedisError, TokenClientStateError } from './errors.js';
+import { authRefusal, TokenClientRedisError, TokenClientStateError } from './errors.js';
 import { HeldToken, tellListeners } from './held-token.js';
 import type { RelayEvent } from '../contract/relay-event.js';
-import { acquireRelayLink, type LinkMember, type RelayLink } from './relay-link.js';
+import { acquireRelayLink } from './link-pool.js';
+import type { LinkMember, RelayLink } from './relay-link.js';
 import {
   readTokenClientOptions,
   readWaitOptions,
@@ -244,7 +245,8 @@ export class TokenClient {
     } catch (error) {
       // Closed meanwhile: that, not the read the close cut short, is why the start failed.
       signal.throwIfAborted();
-      throw error;
+      // A read the ACL refuses (NOPERM) fails every time: said so, with what to check.
+      throw authRefusal(error instanceof TokenClientRedisError ? error.cause : error) ?? error;
     }
     signal.throwIfAborted();
   }

@@ -3,7 +3,7 @@ import { createServer, connect as connectTcp, type Server, type Socket } from 'n
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TokenClient, type TokenClientOptions } from '../../src/client/index.js';
 import { expiryAlarms } from '../../src/client/expiry-alarms.js';
-import { sharedLinkCount } from '../../src/client/relay-link.js';
+import { sharedLinkCount } from '../../src/client/link-pool.js';
 import { TEST_REDIS_URL } from '../helpers/redis.js';
 import {
   ACCOUNT,
