@@ -49,10 +49,12 @@ export class InputClaims {
     const { coordination, logger, now } = this.#o;
     const startedAt = now();
     if (this.#seen(input.inputId, startedAt)) return false;
+    // Known from now on, not once the store answers: a repeat delivery while this claim waits on a
+    // stalled store is this one's to answer, never a second answer of its own.
+    this.#known.set(input.inputId, startedAt + INPUT_CLAIM_TTL_MS);
     const log = { operatorId: input.operatorId, input: input.kind };
     try {
       const taken = await coordination.claimInput(input.inputId, INPUT_CLAIM_TTL_MS);
-      this.#known.set(input.inputId, startedAt + INPUT_CLAIM_TTL_MS);
       if (taken && now() - startedAt >= INPUT_CLAIM_TTL_MS) {
         // Held up here (a stalled process) past the claims' memory: another relay may have taken
         // and answered it long ago. It is too old to act on either way.
@@ -64,7 +66,6 @@ export class InputClaims {
     } catch (error) {
       // Whether another relay took it is unknown. Never silence: the operator tries again, with a
       // new message; a repeat delivery of this one is dropped (it had its answer).
-      this.#known.set(input.inputId, startedAt + INPUT_CLAIM_TTL_MS);
       logger.error({ ...log, err: errorFields(error) }, 'input not taken: the coordination store failed');
       await this.#o.notify(input.operatorId, { kind: 'input-not-taken' });
       return false;
