@@ -69,9 +69,11 @@ export interface TokenClientOptions {
   /** How long one connection attempt may take (own connections only). */
   connectTimeoutMs?: number | undefined;
   /**
-   * How long a read may wait for its reply before it is retried, and a report may wait to be written
-   * to the connection (own connections only). Also how long a new connection waits for a master
-   * during a Sentinel failover.
+   * Every command's deadline, from the moment it is issued to its reply (own connections only): a
+   * read past it fails and is retried, a report rejects ({@link TokenClientRedisError} caused by
+   * `RedisCommandTimeoutError`), and the connection, taken as stalled, is replaced. An idle
+   * connection sends `PING` every half of it (at most every second), so a stall is noticed without
+   * any command. Also how long a new connection waits for a master during a Sentinel failover.
    */
   commandTimeoutMs?: number | undefined;
   /** The longest wait between two reconnect attempts, or two retries of a failed read. */

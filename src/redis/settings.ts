@@ -39,10 +39,17 @@ export interface RedisSettings {
   /** How long one connection attempt may take. */
   readonly connectTimeoutMs?: number | undefined;
   /**
-   * How long a command may wait to be written to the connection (node-redis 5's `timeout`) before it
-   * rejects. Once written, its reply is not timed: only a dropped connection rejects it then.
+   * Every command's deadline, from the moment it is issued to its reply (see redis/deadline.ts): a
+   * command past it rejects with `RedisCommandTimeoutError`, and its connection, taken as stalled,
+   * refuses every command until it has been replaced by a new one.
    */
   readonly commandTimeoutMs?: number | undefined;
+  /**
+   * How often an idle connection sends `PING` (node-redis' `pingInterval`), so that a stall is
+   * noticed without a command of the caller's: half of `commandTimeoutMs`, at most a second, by
+   * default.
+   */
+  readonly pingIntervalMs?: number | undefined;
   /** Delay before the first reconnect attempt; it doubles with every failed attempt… */
   readonly reconnectInitialDelayMs?: number | undefined;
   /** …up to this bound. Reconnecting never stops. */
@@ -55,10 +62,15 @@ export interface RedisSettings {
 export const REDIS_DEFAULTS = {
   name: 'otp-relay',
   connectTimeoutMs: 5_000,
-  commandTimeoutMs: 10_000,
+  commandTimeoutMs: 5_000,
   reconnectInitialDelayMs: 100,
   reconnectMaxDelayMs: 10_000,
-} as const satisfies Required<Omit<RedisSettings, 'url' | 'sentinel'>>;
+} as const satisfies Required<Omit<RedisSettings, 'url' | 'sentinel' | 'pingIntervalMs'>>;
+
+/** The `PING` interval of a connection whose commands have `commandTimeoutMs`: see {@link RedisSettings.pingIntervalMs}. */
+export function defaultPingIntervalMs(commandTimeoutMs: number): number {
+  return Math.max(10, Math.min(Math.floor(commandTimeoutMs / 2), 1_000));
+}
 
 /** Whether `CLIENT SETNAME` takes `name`: printable ASCII without spaces. */
 export function isConnectionName(name: string): boolean {
