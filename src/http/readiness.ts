@@ -9,9 +9,11 @@ export type DiscordReadiness = 'connected' | 'reconnecting' | 'closed' | 'discon
 
 /**
  * Where the relay's Redis connection stands: `stalled` while Redis holds the connection but a
- * command got no reply within its deadline (the connection is being replaced).
+ * command got no reply within its deadline (the connection is being replaced), and
+ * `no-sentinel-majority` while no majority of the sentinels confirms a master (every connection is
+ * cut: fail closed).
  */
-export type RedisReadiness = 'connected' | 'disconnected' | 'stalled';
+export type RedisReadiness = 'connected' | 'disconnected' | 'stalled' | 'no-sentinel-majority';
 
 /** An operator the relay's DMs cannot reach right now (the operators' channel knows). */
 export interface UnreachableOperatorInput {

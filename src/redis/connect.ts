@@ -4,6 +4,7 @@ import { reconnectDelayMs } from '../shared/sleep.js';
 import { CommandDeadlines, RedisCommandTimeoutError } from './deadline.js';
 import { describeRedisError, redactRedisUrl } from './redact.js';
 import {
+  masterLoginOf,
   SentinelMasterProxy,
   sentinelLogLine,
   throughProxy,
@@ -46,11 +47,10 @@ export interface CreatedRedisClient {
  * idle connection never looks quiet. The client's `duplicate()`s get the same.
  *
  * With `sentinel`, its connections (and those of its `duplicate()`s) go through a local
- * {@link SentinelMasterProxy} to the master the sentinels name; this is the one place that wires
- * the proxy.
+ * {@link SentinelMasterProxy} to the master a majority of the sentinels name; this is the one place
+ * that wires the proxy.
  *
- * @throws TypeError for a name `CLIENT SETNAME` would refuse (every attempt would fail), or for
- *   Sentinel with a `rediss://` URL
+ * @throws TypeError for a name `CLIENT SETNAME` would refuse (every attempt would fail)
  */
 export async function createRedisClient(options: RedisClientOptions): Promise<CreatedRedisClient> {
   const { url: secretUrl, sentinel, onSentinelEvent, pingIntervalMs, ...given } = options;
@@ -59,7 +59,11 @@ export async function createRedisClient(options: RedisClientOptions): Promise<Cr
   let url = secretUrl.reveal();
   let proxy: SentinelMasterProxy | undefined;
   if (sentinel !== undefined) {
-    proxy = await SentinelMasterProxy.start({ ...sentinel, onEvent: onSentinelEvent });
+    proxy = await SentinelMasterProxy.start({
+      ...sentinel,
+      masterLogin: masterLoginOf(url),
+      onEvent: onSentinelEvent,
+    });
     try {
       url = throughProxy(url, proxy.port);
     } catch (error) {
@@ -85,7 +89,7 @@ export async function createRedisClient(options: RedisClientOptions): Promise<Cr
       reconnectStrategy: (retries: number) => reconnectDelayMs(retries, backoff),
     },
   });
-  watchCommands(client, settings.commandTimeoutMs);
+  watchCommands(client, settings.commandTimeoutMs, proxy);
   const opened = proxy;
   if (opened === undefined) return { client, closeProxy: () => Promise.resolve() };
   // node-redis emits 'end' once a client is closed or destroyed (not on a reconnect).
@@ -100,13 +104,16 @@ export type RedisConnectionState =
   /** Down, reconnecting (or closed). */
   | 'disconnected'
   /** Up, but a command got no reply in time: it refuses commands until it has been replaced. */
-  | 'stalled';
+  | 'stalled'
+  /** Sentinel: no majority of the sentinels confirms a master; every connection is cut (fail closed). */
+  | 'no-sentinel-majority';
 
 interface Watch {
   readonly deadlines: CommandDeadlines;
+  readonly proxy: SentinelMasterProxy | undefined;
 }
 
-/** The deadlines of each client made by {@link createRedisClient} and its duplicates. */
+/** The deadlines and Sentinel proxy of each client made by {@link createRedisClient} and its duplicates. */
 const watches = new WeakMap<object, Watch>();
 
 /**
@@ -117,6 +124,7 @@ const watches = new WeakMap<object, Watch>();
  */
 export function redisConnectionState(client: { readonly isReady: boolean }): RedisConnectionState {
   const watch = watches.get(client);
+  if (watch?.proxy?.failedClosed === true) return 'no-sentinel-majority';
   if (!client.isReady) return 'disconnected';
   if (watch?.deadlines.stalled === true) return 'stalled';
   return 'connected';
@@ -131,7 +139,7 @@ type Duplicate = (overrides?: object) => RedisClient;
  * `duplicate()`s. Transactions and pipelines do not go through `sendCommand` (the relay and the
  * client library use neither); a stall still ends them with the socket's time-out.
  */
-function watchCommands(client: RedisClient, timeoutMs: number): void {
+function watchCommands(client: RedisClient, timeoutMs: number, proxy: SentinelMasterProxy | undefined): void {
   const deadlines = new CommandDeadlines({
     timeoutMs,
     // Told as a connection error, where every other connection problem is (logs, the client library).
@@ -149,13 +157,13 @@ function watchCommands(client: RedisClient, timeoutMs: number): void {
   const duplicate: Duplicate = patched.duplicate.bind(patched);
   patched.duplicate = (overrides) => {
     const copy = duplicate(overrides);
-    watchCommands(copy, timeoutMs);
+    watchCommands(copy, timeoutMs, proxy);
     return copy;
   };
   // First listener on 'ready': the deadlines take commands again before anyone else hears it.
   client.on('ready', () => deadlines.replaced());
   client.on('end', () => deadlines.stop());
-  watches.set(client, { deadlines });
+  watches.set(client, { deadlines, proxy });
 }
 
 /** Where the relay's connections log (pino's logger fits). Never a credential. */

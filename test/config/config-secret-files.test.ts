@@ -37,6 +37,7 @@ describe('secrets read from *_FILE', () => {
       'ETNA_PIN_FILE',
       'DISCORD_TOKEN_FILE',
       'REDIS_URL_FILE',
+      'REDIS_SENTINEL_PASSWORD_FILE',
     ]);
     for (const { name, secret } of SECRET_FILE_VARIABLES) {
       expect(name).toBe(`${secret}_FILE`);
