@@ -15,8 +15,15 @@ import { startRedisServer } from '../ops/redis-server.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-});
+  // Each step bounded: a step that hangs (a relay stopping on a Redis that never answers) must not
+  // keep the next ones, which stop the processes, from running.
+  for (const cleanup of cleanups.splice(0).reverse()) {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise((resolve) => (timer = setTimeout(resolve, 10_000)));
+    await Promise.race([cleanup().catch(() => undefined), bound]);
+    clearTimeout(timer);
+  }
+}, 60_000);
 
 /** Bounds a loaded machine still meets; the relay's own deadline is 5 s (REDIS_DEFAULTS). */
 const BOUND_MS = 30_000;
@@ -65,6 +72,8 @@ describe('the relay on a Redis that stops answering', () => {
         returnStartMemory: false,
       });
       cleanups.push(() => running.stop());
+      // Runs first: Redis answers again before the relay stops, whatever the test left it in.
+      cleanups.push(async () => redis.resume());
       await emulator.waitFor(() => emulator.dmsTo(operator).length > 0, {
         what: 'the prompt',
         timeoutMs: 20_000,
