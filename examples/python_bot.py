@@ -17,7 +17,10 @@ Configured by the environment: ``REDIS_URL`` (default ``redis://127.0.0.1:6379``
 ``RELAY_KEY_PREFIX`` (default ``otp-relay``), ``RELAY_ACCOUNT`` (default ``default``), and for Redis
 Sentinel ``REDIS_SENTINELS`` (``host:port,host:port``) with ``REDIS_SENTINEL_MASTER`` (the master
 group's name): the bot then asks the sentinels for the master, and follows a failover; the user and
-password still come from ``REDIS_URL`` (its host and port are not used).
+password still come from ``REDIS_URL`` (its host and port are not used). Sentinels with a login of
+their own take ``REDIS_SENTINEL_USERNAME`` and ``REDIS_SENTINEL_PASSWORD``, and
+``REDIS_SENTINEL_TLS=true`` talks TLS to them. redis-py takes the master the first sentinel that
+answers names (no majority, unlike the relay and otp-relay/client: docs/high-availability.md).
 
 Usage::
 
@@ -193,9 +196,16 @@ def connect(environ):
         "username": unquote(parsed.username) if parsed.username else None,
         "password": unquote(parsed.password) if parsed.password else None,
     }
-    # The sentinels are asked without credentials; the master is logged in to with REDIS_URL's.
-    # A connection that finds a demoted master (READONLY) or none asks the sentinels again.
-    sentinel = Sentinel(nodes, socket_timeout=2.0, sentinel_kwargs={"socket_timeout": 1.0})
+    # The sentinels are asked with their own login, if any; the master is logged in to with
+    # REDIS_URL's. A connection that finds a demoted master (READONLY) or none asks the sentinels again.
+    sentinel_kwargs = {"socket_timeout": 1.0}
+    if environ.get("REDIS_SENTINEL_USERNAME", "").strip():
+        sentinel_kwargs["username"] = environ["REDIS_SENTINEL_USERNAME"].strip()
+    if environ.get("REDIS_SENTINEL_PASSWORD", "").strip():
+        sentinel_kwargs["password"] = environ["REDIS_SENTINEL_PASSWORD"].strip()
+    if environ.get("REDIS_SENTINEL_TLS", "").strip().lower() == "true":
+        sentinel_kwargs["ssl"] = True
+    sentinel = Sentinel(nodes, socket_timeout=2.0, sentinel_kwargs=sentinel_kwargs)
     return sentinel.master_for(master, decode_responses=True, socket_timeout=5.0, **credentials)
 
 

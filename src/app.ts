@@ -15,7 +15,7 @@ import { KeepAlive } from './relay/keep-alive.js';
 import { Relay } from './relay/relay.js';
 import { cronPlannedLogins } from './relay/schedule.js';
 import { relayKeys } from './contract/keys.js';
-import { connectRedis } from './redis/connect.js';
+import { connectRedis, redisConnectionState } from './redis/connect.js';
 import { RedisCoordination } from './store/redis-coordination.js';
 import { watchTokenEvents, type TokenEventWatch } from './store/redis-event-watch.js';
 import { RedisEventPublisher, RedisRequestSubscriber } from './store/redis-events.js';
@@ -176,7 +176,8 @@ export async function startRelay(
   });
   relay.tokens.onChange((token) => metrics.setToken(token));
   metrics.setConnectionProbes({
-    redisConnected: () => redis.isReady,
+    // Not `isReady` alone: it stays true while a stalled Redis holds the connection.
+    redisConnected: () => redisConnectionState(redis) === 'connected',
     discordConnected: () => operators.isConnected(),
   });
   // Built after the relay, whose `/status` answer reads it only once running.
@@ -273,7 +274,8 @@ export async function startRelay(
         logger,
         readiness: () =>
           readiness({
-            redisConnected: redis.isReady,
+            redisConnected: redisConnectionState(redis) === 'connected',
+            redisState: redisConnectionState(redis),
             discordConnected: operators.isConnected(),
             discordState: operators.connectionState(),
             relay: relay.snapshot(),

@@ -23,6 +23,7 @@ export {
   type RelayEventParseResult,
 } from '../contract/relay-event.js';
 export type { SentinelNode } from '../redis/settings.js';
+export { RedisCommandTimeoutError } from '../redis/deadline.js';
 export {
   TokenClientAuthError,
   TokenClientRedisError,

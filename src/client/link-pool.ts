@@ -46,7 +46,9 @@ function linkKey(config: TokenClientConfig): string {
   const { settings, sentinel, keys } = config;
   return JSON.stringify([
     settings.redisUrl,
-    sentinel === undefined ? null : [sentinel.masterName, sentinel.sentinels],
+    sentinel === undefined
+      ? null
+      : [sentinel.masterName, sentinel.sentinels, sentinel.username, sentinel.password?.reveal(), sentinel.tls],
     settings.connectionName,
     settings.connectTimeoutMs,
     settings.commandTimeoutMs,

@@ -1,5 +1,5 @@
 import { parseRelayEvent, type RelayEvent } from '../contract/relay-event.js';
-import { closeQuietly, createRedisClient } from '../redis/connect.js';
+import { closeQuietly, createRedisClient, redisConnectionState } from '../redis/connect.js';
 import { describeRedisError } from '../redis/redact.js';
 import { sentinelLogLine, type SentinelProxyEvent } from '../redis/sentinel-proxy.js';
 import { Secret } from '../shared/secret.js';
@@ -93,11 +93,9 @@ export class RelayLink {
     return this.#closing !== undefined;
   }
 
-  /** Whether both connections are up right now. */
+  /** Whether both connections are up right now (and, for the link's own, none stalled). */
   public get connected(): boolean {
-    return (
-      this.#closing === undefined && this.#command?.isReady === true && this.#subscriber?.isReady === true
-    );
+    return this.#closing === undefined && isUp(this.#command) && isUp(this.#subscriber);
   }
 
   /** The command connection, for reports (`undefined` once closed). */
@@ -345,6 +343,11 @@ export class RelayLink {
       logger[level](fields, message);
     }
   }
+}
+
+/** Up: ready, and (for a connection of createRedisClient's) no command past its deadline since. */
+function isUp(connection: TokenClientRedis | undefined): boolean {
+  return connection !== undefined && redisConnectionState(connection) === 'connected';
 }
 
 /** A Redis error as the client logs it: `error` (its name), `message` without secrets, `errorCode`. */

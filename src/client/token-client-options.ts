@@ -9,6 +9,7 @@ import {
   type SentinelSettings,
 } from '../redis/settings.js';
 import { definedOnly } from '../shared/defaults.js';
+import { Secret } from '../shared/secret.js';
 import type { TokenInfo } from './token-info.js';
 import { MAX_TIMER_DELAY_MS, type TokenWait } from './token-waiters.js';
 
@@ -69,9 +70,11 @@ export interface TokenClientOptions {
   /** How long one connection attempt may take (own connections only). */
   connectTimeoutMs?: number | undefined;
   /**
-   * How long a read may wait for its reply before it is retried, and a report may wait to be written
-   * to the connection (own connections only). Also how long a new connection waits for a master
-   * during a Sentinel failover.
+   * Every command's deadline, from the moment it is issued to its reply (own connections only): a
+   * read past it fails and is retried, a report rejects ({@link TokenClientRedisError} caused by
+   * `RedisCommandTimeoutError`), and the connection, taken as stalled, is replaced. An idle
+   * connection sends `PING` every half of it (at most every second), so a stall is noticed without
+   * any command. Also how long a new connection waits for a master during a Sentinel failover.
    */
   commandTimeoutMs?: number | undefined;
   /** The longest wait between two reconnect attempts, or two retries of a failed read. */
@@ -90,6 +93,15 @@ export interface TokenClientOptions {
   sentinels?: readonly SentinelNode[] | string | undefined;
   /** `REDIS_SENTINEL_MASTER`: the sentinels' master group name, together with `sentinels`. */
   sentinelMaster?: string | undefined;
+  /** `REDIS_SENTINEL_USERNAME`: the sentinels' own ACL user, with `sentinelPassword`. */
+  sentinelUsername?: string | undefined;
+  /** `REDIS_SENTINEL_PASSWORD`: the sentinels' own password (not Redis's: that is in `redisUrl`). */
+  sentinelPassword?: string | undefined;
+  /**
+   * `REDIS_SENTINEL_TLS`: talk TLS to the sentinels (certificates checked against the host names in
+   * `sentinels`). The master's TLS follows `redisUrl` (`rediss://`).
+   */
+  sentinelTls?: boolean | undefined;
   /**
    * Whether the client shares its Redis connections with the other `TokenClient`s of the process
    * that have the same connection settings and account (default `true`): the first one to start
@@ -113,7 +125,11 @@ export const TOKEN_CLIENT_DEFAULTS = {
   reconnectMaxDelayMs: 5_000,
   waitTimeoutMs: 900_000,
   shareConnections: true,
-} as const satisfies Required<Omit<TokenClientOptions, 'client' | 'logger' | 'sentinels' | 'sentinelMaster'>>;
+} as const satisfies Required<Omit<TokenClientOptions, 'client' | 'logger' | SentinelOption>>;
+
+/** The options that make up {@link TokenClientConfig.sentinel}. */
+type SentinelOption =
+  'sentinels' | 'sentinelMaster' | 'sentinelUsername' | 'sentinelPassword' | 'sentinelTls';
 
 /** Options of {@link TokenClient.start}. */
 export interface TokenClientStartOptions {
@@ -180,6 +196,9 @@ export function readTokenClientOptions(options: TokenClientOptions): TokenClient
     logger: _logger,
     sentinels: _sentinels,
     sentinelMaster: _master,
+    sentinelUsername: _username,
+    sentinelPassword: _password,
+    sentinelTls: _tls,
     ...given
   } = options;
   const sentinel = readSentinelOptions(options);
@@ -221,10 +240,17 @@ export function readTokenClientOptions(options: TokenClientOptions): TokenClient
  * @throws TypeError naming the option when only one is given or a value is not valid
  */
 export function readSentinelOptions(
-  options: Pick<TokenClientOptions, 'sentinels' | 'sentinelMaster'>,
+  options: Pick<TokenClientOptions, SentinelOption>,
 ): SentinelSettings | undefined {
-  const { sentinels, sentinelMaster } = options;
-  if (sentinels === undefined && sentinelMaster === undefined) return undefined;
+  const { sentinels, sentinelMaster, sentinelUsername, sentinelPassword, sentinelTls } = options;
+  if (sentinels === undefined && sentinelMaster === undefined) {
+    if (sentinelUsername !== undefined || sentinelPassword !== undefined || sentinelTls !== undefined) {
+      throw new TypeError(
+        'TokenClient options sentinelUsername, sentinelPassword and sentinelTls need sentinels and sentinelMaster',
+      );
+    }
+    return undefined;
+  }
   if (sentinels === undefined || sentinelMaster === undefined) {
     throw new TypeError('TokenClient options sentinels and sentinelMaster go together: give both or neither');
   }
@@ -245,7 +271,21 @@ export function readSentinelOptions(
       throw new TypeError('TokenClient option sentinels must list at least one { host, port }');
     }
   }
-  return Object.freeze({ sentinels: Object.freeze(nodes), masterName: sentinelMaster });
+  for (const [name, value] of Object.entries({ sentinelUsername, sentinelPassword })) {
+    if (value !== undefined && (typeof value !== 'string' || value === '')) {
+      throw new TypeError(`TokenClient option ${name} must be a non-empty string`);
+    }
+  }
+  if (sentinelTls !== undefined && typeof sentinelTls !== 'boolean') {
+    throw new TypeError('TokenClient option sentinelTls must be true or false');
+  }
+  return Object.freeze({
+    sentinels: Object.freeze(nodes),
+    masterName: sentinelMaster,
+    ...(sentinelUsername === undefined ? {} : { username: sentinelUsername }),
+    ...(sentinelPassword === undefined ? {} : { password: new Secret(sentinelPassword) }),
+    ...(sentinelTls === undefined ? {} : { tls: sentinelTls }),
+  });
 }
 
 /**

@@ -87,7 +87,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const discordToken = live ? reader.discordToken() : undefined;
   const discordApiUrl = live ? reader.httpUrl('DISCORD_API_URL', 'no-trailing-slash') : undefined;
   const redisUrl = reader.redisUrl();
-  const redisSentinel = readRedisSentinel(reader, redisUrl);
+  const redisSentinel = readRedisSentinel(reader);
   const keyPrefix = reader.name('RELAY_KEY_PREFIX', PREFIX_PATTERN);
   const list = readAccountList(reader, env);
   const httpHost = reader.host('HTTP_HOST');
@@ -173,15 +173,28 @@ function inTableOrder(problems: readonly ConfigProblem[], accounts: readonly str
 }
 
 /**
- * `REDIS_SENTINELS` and `REDIS_SENTINEL_MASTER`: both or neither. With them, `REDIS_URL` gives only
- * the user and password (its host and port are not used) and must be `redis://`: the connections go
- * through a local proxy that follows the master (see redis/sentinel-proxy.ts), where a TLS
- * certificate could not be checked against the master's name.
+ * `REDIS_SENTINELS` and `REDIS_SENTINEL_MASTER`: both or neither; with them, the sentinels' own
+ * login (`REDIS_SENTINEL_USERNAME`, `REDIS_SENTINEL_PASSWORD`) and `REDIS_SENTINEL_TLS`. `REDIS_URL`
+ * then gives only the user, the password and (`rediss://`) TLS to the master: its host and port are
+ * not used (see redis/sentinel-proxy.ts).
  */
-function readRedisSentinel(reader: EnvReader, redisUrl: Secret | undefined): SentinelSettings | undefined {
+function readRedisSentinel(reader: EnvReader): SentinelSettings | undefined {
   const nodesText = reader.text('REDIS_SENTINELS');
   const masterName = reader.text('REDIS_SENTINEL_MASTER');
-  if (nodesText === undefined && masterName === undefined) return undefined;
+  const username = reader.text('REDIS_SENTINEL_USERNAME');
+  const password = reader.optionalSecret('REDIS_SENTINEL_PASSWORD');
+  const tls = reader.flag('REDIS_SENTINEL_TLS');
+  if (nodesText === undefined && masterName === undefined) {
+    const stray = (
+      [
+        ['REDIS_SENTINEL_USERNAME', username !== undefined],
+        ['REDIS_SENTINEL_PASSWORD', password !== undefined],
+        ['REDIS_SENTINEL_TLS', tls === true],
+      ] as const
+    ).filter(([, set]) => set);
+    for (const [name] of stray) reader.bad(name, 'is set but REDIS_SENTINELS is not');
+    return undefined;
+  }
   if (nodesText === undefined)
     return reader.bad('REDIS_SENTINELS', 'is not set but REDIS_SENTINEL_MASTER is');
   if (masterName === undefined) {
@@ -191,9 +204,18 @@ function readRedisSentinel(reader: EnvReader, redisUrl: Secret | undefined): Sen
   if (!nodes.ok) reader.bad('REDIS_SENTINELS', nodes.error);
   const nameOk = isMasterName(masterName);
   if (!nameOk) reader.bad('REDIS_SENTINEL_MASTER', `${quote(masterName)} is not a master name`);
-  if (redisUrl !== undefined && redisUrl.reveal().startsWith('rediss:')) {
-    reader.bad('REDIS_SENTINELS', 'cannot be used with a rediss:// REDIS_URL yet (TLS through Sentinel)');
-    return undefined;
+  if (username !== undefined && !/^[!-~]+$/.test(username)) {
+    reader.bad('REDIS_SENTINEL_USERNAME', `${quote(username)} is not a user name`);
   }
-  return nodes.ok && nameOk ? { sentinels: nodes.nodes, masterName } : undefined;
+  if (username !== undefined && password === undefined) {
+    reader.bad('REDIS_SENTINEL_USERNAME', 'is set but REDIS_SENTINEL_PASSWORD is not');
+  }
+  if (!nodes.ok || !nameOk) return undefined;
+  return {
+    sentinels: nodes.nodes,
+    masterName,
+    ...(username === undefined ? {} : { username }),
+    ...(password === undefined ? {} : { password }),
+    ...(tls === true ? { tls } : {}),
+  };
 }

@@ -144,6 +144,23 @@ export class EnvReader {
     return new Secret(value);
   }
 
+  /** An optional secret, trimmed; unset (or empty) gives `undefined`. */
+  public optionalSecret(name: ConfigVariableName): Secret | undefined {
+    const value = this.#env[name]?.trim();
+    if (!value) return undefined;
+    if (/[\r\n]/.test(value)) return this.bad(name, 'contains a line break (value not shown)');
+    return new Secret(value);
+  }
+
+  /** `true` or `false` (any case); unset or empty gives the default. */
+  public flag(name: ConfigVariableName): boolean | undefined {
+    const text = this.text(name);
+    if (text === undefined) return undefined;
+    const value = text.toLowerCase();
+    if (value !== 'true' && value !== 'false') return this.bad(name, `${quote(text)} is not true or false`);
+    return value === 'true';
+  }
+
   public optionalHeaderSecret(name: ConfigVariableName): Secret | undefined {
     if (!this.#env[name]?.trim()) return undefined;
     return this.headerSecret(name);

@@ -2,7 +2,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 import type { ConfigProblem } from './errors.js';
 import type { ShownName } from './reader.js';
-import { FILE_SUFFIX, SECRET_FILE_VARIABLES } from './variables.js';
+import { CONFIG_VARIABLES, FILE_SUFFIX, SECRET_FILE_VARIABLES } from './variables.js';
 
 /**
  * A secret file is a password, a key or a URL: anything larger is the wrong file (a log, a device),
@@ -27,7 +27,9 @@ export interface SecretFiles {
  * Kubernetes mount secrets), so that the rest of the configuration reads `NAME` alone.
  *
  * The file's trailing line breaks are dropped (`echo secret > file` writes one); an empty file counts
- * as an unset variable, as an empty variable does. `NAME` and `NAME_FILE` both set is a problem that
+ * as an unset variable, as an empty variable does, except for a secret with a default (`REDIS_URL`):
+ * there the file was surely meant to hold a value, and falling back to the default would connect
+ * somewhere else, so an empty file is a problem of `NAME_FILE`. `NAME` and `NAME_FILE` both set is a problem that
  * names both. A file that cannot be read is a problem of `NAME_FILE`, naming the path and the
  * reason, never the content.
  *
@@ -64,7 +66,18 @@ export function readSecretFiles(
       });
       continue;
     }
-    resolved[secret] = read.text.replace(/[\r\n]+$/, '');
+    const value = read.text.replace(/[\r\n]+$/, '');
+    const fallback = CONFIG_VARIABLES.find((variable) => variable.name === secret)?.default;
+    if (value.trim() === '' && fallback !== undefined) {
+      // Empty counts as unset, and unset would mean the default: a Redis other than the one meant.
+      unreadable.add(secret);
+      problems.push({
+        variable: fileVariable,
+        message: `${JSON.stringify(path)} is empty; expected the path of a file that holds ${secret} (unset, it would mean ${fallback})`,
+      });
+      continue;
+    }
+    resolved[secret] = value;
     fromFile.add(secret);
   }
   return { env: resolved, fromFile, unreadable, problems };

@@ -147,6 +147,35 @@ export const CONFIG_VARIABLES = Object.freeze(
         format: 'letters, digits, -, _ and . (at most 64), set together with REDIS_SENTINELS',
       },
       {
+        name: 'REDIS_SENTINEL_USERNAME',
+        default: undefined,
+        required: false,
+        secret: false,
+        description:
+          "the sentinels' own ACL user, with REDIS_SENTINEL_PASSWORD (not Redis's: that is in REDIS_URL)",
+        format: 'a user name without spaces, with REDIS_SENTINELS and REDIS_SENTINEL_PASSWORD',
+        perAccount: false,
+      },
+      {
+        name: 'REDIS_SENTINEL_PASSWORD',
+        default: undefined,
+        required: false,
+        secret: true,
+        description: "the sentinels' own password (requirepass or their ACL user's)",
+        format: 'the password, with no line breaks, with REDIS_SENTINELS',
+        perAccount: false,
+      },
+      {
+        name: 'REDIS_SENTINEL_TLS',
+        default: 'false',
+        required: false,
+        secret: false,
+        description:
+          "talk TLS to the sentinels, each certificate checked against its host name in REDIS_SENTINELS; the master's TLS follows REDIS_URL's scheme",
+        format: 'true or false',
+        perAccount: false,
+      },
+      {
         name: 'RELAY_KEY_PREFIX',
         default: 'otp-relay',
         required: false,

@@ -7,6 +7,14 @@ import type { RelaySnapshot } from '../relay/state.js';
  */
 export type DiscordReadiness = 'connected' | 'reconnecting' | 'closed' | 'disconnected';
 
+/**
+ * Where the relay's Redis connection stands: `stalled` while Redis holds the connection but a
+ * command got no reply within its deadline (the connection is being replaced), and
+ * `no-sentinel-majority` while no majority of the sentinels confirms a master (every connection is
+ * cut: fail closed).
+ */
+export type RedisReadiness = 'connected' | 'disconnected' | 'stalled' | 'no-sentinel-majority';
+
 /** An operator the relay's DMs cannot reach right now (the operators' channel knows). */
 export interface UnreachableOperatorInput {
   readonly operatorId: string;
@@ -18,6 +26,8 @@ export interface UnreachableOperatorInput {
 /** What readiness is decided from. */
 export interface ReadinessInput {
   readonly redisConnected: boolean;
+  /** Says more than `redisConnected` when it is false; `disconnected` when omitted. */
+  readonly redisState?: RedisReadiness;
   readonly discordConnected: boolean;
   /** Says more than `discordConnected` when it is false; `disconnected` when omitted. */
   readonly discordState?: DiscordReadiness;
@@ -31,7 +41,7 @@ export interface ReadinessInput {
 /** The `/readyz` body. No secret: the token's generation and expiry only. */
 export interface ReadinessReport {
   readonly ready: boolean;
-  readonly redis: 'connected' | 'disconnected';
+  readonly redis: RedisReadiness;
   readonly discord: DiscordReadiness;
   readonly token: { readonly generation: number; readonly expiresAt: string; readonly valid: boolean } | null;
   readonly login: RelaySnapshot['login'];
@@ -72,7 +82,7 @@ export function readiness(input: ReadinessInput): ReadinessReport {
       input.discordConnected &&
       token?.valid === true &&
       relay.configMismatch === undefined,
-    redis: input.redisConnected ? 'connected' : 'disconnected',
+    redis: input.redisConnected ? 'connected' : redisNotConnected(input.redisState),
     discord: input.discordConnected ? 'connected' : discordNotConnected(input.discordState),
     token,
     login: relay.login,
@@ -90,5 +100,9 @@ export function readiness(input: ReadinessInput): ReadinessReport {
 }
 
 function discordNotConnected(state: DiscordReadiness | undefined): DiscordReadiness {
+  return state === undefined || state === 'connected' ? 'disconnected' : state;
+}
+
+function redisNotConnected(state: RedisReadiness | undefined): RedisReadiness {
   return state === undefined || state === 'connected' ? 'disconnected' : state;
 }

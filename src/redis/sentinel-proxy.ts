@@ -1,38 +1,34 @@
 import { createServer, connect as connectTcp, type Server, type Socket } from 'node:net';
-import { createClient } from '@redis/client';
+import { connect as connectTls } from 'node:tls';
 import { definedOnly } from '../shared/defaults.js';
-import { formatNode, SENTINEL_DEFAULTS, type SentinelNode, type SentinelSettings } from './settings.js';
+import { Secret } from '../shared/secret.js';
+import { isMasterRole, NodeAsker, SentinelPanel } from './sentinel-panel.js';
+import { SENTINEL_DEFAULTS, type SentinelNode, type SentinelSettings } from './settings.js';
 
-/** What a {@link SentinelMasterProxy} reports; never a credential (it holds none). */
-export type SentinelProxyEvent =
-  /** The sentinels name a new master; connections to the previous one are cut. */
-  | { readonly type: 'master-changed'; readonly master: SentinelNode; readonly previous?: SentinelNode }
-  /** A sentinel did not answer (down, or not a sentinel of this master name). */
-  | { readonly type: 'sentinel-unreachable'; readonly sentinel: SentinelNode; readonly message: string }
-  /** No sentinel named a master that is up; waiting connections keep waiting. */
-  | { readonly type: 'no-master' }
-  /** A connection waited {@link SentinelSettings.masterWaitMs} without a master and was closed. */
-  | { readonly type: 'gave-up' };
+export { parseMasterReply, type MasterAnswer } from './sentinel-panel.js';
+import type { SentinelProxyEvent } from './sentinel-log.js';
+export { sentinelLogLine, type LogLine, type SentinelProxyEvent } from './sentinel-log.js';
+
+/** How the proxy logs in to the master to check its `ROLE`: the client's own URL's user and TLS. */
+export interface MasterLogin {
+  readonly username?: string | undefined;
+  readonly password?: Secret | undefined;
+  /** `rediss://`: the proxy talks TLS to the master, checked against the name the sentinels give. */
+  readonly tls: boolean;
+}
 
 /** Options of {@link SentinelMasterProxy.start}. */
 export interface SentinelProxyOptions extends SentinelSettings {
+  /** How to reach the master itself; no login and no TLS when omitted. */
+  masterLogin?: MasterLogin | undefined;
   /** Receives what happens (for logs and tests). Called synchronously; must not throw. */
   onEvent?: ((event: SentinelProxyEvent) => void) | undefined;
 }
 
 /** While connections wait for a master: how often the sentinels are asked again. */
 const RETRY_INTERVAL_MS = 100;
-/** How often the sentinels are asked whether the master changed, to cut connections to an old one. */
+/** How often, while connections are open, the master is confirmed again (sentinels and `ROLE`). */
 const CHECK_INTERVAL_MS = 1_000;
-/** How long one sentinel query, or one connection attempt to the master, may take. */
-const QUERY_TIMEOUT_MS = 1_000;
-
-/**
- * Flags of `SENTINEL MASTER` that mean the master cannot be used now. Not `disconnected`: right after
- * a failover the sentinel shows the new master so until its own link to it is up (about a second),
- * and the proxy finds out by itself whether it can connect (redis-py's Sentinel does the same).
- */
-const DOWN_FLAGS = ['s_down', 'o_down'];
 
 /** A client's connection and the master connection it is piped to. */
 interface Link {
@@ -41,39 +37,65 @@ interface Link {
   master?: SentinelNode;
 }
 
+type Settings = SentinelSettings & {
+  readonly [K in keyof typeof SENTINEL_DEFAULTS]-?: Exclude<SentinelSettings[K], undefined>;
+};
+
 /**
  * A local TCP proxy, on 127.0.0.1 and a port of its own, that forwards every connection to the
  * master the Redis Sentinels name at that moment. A node-redis client (or any client) pointed at it
  * follows failovers with no change of its own:
  *
- * - each new connection asks the sentinels for the master (`SENTINEL MASTER <name>`, every
- *   sentinel, the newest configuration epoch wins; a master flagged down counts as none), and is held, not refused, while
- *   there is none (a failover in progress): the client's reconnect lands on the new master as soon
- *   as the sentinels promote it, instead of backing off further and further;
- * - when the sentinels name another master, the connections to the old one are cut, so that no
- *   client goes on writing to a demoted master (Sentinel also kills them when it reconfigures it);
+ * - a master is used only when a majority of the configured sentinels name it (`SENTINEL MASTER`,
+ *   each sentinel with its own deadline: one that hangs delays nothing once the others agree) and it
+ *   answers `ROLE` as a master itself;
+ * - a new connection is held, not refused, while there is none (a failover in progress): the
+ *   client's reconnect lands on the new master as soon as it is confirmed;
+ * - while connections are open the master is confirmed again every second; links to a master the
+ *   majority no longer names are cut at once, and when no master has been confirmed for
+ *   `failClosedAfterMs` every link is cut (fail closed: no write reaches a master that may be cut off
+ *   from the others) until a majority confirms one again;
  * - the client reconnects, authenticates and subscribes again by itself, as after any reconnect.
  *
- * The bytes are passed through untouched: `AUTH` goes to the master as the client sent it, and the
- * proxy holds no credential. TLS (`rediss://`) does not go through it (the certificate would be
- * checked against 127.0.0.1).
+ * The client's bytes are passed through untouched (its `AUTH` included). With a `rediss://` URL the
+ * proxy talks TLS to the master, the certificate checked against the name the sentinels give, and
+ * the client talks plain TCP to the proxy on 127.0.0.1.
  */
 export class SentinelMasterProxy {
-  readonly #settings: SentinelSettings & { readonly masterWaitMs: number };
+  readonly #settings: Settings;
+  readonly #masterLogin: MasterLogin;
   readonly #onEvent: (event: SentinelProxyEvent) => void;
   readonly #server: Server;
   readonly #links = new Set<Link>();
-  readonly #sentinelClients = new Map<string, ReturnType<typeof createSentinelClient>>();
+  readonly #panel: SentinelPanel;
+  readonly #masters: NodeAsker;
   #master: SentinelNode | undefined;
+  /** When a master was last confirmed (or the proxy started), monotonic ms. */
+  #confirmedAt = performance.now();
+  #failedClosed = false;
+  #resolving: Promise<SentinelNode | undefined> | undefined;
   #checkTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
   private constructor(options: SentinelProxyOptions) {
     if (options.sentinels.length === 0)
       throw new RangeError('SentinelMasterProxy needs at least one sentinel');
-    const { onEvent, sentinels, masterName, ...given } = options;
+    const { onEvent, masterLogin, sentinels, masterName, ...given } = options;
     this.#settings = { ...SENTINEL_DEFAULTS, ...definedOnly(given), sentinels: [...sentinels], masterName };
+    this.#masterLogin = masterLogin ?? { tls: false };
     this.#onEvent = onEvent ?? (() => undefined);
+    const { username, password, tls, ca, queryTimeoutMs } = this.#settings;
+    this.#panel = new SentinelPanel({
+      sentinels: this.#settings.sentinels,
+      masterName,
+      username,
+      password,
+      tls,
+      ca,
+      queryTimeoutMs,
+      onSilent: (sentinel, message) => this.#onEvent({ type: 'sentinel-unreachable', sentinel, message }),
+    });
+    this.#masters = new NodeAsker({ ...this.#masterLogin, ca }, queryTimeoutMs);
     this.#server = createServer({ pauseOnConnect: true }, (socket) => this.#accept(socket));
   }
 
@@ -98,9 +120,19 @@ export class SentinelMasterProxy {
     return typeof address === 'object' && address !== null ? address.port : 0;
   }
 
-  /** The master connections currently go to, as last named by the sentinels. */
+  /** The master connections currently go to, as last confirmed. */
   public get master(): SentinelNode | undefined {
     return this.#master;
+  }
+
+  /** Whether no master has been confirmed for `failClosedAfterMs`: no connection goes anywhere. */
+  public get failedClosed(): boolean {
+    return this.#failedClosed;
+  }
+
+  /** How many connections to sentinels and masters the proxy holds (tests count them). */
+  public get nodeConnections(): number {
+    return this.#panel.connections + this.#masters.connections;
   }
 
   /** Stops listening, cuts every connection and closes the connections to the sentinels. */
@@ -110,43 +142,61 @@ export class SentinelMasterProxy {
     clearInterval(this.#checkTimer);
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const link of this.#links) this.#cut(link);
-    for (const client of this.#sentinelClients.values()) if (client.isOpen) client.destroy();
-    this.#sentinelClients.clear();
+    this.#panel.close();
+    this.#masters.close();
     await closed;
   }
 
   /**
-   * Asks every sentinel for the master, at once, and takes the answer of the highest configuration
-   * epoch that names a master that is up: right after a failover, the sentinel that led it knows
-   * the new master before the others hear of it, and a sentinel cut off from the rest may still
-   * name the old one (with an older epoch). `undefined` when none names a master that is up.
+   * The master a majority of the sentinels names and that answers `ROLE` as one, or `undefined`.
+   * Concurrent calls share one round of questions.
    */
-  public async resolveMaster(): Promise<SentinelNode | undefined> {
-    const answers = await Promise.all(
-      this.#settings.sentinels.map(async (sentinel) => {
-        try {
-          return await this.#askSentinel(sentinel);
-        } catch (error) {
-          this.#onEvent({
-            type: 'sentinel-unreachable',
-            sentinel,
-            message: error instanceof Error ? error.message : String(error),
-          });
-          return undefined;
-        }
-      }),
-    );
-    let best: MasterAnswer | undefined;
-    for (const answer of answers) {
-      if (answer !== undefined && (best === undefined || answer.epoch > best.epoch)) best = answer;
+  public resolveMaster(): Promise<SentinelNode | undefined> {
+    this.#resolving ??= this.#resolveOnce().finally(() => (this.#resolving = undefined));
+    return this.#resolving;
+  }
+
+  async #resolveOnce(): Promise<SentinelNode | undefined> {
+    if (this.#closed) return undefined;
+    const verdict = await this.#panel.ask();
+    const master = verdict.master;
+    if (master === undefined) {
+      this.#onEvent({
+        type: 'no-master',
+        votes: verdict.votes,
+        needed: verdict.needed,
+        answered: verdict.answered,
+      });
+      return this.#unconfirmed();
     }
-    if (best === undefined) {
-      this.#onEvent({ type: 'no-master' });
-      return undefined;
+    try {
+      const role = await this.#masters.ask(master, ['ROLE']);
+      if (!isMasterRole(role)) throw new Error(`ROLE says ${JSON.stringify(String((role as unknown[])[0]))}`);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.#onEvent({ type: 'not-master', master, message });
+      return this.#unconfirmed();
     }
-    const master = { host: best.host, port: best.port };
+    if (this.#closed) return undefined;
+    this.#confirmedAt = performance.now();
     this.#noteMaster(master);
+    if (this.#failedClosed) {
+      this.#failedClosed = false;
+      this.#onEvent({ type: 'recovered', master });
+    }
     return master;
+  }
+
+  /** No master confirmed this round: past the bound, fail closed. */
+  #unconfirmed(): undefined {
+    const sinceMs = performance.now() - this.#confirmedAt;
+    if (!this.#failedClosed && !this.#closed && sinceMs > this.#settings.failClosedAfterMs) {
+      this.#failedClosed = true;
+      const master = this.#master;
+      this.#onEvent({ type: 'failed-closed', sinceMs: Math.round(sinceMs), ...(master ? { master } : {}) });
+      for (const link of this.#links) if (link.upstream !== undefined) this.#cut(link);
+    }
+    return undefined;
   }
 
   #accept(client: Socket): void {
@@ -158,7 +208,7 @@ export class SentinelMasterProxy {
     this.#links.add(link);
     client.on('error', () => this.#cut(link));
     client.on('close', () => this.#cut(link));
-    void this.#connectUpstream(link, Date.now() + this.#settings.masterWaitMs);
+    void this.#connectUpstream(link, performance.now() + this.#settings.masterWaitMs);
   }
 
   async #connectUpstream(link: Link, deadline: number): Promise<void> {
@@ -167,21 +217,23 @@ export class SentinelMasterProxy {
       if (master !== undefined && this.#links.has(link)) {
         const upstream = await this.#dial(master).catch(() => undefined);
         if (upstream !== undefined) {
-          if (!this.#links.has(link) || this.#closed) {
+          // Closed, cut, or the master changed while dialling: this one is not used.
+          if (!this.#links.has(link) || this.#closed || !this.#isMaster(master)) {
             upstream.destroy();
+            if (!this.#links.has(link) || this.#closed) return;
+          } else {
+            link.upstream = upstream;
+            link.master = master;
+            upstream.on('error', () => this.#cut(link));
+            upstream.on('close', () => this.#cut(link));
+            link.client.pipe(upstream);
+            upstream.pipe(link.client);
+            link.client.resume();
             return;
           }
-          link.upstream = upstream;
-          link.master = master;
-          upstream.on('error', () => this.#cut(link));
-          upstream.on('close', () => this.#cut(link));
-          link.client.pipe(upstream);
-          upstream.pipe(link.client);
-          link.client.resume();
-          return;
         }
       }
-      if (Date.now() + RETRY_INTERVAL_MS > deadline) {
+      if (performance.now() + RETRY_INTERVAL_MS > deadline) {
         this.#onEvent({ type: 'gave-up' });
         this.#cut(link);
         return;
@@ -191,11 +243,17 @@ export class SentinelMasterProxy {
   }
 
   #dial(node: SentinelNode): Promise<Socket> {
+    const timeoutMs = this.#settings.queryTimeoutMs;
     return new Promise((resolve, reject) => {
-      const socket = connectTcp({ host: node.host, port: node.port, noDelay: true, keepAlive: true });
-      socket.setTimeout(QUERY_TIMEOUT_MS, () => socket.destroy(new Error('connect timeout')));
+      const { ca } = this.#settings;
+      const socket: Socket = this.#masterLogin.tls
+        ? connectTls({ host: node.host, port: node.port, ...(ca === undefined ? {} : { ca }) })
+        : connectTcp({ host: node.host, port: node.port });
+      socket.setNoDelay(true);
+      socket.setKeepAlive(true);
+      socket.setTimeout(timeoutMs, () => socket.destroy(new Error('connect timeout')));
       socket.once('error', reject);
-      socket.once('connect', () => {
+      socket.once(this.#masterLogin.tls ? 'secureConnect' : 'connect', () => {
         socket.setTimeout(0);
         socket.off('error', reject);
         resolve(socket);
@@ -213,6 +271,7 @@ export class SentinelMasterProxy {
     const previous = this.#master;
     if (previous !== undefined && sameNode(previous, master)) return;
     this.#master = master;
+    this.#masters.keepOnly(master);
     this.#onEvent({ type: 'master-changed', master, ...(previous === undefined ? {} : { previous }) });
     // A client still talking to the old master would write to a replica (READONLY) or, worse, to
     // a master cut off from the others: it reconnects, through here, to the new one.
@@ -221,68 +280,15 @@ export class SentinelMasterProxy {
     }
   }
 
+  /** Whether `node` is the master confirmed last, and the proxy has not failed closed since. */
+  #isMaster(node: SentinelNode): boolean {
+    return !this.#failedClosed && this.#master !== undefined && sameNode(this.#master, node);
+  }
+
   async #check(): Promise<void> {
     if (this.#closed || this.#links.size === 0) return;
     await this.resolveMaster().catch(() => undefined);
   }
-
-  async #askSentinel(sentinel: SentinelNode): Promise<MasterAnswer | undefined> {
-    const key = formatNode(sentinel);
-    let client = this.#sentinelClients.get(key);
-    if (client === undefined || !client.isReady) {
-      if (client?.isOpen) client.destroy();
-      this.#sentinelClients.delete(key);
-      client = createSentinelClient(sentinel, QUERY_TIMEOUT_MS);
-      // A failed connection is reported through the rejected connect() below.
-      client.on('error', () => undefined);
-      await client.connect();
-      if (this.#closed) {
-        client.destroy();
-        throw new Error('proxy closed');
-      }
-      this.#sentinelClients.set(key, client);
-    }
-    const reply = await client.sendCommand(['SENTINEL', 'MASTER', this.#settings.masterName]);
-    return parseMasterReply(reply);
-  }
-}
-
-function createSentinelClient(sentinel: SentinelNode, timeoutMs: number) {
-  return createClient({
-    socket: { host: sentinel.host, port: sentinel.port, connectTimeout: timeoutMs, reconnectStrategy: false },
-    disableOfflineQueue: true,
-    commandOptions: { timeout: timeoutMs },
-  });
-}
-
-/** A master as one sentinel names it, with the configuration epoch of that sentinel's view. */
-export interface MasterAnswer extends SentinelNode {
-  readonly epoch: number;
-}
-
-/**
- * The master in a `SENTINEL MASTER` reply (a flat field/value list, or a map with RESP3), or
- * `undefined` when it is flagged down or the reply is not one.
- */
-export function parseMasterReply(reply: unknown): MasterAnswer | undefined {
-  const fields = new Map<string, string>();
-  if (Array.isArray(reply)) {
-    for (let index = 0; index + 1 < reply.length; index += 2) {
-      fields.set(String(reply[index]), String(reply[index + 1]));
-    }
-  } else if (reply instanceof Map) {
-    for (const [field, value] of reply) fields.set(String(field), String(value));
-  } else if (typeof reply === 'object' && reply !== null) {
-    for (const [field, value] of Object.entries(reply)) fields.set(field, String(value));
-  }
-  const host = fields.get('ip');
-  const port = Number(fields.get('port'));
-  const flags = (fields.get('flags') ?? '').split(',');
-  if (host === undefined || host === '' || !Number.isInteger(port) || port < 1 || port > 65535)
-    return undefined;
-  if (!flags.includes('master') || flags.some((flag) => DOWN_FLAGS.includes(flag))) return undefined;
-  const epoch = Number(fields.get('config-epoch') ?? '0');
-  return { host, port, epoch: Number.isFinite(epoch) ? epoch : 0 };
 }
 
 function sameNode(a: SentinelNode, b: SentinelNode): boolean {
@@ -290,59 +296,30 @@ function sameNode(a: SentinelNode, b: SentinelNode): boolean {
 }
 
 /**
- * `url` with its host and port replaced by the proxy's (`redis://` kept, user and password kept).
- *
- * @throws TypeError for a `rediss://` URL: the certificate would be checked against 127.0.0.1
+ * `url` pointed at the proxy: its host and port replaced by the proxy's, and `redis://` (with a
+ * `rediss://` URL the proxy is the one that talks TLS to the master); user, password and database
+ * kept.
  */
 export function throughProxy(url: string, port: number): string {
   const parsed = new URL(url);
-  if (parsed.protocol !== 'redis:') {
-    throw new TypeError('Redis Sentinel is supported with redis:// URLs only (not rediss://)');
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new TypeError('Redis Sentinel needs a redis:// or rediss:// URL');
   }
-  parsed.hostname = '127.0.0.1';
-  parsed.port = String(port);
-  return parsed.toString();
+  // URL keeps the special-scheme rules of the original: rebuild it rather than set `protocol`.
+  const rebuilt = new URL(`redis://127.0.0.1:${port}${parsed.pathname}`);
+  rebuilt.username = parsed.username;
+  rebuilt.password = parsed.password;
+  return rebuilt.toString();
 }
 
-/** A log line: its level, its fields and its message. */
-export interface LogLine {
-  readonly level: 'debug' | 'info' | 'warn';
-  readonly fields: Record<string, unknown>;
-  readonly message: string;
-}
-
-/**
- * How the relay and the client library log a {@link SentinelProxyEvent}: a new master at warn (a
- * failover happened), the first one at info, and at debug what repeats during a failover (a
- * sentinel that does not answer, no master yet). Addresses only: the proxy never holds a credential.
- */
-export function sentinelLogLine(event: SentinelProxyEvent): LogLine {
-  switch (event.type) {
-    case 'master-changed':
-      return event.previous === undefined
-        ? {
-            level: 'info',
-            fields: { node: formatNode(event.master) },
-            message: 'Redis master found through Sentinel',
-          }
-        : {
-            level: 'warn',
-            fields: { node: formatNode(event.master), previous: formatNode(event.previous) },
-            message: 'Redis master changed (failover); reconnecting to the new master',
-          };
-    case 'sentinel-unreachable':
-      return {
-        level: 'debug',
-        fields: { sentinel: formatNode(event.sentinel), problem: event.message },
-        message: 'sentinel did not answer',
-      };
-    case 'no-master':
-      return { level: 'debug', fields: {}, message: 'no Redis master up yet (failover in progress?)' };
-    case 'gave-up':
-      return {
-        level: 'warn',
-        fields: {},
-        message: 'no Redis master found in time; the connection will be retried',
-      };
-  }
+/** The master login in a Redis URL: its user, password and whether it is `rediss://`. */
+export function masterLoginOf(url: string): MasterLogin {
+  const parsed = new URL(url);
+  const username = decodeURIComponent(parsed.username);
+  const password = decodeURIComponent(parsed.password);
+  return {
+    tls: parsed.protocol === 'rediss:',
+    ...(username === '' ? {} : { username }),
+    ...(password === '' ? {} : { password: new Secret(password) }),
+  };
 }

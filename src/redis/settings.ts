@@ -11,7 +11,7 @@ export interface SentinelNode {
 
 /** Redis Sentinel (`REDIS_SENTINELS`, `REDIS_SENTINEL_MASTER`): connect to the master it names. */
 export interface SentinelSettings {
-  /** The sentinels to ask, in order. At least one. */
+  /** The sentinels to ask, in order. At least one. A majority of them must agree on the master. */
   readonly sentinels: readonly SentinelNode[];
   /** The master group's name (`sentinel monitor <name> ...`). */
   readonly masterName: string;
@@ -20,12 +20,43 @@ export interface SentinelSettings {
    * is closed, and the client's reconnect tries again.
    */
   readonly masterWaitMs?: number | undefined;
+  /** `REDIS_SENTINEL_USERNAME`: the sentinels' ACL user (with `password`). */
+  readonly username?: string | undefined;
+  /** `REDIS_SENTINEL_PASSWORD`: the sentinels' password (`requirepass`, or the ACL user's). */
+  readonly password?: Secret | undefined;
+  /**
+   * `REDIS_SENTINEL_TLS`: talk TLS to the sentinels, each certificate checked against the host
+   * name it is listed under.
+   */
+  readonly tls?: boolean | undefined;
+  /**
+   * Certificates (PEM) to trust for the TLS connections to the sentinels and, with a `rediss://`
+   * URL, to the master; Node's own list (and `NODE_EXTRA_CA_CERTS`) when omitted.
+   */
+  readonly ca?: string | undefined;
+  /** How long one sentinel may take to answer (connection included) before it counts as silent. */
+  readonly queryTimeoutMs?: number | undefined;
+  /**
+   * How long the connections may stay on a master no majority of the sentinels confirms (a
+   * partition, sentinels down) before they are cut: no write goes to a master that may be isolated.
+   */
+  readonly failClosedAfterMs?: number | undefined;
 }
 
 /** Defaults of {@link SentinelSettings}. */
 export const SENTINEL_DEFAULTS = {
   masterWaitMs: 30_000,
-} as const satisfies Required<Omit<SentinelSettings, 'sentinels' | 'masterName'>>;
+  tls: false,
+  queryTimeoutMs: 1_000,
+  failClosedAfterMs: 5_000,
+} as const satisfies Required<
+  Omit<SentinelSettings, 'sentinels' | 'masterName' | 'username' | 'password' | 'ca'>
+>;
+
+/** How many of `count` sentinels make a majority. */
+export function sentinelMajority(count: number): number {
+  return Math.floor(count / 2) + 1;
+}
 
 /** Every Redis connection of the relay and of the client library is made from these. */
 export interface RedisSettings {
@@ -39,10 +70,17 @@ export interface RedisSettings {
   /** How long one connection attempt may take. */
   readonly connectTimeoutMs?: number | undefined;
   /**
-   * How long a command may wait to be written to the connection (node-redis 5's `timeout`) before it
-   * rejects. Once written, its reply is not timed: only a dropped connection rejects it then.
+   * Every command's deadline, from the moment it is issued to its reply (see redis/deadline.ts): a
+   * command past it rejects with `RedisCommandTimeoutError`, and its connection, taken as stalled,
+   * refuses every command until it has been replaced by a new one.
    */
   readonly commandTimeoutMs?: number | undefined;
+  /**
+   * How often an idle connection sends `PING` (node-redis' `pingInterval`), so that a stall is
+   * noticed without a command of the caller's: half of `commandTimeoutMs`, at most a second, by
+   * default.
+   */
+  readonly pingIntervalMs?: number | undefined;
   /** Delay before the first reconnect attempt; it doubles with every failed attempt… */
   readonly reconnectInitialDelayMs?: number | undefined;
   /** …up to this bound. Reconnecting never stops. */
@@ -55,10 +93,15 @@ export interface RedisSettings {
 export const REDIS_DEFAULTS = {
   name: 'otp-relay',
   connectTimeoutMs: 5_000,
-  commandTimeoutMs: 10_000,
+  commandTimeoutMs: 5_000,
   reconnectInitialDelayMs: 100,
   reconnectMaxDelayMs: 10_000,
-} as const satisfies Required<Omit<RedisSettings, 'url' | 'sentinel'>>;
+} as const satisfies Required<Omit<RedisSettings, 'url' | 'sentinel' | 'pingIntervalMs'>>;
+
+/** The `PING` interval of a connection whose commands have `commandTimeoutMs`: see {@link RedisSettings.pingIntervalMs}. */
+export function defaultPingIntervalMs(commandTimeoutMs: number): number {
+  return Math.max(10, Math.min(Math.floor(commandTimeoutMs / 2), 1_000));
+}
 
 /** Whether `CLIENT SETNAME` takes `name`: printable ASCII without spaces. */
 export function isConnectionName(name: string): boolean {

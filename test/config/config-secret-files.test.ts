@@ -37,6 +37,7 @@ describe('secrets read from *_FILE', () => {
       'ETNA_PIN_FILE',
       'DISCORD_TOKEN_FILE',
       'REDIS_URL_FILE',
+      'REDIS_SENTINEL_PASSWORD_FILE',
     ]);
     for (const { name, secret } of SECRET_FILE_VARIABLES) {
       expect(name).toBe(`${secret}_FILE`);
@@ -65,7 +66,6 @@ describe('secrets read from *_FILE', () => {
   it('takes an empty file as an unset variable', async () => {
     const empty = await file('empty', '\n');
     expect(loadLive({ ...REQUIRED, ETNA_PIN_FILE: empty }).accounts[0].etna.pin).toBeUndefined();
-    expect(loadLive({ ...REQUIRED, REDIS_URL_FILE: empty }).redisUrl.reveal()).toBe('redis://127.0.0.1:6379');
     const { ETNA_PASSWORD: _, ...rest } = REQUIRED;
     const error = errorOf({ ...rest, ETNA_PASSWORD_FILE: empty });
     expect(error.problems).toEqual([
@@ -74,6 +74,18 @@ describe('secrets read from *_FILE', () => {
         message: expect.stringMatching(/^is required; .* \(value read from ETNA_PASSWORD_FILE\)$/),
       },
     ]);
+  });
+
+  it('refuses an empty REDIS_URL_FILE, naming it, rather than fall back to redis://127.0.0.1:6379', async () => {
+    for (const content of ['', '\n', '  \r\n']) {
+      const empty = await file('empty-redis-url', content);
+      expect(errorOf({ ...REQUIRED, REDIS_URL_FILE: empty }).problems).toEqual([
+        {
+          variable: 'REDIS_URL_FILE',
+          message: expect.stringMatching(/is empty; expected the path of a file that holds REDIS_URL/),
+        },
+      ]);
+    }
   });
 
   it('refuses a secret set both ways, naming both and showing neither', async () => {

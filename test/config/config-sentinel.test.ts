@@ -63,16 +63,59 @@ describe('REDIS_SENTINELS and REDIS_SENTINEL_MASTER', () => {
     ]);
   });
 
-  it('refuse a rediss:// REDIS_URL without echoing it', () => {
-    const found = problems({
+  it('take a rediss:// REDIS_URL (the proxy talks TLS to the master)', () => {
+    const config = loadConfig({
+      ...REQUIRED,
       REDIS_URL: 'rediss://relay:very-secret-password@h:6380',
       REDIS_SENTINELS: '127.0.0.1:26379',
       REDIS_SENTINEL_MASTER: 'm',
     });
-    expect(found).toEqual([
-      expect.stringMatching(/^REDIS_SENTINELS: cannot be used with a rediss:\/\/ REDIS_URL/),
+    expect(config.redisSentinel?.masterName).toBe('m');
+  });
+});
+
+describe('REDIS_SENTINEL_USERNAME, REDIS_SENTINEL_PASSWORD(_FILE) and REDIS_SENTINEL_TLS', () => {
+  const sentinels = { REDIS_SENTINELS: '127.0.0.1:26379', REDIS_SENTINEL_MASTER: 'otp-relay' };
+
+  it('give the sentinels their own login and TLS', () => {
+    const config = loadConfig({
+      ...REQUIRED,
+      ...sentinels,
+      REDIS_SENTINEL_USERNAME: 'client',
+      REDIS_SENTINEL_PASSWORD: ' sentinel-secret-0123456789 ',
+      REDIS_SENTINEL_TLS: 'TRUE',
+    });
+    expect(config.redisSentinel).toMatchObject({ username: 'client', tls: true });
+    expect(config.redisSentinel?.password?.reveal()).toBe('sentinel-secret-0123456789');
+    expect(JSON.stringify(config.redisSentinel)).not.toContain('sentinel-secret');
+  });
+
+  it('are off by default: no login, no TLS', () => {
+    const config = loadConfig({ ...REQUIRED, ...sentinels });
+    expect(config.redisSentinel).toEqual({
+      sentinels: [{ host: '127.0.0.1', port: 26379 }],
+      masterName: 'otp-relay',
+    });
+  });
+
+  it('refuse a value of REDIS_SENTINEL_TLS other than true or false, a user without a password, and any of them without REDIS_SENTINELS', () => {
+    expect(problems({ ...sentinels, REDIS_SENTINEL_TLS: 'yes' })).toEqual([
+      expect.stringMatching(/^REDIS_SENTINEL_TLS: "yes" is not true or false; expected true or false/),
     ]);
-    expect(found.join('\n')).not.toContain('very-secret-password');
+    expect(problems({ ...sentinels, REDIS_SENTINEL_USERNAME: 'client' })).toEqual([
+      expect.stringMatching(/^REDIS_SENTINEL_USERNAME: is set but REDIS_SENTINEL_PASSWORD is not/),
+    ]);
+    const stray = problems({
+      REDIS_SENTINEL_USERNAME: 'client',
+      REDIS_SENTINEL_PASSWORD: 'sentinel-secret-0123456789',
+      REDIS_SENTINEL_TLS: 'true',
+    });
+    expect(stray).toEqual([
+      expect.stringMatching(/^REDIS_SENTINEL_USERNAME: is set but REDIS_SENTINELS is not/),
+      expect.stringMatching(/^REDIS_SENTINEL_PASSWORD: is set but REDIS_SENTINELS is not/),
+      expect.stringMatching(/^REDIS_SENTINEL_TLS: is set but REDIS_SENTINELS is not/),
+    ]);
+    expect(stray.join('\n')).not.toContain('sentinel-secret');
   });
 });
 
@@ -118,11 +161,12 @@ describe('Sentinel helpers', () => {
     });
   });
 
-  it('throughProxy keeps the credentials and replaces the address; refuses rediss://', () => {
+  it('throughProxy keeps the credentials and replaces the address; rediss:// becomes redis:// to the proxy', () => {
     expect(throughProxy('redis://bot:p%40ss@redis.internal:6379/0', 40000)).toBe(
       'redis://bot:p%40ss@127.0.0.1:40000/0',
     );
-    expect(() => throughProxy('rediss://bot:pw@h:6380', 1)).toThrow(TypeError);
+    expect(throughProxy('rediss://bot:pw@h:6380', 1)).toBe('redis://bot:pw@127.0.0.1:1');
+    expect(() => throughProxy('http://h:1', 1)).toThrow(TypeError);
   });
 
   it('the client library takes both options or neither', () => {
@@ -134,5 +178,21 @@ describe('Sentinel helpers', () => {
     expect(() => readSentinelOptions({ sentinels: '127.0.0.1:26379' })).toThrow(/sentinelMaster/);
     expect(() => readSentinelOptions({ sentinelMaster: 'm' })).toThrow(/sentinels/);
     expect(() => readSentinelOptions({ sentinels: [], sentinelMaster: 'm' })).toThrow(/at least one/);
+  });
+
+  it("the client library takes the sentinels' own login and TLS, only with sentinels", () => {
+    const options = readSentinelOptions({
+      sentinels: '127.0.0.1:26379',
+      sentinelMaster: 'm',
+      sentinelUsername: 'client',
+      sentinelPassword: 'pw-0123456789',
+      sentinelTls: true,
+    });
+    expect(options).toMatchObject({ username: 'client', tls: true });
+    expect(options?.password?.reveal()).toBe('pw-0123456789');
+    expect(() => readSentinelOptions({ sentinelPassword: 'pw' })).toThrow(/need sentinels/);
+    expect(() =>
+      readSentinelOptions({ sentinels: '127.0.0.1:26379', sentinelMaster: 'm', sentinelUsername: '' }),
+    ).toThrow(/sentinelUsername/);
   });
 });

@@ -548,6 +548,7 @@ describe('CONFIG_VARIABLES', () => {
       'ETNA_PIN',
       'DISCORD_TOKEN',
       'REDIS_URL',
+      'REDIS_SENTINEL_PASSWORD',
     ]);
     expect(CONFIG_VARIABLES.filter((v) => v.required).map((v) => v.name)).toEqual([
       'ETNA_APP_KEY',

@@ -46,6 +46,11 @@ const GRANTED_FOR_OPS = new Set(['ping']);
  * this file's server has not; test/ops/sentinel.test.ts runs it as the relay user on replicas.
  */
 const SENT_ONLY_WITH_REPLICAS = new Set(['wait']);
+/**
+ * Sent only through Sentinel (the proxy asks the master the sentinels name for its ROLE, with the
+ * client's own login: redis/sentinel-proxy.ts); test/ops/sentinel.test.ts runs it as the bot user.
+ */
+const SENT_ONLY_WITH_SENTINEL = new Set(['role']);
 /** Commands whose ACL name includes the subcommand (`client|setname`). */
 const CONTAINER_COMMANDS = new Set([
   'client',
@@ -575,7 +580,11 @@ describe('each user is granted exactly the commands its code sends', () => {
     expect({
       unused: sorted(
         [...granted].filter(
-          (name) => !sent.has(name) && !GRANTED_FOR_OPS.has(name) && !SENT_ONLY_WITH_REPLICAS.has(name),
+          (name) =>
+            !sent.has(name) &&
+            !GRANTED_FOR_OPS.has(name) &&
+            !SENT_ONLY_WITH_REPLICAS.has(name) &&
+            !SENT_ONLY_WITH_SENTINEL.has(name),
         ),
       ),
     }).toEqual({ unused: [] });

@@ -17,6 +17,10 @@ export interface RedisServer {
   readonly url: string;
   /** Stops the server and waits for the process to exit. Safe to call more than once. */
   stop(): Promise<void>;
+  /** SIGSTOP: the process keeps its sockets (the kernel still accepts bytes) and answers nothing. */
+  pause(): void;
+  /** SIGCONT after {@link pause}. */
+  resume(): void;
 }
 
 /**
@@ -52,10 +56,17 @@ async function startOn(port: number, aclFile: string | undefined): Promise<Redis
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await untilOutput(child, ['Ready to accept connections'], 10_000, 'redis-server');
+  const running = (): boolean => child.exitCode === null && child.signalCode === null;
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
-    stop: () => stopProcess(child, exited),
+    stop: () => {
+      // A stopped process would not act on SIGTERM.
+      if (running()) child.kill('SIGCONT');
+      return stopProcess(child, exited);
+    },
+    pause: () => void (running() && child.kill('SIGSTOP')),
+    resume: () => void (running() && child.kill('SIGCONT')),
   };
 }
 

@@ -29,6 +29,10 @@ export interface ClusterProcess {
   readonly running: boolean;
   /** Sends `signal` (SIGKILL: the host dies) and waits for the exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** SIGSTOP: the process keeps its sockets and answers nothing (a hung host). */
+  pause(): void;
+  /** SIGCONT after {@link pause}. */
+  resume(): void;
 }
 
 /** Passwords of the four ACL users, random for each cluster. */
@@ -47,12 +51,41 @@ export interface SentinelClusterOptions {
   failoverTimeoutMs?: number;
   /** The master group's name. */
   masterName?: string;
+  /**
+   * Sentinels with ACL users of their own, as docker-compose.yml's `ha` profile has them: `default`
+   * off, `admin` (the sentinels among themselves), `client` (the relay and the bots: read-only
+   * SENTINEL subcommands).
+   */
+  sentinelAuth?: boolean;
+  /** `min-replicas-to-write` on every node (with `min-replicas-max-lag 10`). */
+  minReplicasToWrite?: number;
+  /**
+   * TLS only, on every node and sentinel (`port 0`, `tls-port`, `tls-replication yes`), with a CA of
+   * the cluster's own; certificates for 127.0.0.1 and localhost.
+   */
+  tls?: boolean;
+}
+
+/** A cluster's certificates: its CA's, PEM. */
+export interface ClusterTls {
+  readonly ca: string;
+  readonly caFile: string;
+}
+
+/** The sentinels' own passwords (with {@link SentinelClusterOptions.sentinelAuth}). */
+export interface SentinelPasswords {
+  readonly admin: string;
+  readonly client: string;
 }
 
 /** A running cluster. */
 export interface SentinelCluster {
   readonly masterName: string;
   readonly passwords: ClusterPasswords;
+  /** With `sentinelAuth`; `undefined` otherwise. */
+  readonly sentinelPasswords: SentinelPasswords | undefined;
+  /** With `tls`; `undefined` otherwise. */
+  readonly tls: ClusterTls | undefined;
   readonly nodes: readonly ClusterProcess[];
   readonly sentinels: readonly ClusterProcess[];
   /** `REDIS_SENTINELS`: `127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3`. */
@@ -82,7 +115,12 @@ export async function startSentinelCluster(options: SentinelClusterOptions = {})
     replica: randomBytes(24).toString('hex'),
     sentinel: randomBytes(24).toString('hex'),
   };
+  const sentinelPasswords: SentinelPasswords | undefined = options.sentinelAuth
+    ? { admin: randomBytes(24).toString('hex'), client: randomBytes(24).toString('hex') }
+    : undefined;
   const dir = await mkdtemp(join(tmpdir(), 'otp-relay-sentinel-'));
+  const tls = options.tls === true ? await makeCertificates(dir) : undefined;
+  const ask = (port: number, args: string[]) => askSentinel(port, args, sentinelPasswords, tls?.ca);
   const processes: Child[] = [];
   const stop = async (): Promise<void> => {
     await Promise.all(processes.map((child) => child.kill('SIGTERM')));
@@ -98,7 +136,7 @@ export async function startSentinelCluster(options: SentinelClusterOptions = {})
     const nodes: Child[] = [];
     for (const [index, port] of nodePorts.entries()) {
       const lines = [
-        `port ${port}`,
+        ...listenOn(port, tls),
         'bind 127.0.0.1',
         'save ""',
         'appendonly no',
@@ -110,6 +148,9 @@ export async function startSentinelCluster(options: SentinelClusterOptions = {})
         'masteruser replica',
         `masterauth ${passwords.replica}`,
         ...(index === 0 ? [] : [`replicaof 127.0.0.1 ${masterPort}`]),
+        ...(options.minReplicasToWrite === undefined
+          ? []
+          : [`min-replicas-to-write ${options.minReplicasToWrite}`, 'min-replicas-max-lag 10']),
       ];
       const conf = join(dir, `redis-${port}.conf`);
       await writeFile(conf, `${lines.join('\n')}\n`, { mode: 0o600 });
@@ -125,7 +166,7 @@ export async function startSentinelCluster(options: SentinelClusterOptions = {})
     const sentinels: Child[] = [];
     for (const port of sentinelPorts) {
       const lines = [
-        `port ${port}`,
+        ...listenOn(port, tls),
         'bind 127.0.0.1',
         `dir ${dir}`,
         `sentinel monitor ${masterName} 127.0.0.1 ${masterPort} 2`,
@@ -134,6 +175,7 @@ export async function startSentinelCluster(options: SentinelClusterOptions = {})
         `sentinel parallel-syncs ${masterName} 1`,
         `sentinel auth-user ${masterName} sentinel`,
         `sentinel auth-pass ${masterName} ${passwords.sentinel}`,
+        ...(sentinelPasswords === undefined ? [] : sentinelAclLines(sentinelPasswords)),
       ];
       const conf = join(dir, `sentinel-${port}.conf`);
       await writeFile(conf, `${lines.join('\n')}\n`, { mode: 0o600 });
@@ -142,26 +184,29 @@ export async function startSentinelCluster(options: SentinelClusterOptions = {})
       sentinels.push(child);
     }
 
+    const scheme = tls === undefined ? 'redis' : 'rediss';
     const cluster: SentinelCluster = {
       masterName,
       passwords,
       nodes,
       sentinels,
       sentinelsText: sentinelPorts.map((port) => `127.0.0.1:${port}`).join(','),
-      url: (user) => `redis://${user}:${passwords[user]}@127.0.0.1:1`,
-      nodeUrl: (user, port) => `redis://${user}:${passwords[user]}@127.0.0.1:${port}`,
-      masterPort: () => askMaster(sentinels, masterName),
+      url: (user) => `${scheme}://${user}:${passwords[user]}@127.0.0.1:1`,
+      nodeUrl: (user, port) => `${scheme}://${user}:${passwords[user]}@127.0.0.1:${port}`,
+      sentinelPasswords,
+      tls: tls === undefined ? undefined : { ca: tls.ca, caFile: tls.caFile },
+      masterPort: () => askMaster(sentinels, masterName, ask),
       async waitForNewMaster(oldPort, timeoutMs) {
         const deadline = Date.now() + timeoutMs;
         for (;;) {
-          const port = await askMaster(sentinels, masterName).catch(() => oldPort);
+          const port = await askMaster(sentinels, masterName, ask).catch(() => oldPort);
           if (port !== oldPort) return port;
           if (Date.now() > deadline) throw new Error(`no new master within ${timeoutMs} ms`);
           await sleep(50);
         }
       },
       async killMaster() {
-        const port = await askMaster(sentinels, masterName);
+        const port = await askMaster(sentinels, masterName, ask);
         const master = nodes.find((node) => node.port === port);
         if (master === undefined) throw new Error(`the master ${port} is not one of the cluster's nodes`);
         const killedAt = Date.now();
@@ -170,7 +215,7 @@ export async function startSentinelCluster(options: SentinelClusterOptions = {})
       },
       stop,
     };
-    await waitUntilDiscovered(sentinels, masterName, 20_000);
+    await waitUntilDiscovered(sentinels, masterName, 20_000, ask);
     return cluster;
   } catch (error) {
     await stop();
@@ -214,8 +259,16 @@ async function startChild(file: string, args: string[], port: number, readyLines
     get running() {
       return child.exitCode === null && child.signalCode === null;
     },
+    pause() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGSTOP');
+    },
+    resume() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGCONT');
+    },
     async kill(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return;
+      // A stopped process acts on nothing but SIGKILL until it is continued.
+      if (signal !== 'SIGKILL') child.kill('SIGCONT');
       child.kill(signal);
       const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
       await exited;
@@ -224,25 +277,109 @@ async function startChild(file: string, args: string[], port: number, readyLines
   };
 }
 
-/** Sends one command to a sentinel (no auth: the test's sentinels have none) and closes. */
-async function askSentinel(port: number, args: string[]): Promise<unknown> {
+/**
+ * The ACL users of a sentinel, as docker-compose.yml's sentinels have them: the sentinels log in to
+ * one another as `admin`; `client` (the relay, the bots) can only ask where the master is.
+ */
+export function sentinelAclLines(passwords: SentinelPasswords): string[] {
+  return [
+    'user default off',
+    `user admin on >${passwords.admin} +@all`,
+    `user client on >${passwords.client} -@all ${SENTINEL_CLIENT_COMMANDS.map((c) => `+${c}`).join(' ')}`,
+    'sentinel sentinel-user admin',
+    `sentinel sentinel-pass ${passwords.admin}`,
+  ];
+}
+
+/** What the relay, otp-relay/client and redis-py's Sentinel ask a sentinel. */
+export const SENTINEL_CLIENT_COMMANDS = [
+  'sentinel|master',
+  'sentinel|masters',
+  'sentinel|get-master-addr-by-name',
+  'sentinel|sentinels',
+  'sentinel|replicas',
+  'sentinel|slaves',
+  'ping',
+  'client|setname',
+];
+
+interface Certificates extends ClusterTls {
+  readonly lines: string[];
+}
+
+/** A CA and a certificate for 127.0.0.1 and localhost, made with openssl in `dir`. */
+async function makeCertificates(dir: string): Promise<Certificates> {
+  const file = (name: string) => join(dir, name);
+  const steps: string[][] = [
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('ca.key'), '-out', file('ca.crt')],
+    ['-days', '2', '-subj', '/CN=otp-relay-test-ca'],
+    ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('server.key'), '-out', file('server.csr')],
+    ['-subj', '/CN=localhost'],
+    ['x509', '-req', '-in', file('server.csr'), '-CA', file('ca.crt'), '-CAkey', file('ca.key')],
+    ['-CAcreateserial', '-out', file('server.crt'), '-days', '2', '-extfile', file('san.cnf')],
+  ];
+  await writeFile(file('san.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  for (let index = 0; index < steps.length; index += 2) {
+    const result = await run('openssl', [...steps[index]!, ...steps[index + 1]!]);
+    if (result.code !== 0) throw new Error(`openssl failed: ${result.stderr}`);
+  }
+  return {
+    ca: await readFile(file('ca.crt'), 'utf8'),
+    caFile: file('ca.crt'),
+    lines: [
+      `tls-cert-file ${file('server.crt')}`,
+      `tls-key-file ${file('server.key')}`,
+      `tls-ca-cert-file ${file('ca.crt')}`,
+      'tls-auth-clients no',
+      'tls-replication yes',
+    ],
+  };
+}
+
+/** `port` in plain TCP, or TLS only. */
+function listenOn(port: number, tls: Certificates | undefined): string[] {
+  return tls === undefined ? [`port ${port}`] : ['port 0', `tls-port ${port}`, ...tls.lines];
+}
+
+/** Sends one command to a sentinel (as `admin` when the sentinels have users) and closes. */
+async function askSentinel(
+  port: number,
+  args: string[],
+  passwords?: SentinelPasswords,
+  ca?: string,
+): Promise<unknown> {
   const client = createClient({
-    socket: { host: '127.0.0.1', port, reconnectStrategy: false, connectTimeout: 1_000 },
+    socket: {
+      host: '127.0.0.1',
+      port,
+      reconnectStrategy: false,
+      connectTimeout: 1_000,
+      ...(ca === undefined ? {} : { tls: true as const, ca }),
+    },
+    ...(passwords === undefined ? {} : { username: 'admin', password: passwords.admin }),
   });
   client.on('error', () => undefined);
-  await client.connect();
+  // A paused sentinel accepts the connection and answers nothing: the whole ask has a deadline.
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`sentinel ${port} did not answer`)), 1_500);
+  });
   try {
-    return await client.sendCommand(args);
+    await Promise.race([client.connect(), deadline]);
+    return await Promise.race([client.sendCommand(args), deadline]);
   } finally {
-    client.destroy();
+    clearTimeout(timer);
+    if (client.isOpen) client.destroy();
   }
 }
 
-async function askMaster(sentinels: readonly ClusterProcess[], name: string): Promise<number> {
+type Ask = (port: number, args: string[]) => Promise<unknown>;
+
+async function askMaster(sentinels: readonly ClusterProcess[], name: string, ask: Ask): Promise<number> {
   for (const sentinel of sentinels) {
     if (!sentinel.running) continue;
     try {
-      const reply = await askSentinel(sentinel.port, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name]);
+      const reply = await ask(sentinel.port, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name]);
       if (Array.isArray(reply) && reply.length === 2) return Number(reply[1]);
     } catch {
       // The next sentinel.
@@ -252,11 +389,16 @@ async function askMaster(sentinels: readonly ClusterProcess[], name: string): Pr
 }
 
 /** Until every sentinel knows both replicas and the two other sentinels (hello messages, ~2 s). */
-async function waitUntilDiscovered(sentinels: readonly ClusterProcess[], name: string, timeoutMs: number) {
+async function waitUntilDiscovered(
+  sentinels: readonly ClusterProcess[],
+  name: string,
+  timeoutMs: number,
+  ask: Ask,
+) {
   const deadline = Date.now() + timeoutMs;
   for (const sentinel of sentinels) {
     for (;;) {
-      const reply = await askSentinel(sentinel.port, ['SENTINEL', 'MASTER', name]).catch(() => []);
+      const reply = await ask(sentinel.port, ['SENTINEL', 'MASTER', name]).catch(() => []);
       const fields = new Map<string, string>();
       if (Array.isArray(reply)) {
         for (let index = 0; index + 1 < reply.length; index += 2)
