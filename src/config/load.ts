@@ -178,7 +178,10 @@ function inTableOrder(problems: readonly ConfigProblem[], accounts: readonly str
  * through a local proxy that follows the master (see redis/sentinel-proxy.ts), where a TLS
  * certificate could not be checked against the master's name.
  */
-function readRedisSentinel(reader: EnvReader, redisUrl: Secret | undefined): SentinelSettings | undefined {
+export function readRedisSentinel(
+  reader: EnvReader,
+  redisUrl: Secret | undefined,
+): SentinelSettings | undefined {
   const nodesText = reader.text('REDIS_SENTINELS');
   const masterName = reader.text('REDIS_SENTINEL_MASTER');
   if (nodesText === undefined && masterName === undefined) return undefined;
