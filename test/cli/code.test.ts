@@ -42,7 +42,7 @@ describe('enterCode', () => {
   });
 
   /** A relay stand-in: answers each code with `answers` (kind and text), on the code's reply channel. */
-  async function relay(answers: readonly (readonly [string, string])[]): Promise<Relay> {
+  async function relay(answers: readonly (readonly [string, string])[], delayMs = 0): Promise<Relay> {
     const subscriber = redis.duplicate();
     await subscriber.connect();
     const heard: Record<string, string>[] = [];
@@ -50,9 +50,11 @@ describe('enterCode', () => {
     await subscriber.subscribe(channels.inputs, (message) => {
       const parsed = JSON.parse(message) as Record<string, string>;
       heard.push(parsed);
-      for (const [kind, text] of answers) {
-        void redis.publish(channels.replies(parsed.inputId!), JSON.stringify({ kind, text }));
-      }
+      setTimeout(() => {
+        for (const [kind, text] of answers) {
+          void redis.publish(channels.replies(parsed.inputId!), JSON.stringify({ kind, text }));
+        }
+      }, delayMs);
     });
     const stub = {
       heard,
@@ -102,12 +104,16 @@ describe('enterCode', () => {
 
   it('prints one "received" of the several relays that each say it, then their outcome', async () => {
     await relay([['received', 'A relay received the code.']]);
-    await relay([
-      ['received', 'A relay received the code.'],
-      ['checking', 'Code received, checking it with the broker…'],
-      ['some-new-kind', 'Something a newer relay says.'],
-      ['code-rejected', 'The broker refused that code.'],
-    ]);
+    // The second answers once the first has: its "received" comes second.
+    await relay(
+      [
+        ['received', 'A relay received the code.'],
+        ['checking', 'Code received, checking it with the broker…'],
+        ['some-new-kind', 'Something a newer relay says.'],
+        ['code-rejected', 'The broker refused that code.'],
+      ],
+      200,
+    );
     const result = await run('123456');
     expect(result.status).toBe(1);
     expect(result.out).toEqual([

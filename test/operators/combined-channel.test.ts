@@ -160,7 +160,10 @@ describe('CombinedOperatorChannel over the CLI inbox (real Redis)', () => {
       kind: 'busy',
       text: 'The code from alice (command line) is being checked right now, so yours was not sent. Wait for the result.',
     });
-    expect(second.replies.map((r) => r.kind)).toEqual(['received']);
+    // A last notice to the second run: a broadcast that reached it would have come before.
+    await channel.notify(second.operatorId, { kind: 'no-pending-login' });
+    await vi.waitFor(() => expect(second.replies).toHaveLength(2));
+    expect(second.replies.map((r) => r.kind)).toEqual(['received', 'no-pending-login']);
     expect(main.notices).toEqual([{ operatorId: DISCORD_OPERATOR, notice: { kind: 'no-pending-login' } }]);
     expect(main.broadcasts).toEqual([{ kind: 'prompt-inactive' }]);
   });
