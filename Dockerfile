@@ -32,6 +32,10 @@ WORKDIR /app
 COPY package.json ./
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The `otp-relay` command on the PATH, for `docker compose exec relay otp-relay code <CODE>` when
+# Discord is down: the compiled CLI (its first line is `#!/usr/bin/env node`), run with the
+# container's environment, so with the relay's own Redis settings.
+RUN ln -s /app/dist/cli/main.js /usr/local/bin/otp-relay && chmod 755 /app/dist/cli/main.js
 USER node
 EXPOSE 8080
 # GET /healthz answers 200 while the process is alive (docs/contract.md#http). Node's own fetch: the slim image

@@ -20,7 +20,7 @@ export default tseslint.config(
         {
           object: 'process',
           property: 'env',
-          message: 'Only src/main.ts and src/demo.ts read the environment.',
+          message: 'Only src/main.ts, src/demo.ts and src/cli/main.ts read the environment.',
         },
       ],
     },
@@ -43,7 +43,7 @@ export default tseslint.config(
     rules: { 'no-restricted-properties': 'off' },
   },
   {
-    files: ['src/main.ts', 'src/demo.ts', 'test/**', 'bench/**', '*.config.*'],
+    files: ['src/main.ts', 'src/demo.ts', 'src/cli/main.ts', 'test/**', 'bench/**', '*.config.*'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

@@ -3,6 +3,7 @@ export interface Layer {
   readonly folders: readonly string[];
   readonly packages: readonly string[] | 'any';
   readonly files?: readonly string[];
+  readonly only?: Readonly<Record<string, readonly string[]>>;
 }
 export declare const LAYERS: Readonly<Record<string, Layer>>;
 export declare const MAX_DEPTH: number;

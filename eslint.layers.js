@@ -5,7 +5,8 @@
  *
  * `folders`: the other folders of src/ it may import (files at the root of src/, the composition
  * root, are never importable). `packages`: the npm packages it may import, or `'any'`. `files`:
- * files of those folders it may not import all the same.
+ * files of those folders it may not import all the same. `only`: for a folder it may import, the
+ * only files of it it may.
  */
 export const LAYERS = {
   shared: { folders: [], packages: ['pino'] },
@@ -14,7 +15,8 @@ export const LAYERS = {
   // croner: the planned logins' cron expressions (relay/schedule.ts).
   relay: { folders: ['domain', 'contract', 'shared'], packages: ['croner'] },
   broker: { folders: ['relay', 'domain', 'shared'], packages: ['undici'] },
-  operators: { folders: ['relay', 'domain', 'shared'], packages: ['discord.js'] },
+  // contract/ and redis/: `otp-relay code`'s messages and channels (operators/cli-inbox.ts).
+  operators: { folders: ['relay', 'domain', 'contract', 'redis', 'shared'], packages: ['discord.js'] },
   store: {
     folders: ['relay', 'domain', 'contract', 'redis', 'shared'],
     packages: ['keyv', '@keyv/redis', '@redis/client'],
@@ -30,6 +32,13 @@ export const LAYERS = {
   // Packed on its own for the bots: the wire format, the Redis connections, shared helpers and
   // @redis/client only.
   client: { folders: ['contract', 'redis', 'shared'], packages: ['@redis/client'], files: ['shared/log.js'] },
+  // `otp-relay code`: the relay's Redis settings, its connections, the CLI's messages, and the
+  // parser of codes, nothing else of operators/ (discord.js stays out of the CLI).
+  cli: {
+    folders: ['config', 'redis', 'contract', 'operators', 'domain', 'shared'],
+    packages: [],
+    only: { operators: ['parse-code.js'] },
+  },
 };
 
 /** How deep below its folder a file of src/ may sit (src/relay/login/x.ts is 1). */
@@ -42,7 +51,7 @@ const escape = (text) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
  * import that leaves the folder must land in an allowed folder, and one that leaves src/ is refused.
  */
 export function restrictedPatterns(folder, depth) {
-  const { folders, packages, files = [] } = LAYERS[folder];
+  const { folders, packages, files = [], only = {} } = LAYERS[folder];
   const up = `(?:\\.\\./){${depth + 1}}`;
   const message = `${folder}/ imports only ${[...folders.map((f) => `${f}/`), ...(packages === 'any' ? ['any package'] : packages)].join(', ') || 'itself'} (docs/design.md, eslint.layers.js).`;
   const allowed = [folder, ...folders].map(escape).join('|');
@@ -52,6 +61,12 @@ export function restrictedPatterns(folder, depth) {
   ];
   for (const file of files) {
     patterns.push({ regex: `^${up}${escape(file)}$`, message: `${folder}/ may not import ${file}.` });
+  }
+  for (const [other, allowedFiles] of Object.entries(only)) {
+    patterns.push({
+      regex: `^${up}${escape(other)}/(?!(?:${allowedFiles.map(escape).join('|')})$)`,
+      message: `${folder}/ imports only ${allowedFiles.map((f) => `${other}/${f}`).join(', ')} of ${other}/.`,
+    });
   }
   if (packages !== 'any') {
     const pkgs = packages.map(escape).join('|');

@@ -14,7 +14,9 @@ import type { StatusView } from './relay/ports/operators.js';
 import { KeepAlive } from './relay/keep-alive.js';
 import { Relay } from './relay/relay.js';
 import { cronPlannedLogins } from './relay/schedule.js';
-import { relayKeys } from './contract/keys.js';
+import { cliChannels, relayKeys } from './contract/keys.js';
+import { CliInbox } from './operators/cli-inbox.js';
+import { CombinedOperatorChannel } from './operators/combined-channel.js';
 import { connectRedis, redisConnectionState } from './redis/connect.js';
 import { RedisCoordination } from './store/redis-coordination.js';
 import { watchTokenEvents, type TokenEventWatch } from './store/redis-event-watch.js';
@@ -142,7 +144,17 @@ export async function startRelay(
     await redis.close();
     throw error;
   });
-  const { etna, operators } = outside;
+  const { etna } = outside;
+  // The operators' channel, and `otp-relay code` beside it: the way in when Discord is down.
+  const operators = new CombinedOperatorChannel(
+    outside.operators,
+    new CliInbox({
+      client: redis,
+      channels: cliChannels({ prefix: config.keyPrefix, account: account.name }),
+      codeDigits: account.codeDigits,
+      logger,
+    }),
+  );
   const broker = metrics.instrumentBroker(etna);
   const planned =
     account.loginSchedule === undefined

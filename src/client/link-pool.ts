@@ -48,7 +48,13 @@ function linkKey(config: TokenClientConfig): string {
     settings.redisUrl,
     sentinel === undefined
       ? null
-      : [sentinel.masterName, sentinel.sentinels, sentinel.username, sentinel.password?.reveal(), sentinel.tls],
+      : [
+          sentinel.masterName,
+          sentinel.sentinels,
+          sentinel.username,
+          sentinel.password?.reveal(),
+          sentinel.tls,
+        ],
     settings.connectionName,
     settings.connectTimeoutMs,
     settings.commandTimeoutMs,

@@ -10,11 +10,13 @@
  * - accounts.ts: the list of accounts, the `ACCOUNT_…` variables checked against it, one account's
  *   settings
  * - load.ts: {@link loadConfig}, which puts them together
+ * - redis-access.ts: {@link readRedisAccess}, the few of them `otp-relay code` reads
  */
 export { accountKey, accountVariable, isAccountName, parseAccountVariable } from './account-names.js';
 export type { AccountConfig, SandboxAccountConfig } from './accounts.js';
 export { ConfigError, type ConfigProblem } from './errors.js';
 export { loadConfig, type Config, type DiscordConfig, type LiveConfig, type SandboxConfig } from './load.js';
+export { readRedisAccess, type RedisAccess } from './redis-access.js';
 export {
   CONFIG_VARIABLES,
   FILE_SUFFIX,

@@ -178,7 +178,7 @@ function inTableOrder(problems: readonly ConfigProblem[], accounts: readonly str
  * then gives only the user, the password and (`rediss://`) TLS to the master: its host and port are
  * not used (see redis/sentinel-proxy.ts).
  */
-function readRedisSentinel(reader: EnvReader): SentinelSettings | undefined {
+export function readRedisSentinel(reader: EnvReader): SentinelSettings | undefined {
   const nodesText = reader.text('REDIS_SENTINELS');
   const masterName = reader.text('REDIS_SENTINEL_MASTER');
   const username = reader.text('REDIS_SENTINEL_USERNAME');

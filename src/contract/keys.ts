@@ -25,3 +25,24 @@ export function relayKeys(options: RelayKeysOptions): RelayKeys {
     inputs: `${prefix}:inputs:${account}`,
   };
 }
+
+/**
+ * The channels of `otp-relay code` (src/cli/), the way in when Discord is down: the CLI publishes a
+ * code on `inputs`, and the relay that takes it answers on `replies(inputId)`. The relay's own: the
+ * code travels on `inputs`, so only the relay's Redis user may hear it (deploy/redis/).
+ */
+export interface CliChannels {
+  /** `P:cli:A`: every relay of the account subscribes; the CLI publishes one code message. */
+  readonly inputs: string;
+  /** `P:cli-replies:A:<inputId>`: the answers to one CLI input; the CLI subscribes before it publishes. */
+  readonly replies: (inputId: string) => string;
+}
+
+/** The channels of `otp-relay code` of one account under one prefix. */
+export function cliChannels(options: RelayKeysOptions): CliChannels {
+  const { prefix, account } = options;
+  return {
+    inputs: `${prefix}:cli:${account}`,
+    replies: (inputId) => `${prefix}:cli-replies:${account}:${inputId}`,
+  };
+}

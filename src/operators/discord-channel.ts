@@ -23,6 +23,7 @@ import { DEFAULT_RETRY_OPTIONS } from './discord/retry.js';
 import { afterLogin } from './discord/startup.js';
 import { StrangerLimit } from './discord/stranger-limit.js';
 import type { DeliveryContext, PromptDelivery, UnreachableOperator } from './delivery.js';
+import { cliOperatorName } from './labels.js';
 import { renderNotice, renderPrompt, type RenderOptions } from './messages.js';
 import type { CodeDigits } from '../domain/code-digits.js';
 import type {
@@ -301,6 +302,8 @@ export class DiscordOperatorChannel implements OperatorChannel {
 
   /** An operator's display name from the cache, or a mention (which Discord renders) when unknown. */
   readonly #nameOf = (operatorId: string): string => {
+    const cli = cliOperatorName(operatorId);
+    if (cli !== undefined) return discord.escapeMarkdown(cli);
     const user = this.#client.users.cache.get(operatorId);
     return user === undefined ? `<@${operatorId}>` : discord.escapeMarkdown(user.displayName);
   };

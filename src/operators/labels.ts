@@ -1,11 +1,21 @@
 import type { BrokerErrorKind } from '../domain/broker-errors.js';
 import type { DmFailureReason, UnreachableOperator } from './delivery.js';
 import type { LoginReason } from '../domain/vocabulary.js';
+import { parseCliOperatorId } from '../contract/cli-message.js';
 
 // The words that prompts, notices and `/status` share: login reasons and broker errors.
 
 /** Turns an operator ID into what a message shows for that person (a mention, a name). */
 export type OperatorNames = (operatorId: string) => string;
+
+/**
+ * How every channel's texts name someone who answered with `otp-relay code`: their OS user and
+ * where they typed it. `undefined` for an operator ID that is not the CLI's.
+ */
+export function cliOperatorName(operatorId: string): string | undefined {
+  const cli = parseCliOperatorId(operatorId);
+  return cli === undefined ? undefined : `${cli.user} (command line)`;
+}
 
 /** Why a login started, as a prompt says it. */
 export const REASON_TEXT = {

@@ -12,6 +12,7 @@ import {
   type PromptAction,
   type RenderOptions,
 } from './messages.js';
+import { cliOperatorName } from './labels.js';
 import { TYPED_ACTIONS } from './text-format.js';
 import { DEFAULT_CODE_DIGITS, type CodeDigits } from '../domain/code-digits.js';
 import { parseCode } from './parse-code.js';
@@ -202,7 +203,9 @@ export class TerminalOperatorChannel implements OperatorChannel {
   }
 
   readonly #name = (operatorId: string): string =>
-    operatorId === this.#options.operatorId ? 'you' : `operator ${operatorId}`;
+    operatorId === this.#options.operatorId
+      ? 'you'
+      : (cliOperatorName(operatorId) ?? `operator ${operatorId}`);
 
   /** A command's `respond`: prints the first answer; later ones, and any after `stop`, are dropped. */
   #responder(): (notice: OperatorNotice) => Promise<void> {

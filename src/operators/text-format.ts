@@ -41,9 +41,10 @@ export const TYPED_NOTICE_ACTIONS = {
 export interface RenderOptions {
   /**
    * `discord`: Markdown, and Discord timestamps (`<t:…>`) that each reader sees in their own time
-   * zone and language. `plain`: no markup, for the terminal.
+   * zone and language. `plain`: no markup, for the terminal. `cli`: no markup either, for
+   * `otp-relay code`, which has no prompt of its own: the actions are named as Discord's.
    */
-  format?: 'discord' | 'plain';
+  format?: 'discord' | 'plain' | 'cli';
   /** How many digits a code has (`CODE_DIGITS`): the texts that show how to answer follow it. */
   codeDigits?: CodeDigits;
 }
@@ -91,6 +92,16 @@ export interface Formatter {
 export function formatter(options: Required<RenderOptions>): Formatter {
   const examples = codeExamples(options.codeDigits);
   const digits = (): string => describeCodeDigits(options.codeDigits);
+  if (options.format === 'cli') {
+    // Plain text, read where the code was typed; a new code or a command is asked for on Discord.
+    return {
+      ...formatter({ ...options, format: 'plain' }),
+      label: (action) => `"${ACTION_LABELS[action]}"`,
+      press: (action) => `press "${ACTION_LABELS[action]}" on Discord`,
+      pressNotice: (action) => `press "${NOTICE_ACTION_LABELS[action]}" on Discord`,
+      useCommand: (command) => `use /${command} on Discord`,
+    };
+  }
   if (options.format === 'plain') {
     return {
       bold: (text) => text,

@@ -58,9 +58,15 @@ describe('import rules', () => {
           [],
         );
         for (const allowed of layer.folders) {
-          expect(
-            await restricted(file, `import { x } from '${up}${allowed}/x.js';\nexport { x };\n`),
-          ).toEqual([]);
+          // A folder it may import only some files of: one of those is taken, any other refused.
+          const only = layer.only?.[allowed];
+          const target = only === undefined ? `${allowed}/x.js` : `${allowed}/${only[0]}`;
+          expect(await restricted(file, `import { x } from '${up}${target}';\nexport { x };\n`)).toEqual([]);
+          if (only !== undefined) {
+            expect(
+              await restricted(file, `import { x } from '${up}${allowed}/x.js';\nexport { x };\n`),
+            ).not.toEqual([]);
+          }
         }
       }
       expect(

@@ -1,6 +1,12 @@
 import { PassThrough } from 'node:stream';
 import { DiscordOperatorChannel } from '../../src/operators/discord-channel.js';
 import { TerminalOperatorChannel } from '../../src/operators/terminal-channel.js';
+import { CliInbox } from '../../src/operators/cli-inbox.js';
+import { CombinedOperatorChannel } from '../../src/operators/combined-channel.js';
+import { cliChannels } from '../../src/contract/keys.js';
+import { DEFAULT_CODE_DIGITS } from '../../src/domain/code-digits.js';
+import { connectRedis } from '../../src/redis/connect.js';
+import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { createLogger } from '../../src/shared/log.js';
 import { Secret } from '../../src/shared/secret.js';
 import { startDiscordEmulator } from '../fakes/discord/index.js';
@@ -19,6 +25,30 @@ operatorChannelContract('TerminalOperatorChannel', async () => {
     write: (_operatorId, text) => input.write(`${text}\n`),
     runCommand: (_operatorId, command) => input.write(`${command}\n`),
     transcript: () => written,
+  };
+});
+
+operatorChannelContract('CombinedOperatorChannel (the terminal, and the CLI inbox on Redis)', async () => {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  let written = '';
+  output.on('data', (chunk: Buffer) => {
+    written += chunk.toString('utf8');
+  });
+  const redis = await connectRedis({ url: new Secret(TEST_REDIS_URL), name: 'otp-relay:contract' });
+  const inbox = new CliInbox({
+    client: redis,
+    channels: cliChannels({ prefix: uniquePrefix('contract-cli'), account: 'default' }),
+    codeDigits: DEFAULT_CODE_DIGITS,
+    logger: createLogger({ level: 'silent' }),
+  });
+  return {
+    channel: new CombinedOperatorChannel(new TerminalOperatorChannel({ input, output }), inbox),
+    operators: ['terminal'],
+    write: (_operatorId, text) => input.write(`${text}\n`),
+    runCommand: (_operatorId, command) => input.write(`${command}\n`),
+    transcript: () => written,
+    cleanup: () => redis.close(),
   };
 });
 

@@ -232,6 +232,14 @@ describe('DiscordOperatorChannel against the Discord emulator', () => {
     await expect(emulator.clickButton(alice, prompt.id, 'otp:code:login-a')).rejects.toThrow(/no button/);
   });
 
+  it('names a code from otp-relay code by its OS user, never as a mention', async () => {
+    const cli = `cli:ops_team:cli-${'ab'.repeat(12)}`;
+    await channel.showPrompt(view('login-cli', { kind: 'checking', operatorId: cli }));
+    const prompt = emulator.dmsTo(bob).findLast((message) => message.content.includes('Checking the code'))!;
+    expect(prompt.content).toContain('Checking the code from ops\\_team (command line) with the broker');
+    expect(prompt.content).not.toContain('<@cli:');
+  });
+
   it('keeps edits of one login in order when they overlap', async () => {
     const states: PromptView['state'][] = [
       { kind: 'open', attemptsLeft: 3 },

@@ -155,6 +155,17 @@ describe('Dockerfile', () => {
     );
   });
 
+  it('puts the otp-relay command on the PATH: the compiled CLI, which Node runs by its first line', async () => {
+    const runtime = stages.at(-1)!.instructions;
+    const runs = runtime.filter((i) => i.keyword === 'RUN').map((i) => i.args);
+    expect(runs).toContain(
+      'ln -s /app/dist/cli/main.js /usr/local/bin/otp-relay && chmod 755 /app/dist/cli/main.js',
+    );
+    // tsc keeps a first-line shebang: the link runs the file itself.
+    const source = await readFile(join(REPO_ROOT, 'src/cli/main.ts'), 'utf8');
+    expect(source.split('\n')[0]).toBe('#!/usr/bin/env node');
+  });
+
   it('runs as the unprivileged node user, after everything is copied as root', () => {
     const runtime = stages.at(-1)!.instructions;
     const users = runtime.filter((i) => i.keyword === 'USER');

@@ -12,6 +12,10 @@ import { connectRedis } from '../../src/redis/connect.js';
 import { RedisEventPublisher, subscribeToRequests } from '../../src/store/redis-events.js';
 import { RedisTokenStore } from '../../src/store/redis-token-store.js';
 import { captureLog } from '../store/log-capture.js';
+import { enterCode } from '../../src/cli/code.js';
+import { cliChannels } from '../../src/contract/keys.js';
+import { DEFAULT_CODE_DIGITS } from '../../src/domain/code-digits.js';
+import { CliInbox } from '../../src/operators/cli-inbox.js';
 import {
   CommandRecorder,
   renderAcl,
@@ -181,9 +185,64 @@ async function exerciseCoordination(coordination: RedisCoordination): Promise<vo
 }
 
 /**
+ * `otp-relay code` from end to end, both sides on `url`: the relay's CliInbox (on its own named
+ * connection, as app.ts runs it) takes the code and answers `logged-in`; the CLI's own code sends
+ * the code and hears the answer. `whileOpen` runs while every connection of both is open. Resolves
+ * with the CLI's exit status; asserts that neither side logged at warn or above.
+ */
+async function exerciseCli(
+  url: string,
+  whileOpen: () => Promise<void> = async () => undefined,
+): Promise<number> {
+  const log = captureLog();
+  const relay = await connectRedis({ url: new Secret(url), name: 'otp-relay:default', logger: log.logger });
+  const inbox = new CliInbox({
+    client: relay,
+    channels: cliChannels({ prefix: 'otp-relay', account: 'default' }),
+    codeDigits: DEFAULT_CODE_DIGITS,
+    logger: log.logger,
+  });
+  const errors: string[] = [];
+  try {
+    await inbox.start((input) => {
+      if (input.kind !== 'code') return;
+      void whileOpen().then(() =>
+        inbox.notify(input.operatorId, {
+          kind: 'logged-in',
+          account: 'default',
+          expiresAt: new Date(Date.now() + 60_000),
+        }),
+      );
+    });
+    const status = await enterCode({
+      access: {
+        redisUrl: new Secret(url),
+        redisSentinel: undefined,
+        keyPrefix: 'otp-relay',
+        account: 'default',
+        codeDigits: DEFAULT_CODE_DIGITS,
+      },
+      text: '123456',
+      timeoutMs: 10_000,
+      user: 'ops',
+      out: () => undefined,
+      err: (line) => errors.push(line),
+    });
+    expect(errors).toEqual([]);
+    return status;
+  } finally {
+    await inbox.stop();
+    await relay.close();
+    const problems = log.lines().filter((line) => typeof line.level === 'number' && line.level >= 40);
+    expect(problems).toEqual([]);
+  }
+}
+
+/**
  * The relay's whole Redis traffic through its real adapters: connection (named, as app.ts does),
- * token store, login coordination, event publisher, request subscriber and audit trail. Asserts along the way, and
- * that nothing was logged at warn or above (a refused audit write is only logged).
+ * token store, login coordination, event publisher, request subscriber, audit trail and the inbox of
+ * `otp-relay code`. Asserts along the way, and that nothing was logged at warn or above (a refused
+ * audit write is only logged).
  */
 async function exerciseRelay(
   relayUrl: string,
@@ -209,6 +268,43 @@ async function exerciseRelay(
     });
     const heard: string[] = [];
     await bot.subscribeEvents((message) => heard.push(message));
+    // otp-relay code's inbox, answering one code on its reply channel.
+    const inbox = new CliInbox({
+      client,
+      channels: cliChannels({ prefix: 'otp-relay', account: 'default' }),
+      codeDigits: DEFAULT_CODE_DIGITS,
+      logger,
+    });
+    await inbox.start((input) => {
+      if (input.kind === 'code') void inbox.notify(input.operatorId, { kind: 'no-pending-login' });
+    });
+    const cliInput = `cli-${randomUUID().replaceAll('-', '')}`;
+    const cliAnswers: string[] = [];
+    const cliSide = client.duplicate();
+    await cliSide.connect();
+    await cliSide.subscribe(cliChannels({ prefix: 'otp-relay', account: 'default' }).replies(cliInput), (m) =>
+      cliAnswers.push(m),
+    );
+    const cliCode = {
+      type: 'code',
+      inputId: cliInput,
+      code: '123456',
+      sentAt: new Date().toISOString(),
+      user: 'ops',
+    };
+    expect(await client.publish('otp-relay:cli:default', JSON.stringify(cliCode))).toBe(1);
+    await vi.waitFor(
+      () =>
+        expect(cliAnswers.map((m) => (JSON.parse(m) as { kind: string }).kind)).toEqual([
+          'received',
+          'no-pending-login',
+        ]),
+      {
+        timeout: 5_000,
+        interval: 20,
+      },
+    );
+    await cliSide.close();
 
     const inAMinute = (): Date => new Date(Date.now() + 60_000);
     const first = await store.publish({
@@ -272,6 +368,7 @@ async function exerciseRelay(
 
     await beforeClose();
     await subscriber.close();
+    await inbox.stop();
   } finally {
     await client.close();
   }
@@ -398,6 +495,10 @@ describe('deploy/redis/users.acl.template, loaded into Redis', () => {
       }
     });
 
+    it('runs otp-relay code both ways: the CLI sends a code, the relay answers it', async () => {
+      expect(await exerciseCli(relayUrl())).toBe(0);
+    });
+
     it('answers the compose healthcheck (PING)', async () => {
       expect(await (await client(relayUrl())).ping()).toBe('PONG');
     });
@@ -519,6 +620,9 @@ describe('deploy/redis/users.acl.template, loaded into Redis', () => {
         ['XADD', keys.audit, '*', 'field', 'value'],
         ['PUBLISH', keys.events, '{"type":"token.updated","generation":999,"expiresAt":"x"}'],
         ['PUBLISH', 'other:channel', 'x'],
+        // otp-relay code's channels: a bot neither sends a code nor forges a relay's answer.
+        ['PUBLISH', 'otp-relay:cli:default', '{}'],
+        ['PUBLISH', 'otp-relay:cli-replies:default:cli-0123456789abcdef', '{}'],
         ['KEYS', '*'],
         ['SCAN', '0'],
         ['EXISTS', keys.token],
@@ -540,12 +644,14 @@ describe('deploy/redis/users.acl.template, loaded into Redis', () => {
 
     it('cannot subscribe to anything but events, nor by pattern', async () => {
       const bot = await client(botUrl());
-      for (const channel of [keys.requests, 'other:channel']) {
+      // The SMS codes of otp-relay code travel on P:cli:A: never within a bot's hearing.
+      for (const channel of [keys.requests, 'other:channel', 'otp-relay:cli:default']) {
         const subscriber = await client(botUrl());
         await expect(subscriber.subscribe(channel, () => undefined)).rejects.toThrow(/NOPERM/);
       }
       const subscriber = await client(botUrl());
       await expect(subscriber.pSubscribe('otp-relay:events:*', () => undefined)).rejects.toThrow(/NOPERM/);
+      await expect(subscriber.pSubscribe('otp-relay:cli:*', () => undefined)).rejects.toThrow(/NOPERM/);
       expect(await bot.ping()).toBe('PONG');
     });
   });
@@ -590,7 +696,7 @@ describe('each user is granted exactly the commands its code sends', () => {
     }).toEqual({ unused: [] });
   }
 
-  it('relay: what RedisTokenStore, RedisCoordination, RedisEventPublisher, RedisRequestSubscriber and RedisAuditTrail send', async () => {
+  it('relay: what RedisTokenStore, RedisCoordination, RedisEventPublisher, RedisRequestSubscriber, RedisAuditTrail and CliInbox send', async () => {
     const bot = await botSide(await connectAs(plain!.url));
     let relayAddresses = new Set<string>();
     try {
@@ -601,8 +707,24 @@ describe('each user is granted exactly the commands its code sends', () => {
     } finally {
       await bot.close();
     }
-    expect(relayAddresses.size).toBe(2);
+    // The main connection, the requests' subscriber and the CLI inbox's.
+    expect(relayAddresses.size).toBe(3);
     expectExactly(await recordedFor(recorder!, admin!, relayAddresses, true), 'relay');
+  });
+
+  it("otp-relay code: runs as the relay's user, and sends nothing that user is not granted", async () => {
+    let cliAddresses = new Set<string>();
+    expect(
+      await exerciseCli(plain!.url, async () => {
+        cliAddresses = await addressesOf(admin!, 'otp-relay-cli:');
+      }),
+    ).toBe(0);
+    // Its connection and its replies' subscriber.
+    expect(cliAddresses.size).toBe(2);
+    const sent = await recordedFor(recorder!, admin!, cliAddresses, false);
+    expect(sorted(sent)).toEqual(['client|setname', 'publish', 'subscribe']);
+    const granted = new Set(grantedCommands(acl!.text, 'relay'));
+    expect(sorted([...sent].filter((name) => !granted.has(name)))).toEqual([]);
   });
 
   it('bot: what otp-relay/client sends', async () => {

@@ -278,7 +278,13 @@ describe('answering', () => {
     t.code(ALICE, '123456');
     await t.relay.idle();
     expect(t.broker.submitCode).toHaveBeenCalledTimes(1);
-    expect(t.operators.lastPrompt?.state).toEqual({ kind: 'failed', error: 'network', fatal: false });
+    // The prompt names whose code was at the broker: a channel tells them (otp-relay code does).
+    expect(t.operators.lastPrompt?.state).toEqual({
+      kind: 'failed',
+      error: 'network',
+      fatal: false,
+      operatorId: ALICE,
+    });
     expect(t.relay.snapshot().lastFailure).toMatchObject({ reason: 'network', fatal: false });
   });
 

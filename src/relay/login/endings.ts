@@ -119,5 +119,10 @@ export async function failLogin(
     fatal ? 'login failed; logins halted until an operator acts' : 'login failed',
   );
   await emit(ctx, { type: 'login.failed', reason: kind });
-  await showPrompt(ctx, login, { kind: 'failed', error: kind, fatal });
+  await showPrompt(ctx, login, {
+    kind: 'failed',
+    error: kind,
+    fatal,
+    ...(operatorId === undefined ? {} : { operatorId }),
+  });
 }

@@ -22,9 +22,16 @@ export type PromptState =
   | { readonly kind: 'cancelled'; readonly operatorId: string }
   /**
    * The broker failed. When `fatal` (credentials, app key, password, PIN) no button works: a person
-   * must fix the configuration first. Otherwise "Send a new code" tries again.
+   * must fix the configuration first. Otherwise "Send a new code" tries again. `operatorId`: whose
+   * code was at the broker when it failed (step 2), so that a channel can tell them; absent when
+   * step 1 failed.
    */
-  | { readonly kind: 'failed'; readonly error: BrokerErrorKind; readonly fatal: boolean };
+  | {
+      readonly kind: 'failed';
+      readonly error: BrokerErrorKind;
+      readonly fatal: boolean;
+      readonly operatorId?: string;
+    };
 
 /** Everything a prompt shows: rendered whole every time, so every edit is idempotent. */
 export interface PromptView {
