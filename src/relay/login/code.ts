@@ -123,7 +123,10 @@ async function exchange(ctx: LoginContext, input: CodeInput, shared: SharedLogin
   const { loginId } = shared;
   const view = ctx.view();
   ctx.dispatch({ type: 'claimed', login: shared, operatorId });
-  const refs = await findPrompts(ctx, shared, view.startedHere === loginId ? view.prompts : undefined);
+  // Known at once in the common case (the prompt's places are stored, or this relay sent them): no
+  // wait, not even a microtask, between the claim and step 2.
+  const known = knownPrompts(shared, view.startedHere === loginId ? view.prompts : undefined);
+  const refs = known ?? (await findPrompts(ctx, shared));
   ctx.dispatch({ type: 'prompts', loginId, refs });
   const login = toPending(shared);
   const now = ctx.now();
@@ -132,12 +135,12 @@ async function exchange(ctx: LoginContext, input: CodeInput, shared: SharedLogin
   // Step 2. Never cut short and never retried: a code at the broker decides the login. "Checking…"
   // is shown only if the broker is slow: most answers come first.
   const attempt = login.attemptsUsed;
-  ctx.timers.at(`checking:${loginId}`, now + CHECKING_PROMPT_AFTER_MS, () =>
-    showChecking(ctx, login, operatorId),
-  );
   let answer: SubmitCodeResult | { readonly kind: 'error'; readonly error: unknown };
   try {
     const answered = ctx.broker.submitCode(login.interim, input.code);
+    ctx.timers.at(`checking:${loginId}`, now + CHECKING_PROMPT_AFTER_MS, () =>
+      showChecking(ctx, login, operatorId),
+    );
     // The request is on its way (the HTTP client writes it before returning): the log line and the
     // metrics now, while the broker judges the code.
     ctx.logger.info({ loginId, operatorId, attempt }, 'code received');
@@ -341,24 +344,24 @@ async function claimCode(
 }
 
 /**
- * Where the prompt messages of `shared` are, for a relay about to edit them. Only the relay that
- * started a login sends its prompts (`ownRefs`: this relay did); it records where they went right
- * after. An answer can reach another relay first, within that moment: it waits for the record
- * (briefly) rather than send every operator a second prompt.
+ * Where the prompt messages of `shared` are, for a relay about to edit them, when known now: stored
+ * with the login, or sent by this relay (`ownRefs`). Only the relay that started a login sends its
+ * prompts; it records where they went right after. An answer can reach another relay first, within
+ * that moment: {@link findPrompts} waits for the record (briefly) rather than send every operator a
+ * second prompt.
  */
-async function findPrompts(
-  ctx: LoginContext,
-  shared: SharedLogin,
-  ownRefs: PromptRefs | undefined,
-): Promise<PromptRefs> {
-  const has = (refs: PromptRefs) => Object.keys(refs).length > 0;
-  if (has(shared.prompts)) return shared.prompts;
-  if (ownRefs !== undefined) return ownRefs;
+function knownPrompts(shared: SharedLogin, ownRefs: PromptRefs | undefined): PromptRefs | undefined {
+  return hasRefs(shared.prompts) ? shared.prompts : ownRefs;
+}
+
+async function findPrompts(ctx: LoginContext, shared: SharedLogin): Promise<PromptRefs> {
   const found = await waitForStored(ctx, (pending) =>
-    pending?.loginId !== shared.loginId ? null : has(pending.prompts) ? pending.prompts : undefined,
+    pending?.loginId !== shared.loginId ? null : hasRefs(pending.prompts) ? pending.prompts : undefined,
   ).catch(() => undefined);
   return found ?? {};
 }
+
+const hasRefs = (refs: PromptRefs): boolean => Object.keys(refs).length > 0;
 
 /**
  * Reads the pending login every {@link WAIT_STEP_MS} (a bounded number of times) until `pick`
