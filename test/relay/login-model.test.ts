@@ -4,7 +4,9 @@
  * prefix of their own), two operators and a scripted broker, driven by random sequences of
  * triggers, operator inputs (right, wrong and earlier codes, plain or through a modal, late or
  * twice, two at once), buttons, `/login`, time, and faults (a relay killed or paused past its
- * lock's TTL, the store down, broker calls held). After every command the invariants of
+ * lock's TTL, paused between step 1 and saving its login, or configured otherwise than the others;
+ * the store down or stalled; lock renewals refused; broker calls held, failing, or refusing the
+ * credentials). After every command the invariants of
  * test/helpers/model-world.ts are checked against what the broker, the stores and the operators saw.
  *
  * Bounded for `npm test`: 300 runs on memory and 200 on Redis, short sequences (about 10 s alone;
