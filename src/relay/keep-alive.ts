@@ -231,9 +231,7 @@ export class KeepAlive {
       if (token === undefined) return;
       const verdict = await this.#options.tokens.check(token);
       this.#log.debug({ generation: token.generation, verdict }, 'token checked');
-      // Redis may have lost the token without the connection dropping (a FLUSHALL, a failover to a
-      // replica that missed the write): bots would find none. Written back, same generation.
-      if (verdict !== 'invalid') await this.#options.tokens.restoreIfLost().catch(() => false);
+      // A token Redis lost meanwhile is written back by the presence check (#armPresenceCheck).
       if (verdict === 'invalid') await this.#dead(token, 'rejected by the broker', 'token-invalid');
       // A dead token's listener already re-armed (or cleared) everything; a live one is checked again.
       else if (this.#options.tokens.current()?.generation === token.generation) this.#armValidation();

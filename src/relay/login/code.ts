@@ -8,9 +8,9 @@ import type { SubmitCodeResult } from '../ports/broker.js';
 import type { ClaimResult, CodeClaim, PromptRefs, SharedLogin } from '../ports/coordination.js';
 import type { OperatorInput } from '../ports/operators.js';
 import { CLAIM_TTL_MS, type LoginContext } from './context.js';
-import { claimEnding, failLogin, reportEnding, STORE_RECHECK_MS } from './endings.js';
+import { claimEnding, endOwnExchange, failLogin, reportEnding, STORE_RECHECK_MS } from './endings.js';
 import { endedLogin, pendingLogin, toPending } from './state.js';
-import { emit, notify, observe, quietly, showChecking, showPrompt } from './tell.js';
+import { emit, notify, observe, showChecking, showPrompt } from './tell.js';
 
 /** A code from an operator, as the relay received it. */
 export type CodeInput = Extract<OperatorInput, { kind: 'code' }>;
@@ -202,7 +202,7 @@ async function loggedIn(
   ctx.logger.info({ loginId, operatorId, attempt: login.attemptsUsed }, 'code accepted');
   reportEnding(ctx, ended, false);
   if (record === undefined) return;
-  await quietly(ctx, ctx.coordination.endPending(loginId, { kind: 'exchanging', relayId: ctx.relayId }));
+  await endOwnExchange(ctx, loginId);
   const expiresAt = new Date(record.expiresAt);
   await showPrompt(ctx, login, { kind: 'succeeded', operatorId, expiresAt });
   await notify(ctx, operatorId, { kind: 'logged-in', account: record.account, expiresAt });
@@ -219,11 +219,7 @@ async function refusedEnding(
   const ended = endedLogin(login, next.outcome, now, { operatorId });
   const failure = { reason: next.reason, at: new Date(now).toISOString(), fatal: false };
   ctx.dispatch({ type: 'ended', login: ended, failure });
-  ctx.timers.clear('deadline');
-  await quietly(
-    ctx,
-    ctx.coordination.endPending(login.loginId, { kind: 'exchanging', relayId: ctx.relayId }),
-  );
+  await endOwnExchange(ctx, login.loginId);
   // The operator hears what became of their code, whoever reports the login's end.
   await notify(ctx, operatorId, { kind: 'code-rejected', attemptsLeft: 0, ended: next.why });
   if (!(await claimEnding(ctx, login.loginId))) return;

@@ -1,8 +1,8 @@
 import { atDeadline } from '../../domain/rules.js';
 import { errorFields } from '../../shared/log.js';
 import type { SharedLogin } from '../ports/coordination.js';
-import { CLAIM_TTL_MS, type LoginContext } from './context.js';
-import { reportEnding, STORE_RECHECK_MS, type EndingLogin } from './endings.js';
+import type { LoginContext } from './context.js';
+import { claimEndingReport, reportEnding, STORE_RECHECK_MS, type EndingLogin } from './endings.js';
 import { endedLogin } from './state.js';
 import { broadcastOnce, emit, showPrompt } from './tell.js';
 
@@ -78,7 +78,7 @@ async function report(
   // other relay from reporting the same ending.
   let reports: boolean;
   try {
-    const won = await ctx.coordination.claimInput(`deadline:${login.loginId}`, CLAIM_TTL_MS);
+    const won = await claimEndingReport(ctx, login.loginId);
     reports = how.endedHere !== undefined || won;
   } catch (error) {
     return lookAgainLater(ctx, login.loginId, error);

@@ -18,30 +18,46 @@ export const STORE_RECHECK_MS = 5_000;
 export type EndingLogin = LoginBase & { readonly attemptsUsed: number; readonly deadline: Date };
 
 /**
+ * Claims the report of login `loginId`'s ending: the first relay to claim it reports it (to the
+ * observers, and to the operators where the flow does).
+ */
+export function claimEndingReport(ctx: LoginContext, loginId: string): Promise<boolean> {
+  return ctx.coordination.claimInput(`deadline:${loginId}`, CLAIM_TTL_MS);
+}
+
+/**
  * Tells the observers (metrics, audit trail) that `login` ended, and every relay (also one started
  * later) whether the account now waits for a person. `claimed`: this relay already holds the
  * ending's report; otherwise it claims it in the background (so the token write that may follow is
  * not delayed), and a relay that followed the login, or wakes to its own answer after a pause,
  * does not report it again. If the store cannot be asked, this relay reports it: twice beats none.
- * `saveWaiting: false` leaves "waiting for a person" as it is (another login goes on).
+ * `waiting`: what "wait for a person" becomes (by default, whether it ended without a token);
+ * `undefined` leaves it as it is (another login goes on).
  */
 export function reportEnding(
   ctx: LoginContext,
   login: EndedLogin,
   claimed: boolean,
-  saveWaiting = true,
+  waiting: boolean | undefined = login.outcome !== 'succeeded',
 ): void {
   if (claimed) observe(ctx, 'loginEnded', login);
   else {
     ctx.track(
-      ctx.coordination
-        .claimInput(`deadline:${login.loginId}`, CLAIM_TTL_MS)
+      claimEndingReport(ctx, login.loginId)
         .catch(() => true)
         .then((mine) => mine && observe(ctx, 'loginEnded', login)),
     );
   }
-  if (saveWaiting)
-    ctx.track(quietly(ctx, ctx.coordination.saveWaitingForPerson(login.outcome !== 'succeeded')));
+  if (waiting !== undefined) ctx.track(quietly(ctx, ctx.coordination.saveWaitingForPerson(waiting)));
+}
+
+/**
+ * Ends this relay's exchange of `loginId` (its code has had the broker's answer): the deadline is
+ * no longer this relay's to watch, and the stored login goes (a failure is logged).
+ */
+export async function endOwnExchange(ctx: LoginContext, loginId: string): Promise<void> {
+  ctx.timers.clear('deadline');
+  await quietly(ctx, ctx.coordination.endPending(loginId, { kind: 'exchanging', relayId: ctx.relayId }));
 }
 
 /**
@@ -52,7 +68,7 @@ export function reportEnding(
 export async function claimEnding(ctx: LoginContext, loginId: string): Promise<boolean> {
   for (;;) {
     try {
-      const won = await ctx.coordination.claimInput(`deadline:${loginId}`, CLAIM_TTL_MS);
+      const won = await claimEndingReport(ctx, loginId);
       if (!won) ctx.logger.info({ loginId }, "another relay reported this login's end");
       return won;
     } catch (error) {
@@ -100,13 +116,7 @@ export async function failLogin(
     failure: { reason: kind, at: new Date(now).toISOString(), fatal },
     halt,
   });
-  if (operatorId !== undefined) {
-    ctx.timers.clear('deadline');
-    await quietly(
-      ctx,
-      ctx.coordination.endPending(login.loginId, { kind: 'exchanging', relayId: ctx.relayId }),
-    );
-  }
+  if (operatorId !== undefined) await endOwnExchange(ctx, login.loginId);
   // A halt stands whoever reports the ending.
   if (halt !== undefined) await quietly(ctx, ctx.coordination.saveHalt(halt));
   if (operatorId !== undefined && !(await claimEnding(ctx, login.loginId))) {

@@ -208,22 +208,20 @@ async function abandon(
 ): Promise<void> {
   const now = ctx.now();
   const ended = endedLogin({ ...base, attemptsUsed: 0 }, 'abandoned', now);
-  // That other login goes on, or the relay stops (a restart): nothing waits for a person because
-  // of this one.
+  // Nothing waits for a person because of this one when another login goes on (whose start set
+  // "wait for a person": left as it is), or when the relay stops: it held the lock, so no other
+  // login started, and a restart is no failure.
   const another = why === 'another-login';
-  const keepsWaiting = !another && why !== 'stopped';
+  const waiting = another ? undefined : why !== 'stopped';
   ctx.dispatch({
     type: 'ended',
     login: ended,
     failure: { reason: `abandoned: ${why}`, at: new Date(now).toISOString(), fatal: false },
-    ...(keepsWaiting ? {} : { waitingForOperator: !another && ctx.view().waitingForOperator }),
+    waitingForOperator: waiting === true,
   });
   const level = why === 'stopped' ? 'warn' : 'error';
   ctx.logger[level]({ loginId: base.loginId, why }, 'login abandoned: it could not be recorded');
-  reportEnding(ctx, ended, false, keepsWaiting);
-  // Stopped while it held the lock, so no other login started: this one's start set "wait for a
-  // person" (see requestLogin), and a restart is no failure: the account does not wait.
-  if (why === 'stopped') ctx.track(quietly(ctx, ctx.coordination.saveWaitingForPerson(false)));
+  reportEnding(ctx, ended, false, waiting);
   await emit(ctx, { type: 'login.failed', reason: 'abandoned' });
   await broadcast(ctx, { kind: 'login-abandoned', account: ctx.settings.account, why });
   if (another) {
