@@ -341,7 +341,7 @@ describe('RedisCoordination', () => {
       expect(log.text()).not.toContain(login.interim.reveal());
     });
 
-    it('refuses promptedAt, codeKey and triedCodes out of shape, and dates not written by toISOString', async () => {
+    it('refuses promptedAt, codeKey, triedCodes, fingerprint and phase out of shape, and dates not written by toISOString', async () => {
       const login = sharedLogin();
       await savePendingAs(coordination, login);
       const stored = JSON.parse((await plain.get(keys.pending))!) as Record<string, unknown>;
@@ -357,6 +357,12 @@ describe('RedisCoordination', () => {
         [{ ...stored, triedCodes: '[1]' }, 'bad triedCodes'],
         [{ ...stored, triedCodes: '["not a digest"]' }, 'bad triedCodes'],
         [{ ...stored, triedCodes: 'not json' }, 'bad triedCodes'],
+        [{ ...stored, fingerprint: '' }, 'bad fingerprint'],
+        [{ ...stored, fingerprint: 42 }, 'bad fingerprint'],
+        [
+          { ...stored, phase: { kind: 'exchanging', relayId: 'r', operatorId: 'o', inputId: 7 } },
+          'bad phase',
+        ],
       ];
       for (const [value] of broken) {
         await plain.set(keys.pending, JSON.stringify(value), { PX: 60_000 });
