@@ -42,6 +42,11 @@ export interface PromptView {
   /** Until when the code is accepted. */
   readonly deadline: Date;
   readonly state: PromptState;
+  /**
+   * Who gets the prompt: the account's operators (`ACCOUNT_<NAME>_DISCORD_OPERATOR_IDS`), set by
+   * the operator hub. Every operator of the channel when absent.
+   */
+  readonly operatorIds?: readonly string[];
 }
 
 /** A message to one operator (or all), outside the prompt itself. */
@@ -163,9 +168,39 @@ export type OperatorNotice =
        * "Try anyway" it offers names this halt, and lifts no other.
        */
       readonly haltAt?: number;
+      /**
+       * The account the answer is about, set by the operator hub when it serves several: its "Try
+       * anyway" names it, so the press goes to that account's login.
+       */
+      readonly account?: string;
     }
   /** The answer to `/cancel`: whether a pending login was dropped. */
-  | { readonly kind: 'cancel-request'; readonly cancelled: boolean };
+  | { readonly kind: 'cancel-request'; readonly cancelled: boolean }
+  /**
+   * Several accounts: the relay asks which one an input is for, one button per account. `code`: a
+   * plain reply with a code while several of the operator's accounts wait for one (`inputId`: the
+   * operator's message; the code itself stays in the relays' memory, never in a message or a key).
+   * `command`: `/login` or `/cancel` without `account:` by an operator of several accounts.
+   */
+  | {
+      readonly kind: 'choose-account';
+      readonly question:
+        | { readonly kind: 'code'; readonly inputId: string }
+        | { readonly kind: 'command'; readonly command: 'login' | 'cancel' };
+      readonly accounts: readonly string[];
+    }
+  /** The answer to an `account-chosen` press: the code went to `account`'s login. */
+  | { readonly kind: 'code-routed'; readonly account: string }
+  /**
+   * The answer to an `account-chosen` press that cannot be acted on: `answered` (the question was
+   * already answered, by this or another press) or `code-gone` (this relay no longer holds the code:
+   * it restarted, or the question is older than a login's time for a code). Nothing was sent.
+   */
+  | { readonly kind: 'choice-over'; readonly why: 'answered' | 'code-gone' }
+  /** A command named an account the operator does not serve (or that does not exist here). */
+  | { readonly kind: 'unknown-account'; readonly account: string; readonly accounts: readonly string[] }
+  /** The answer to `/status` without `account:` by an operator of several accounts: one view each. */
+  | { readonly kind: 'statuses'; readonly statuses: readonly StatusView[] };
 
 /** What `/status` shows. No secret: the token's generation and expiry only. */
 export interface StatusView {
@@ -216,6 +251,13 @@ export type OperatorInput =
         /** The prompt's login when the code came through its modal; absent for a plain DM reply. */
         readonly loginId?: string;
         /**
+         * The account the input names: the modal of a prompt that names its account, or `otp-relay
+         * code --account`. The operator hub routes by it; absent when the channel cannot tell.
+         */
+        readonly account?: string;
+        /** The message a DM reply answers (Discord's reply): the hub routes a reply to a prompt by it. */
+        readonly replyTo?: string;
+        /**
          * When the operator wrote it (Discord: the message's or interaction's timestamp; terminal:
          * when the line was read). A plain reply written before the current login's prompt went out
          * belongs to an earlier login and is never sent to the broker.
@@ -223,16 +265,40 @@ export type OperatorInput =
         readonly sentAt: Date;
       }
     /** A DM that is not clearly one code: the core answers with the `help` notice, never the broker. */
-    | { readonly kind: 'unclear'; readonly operatorId: string }
+    | { readonly kind: 'unclear'; readonly operatorId: string; readonly replyTo?: string }
     /**
      * A DM that came while this relay's channel stops taking input (a shutdown): not read. The core
      * answers "restarting, send it again" unless another relay took the same DM meanwhile.
      */
     | { readonly kind: 'during-shutdown'; readonly operatorId: string }
     /** "Send a new code". */
-    | { readonly kind: 'resend'; readonly operatorId: string; readonly loginId: string }
+    | {
+        readonly kind: 'resend';
+        readonly operatorId: string;
+        readonly loginId: string;
+        /** The prompt's account, when its button names one (prompts sent before several accounts do not). */
+        readonly account?: string;
+      }
     /** "Cancel". */
-    | { readonly kind: 'cancel'; readonly operatorId: string; readonly loginId: string }
+    | {
+        readonly kind: 'cancel';
+        readonly operatorId: string;
+        readonly loginId: string;
+        /** The prompt's account, as with `resend`. */
+        readonly account?: string;
+      }
+    /**
+     * The operator pressed one account's button of a `choose-account` question about a code:
+     * `codeInputId` is the message that held the code. Acknowledged by the channel; `respond`
+     * replaces the question (buttons included) with the answer, exactly once.
+     */
+    | {
+        readonly kind: 'account-chosen';
+        readonly operatorId: string;
+        readonly account: string;
+        readonly codeInputId: string;
+        readonly respond: (notice: OperatorNotice) => Promise<void>;
+      }
     /**
      * A command (`/status`, `/login`, `/cancel`). The core answers through `respond` exactly once;
      * the channel has already acknowledged the command to Discord.
@@ -252,6 +318,11 @@ export type OperatorInput =
          * an older button, or one naming none, is answered `halt-confirm` again for the current halt.
          */
         readonly forHalt?: number;
+        /**
+         * The account the command is for (`account:` option, a "which account?" button, or the
+         * account a "Try anyway" names). Without it the hub decides: see docs/contract.md.
+         */
+        readonly account?: string;
         readonly respond: (notice: OperatorNotice) => Promise<void>;
       }
   ) & { readonly inputId: string };
