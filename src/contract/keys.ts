@@ -6,6 +6,12 @@ export interface RelayKeysOptions {
   prefix: string;
   /** `RELAY_ACCOUNT`, e.g. `default`. */
   account: string;
+  /**
+   * Whether operator inputs are claimed under one key for every account (`P:inputs`): a relay that
+   * serves several accounts (`RELAY_ACCOUNTS`) must, or two accounts could each take one message.
+   * One account keeps its own `P:inputs:A`, so that its replicas upgrade without a change.
+   */
+  sharedInputs?: boolean;
 }
 
 /** The Redis key and channel names of one account under one prefix (docs/contract.md#redis-what-bots-read). */
@@ -22,7 +28,7 @@ export function relayKeys(options: RelayKeysOptions): RelayKeys {
     halt: `${prefix}:halt:${account}`,
     waiting: `${prefix}:waiting:${account}`,
     logins: `${prefix}:logins:${account}`,
-    inputs: `${prefix}:inputs:${account}`,
+    inputs: options.sharedInputs === true ? `${prefix}:inputs` : `${prefix}:inputs:${account}`,
   };
 }
 

@@ -242,6 +242,11 @@ export class Relay {
       if (this.#claims.firstDelivery(input.inputId)) await enterCode(this.#login, input);
       return;
     }
+    if (input.kind === 'account-chosen') {
+      // The operator hub's own (which account a code is for): it never hands one to a login.
+      this.#log.warn({ operatorId: input.operatorId }, 'ignored an account choice: the hub answers those');
+      return;
+    }
     if (input.kind !== 'command' && !(await this.#claims.claim(input))) return;
     switch (input.kind) {
       case 'unclear':

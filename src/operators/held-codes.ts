@@ -1,0 +1,61 @@
+import type { OperatorInput } from '../relay/ports/operators.js';
+
+/** A plain reply with a code, while the operator is asked which account it is for. */
+export type HeldCode = Extract<OperatorInput, { kind: 'code' }>;
+
+/** Options of {@link HeldCodes}. */
+export interface HeldCodesOptions {
+  /** How long a code waits for its account's button: the longest `CODE_TIMEOUT` of the accounts. */
+  readonly keepMs: number;
+  /** How many codes are held at most; the oldest goes first (a flood cannot grow memory). */
+  readonly max: number;
+  readonly now: () => number;
+}
+
+/**
+ * The codes whose account the operator is asked for, by the ID of the message that held each.
+ * Memory only, on purpose: every relay received the same DM, so each holds the code and any of
+ * them can act on the button press, while the code is never written to Redis or into a message.
+ * A relay that started after the DM does not hold it, and says so (`choice-over`, `code-gone`).
+ */
+export class HeldCodes {
+  readonly #o: HeldCodesOptions;
+  readonly #codes = new Map<string, { readonly input: HeldCode; readonly untilMs: number }>();
+
+  public constructor(options: HeldCodesOptions) {
+    this.#o = options;
+  }
+
+  /** Holds `input` until its account is chosen or `keepMs` passed. */
+  public hold(input: HeldCode): void {
+    const now = this.#o.now();
+    this.#forget(now);
+    this.#codes.delete(input.inputId);
+    this.#codes.set(input.inputId, { input, untilMs: now + this.#o.keepMs });
+    for (const oldest of this.#codes.keys()) {
+      if (this.#codes.size <= this.#o.max) break;
+      this.#codes.delete(oldest);
+    }
+  }
+
+  /** The code held for message `inputId`, taken out (a code is routed once); `undefined` if none. */
+  public take(inputId: string): HeldCode | undefined {
+    this.#forget(this.#o.now());
+    const held = this.#codes.get(inputId);
+    this.#codes.delete(inputId);
+    return held?.input;
+  }
+
+  /** How many codes are held (for tests and the log). */
+  public get size(): number {
+    return this.#codes.size;
+  }
+
+  /** Forgets what is due: insertion order is expiry order, as `keepMs` is one for all. */
+  #forget(now: number): void {
+    for (const [inputId, { untilMs }] of this.#codes) {
+      if (untilMs > now) break;
+      this.#codes.delete(inputId);
+    }
+  }
+}
