@@ -1,30 +1,19 @@
 import { returnStartMemory } from './shared/heap.js';
-import { combineObservers } from './audit/combine.js';
-import { RedisAuditTrail } from './audit/redis-audit-trail.js';
-import type { AuditEntry } from './audit/types.js';
+import { AccountRelay, accountStores, type AccountStores } from './account.js';
 import type { Readable, Writable } from 'node:stream';
 import type { Config } from './config/index.js';
 import { readiness } from './http/readiness.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import { errorFields, type Logger } from './shared/log.js';
-import { createRelayMetrics } from './metrics/relay-metrics.js';
+import { createRelayMetrics, type RelayMetrics } from './metrics/relay-metrics.js';
 import type { DiscordChannelError } from './operators/discord-channel.js';
 import { startOutside } from './outside.js';
-import type { StatusView } from './relay/ports/operators.js';
-import { KeepAlive } from './relay/keep-alive.js';
-import { Relay } from './relay/relay.js';
-import { cronPlannedLogins } from './relay/schedule.js';
-import { cliChannels, relayKeys } from './contract/keys.js';
+import { cliChannels } from './contract/keys.js';
 import { CliInbox } from './operators/cli-inbox.js';
-import { CombinedOperatorChannel } from './operators/combined-channel.js';
+import { CombinedOperatorChannel, SideChannels } from './operators/combined-channel.js';
+import { OperatorHub } from './operators/hub.js';
+import { CLAIM_TTL_MS } from './relay/login/context.js';
 import { connectRedis, redisConnectionState } from './redis/connect.js';
-import { RedisCoordination } from './store/redis-coordination.js';
-import { watchTokenEvents, type TokenEventWatch } from './store/redis-event-watch.js';
-import { RedisEventPublisher, RedisRequestSubscriber } from './store/redis-events.js';
-import { RedisTokenStore } from './store/redis-token-store.js';
-
-/** How many recent logins `/status` lists. */
-const RECENT_LOGINS_IN_STATUS = 5;
 
 /** The longest one broker call may take (the ETNA client's `requestTimeoutMs`): step 2 included. */
 const BROKER_REQUEST_TIMEOUT_MS = 15_000;
@@ -41,17 +30,6 @@ const SHUTDOWN_MARGIN_MS = 10_000;
  */
 export function shutdownDeadlineMs(): number {
   return BROKER_REQUEST_TIMEOUT_MS + SHUTDOWN_MARGIN_MS;
-}
-
-/** An audit entry as `/status` lists it. */
-function toRecentLogin(entry: AuditEntry): StatusView['recentLogins'][number] {
-  return {
-    reason: entry.trigger,
-    outcome: entry.outcome,
-    ...(entry.operator === undefined ? {} : { operatorId: entry.operator }),
-    attempts: entry.attempts,
-    endedAt: new Date(entry.endedAt),
-  };
 }
 
 /** A running relay, as the composition root holds it. */
@@ -86,151 +64,113 @@ export interface StartRelayOptions {
 }
 
 /**
- * The one account this build serves. The configuration reads several (`RELAY_ACCOUNTS`), but the
- * composition for them (one Discord connection, inputs routed to each account's login: issue 19)
- * is not written yet, so more than one stops the start here, before anything connects. This is
- * the place that composition replaces.
- */
-function theOnlyAccount(config: Config): Config['accounts'][0] {
-  if (config.accounts.length > 1) {
-    throw new Error(
-      `several accounts: not supported by this build yet (RELAY_ACCOUNTS lists ${config.accounts.map((a) => a.name).join(', ')}); run one relay per account, each with its own Discord bot, until it is`,
-    );
-  }
-  return config.accounts[0];
-}
-
-/**
- * Wires the real adapters (Redis, the ETNA client, Discord; or, with `SANDBOX=true`, the sandbox
- * broker and the terminal: src/outside.ts) to the relay core and starts it. The only place, with
- * src/outside.ts, that knows every concrete class.
+ * Wires the real adapters (Redis, the ETNA clients, Discord; or, with `SANDBOX=true`, the sandbox
+ * brokers and the terminal: src/outside.ts) to one relay core per account (src/account.ts) and
+ * starts them. One Redis connection, one Discord connection and one HTTP server serve every account;
+ * the operator hub routes each operator input to its account's login. The only place, with
+ * src/outside.ts and src/account.ts, that knows every concrete class.
  */
 export async function startRelay(
   config: Config,
   logger: Logger,
   options: StartRelayOptions = {},
 ): Promise<RunningRelay> {
-  const account = theOnlyAccount(config);
-  const keys = relayKeys({ prefix: config.keyPrefix, account: account.name });
+  const several = config.accounts.length > 1;
   const redis = await connectRedis({
     url: config.redisUrl,
     sentinel: config.redisSentinel,
     logger,
-    name: `otp-relay:${account.name}`,
+    name: several ? 'otp-relay' : `otp-relay:${config.accounts[0].name}`,
   });
-  const store = new RedisTokenStore({
-    client: redis,
-    keys,
-    account: account.name,
-    logger,
-    announceUpdates: true,
-  });
-  const coordination = new RedisCoordination({ client: redis, keys, logger });
-  const metrics = createRelayMetrics({
-    account: account.name,
-    operatorIds: account.operatorIds,
-  });
-  const audit = new RedisAuditTrail({ client: redis, keys, logger });
+  const stores = new Map<string, AccountStores>(
+    config.accounts.map((account) => [
+      account.name,
+      accountStores({ account, keyPrefix: config.keyPrefix, sharedInputs: several, redis, logger }),
+    ]),
+  );
+  const metrics = new Map<string, RelayMetrics>(
+    config.accounts.map((account) => [
+      account.name,
+      createRelayMetrics({ account: account.name, operatorIds: account.operatorIds }),
+    ]),
+  );
   const outside = await startOutside(config, {
     logger,
     requestTimeoutMs: BROKER_REQUEST_TIMEOUT_MS,
     onFatal: (error) => options.onFatal?.(error),
-    onDmFailure: (failure) => metrics.countDmFailure(failure),
-    store,
-    coordination,
-    tokenKey: keys.token,
+    // A DM failure is the operator's, not an account's: counted once, under the first account.
+    onDmFailure: (failure) => metrics.get(config.accounts[0].name)?.countDmFailure(failure),
+    stores: new Map(
+      [...stores].map(([name, s]) => [
+        name,
+        { store: s.store, coordination: s.coordination, tokenKey: s.keys.token },
+      ]),
+    ),
     terminal: options.terminal,
   }).catch(async (error: unknown) => {
     await redis.close();
     throw error;
   });
-  const { etna } = outside;
-  // The operators' channel, and `otp-relay code` beside it: the way in when Discord is down.
+  // The operators' channel, and `otp-relay code` beside it (one inbox per account): the way in when
+  // Discord is down. The hub takes every input once and hands it to its account's login.
   const operators = new CombinedOperatorChannel(
     outside.operators,
-    new CliInbox({
-      client: redis,
-      channels: cliChannels({ prefix: config.keyPrefix, account: account.name }),
-      codeDigits: account.codeDigits,
-      logger,
-    }),
+    new SideChannels(
+      config.accounts.map(
+        (account) =>
+          new CliInbox({
+            client: redis,
+            channels: cliChannels({ prefix: config.keyPrefix, account: account.name }),
+            codeDigits: account.codeDigits,
+            logger: stores.get(account.name)!.logger,
+          }),
+      ),
+    ),
   );
-  const broker = metrics.instrumentBroker(etna);
-  const planned =
-    account.loginSchedule === undefined
-      ? undefined
-      : cronPlannedLogins(account.loginSchedule, account.loginScheduleTz);
-  const relay: Relay = new Relay({
-    account: account.name,
-    codeTimeoutMs: account.codeTimeoutMs,
-    tokenLifetimeMs: account.tokenLifetimeMs,
-    maxCodeAttempts: account.maxCodeAttempts,
-    maxLoginsPerHour: account.maxLoginsPerHour,
-    broker,
-    operators,
-    store,
-    events: new RedisEventPublisher({ client: redis, keys }),
-    coordination,
+  const hub = new OperatorHub({
+    channel: operators,
+    accounts: config.accounts.map((account) => ({
+      name: account.name,
+      operatorIds: account.operatorIds,
+      codeDigits: account.codeDigits,
+    })),
+    // With several accounts every account's `inputs` key is the one `P:inputs`: any account's claims it.
+    claimInput: (inputId, ttlMs) =>
+      stores.get(config.accounts[0].name)!.coordination.claimInput(inputId, ttlMs),
     logger,
-    brokerCallTimeoutMs: BROKER_REQUEST_TIMEOUT_MS,
-    // Kept only as a keyed hash with a halt: /login then tells whether they changed since.
-    credentials: outside.credentials,
-    // With the credentials, what replicas must agree on to share a login.
-    configParts: [
-      `broker=${account.etna?.apiUrl.href ?? 'sandbox'}`,
-      `codeDigits=${account.codeDigits.minDigits}-${account.codeDigits.maxDigits}`,
-    ],
-    observer: combineObservers(metrics.observer, audit.observer),
-    statusExtras: async () => ({
-      nextLogin: keepAlive.nextLogin(),
-      recentLogins: (await audit.recent(RECENT_LOGINS_IN_STATUS)).map(toRecentLogin),
-    }),
+    holdCodesMs: Math.max(...config.accounts.map((account) => account.codeTimeoutMs)),
+    claimTtlMs: CLAIM_TTL_MS,
   });
-  relay.tokens.onChange((token) => metrics.setToken(token));
-  metrics.setConnectionProbes({
-    // Not `isReady` alone: it stays true while a stalled Redis holds the connection.
-    redisConnected: () => redisConnectionState(redis) === 'connected',
-    discordConnected: () => operators.isConnected(),
-  });
-  // Built after the relay, whose `/status` answer reads it only once running.
-  const keepAlive: KeepAlive = new KeepAlive({
-    tokens: relay.tokens,
-    logins: relay,
-    operators,
-    account: account.name,
-    renewBeforeMs: account.renewBeforeMs,
-    validateEveryMs: account.validateEveryMs,
-    planned,
-    logger,
-  });
-  metrics.setStateProbes({
-    snapshot: () => relay.snapshot(),
-    nextLoginAt: () => keepAlive.nextLogin()?.at,
-  });
-  const requests = new RedisRequestSubscriber({
-    client: redis,
-    keys,
-    logger,
-    onRequest: (request) => {
-      metrics.countBotRequest(request);
-      return keepAlive.handleBotRequest(request);
-    },
-  });
+  const accounts = config.accounts.map(
+    (account) =>
+      new AccountRelay({
+        account,
+        stores: stores.get(account.name)!,
+        redis,
+        broker: outside.brokers.get(account.name)!,
+        operators: hub.channelFor(account.name),
+        metrics: metrics.get(account.name)!,
+        brokerCallTimeoutMs: BROKER_REQUEST_TIMEOUT_MS,
+        logger,
+      }),
+  );
+  for (const m of metrics.values()) {
+    m.setConnectionProbes({
+      // Not `isReady` alone: it stays true while a stalled Redis holds the connection.
+      redisConnected: () => redisConnectionState(redis) === 'connected',
+      discordConnected: () => operators.isConnected(),
+    });
+  }
 
   let http: HttpServer | undefined;
-  // A relay learns of tokens other relays publish; after a Redis outage it writes back a token
-  // Redis lost (a Redis restarted empty).
-  let watch: TokenEventWatch | undefined;
   let connectedOnce = false;
   const onRedisReady = (): void => {
     if (!connectedOnce) {
       connectedOnce = true;
       return;
     }
-    logger.info('redis reconnected; checking the published token');
-    relay.tokens
-      .restoreIfLost()
-      .catch((error: unknown) => logger.error({ err: errorFields(error) }, 'token not restored'));
+    logger.info('redis reconnected; checking the published tokens');
+    for (const account of accounts) account.restoreIfLost();
   };
   redis.on('ready', onRedisReady);
   if (redis.isReady) connectedOnce = true;
@@ -249,34 +189,34 @@ export async function startRelay(
   };
   const stop = async (): Promise<void> => {
     redis.off('ready', onRedisReady);
-    keepAlive.stop();
     // Inputs first: an answer taken after the relay stopped would be dropped, and a modal the
     // operator saw close must not be. What was already taken is delivered before this resolves.
     await Promise.all([
       step('operator input', () => operators.stopInputs()),
-      step('bot requests', () => requests.close()),
-      step('token events', async () => watch?.close()),
+      ...accounts.map((account) => step(`bot requests (${account.name})`, () => account.stopInputs())),
     ]);
-    await step('relay', () => relay.stop());
+    await Promise.all(accounts.map((account) => step(`relay (${account.name})`, () => account.relay.stop())));
     await Promise.all([
       step('discord', () => operators.stop()),
       step('http', async () => http?.close()),
       step('broker', () => outside.close()),
-      step('audit', () => audit.flush()),
+      ...[...stores].map(([name, s]) => step(`audit (${name})`, () => s.audit.flush())),
     ]);
     if (redis.isOpen) await step('redis', () => redis.close());
   };
   const unfinished = (): Record<string, unknown> => ({
     steps: [...stopping],
-    relay: relay.unfinished(),
+    relay: several
+      ? Object.fromEntries(accounts.map((account) => [account.name, account.relay.unfinished()]))
+      : accounts[0]!.relay.unfinished(),
   });
 
-  // The published token's check (a Redis read and the broker's round trip) decides nothing yet:
-  // it runs beside the Discord gateway's round trips, and the relay's start takes its answer.
-  const published = relay.checkPublishedToken();
-  published.catch(() => undefined); // awaited by relay.start(); not awaited if the start fails first
+  // The published tokens' checks (a Redis read and the broker's round trip each) decide nothing yet:
+  // they run beside the Discord gateway's round trips, and each relay's start takes its answer.
+  const published = accounts.map((account) => account.relay.checkPublishedToken());
+  for (const check of published) check.catch(() => undefined); // awaited by start; not if it fails first
   try {
-    // The health server, the Discord gateway and the token-event watch need nothing of one another:
+    // The health server, the Discord gateway and the token-event watches need nothing of one another:
     // they are set up side by side (the gateway's round trips are most of it). Each is kept as it
     // comes, and all have settled before a failure is thrown, so that `stop` closes whichever did.
     const settled = await Promise.allSettled([
@@ -290,38 +230,33 @@ export async function startRelay(
             redisState: redisConnectionState(redis),
             discordConnected: operators.isConnected(),
             discordState: operators.connectionState(),
-            relay: relay.snapshot(),
+            relay: accounts[0]!.snapshot(),
             unreachableOperators: operators.unreachableOperators(),
             now: Date.now(),
           }),
-        metrics: () => metrics.render(),
+        metrics: () => metrics.get(config.accounts[0].name)!.render(),
       }).then((server) => (http = server)),
-      operators.start((input) => relay.handleInput(input)),
-      watchTokenEvents({
-        client: redis,
-        keys,
-        logger,
-        onTokenEvent: () => {
-          relay.tokens
-            .refresh()
-            .catch((error: unknown) => logger.warn({ err: errorFields(error) }, 'token not refreshed'));
-        },
-      }).then((opened) => (watch = opened)),
+      hub.start(new Map(accounts.map((account) => [account.name, account.login()]))),
+      ...accounts.map((account) => account.listen()),
     ]);
     const failed = settled.find((outcome) => outcome.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
     if (http === undefined) throw new Error('the health server did not start'); // it did: nothing failed
     // Only once Discord is up: a bot's request may start a login, whose prompt goes out there. The
-    // relay starts last, for the same reason (it may start a login), with both listeners on.
-    await requests.start();
-    await relay.start(published);
-    keepAlive.start();
+    // relays start last, for the same reason (each may start a login), with every listener on. Each
+    // account starts on its own: one whose broker is slow does not hold the others back.
+    await Promise.all(accounts.map((account, i) => account.start(published[i]!)));
   } catch (error) {
     await stop();
     throw error;
   }
   logger.info(
-    { account: account.name, operators: config.sandbox ? 'terminal' : account.operatorIds.length },
+    {
+      ...(several
+        ? { accounts: config.accounts.map((account) => account.name) }
+        : { account: config.accounts[0].name }),
+      operators: config.sandbox ? 'terminal' : new Set(config.accounts.flatMap((a) => a.operatorIds)).size,
+    },
     'relay started',
   );
   // The start's memory goes back within seconds, not whenever V8's memory reducer gets to it.

@@ -97,9 +97,7 @@ async function demo(): Promise<void> {
     input: process.stdin,
     output: out,
     codeDigits,
-    account,
-    maxCodeAttempts: MAX_CODE_ATTEMPTS,
-    coordination,
+    accounts: [{ name: account, maxCodeAttempts: MAX_CODE_ATTEMPTS, coordination }],
   });
   const relay = new Relay({
     account,

@@ -29,9 +29,10 @@ const CREDENTIALS = { appKey: 'sandbox-app-key', username: 'sandbox', password: 
  */
 export const SANDBOX_WRONG_CODE_BURNS_INTERIM = false;
 
-/** The line that stands for the SMS to the account's phone. */
-export function sandboxSms(code: string): string {
-  return `[sandbox SMS to the account's phone] Your ETNA verification code: ${code}`;
+/** The line that stands for the SMS to the account's phone (named when the relay serves several). */
+export function sandboxSms(code: string, account?: string): string {
+  const phone = account === undefined ? "the account's phone" : `account ${account}'s phone`;
+  return `[sandbox SMS to ${phone}] Your ETNA verification code: ${code}`;
 }
 
 /** A running sandbox broker and the ETNA client logged in to it. */
@@ -55,6 +56,8 @@ export interface SandboxBrokerOptions {
   readonly codeLength?: number;
   /** The ETNA client's time-out per call. */
   readonly requestTimeoutMs?: number;
+  /** The account whose phone the SMS goes to, named in its line (several accounts). */
+  readonly account?: string;
 }
 
 /** Starts the sandbox broker on a free port of 127.0.0.1, and the ETNA client for it. */
@@ -63,7 +66,7 @@ export async function startSandboxBroker(options: SandboxBrokerOptions): Promise
     ...CREDENTIALS,
     ...(options.codeLength === undefined ? {} : { codeLength: options.codeLength }),
     wrongCodeBurnsInterim: SANDBOX_WRONG_CODE_BURNS_INTERIM,
-    onCodeSent: (code) => options.output.write(`\n${sandboxSms(code)}\n`),
+    onCodeSent: (code) => options.output.write(`\n${sandboxSms(code, options.account)}\n`),
   });
   const credentials = {
     appKey: new Secret(CREDENTIALS.appKey),
@@ -114,15 +117,20 @@ const EARLIER_SANDBOX =
   'Its SMS came from the sandbox broker of the run that started it, which stopped with that run: ' +
   'this sandbox cannot check that code. Type "new" for a new SMS, or "cancel".';
 
+/** One account of the terminal: where a login an earlier run left waiting is found. */
+export interface SandboxOperatorsAccount {
+  readonly name: string;
+  readonly maxCodeAttempts: number;
+  readonly coordination: Pick<LoginCoordination, 'loadPending'>;
+}
+
 /** Options of {@link sandboxOperators}. */
 export interface SandboxOperatorsOptions {
   readonly input: Readable;
   readonly output: Writable;
   readonly codeDigits: CodeDigits;
-  readonly account: string;
-  readonly maxCodeAttempts: number;
-  /** Where a login an earlier run left waiting is found. */
-  readonly coordination: Pick<LoginCoordination, 'loadPending'>;
+  /** Every account the terminal serves, in order. */
+  readonly accounts: readonly SandboxOperatorsAccount[];
 }
 
 /**
@@ -131,15 +139,19 @@ export interface SandboxOperatorsOptions {
  * code with.
  */
 export function sandboxOperators(options: SandboxOperatorsOptions): TerminalOperatorChannel {
-  const { account, maxCodeAttempts, coordination } = options;
   return new TerminalOperatorChannel({
     input: options.input,
     output: options.output,
     codeDigits: options.codeDigits,
+    // The first account's that waits (the terminal announces one; `status` shows every account).
     waitingLogin: async () => {
-      const pending = await coordination.loadPending();
-      if (pending === undefined) return undefined;
-      return { view: promptViewOf(pending, account, maxCodeAttempts), note: EARLIER_SANDBOX };
+      for (const { name, maxCodeAttempts, coordination } of options.accounts) {
+        const pending = await coordination.loadPending();
+        if (pending !== undefined) {
+          return { view: promptViewOf(pending, name, maxCodeAttempts), note: EARLIER_SANDBOX };
+        }
+      }
+      return undefined;
     },
   });
 }

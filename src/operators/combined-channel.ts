@@ -27,6 +27,46 @@ export interface SideChannel {
 }
 
 /**
+ * Several side channels as one: one `otp-relay code` inbox per account (`P:cli:<account>`). A
+ * notice for a command-line operator goes to every inbox, and the one that took that run's input
+ * tells it.
+ */
+export class SideChannels implements SideChannel {
+  readonly #sides: readonly SideChannel[];
+
+  public constructor(sides: readonly SideChannel[]) {
+    this.#sides = sides;
+  }
+
+  public async start(onInput: OperatorInputHandler): Promise<void> {
+    await settleAll(this.#sides.map((side) => side.start(onInput)));
+  }
+
+  public owns(operatorId: string): boolean {
+    return this.#sides.some((side) => side.owns(operatorId));
+  }
+
+  public async notify(operatorId: string, notice: OperatorNotice): Promise<void> {
+    // Each inbox tells only the command-line runs it took the input of; the others drop it.
+    await Promise.all(
+      this.#sides.filter((side) => side.owns(operatorId)).map((side) => side.notify(operatorId, notice)),
+    );
+  }
+
+  public async promptShown(view: PromptView): Promise<void> {
+    await Promise.all(this.#sides.map((side) => side.promptShown(view)));
+  }
+
+  public async stopInputs(): Promise<void> {
+    await settleAll(this.#sides.map((side) => side.stopInputs()));
+  }
+
+  public async stop(): Promise<void> {
+    await settleAll(this.#sides.map((side) => side.stop()));
+  }
+}
+
+/**
  * One operator channel over two: the operators' own (Discord, the terminal) and the command line
  * (`otp-relay code`). Inputs come from both; a notice goes to the side whose operator it names;
  * prompts, broadcasts, readiness and reachability are the main channel's (the command line has no
@@ -84,6 +124,11 @@ export class CombinedOperatorChannel<State> implements OperatorChannel {
 
 /** Waits for both, then throws the first failure if there was one. */
 async function settleBoth(first: Promise<void>, second: Promise<void>): Promise<void> {
-  const failed = (await Promise.allSettled([first, second])).find((result) => result.status === 'rejected');
+  await settleAll([first, second]);
+}
+
+/** Waits for all, then throws the first failure if there was one. */
+async function settleAll(work: readonly Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((result) => result.status === 'rejected');
   if (failed !== undefined) throw failed.reason;
 }

@@ -81,9 +81,7 @@ describe('the sandbox of the demo and of SANDBOX=true: a wrong code leaves the l
       input: t.input,
       output: t.output,
       codeDigits: DEFAULT_CODE_DIGITS,
-      account: 'default',
-      maxCodeAttempts: 3,
-      coordination: new MemoryCoordination(),
+      accounts: [{ name: 'default', maxCodeAttempts: 3, coordination: new MemoryCoordination() }],
     });
     await startRelay(sandbox.broker, operators);
     await until(() => t.written().includes('type the code'), 'the prompt');
