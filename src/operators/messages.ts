@@ -1,3 +1,4 @@
+import { renderAccountNotice } from './account-texts.js';
 import type { DeliveryContext } from './delivery.js';
 import {
   ERROR_ADVICE,
@@ -20,6 +21,7 @@ import {
 import type { OperatorNotice, PromptState, PromptView } from '../relay/ports/operators.js';
 
 export type { DeliveryContext } from './delivery.js';
+export { accountChoices, MAX_ACCOUNT_CHOICES } from './account-texts.js';
 export type { OperatorNames } from './labels.js';
 export {
   ACTION_LABELS,
@@ -223,6 +225,12 @@ export function renderNotice(
       return notice.cancelled
         ? `The login that was waiting for a code is cancelled. To start a new one, ${f.useCommand('login')}.`
         : 'No login is waiting for a code, so there was nothing to cancel.';
+    case 'choose-account':
+    case 'code-routed':
+    case 'choice-over':
+    case 'unknown-account':
+    case 'statuses':
+      return renderAccountNotice(notice, f);
   }
 }
 
@@ -270,11 +278,19 @@ const ABANDONED_TEXT = {
   (f: Formatter) => string
 >;
 
-/** The answer to `/login`. */
+/**
+ * The answer to `/login`; with several accounts, it starts with the account it is about (the hub
+ * sets `account`), so that an answer among several is not read as another account's.
+ */
 function renderLoginRequest(
   notice: Extract<OperatorNotice, { kind: 'login-request' }>,
   f: Formatter,
 ): string {
+  const text = loginRequestText(notice, f);
+  return notice.account === undefined ? text : `${f.bold(`Account ${f.literal(notice.account)}`)}: ${text}`;
+}
+
+function loginRequestText(notice: Extract<OperatorNotice, { kind: 'login-request' }>, f: Formatter): string {
   switch (notice.result) {
     case 'started':
       return 'Login started: a code is being sent by SMS, and its prompt follows here.';

@@ -71,6 +71,43 @@ export function renderStatus(
   return lines.join('\n');
 }
 
+/**
+ * The answer to `/status` for several accounts: one line per account, its name first, then its
+ * token's generation and expiry, its login's state in a few words, and its halt. The details of one
+ * account (deadline, next login, failures, SMS count) are its own `/status`, which the last line
+ * names. Short enough that 20 accounts of usual names fit in one Discord message.
+ */
+export function renderStatuses(statuses: readonly StatusView[], f: Formatter): string {
+  if (statuses.length === 0) return 'You are an operator of no account here: there is nothing to show.';
+  const title = statuses.length === 1 ? 'Status of 1 account' : `Status of ${statuses.length} accounts`;
+  return [
+    f.bold(title),
+    ...statuses.map((status) => compactStatus(status, f)),
+    `For one account's details, ${f.useCommand('status', '<account>')}.`,
+  ].join('\n');
+}
+
+/** `**`live`**: token 42 (expiry in 20 hours); waiting for a code; **halted**: PIN refused.` */
+function compactStatus(status: StatusView, f: Formatter): string {
+  const parts = [
+    status.token === undefined
+      ? 'no token'
+      : `token ${status.token.generation} (expiry ${f.when(status.token.expiresAt)})`,
+    COMPACT_LOGIN[status.login.state] ?? `login ${f.literal(status.login.state)}`,
+  ];
+  if (status.halted !== undefined) parts.push(`${f.bold('halted')}: ${ERROR_SUMMARY[status.halted.error]}`);
+  return `${f.bold(f.literal(status.account))}: ${parts.join('; ')}.`;
+}
+
+/** A login's state in a few words; an ended login is none under way. Unknown states shown as they are. */
+const COMPACT_LOGIN: Readonly<Record<string, string>> = {
+  none: 'no login',
+  ended: 'no login',
+  starting: 'login starting',
+  'awaiting-code': 'waiting for a code',
+  exchanging: 'checking a code',
+};
+
 /** `Last prompt, <time>: sent to Alice, Bob; could not reach Carol (DMs closed).` */
 function lastPromptLine(prompt: PromptDelivery, names: OperatorNames, f: Formatter): string {
   const reached = prompt.reached.length === 0 ? 'nobody' : prompt.reached.map(names).join(', ');

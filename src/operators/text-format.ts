@@ -66,8 +66,11 @@ export interface Formatter {
   press(action: PromptAction): string;
   /** "press **Try anyway**" (Discord) or `type "login anyway"` (terminal). */
   pressNotice(action: NoticeAction): string;
-  /** "use `/login`" (Discord's slash command) or `type "login"` (terminal). */
-  useCommand(command: OperatorCommand): string;
+  /**
+   * "use `/login`" (Discord's slash command) or `type "login"` (terminal); with `account`, the
+   * command for that account: "use `/login account:live`", `type "login live"`.
+   */
+  useCommand(command: OperatorCommand, account?: string): string;
   /** The ways to write a code under the setting, e.g. `123456`, `123 456` or `123-456`. */
   examples(): string;
   /** How many digits a code has, in words: `6 digits`, `4 to 8 digits`. */
@@ -82,10 +85,17 @@ export interface Formatter {
   /** A time of day as Discord shows it to each reader (`<t:…:T>`), with how long ago or until. */
   moment(at: Date): string;
   /**
-   * One of two wordings: `discord` where the reader has a DM and buttons, `plain` at the terminal,
-   * where the reader types words. For the few texts that differ beyond their markup.
+   * A time near or far, in the fewest characters, for lists where each account gets a line: how
+   * long until or ago on Discord (`<t:…:R>`, "in 20 hours"), date and time in UTC in plain text.
    */
-  byFormat(texts: { readonly discord: string; readonly plain: string }): string;
+  when(at: Date): string;
+  /**
+   * One of two wordings: `discord` where the reader has a DM and buttons, `plain` at the terminal,
+   * where the reader types words. For the few texts that differ beyond their markup. `cli`, where
+   * `otp-relay code` must be told otherwise than the terminal (it takes no typed answer); `plain`
+   * when absent.
+   */
+  byFormat(texts: { readonly discord: string; readonly plain: string; readonly cli?: string }): string;
 }
 
 /** The formatter of one format and code setting. */
@@ -99,7 +109,8 @@ export function formatter(options: Required<RenderOptions>): Formatter {
       label: (action) => `"${ACTION_LABELS[action]}"`,
       press: (action) => `press "${ACTION_LABELS[action]}" on Discord`,
       pressNotice: (action) => `press "${NOTICE_ACTION_LABELS[action]}" on Discord`,
-      useCommand: (command) => `use /${command} on Discord`,
+      useCommand: (command, account) => `use /${command}${accountOption(account)} on Discord`,
+      byFormat: (texts) => texts.cli ?? texts.plain,
     };
   }
   if (options.format === 'plain') {
@@ -109,12 +120,14 @@ export function formatter(options: Required<RenderOptions>): Formatter {
       label: (action) => (action === 'code' ? 'the code' : `"${TYPED_ACTIONS[action]}"`),
       press: (action) => (action === 'code' ? 'type the code' : `type "${TYPED_ACTIONS[action]}"`),
       pressNotice: (action) => `type "${TYPED_NOTICE_ACTIONS[action]}"`,
-      useCommand: (command) => `type "${command}"`,
+      useCommand: (command, account) =>
+        `type "${command}${account === undefined ? '' : ` ${account.replaceAll('"', "'")}`}"`,
       examples: () => listOf(examples),
       digits,
       time: (at) => `${utcTime(at)} UTC`,
       dateTime: (at) => `${utcDate(at)} ${utcTime(at).slice(0, 5)} UTC`,
       moment: (at) => `${utcTime(at)} UTC`,
+      when: (at) => `${utcDate(at)} ${utcTime(at).slice(0, 5)} UTC`,
       byFormat: (texts) => texts.plain,
     };
   }
@@ -125,13 +138,14 @@ export function formatter(options: Required<RenderOptions>): Formatter {
     label: (action) => `**${ACTION_LABELS[action]}**`,
     press: (action) => `press **${ACTION_LABELS[action]}**`,
     pressNotice: (action) => `press **${NOTICE_ACTION_LABELS[action]}**`,
-    useCommand: (command) => `use \`/${command}\``,
+    useCommand: (command, account) => `use \`/${command}${accountOption(account)}\``,
     examples: () => listOf(examples.map((example) => `\`${example}\``)),
     digits,
     // Discord shows these in the reader's own time zone and language: no zone to name, none to get wrong.
     time: (at) => `${discordTime(at, 't')} (${discordTime(at, 'R')})`,
     dateTime: (at) => `${discordTime(at, 'f')} (${discordTime(at, 'R')})`,
     moment: (at) => `${discordTime(at, 'T')} (${discordTime(at, 'R')})`,
+    when: (at) => discordTime(at, 'R'),
     byFormat: (texts) => texts.discord,
   };
 }
@@ -166,6 +180,14 @@ export function listOf(items: readonly string[]): string {
 
 export function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/**
+ * ` account:live`, as Discord shows a slash command's option (the name inside a code span, so
+ * backticks are turned into quotes); nothing without an account.
+ */
+function accountOption(account: string | undefined): string {
+  return account === undefined ? '' : ` account:${account.replaceAll('`', "'")}`;
 }
 
 /** `HH:MM:SS`: seconds matter when the deadline is minutes away. */
