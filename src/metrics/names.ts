@@ -27,6 +27,17 @@ export const METRIC_NAMES = {
   lastLoginFailed: 'otp_relay_last_login_failed',
 } as const;
 
+/**
+ * The relay's metrics that describe the process, not one account: one Redis client, one Discord
+ * gateway and one bot serve every account (`createMetricsRegistry` says why). They carry no
+ * `account` label of their own; every other `otp_relay_` metric has one series per account.
+ */
+export const PROCESS_METRICS: readonly string[] = [
+  METRIC_NAMES.redisConnected,
+  METRIC_NAMES.discordConnected,
+  METRIC_NAMES.dmFailures,
+];
+
 /** The bot requests counted by type: the one the contract has (`token.rejected`), else `other`. */
 export const BOT_REQUEST_TYPES = ['token.rejected'] as const;
 

@@ -1,5 +1,5 @@
 /**
- * src/metrics/relay-metrics.ts loads prom-client's classes from their own files, not from the
+ * src/metrics/prom-client.ts loads prom-client's classes from their own files, not from the
  * package's index (which also loads the Pushgateway, the cluster aggregator and the default
  * metrics at every start). They must be the very classes the index exports.
  */
