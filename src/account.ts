@@ -10,7 +10,7 @@ import { RedisAuditTrail } from './audit/redis-audit-trail.js';
 import type { AuditEntry } from './audit/types.js';
 import type { AccountConfig, SandboxAccountConfig } from './config/index.js';
 import { relayKeys } from './contract/keys.js';
-import type { RelayMetrics } from './metrics/relay-metrics.js';
+import type { AccountMetrics } from './metrics/index.js';
 import type { AccountLogin } from './operators/hub.js';
 import type { AccountBroker } from './outside.js';
 import type { RedisClient } from './redis/connect.js';
@@ -87,7 +87,7 @@ export interface AccountRelayOptions {
   readonly broker: AccountBroker;
   /** The account's view of the operators' channel (the hub's `channelFor`). */
   readonly operators: OperatorChannel;
-  readonly metrics: RelayMetrics;
+  readonly metrics: AccountMetrics;
   /** The longest one broker call may take. */
   readonly brokerCallTimeoutMs: number;
   /** Logs without the account (the relay and keep-alive name it themselves). */

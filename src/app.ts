@@ -5,7 +5,12 @@ import type { Config } from './config/index.js';
 import { readiness } from './http/readiness.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import { errorFields, type Logger } from './shared/log.js';
-import { createRelayMetrics, type RelayMetrics } from './metrics/relay-metrics.js';
+import {
+  createMetricsRegistry,
+  createRelayMetrics,
+  type AccountMetrics,
+  type ProcessMetrics,
+} from './metrics/index.js';
 import type { DiscordChannelError } from './operators/discord-channel.js';
 import { startOutside } from './outside.js';
 import { cliChannels } from './contract/keys.js';
@@ -88,18 +93,23 @@ export async function startRelay(
       accountStores({ account, keyPrefix: config.keyPrefix, sharedInputs: several, redis, logger }),
     ]),
   );
-  const metrics = new Map<string, RelayMetrics>(
-    config.accounts.map((account) => [
-      account.name,
-      createRelayMetrics({ account: account.name, operatorIds: account.operatorIds }),
-    ]),
-  );
+  // One registry: every account's series carry its `account` label; connections and DMs are the
+  // process's. One account keeps the label on every series, as before several accounts existed, so
+  // that a single-account deployment's queries and alerts still match after an upgrade.
+  const first = config.accounts[0];
+  const single = several
+    ? undefined
+    : createRelayMetrics({ account: first.name, operatorIds: first.operatorIds });
+  const registry = several ? createMetricsRegistry() : undefined;
+  const metrics: ProcessMetrics = single ?? registry!;
+  const metricsOf = (account: (typeof config.accounts)[number]): AccountMetrics =>
+    single ?? registry!.forAccount({ account: account.name, operatorIds: account.operatorIds });
   const outside = await startOutside(config, {
     logger,
     requestTimeoutMs: BROKER_REQUEST_TIMEOUT_MS,
     onFatal: (error) => options.onFatal?.(error),
-    // A DM failure is the operator's, not an account's: counted once, under the first account.
-    onDmFailure: (failure) => metrics.get(config.accounts[0].name)?.countDmFailure(failure),
+    // A DM failure is the operator's and the bot's, not an account's.
+    onDmFailure: (failure) => metrics.countDmFailure(failure),
     stores: new Map(
       [...stores].map(([name, s]) => [
         name,
@@ -149,18 +159,16 @@ export async function startRelay(
         redis,
         broker: outside.brokers.get(account.name)!,
         operators: hub.channelFor(account.name),
-        metrics: metrics.get(account.name)!,
+        metrics: metricsOf(account),
         brokerCallTimeoutMs: BROKER_REQUEST_TIMEOUT_MS,
         logger,
       }),
   );
-  for (const m of metrics.values()) {
-    m.setConnectionProbes({
-      // Not `isReady` alone: it stays true while a stalled Redis holds the connection.
-      redisConnected: () => redisConnectionState(redis) === 'connected',
-      discordConnected: () => operators.isConnected(),
-    });
-  }
+  metrics.setConnectionProbes({
+    // Not `isReady` alone: it stays true while a stalled Redis holds the connection.
+    redisConnected: () => redisConnectionState(redis) === 'connected',
+    discordConnected: () => operators.isConnected(),
+  });
 
   let http: HttpServer | undefined;
   let connectedOnce = false;
@@ -230,11 +238,11 @@ export async function startRelay(
             redisState: redisConnectionState(redis),
             discordConnected: operators.isConnected(),
             discordState: operators.connectionState(),
-            relay: accounts[0]!.snapshot(),
+            relays: accounts.map((account) => account.snapshot()),
             unreachableOperators: operators.unreachableOperators(),
             now: Date.now(),
           }),
-        metrics: () => metrics.get(config.accounts[0].name)!.render(),
+        metrics: () => metrics.render(),
       }).then((server) => (http = server)),
       hub.start(new Map(accounts.map((account) => [account.name, account.login()]))),
       ...accounts.map((account) => account.listen()),
