@@ -15,7 +15,8 @@ relay's own settings, from the environment or a .env file: REDIS_URL (or REDIS_U
 REDIS_SENTINELS and REDIS_SENTINEL_MASTER, RELAY_KEY_PREFIX, RELAY_ACCOUNT (or RELAY_ACCOUNTS)
 and CODE_DIGITS.
 
-  --account NAME   the account whose login waits, in place of RELAY_ACCOUNT
+  --account NAME   the account whose login waits, in place of RELAY_ACCOUNT; needed
+                   when RELAY_ACCOUNTS lists several
   --timeout 30s    how long to wait for the relay's answer, 1s to 10m (default 30s)
   -h, --help       this text
 

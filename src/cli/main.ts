@@ -3,40 +3,22 @@
  * `otp-relay code <CODE> [--account NAME]` (docs/contract.md#running): the entry of the `otp-relay`
  * command (package.json's `bin`, through scripts/otp-relay.js; `/usr/local/bin/otp-relay` in the
  * image). Reads `.env` and the environment as the relay does (real variables win), and only the
- * relay's Redis settings; the rest is cli/code.ts. Like src/main.ts, it reads `process.env`.
+ * relay's Redis settings; the rest is cli/run.ts and cli/code.ts. Like src/main.ts, it reads `process.env`.
  */
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { ConfigError, readRedisAccess } from '../config/index.js';
 import { cliUserName } from '../contract/cli-message.js';
-import { parseCliArgs, USAGE } from './args.js';
-import { enterCode, EXIT } from './code.js';
+import { EXIT } from './code.js';
+import { runCli } from './run.js';
 
 async function main(): Promise<number> {
-  const parsed = parseCliArgs(process.argv.slice(2));
-  if (!parsed.ok) {
-    process.stderr.write(`otp-relay: ${parsed.message}\n\n${USAGE}\n`);
-    return EXIT.usage;
-  }
-  const { command } = parsed;
-  if (command.kind === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  // A .env file is a convenience for one machine; real environment variables win over it.
-  if (existsSync('.env')) process.loadEnvFile('.env');
-  let access;
-  try {
-    access = readRedisAccess(process.env, { account: command.account });
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`otp-relay: cannot run, nothing was sent\n${error.message}\n`);
-    return EXIT.usage;
-  }
-  return enterCode({
-    access,
-    text: command.text,
-    timeoutMs: command.timeoutMs,
+  return runCli({
+    argv: process.argv.slice(2),
+    env: () => {
+      // A .env file is a convenience for one machine; real environment variables win over it.
+      if (existsSync('.env')) process.loadEnvFile('.env');
+      return process.env;
+    },
     user: osUser(),
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),

@@ -7,7 +7,8 @@ import {
 } from '../contract/cli-message.js';
 import type { CliChannels } from '../contract/keys.js';
 import type { CodeDigits } from '../domain/code-digits.js';
-import { connectSubscriber, type RedisClient } from '../redis/connect.js';
+import type { RedisClient } from '../redis/connect.js';
+import { subscribeChannel, type ChannelSubscription } from '../redis/subscription.js';
 import type {
   OperatorInputHandler,
   OperatorNotice,
@@ -23,12 +24,25 @@ import { parseCode } from './parse-code.js';
 /** Options of {@link CliInbox}. */
 export interface CliInboxOptions {
   /**
-   * The relay's connected client: replies are published on it, and the inbox subscribes on its own
-   * `duplicate()` (opened by `start`, closed by `stop`).
+   * The relay's connected client: replies are published on it, and without `subscriber` the inbox
+   * subscribes on its own `duplicate()` (opened by `start`, closed by `stop`).
    */
   readonly client: RedisClient;
+  /**
+   * A connected subscriber connection shared with other subscriptions (several accounts in one
+   * process: `openSharedSubscriber` of redis/subscription.ts). The inbox subscribes and
+   * unsubscribes on it, and never closes it: its owner does.
+   */
+  readonly subscriber?: RedisClient | undefined;
   /** The account's CLI channels (`cliChannels` of contract/keys.ts). */
   readonly channels: CliChannels;
+  /**
+   * The account whose channels these are: every code it delivers names it (`account`), so that an
+   * operator hub serving several accounts routes it to that account's login. The CLI chose it
+   * (`--account`, `RELAY_ACCOUNT` or the one `RELAY_ACCOUNTS` lists) by publishing on its channel.
+   * Codes name no account without it (one account per process).
+   */
+  readonly account?: string | undefined;
   /** `CODE_DIGITS`: codes are parsed as DM replies are. */
   readonly codeDigits: CodeDigits;
   readonly logger: Logger;
@@ -68,6 +82,10 @@ const RECEIVED = 'A relay received the code.';
  *
  * After `stopInputs`, a code that comes is a `during-shutdown` input, as a DM is: the core says
  * "send it again" unless a relay that runs takes it.
+ *
+ * Several accounts in one process: one inbox per account, each on its account's channels and named
+ * `account` (its codes say so), all subscribed on one shared connection (`subscriber`). Every inbox
+ * `owns` every CLI operator ID; the one that {@link CliInbox.knows} it is the one to notify.
  */
 export class CliInbox {
   readonly #options: CliInboxOptions;
@@ -75,7 +93,7 @@ export class CliInbox {
   readonly #rememberMs: number;
   /** By operator ID (`cli:<user>:<inputId>`). */
   readonly #inFlight = new Map<string, InFlight>();
-  #subscriber: RedisClient | undefined;
+  #subscription: ChannelSubscription | undefined;
   #onInput: OperatorInputHandler | undefined;
   #acceptingInputs = true;
   #stopped = false;
@@ -90,22 +108,29 @@ export class CliInbox {
   public async start(onInput: OperatorInputHandler): Promise<void> {
     if (this.#onInput !== undefined) throw new Error('CliInbox already started');
     this.#onInput = onInput;
-    const { client, channels, logger } = this.#options;
-    const name = `${client.options?.name ?? 'otp-relay'}:cli`;
-    const subscriber = await connectSubscriber(client, { logger, name });
-    try {
-      await subscriber.subscribe(channels.inputs, (message: string) => this.#receive(message));
-    } catch (error) {
-      subscriber.destroy();
-      throw error;
-    }
-    this.#subscriber = subscriber;
+    const { client, subscriber, channels, logger } = this.#options;
+    this.#subscription = await subscribeChannel({
+      client,
+      shared: subscriber,
+      channel: channels.inputs,
+      listener: (message) => this.#receive(message),
+      name: `${client.options?.name ?? 'otp-relay'}:cli`,
+      logger,
+    });
     logger.info({ channel: channels.inputs }, 'taking codes from otp-relay code');
   }
 
   /** Whether `operatorId` is a CLI run's: its notices go nowhere but here. */
   public owns(operatorId: string): boolean {
     return parseCliOperatorId(operatorId) !== undefined;
+  }
+
+  /**
+   * Whether `operatorId` is a CLI run this inbox received and still answers: with one inbox per
+   * account, the one a notice for a CLI run belongs to (the others would drop it).
+   */
+  public knows(operatorId: string): boolean {
+    return this.#entry(operatorId) !== undefined;
   }
 
   /** Tells a CLI run `notice`; every notice but `code-taken-after-all` is its last. */
@@ -159,19 +184,16 @@ export class CliInbox {
     this.#acceptingInputs = false;
   }
 
-  /** Unsubscribes and closes the subscriber connection. Replies still in flight are not waited for. */
+  /**
+   * Unsubscribes, and closes its own subscriber connection (a shared one stays open). Replies still
+   * in flight are not waited for.
+   */
   public async stop(): Promise<void> {
     this.#acceptingInputs = false;
     this.#stopped = true;
-    const subscriber = this.#subscriber;
-    this.#subscriber = undefined;
-    if (subscriber === undefined || !subscriber.isOpen) return;
-    try {
-      await subscriber.unsubscribe(this.#options.channels.inputs);
-      await subscriber.close();
-    } catch {
-      subscriber.destroy();
-    }
+    const subscription = this.#subscription;
+    this.#subscription = undefined;
+    await subscription?.close();
   }
 
   #receive(message: string): void {
@@ -209,7 +231,15 @@ export class CliInbox {
     // Pub/sub delivers at once or never: the CLI's clock says when it was written, unless that is
     // later than now (a clock ahead).
     const writtenAt = new Date(Math.min(Date.parse(sentAt), now));
-    onInput({ kind: 'code', operatorId, code: new Secret(result.code), sentAt: writtenAt, inputId });
+    const { account } = this.#options;
+    onInput({
+      kind: 'code',
+      operatorId,
+      code: new Secret(result.code),
+      sentAt: writtenAt,
+      inputId,
+      ...(account === undefined ? {} : { account }),
+    });
   }
 
   #entry(operatorId: string): InFlight | undefined {

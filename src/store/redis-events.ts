@@ -1,6 +1,7 @@
 import { errorFields, type Logger } from '../shared/log.js';
 import { type BotRequest, parseBotRequest } from '../contract/bot-request.js';
-import { connectSubscriber, type RedisClient } from '../redis/connect.js';
+import type { RedisClient } from '../redis/connect.js';
+import { subscribeChannel, type ChannelSubscription } from '../redis/subscription.js';
 import type { EventPublisher, RelayEvent, RelayKeys } from '../relay/ports/token-store.js';
 
 export { parseBotRequest, type BotRequest, type BotRequestParseResult } from '../contract/bot-request.js';
@@ -54,10 +55,17 @@ export class RedisEventPublisher implements EventPublisher {
 /** Options of {@link RedisRequestSubscriber}. */
 export interface RedisRequestSubscriberOptions {
   /**
-   * The relay's connected client. The subscriber runs on its own `duplicate()` of it, which it
-   * opens in {@link RedisRequestSubscriber.start} and closes in {@link RedisRequestSubscriber.close}.
+   * The relay's connected client. Without `subscriber`, the subscriber runs on its own
+   * `duplicate()` of it, which it opens in {@link RedisRequestSubscriber.start} and closes in
+   * {@link RedisRequestSubscriber.close}.
    */
   client: RedisClient;
+  /**
+   * A connected subscriber connection shared with other subscriptions (several accounts in one
+   * process: `openSharedSubscriber` of redis/subscription.ts). The subscriber subscribes and
+   * unsubscribes on it, and never closes it: its owner does.
+   */
+  subscriber?: RedisClient | undefined;
   /** The account's keys: requests come from `keys.requests`. */
   keys: RelayKeys;
   /** Called with every well-formed request; a throw or rejection is logged, never fatal. */
@@ -68,44 +76,47 @@ export interface RedisRequestSubscriberOptions {
 
 /**
  * Listens on `P:requests:A` for what bots report (`token.rejected`), on a subscriber connection of
- * its own. Malformed messages are logged and ignored. node-redis subscribes again by itself after
- * a reconnect.
+ * its own or on the shared one it is given. Malformed messages are logged and ignored. node-redis
+ * subscribes again by itself after a reconnect.
  */
 export class RedisRequestSubscriber {
   readonly #options: RedisRequestSubscriberOptions;
-  #subscriber: RedisClient | undefined;
+  #subscription: ChannelSubscription | undefined;
+  #starting = false;
 
   public constructor(options: RedisRequestSubscriberOptions) {
     this.#options = options;
   }
 
-  /** Opens the subscriber connection and subscribes; resolves once Redis confirmed it. */
+  /** Subscribes (opening its own connection first, without `subscriber`); resolves once Redis confirmed it. */
   public async start(signal?: AbortSignal): Promise<void> {
-    if (this.#subscriber !== undefined) throw new Error('RedisRequestSubscriber already started');
-    const { client, logger, keys } = this.#options;
-    const subscriber = await connectSubscriber(client, { logger, signal });
-    this.#subscriber = subscriber;
+    if (this.#starting) throw new Error('RedisRequestSubscriber already started');
+    this.#starting = true;
+    const { client, subscriber, logger, keys } = this.#options;
     try {
-      await subscriber.subscribe(keys.requests, (message: string) => this.#handle(message));
+      this.#subscription = await subscribeChannel({
+        client,
+        shared: subscriber,
+        channel: keys.requests,
+        listener: (message) => this.#handle(message),
+        logger,
+        signal,
+      });
     } catch (error) {
-      this.#subscriber = undefined;
-      subscriber.destroy();
+      // Nothing was left open: it may be started again.
+      this.#starting = false;
       throw error;
     }
   }
 
-  /** Unsubscribes and closes the subscriber connection. Safe to call more than once. */
+  /**
+   * Unsubscribes, and closes its own subscriber connection (a shared one stays open). Safe to call
+   * more than once.
+   */
   public async close(): Promise<void> {
-    const subscriber = this.#subscriber;
-    this.#subscriber = undefined;
-    if (subscriber === undefined || !subscriber.isOpen) return;
-    try {
-      await subscriber.unsubscribe(this.#options.keys.requests);
-      await subscriber.close();
-    } catch {
-      // The connection is down: nothing left to unsubscribe from.
-      subscriber.destroy();
-    }
+    const subscription = this.#subscription;
+    this.#subscription = undefined;
+    await subscription?.close();
   }
 
   #handle(message: string): void {
