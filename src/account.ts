@@ -83,6 +83,8 @@ export interface AccountRelayOptions {
   readonly account: AccountConfig | SandboxAccountConfig;
   readonly stores: AccountStores;
   readonly redis: RedisClient;
+  /** The one subscriber connection every account listens on (never closed here). */
+  readonly subscriber: RedisClient;
   /** The account's broker client (and credentials, for halts and the fingerprint). */
   readonly broker: AccountBroker;
   /** The account's view of the operators' channel (the hub's `channelFor`). */
@@ -157,6 +159,7 @@ export class AccountRelay {
     });
     this.#requests = new RedisRequestSubscriber({
       client: options.redis,
+      subscriber: options.subscriber,
       keys: stores.keys,
       logger: stores.logger,
       onRequest: (request) => {
@@ -183,6 +186,7 @@ export class AccountRelay {
     const { stores } = this.#o;
     this.#watch = await watchTokenEvents({
       client: this.#o.redis,
+      subscriber: this.#o.subscriber,
       keys: stores.keys,
       logger: stores.logger,
       onTokenEvent: () => {

@@ -19,6 +19,7 @@ import { CombinedOperatorChannel, SideChannels } from './operators/combined-chan
 import { OperatorHub } from './operators/hub.js';
 import { CLAIM_TTL_MS } from './relay/login/context.js';
 import { connectRedis, redisConnectionState } from './redis/connect.js';
+import { openSharedSubscriber } from './redis/subscription.js';
 
 /** The longest one broker call may take (the ETNA client's `requestTimeoutMs`): step 2 included. */
 const BROKER_REQUEST_TIMEOUT_MS = 15_000;
@@ -87,6 +88,11 @@ export async function startRelay(
     logger,
     name: several ? 'otp-relay' : `otp-relay:${config.accounts[0].name}`,
   });
+  // Every account's listeners (bots' requests, token events, `otp-relay code`) on one connection.
+  const subscriber = await openSharedSubscriber(redis, { logger }).catch(async (error: unknown) => {
+    await redis.close();
+    throw error;
+  });
   const stores = new Map<string, AccountStores>(
     config.accounts.map((account) => [
       account.name,
@@ -118,6 +124,7 @@ export async function startRelay(
     ),
     terminal: options.terminal,
   }).catch(async (error: unknown) => {
+    await subscriber.close();
     await redis.close();
     throw error;
   });
@@ -130,6 +137,8 @@ export async function startRelay(
         (account) =>
           new CliInbox({
             client: redis,
+            subscriber: subscriber.connection,
+            account: account.name,
             channels: cliChannels({ prefix: config.keyPrefix, account: account.name }),
             codeDigits: account.codeDigits,
             logger: stores.get(account.name)!.logger,
@@ -157,6 +166,7 @@ export async function startRelay(
         account,
         stores: stores.get(account.name)!,
         redis,
+        subscriber: subscriber.connection,
         broker: outside.brokers.get(account.name)!,
         operators: hub.channelFor(account.name),
         metrics: metricsOf(account),
@@ -210,6 +220,7 @@ export async function startRelay(
       step('broker', () => outside.close()),
       ...[...stores].map(([name, s]) => step(`audit (${name})`, () => s.audit.flush())),
     ]);
+    await step('redis subscriber', () => subscriber.close());
     if (redis.isOpen) await step('redis', () => redis.close());
   };
   const unfinished = (): Record<string, unknown> => ({

@@ -19,6 +19,8 @@ export interface SideChannel {
   start(onInput: OperatorInputHandler): Promise<void>;
   /** Whether `operatorId` is one of its own: its notices go there and nowhere else. */
   owns(operatorId: string): boolean;
+  /** Whether this side took an input of `operatorId` (one inbox of several); `owns` when absent. */
+  knows?(operatorId: string): boolean;
   notify(operatorId: string, notice: OperatorNotice): Promise<void>;
   /** Told of every prompt before the main channel shows it; never throws. */
   promptShown(view: PromptView): Promise<void>;
@@ -28,8 +30,7 @@ export interface SideChannel {
 
 /**
  * Several side channels as one: one `otp-relay code` inbox per account (`P:cli:<account>`). A
- * notice for a command-line operator goes to every inbox, and the one that took that run's input
- * tells it.
+ * notice for a command-line operator goes to the inbox that took that run's input.
  */
 export class SideChannels implements SideChannel {
   readonly #sides: readonly SideChannel[];
@@ -47,10 +48,9 @@ export class SideChannels implements SideChannel {
   }
 
   public async notify(operatorId: string, notice: OperatorNotice): Promise<void> {
-    // Each inbox tells only the command-line runs it took the input of; the others drop it.
-    await Promise.all(
-      this.#sides.filter((side) => side.owns(operatorId)).map((side) => side.notify(operatorId, notice)),
-    );
+    // The inbox that took the command-line run's input tells it.
+    const knowing = this.#sides.filter((side) => (side.knows ?? side.owns).call(side, operatorId));
+    await Promise.all(knowing.map((side) => side.notify(operatorId, notice)));
   }
 
   public async promptShown(view: PromptView): Promise<void> {
