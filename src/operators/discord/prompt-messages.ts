@@ -117,7 +117,7 @@ export class PromptMessages {
     const prompt = loginId === undefined ? undefined : this.#prompts.get(loginId);
     if (loginId === undefined || prompt === undefined) return undefined;
     const { recipients, messages } = prompt;
-    const reached = [...this.#options.operatorIds].filter((id) => recipients.has(id) && messages.has(id));
+    const reached = [...this.#options.operatorIds].filter((id) => messages.has(id));
     return {
       loginId,
       at: prompt.firstShownAt,
