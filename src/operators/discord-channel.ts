@@ -1,31 +1,29 @@
 import type { Client, Interaction, Message } from 'discord.js';
-import { createDiscordClient, logClientEvents, loginWhenReady } from './discord/client.js';
+import { logClientEvents, loginWhenReady } from './discord/client.js';
 import { fatalCloseReason, gatewayClosedError } from './discord/close-codes.js';
 import { discord } from './discord/discord-js.js';
 import type { Logger } from '../shared/log.js';
 import type { PromptRefs } from '../relay/ports/coordination.js';
-import type { Secret } from '../shared/secret.js';
 import {
   DEFAULT_OPTIONS,
   type DiscordConnectionState,
   type DiscordOperatorChannelOptions,
 } from './discord/channel-options.js';
 import { readDm } from './discord/dm-input.js';
+import { createChannelParts, type ChannelSettings } from './discord/channel-parts.js';
 import { promptComponents } from './discord/components.js';
 import { describeError } from './discord/describe-error.js';
 import { DiscordChannelError } from './discord/errors.js';
-import { DiscordInteractions } from './discord/interactions.js';
-import { DiscordClock } from './discord/discord-clock.js';
-import { DmSender } from './discord/dm-sender.js';
-import { PromptMessages } from './discord/prompt-messages.js';
-import { Reachability } from './discord/reachability.js';
-import { DEFAULT_RETRY_OPTIONS } from './discord/retry.js';
+import type { DiscordInteractions } from './discord/interactions.js';
+import type { DiscordClock } from './discord/discord-clock.js';
+import type { NoticeDms } from './discord/notice-dms.js';
+import type { PromptMessages } from './discord/prompt-messages.js';
+import type { Reachability } from './discord/reachability.js';
 import { afterLogin } from './discord/startup.js';
-import { StrangerLimit } from './discord/stranger-limit.js';
+import type { StrangerLimit } from './discord/stranger-limit.js';
 import type { DeliveryContext, PromptDelivery, UnreachableOperator } from './delivery.js';
 import { cliOperatorName } from './labels.js';
 import { renderNotice, renderPrompt, type RenderOptions } from './messages.js';
-import type { CodeDigits } from '../domain/code-digits.js';
 import type {
   OperatorChannel,
   OperatorInput,
@@ -73,7 +71,7 @@ export type { DmFailure } from './discord/reachability.js';
  * last prompt reached ({@link DiscordOperatorChannel.lastPrompt}).
  *
  * Commands: `start` registers them as global commands usable only in the bot's DM (see
- * {@link OPERATOR_COMMANDS}); a failed registration is logged and the channel works on. An operator's
+ * {@link operatorCommands}); a failed registration is logged and the channel works on. An operator's
  * command is acknowledged at once with a deferred reply (Discord allows 3 seconds), then delivered
  * as a `command` input whose `respond` turns that reply into the core's answer. A command from
  * anyone else, or outside the bot's DM, gets an ephemeral refusal and is never delivered. An answer
@@ -87,6 +85,13 @@ export type { DmFailure } from './discord/reachability.js';
  * {@link DiscordClock} learns the offset from the bot's own DMs), so the core can tell a reply
  * written before the current login's prompt however far the relay's clock is from Discord's.
  *
+ * Several accounts: a prompt goes to its account's operators (`view.operatorIds`), and its buttons'
+ * and modal's custom IDs name its account, so a press or a modal's code carries `account`; a DM
+ * that is a Discord reply carries `replyTo`. A "which account?" question has one button per account:
+ * for a code, it delivers `account-chosen`; for `/login` or `/cancel`, the command with `account`;
+ * either answer replaces the question, buttons included. With `accounts` (two or more), the
+ * commands take an `account` option (see {@link operatorCommands}).
+ *
  * Strangers: a DM from anyone but an operator is never answered; a stranger's interaction gets at
  * most one refusal per `strangerReplyIntervalMs` (and one log line), so nobody can make the bot
  * spend REST calls or log lines at will.
@@ -97,19 +102,16 @@ export type { DmFailure } from './discord/reachability.js';
  * core, then {@link DiscordOperatorChannel.stop}.
  */
 export class DiscordOperatorChannel implements OperatorChannel {
-  readonly #token: Secret;
+  /** The options, every default filled in. */
+  readonly #settings: ChannelSettings;
   readonly #operatorIds: ReadonlySet<string>;
-  readonly #codeDigits: CodeDigits;
   readonly #renderOptions: RenderOptions;
-  readonly #readyTimeoutMs: number;
-  readonly #registerCommandsTimeoutMs: number;
-  readonly #dms: DmSender;
   readonly #log: Logger;
   readonly #client: Client;
   readonly #interactions: DiscordInteractions;
   readonly #strangers: StrangerLimit;
-  readonly #onFatal: (error: DiscordChannelError) => void;
   readonly #promptMessages: PromptMessages;
+  readonly #notices: NoticeDms;
   readonly #reach: Reachability;
   readonly #clock: DiscordClock;
   /** Aborted by `stop`: ends the waits between DM retries. */
@@ -127,54 +129,24 @@ export class DiscordOperatorChannel implements OperatorChannel {
 
   public constructor(options: DiscordOperatorChannelOptions) {
     const settings = { ...DEFAULT_OPTIONS, ...options };
-    this.#token = settings.token;
-    this.#operatorIds = new Set(settings.operatorIds);
-    this.#codeDigits = settings.codeDigits;
+    this.#settings = settings;
     this.#renderOptions = { format: 'discord', codeDigits: settings.codeDigits };
-    this.#onFatal = settings.onFatal;
-    this.#strangers = new StrangerLimit({
-      intervalMs: settings.strangerReplyIntervalMs,
-      maxUsers: settings.rememberedStrangers,
-    });
-    this.#readyTimeoutMs = settings.readyTimeoutMs;
-    this.#registerCommandsTimeoutMs = settings.registerCommandsTimeoutMs;
-    this.#log = settings.logger.child({ component: 'discord' });
-    this.#client = createDiscordClient({ apiUrl: settings.apiUrl, operatorIds: this.#operatorIds });
-    this.#reach = new Reachability({
-      operatorIds: this.#operatorIds,
-      log: this.#log,
-      onDmFailure: settings.onDmFailure,
-      now: settings.now,
-    });
-    this.#clock = new DiscordClock({ now: settings.now, log: this.#log });
-    this.#dms = new DmSender({
-      client: this.#client,
-      log: this.#log,
-      retry: { ...DEFAULT_RETRY_OPTIONS, ...options.dmRetry },
-      stopping: this.#stopping.signal,
-      reach: this.#reach,
-      clock: this.#clock,
-    });
-    this.#promptMessages = new PromptMessages({
-      operatorIds: this.#operatorIds,
-      log: this.#log,
-      rememberedLogins: settings.rememberedLogins,
-      dms: this.#dms,
-      reach: this.#reach,
-      now: settings.now,
-    });
-    this.#interactions = new DiscordInteractions({
-      operatorIds: this.#operatorIds,
-      log: this.#log,
-      codeDigits: this.#codeDigits,
-      strangers: this.#strangers,
+    const parts = createChannelParts(settings, {
       render: this.#render,
-      deliver: (input) => this.#deliver(input),
-      dms: this.#dms,
       names: this.#nameOf,
+      deliver: (input) => this.#deliver(input),
       stopped: () => this.#stopped,
-      clock: this.#clock,
+      stopping: this.#stopping.signal,
     });
+    this.#operatorIds = parts.operatorIds;
+    this.#log = parts.log;
+    this.#client = parts.client;
+    this.#strangers = parts.strangers;
+    this.#reach = parts.reach;
+    this.#clock = parts.clock;
+    this.#promptMessages = parts.promptMessages;
+    this.#notices = parts.notices;
+    this.#interactions = parts.interactions;
   }
 
   /**
@@ -190,56 +162,72 @@ export class DiscordOperatorChannel implements OperatorChannel {
     this.#onInput = onInput;
     this.#listen();
     try {
-      await loginWhenReady(this.#client, this.#token, this.#readyTimeoutMs);
+      await loginWhenReady(this.#client, this.#settings.token, this.#settings.readyTimeoutMs);
     } catch (error) {
       this.#stopped = true;
       this.#log.error({ error: describeError(error) }, 'Discord login failed');
       await this.#client.destroy();
       throw error;
     }
-    await afterLogin(this.#client, this.#operatorIds, this.#log, this.#registerCommandsTimeoutMs);
+    await afterLogin(
+      this.#client,
+      this.#operatorIds,
+      this.#log,
+      this.#settings.registerCommandsTimeoutMs,
+      this.#settings.accounts,
+    );
     this.#ready = true;
     if (this.#closedForGood !== undefined) this.#fatal(this.#closedForGood);
   }
 
   /**
-   * Sends or edits the login's prompt in every operator's DM; resolves with where each operator's
-   * message is. Per operator, the message edited is the one this channel sent or adopted for the
-   * login, else the one `refs` names (sent by another relay, or by this one before a restart), else
-   * a new one is sent; one whose edit Discord refuses as gone is sent anew. Refs of an unknown shape
-   * are ignored (and logged, without their contents).
+   * Sends or edits the login's prompt in the DM of each of its recipients (`view.operatorIds`, the
+   * account's operators, among the channel's; every operator without it); resolves with where each
+   * one's message is. Per operator, the message edited is the one this channel sent or adopted for
+   * the login, else the one `refs` names (sent by another relay, or by this one before a restart),
+   * else a new one is sent; one whose edit Discord refuses as gone is sent anew. Refs of an unknown
+   * shape are ignored (and logged, without their contents).
    */
   public async showPrompt(view: PromptView, refs?: PromptRefs): Promise<PromptRefs> {
     this.#assertStarted();
+    const recipients =
+      view.operatorIds === undefined
+        ? this.#operatorIds
+        : new Set(view.operatorIds.filter((id) => this.#operatorIds.has(id)));
     return this.#promptMessages.show(
       view.loginId,
       () => {
-        const { text, actions } = renderPrompt(view, this.#nameOf, this.#renderOptions, this.#delivery());
-        return { content: text, components: promptComponents(view.loginId, actions) };
+        // The prompt names whom of its own recipients it could not reach, nobody else.
+        const unreachable = this.#reach.unreachable().filter((op) => recipients.has(op.operatorId));
+        const delivery = { ...this.#delivery(), unreachable };
+        const { text, actions } = renderPrompt(view, this.#nameOf, this.#renderOptions, delivery);
+        return { content: text, components: promptComponents(view.loginId, actions, view.account) };
       },
       refs,
       this.#stopped,
+      { recipients, account: view.account },
     );
   }
 
+  /** Tells one operator something, with the notice's buttons (a "which account?" question's). */
   public async notify(operatorId: string, notice: OperatorNotice): Promise<void> {
     this.#assertStarted();
-    if (this.#stopped) return;
-    if (!this.#operatorIds.has(operatorId)) {
-      this.#log.warn(
-        { userId: operatorId, notice: notice.kind },
-        'not sending a notice to a user who is not an operator',
-      );
-      return;
-    }
-    await this.#dms.send(operatorId, this.#render(notice), `${notice.kind} notice`);
+    if (!this.#stopped) await this.#notices.notify(operatorId, notice);
+  }
+
+  /**
+   * Tells one operator something as a Discord reply to `messageId`, a message of their DM with the
+   * bot (their code, a prompt): the answer shows what it answers. Sent as a plain message when that
+   * message is gone; never rejects because a DM failed.
+   */
+  public async reply(operatorId: string, messageId: string, notice: OperatorNotice): Promise<void> {
+    this.#assertStarted();
+    if (!this.#stopped) await this.#notices.notify(operatorId, notice, messageId);
   }
 
   public async broadcast(notice: OperatorNotice): Promise<void> {
     this.#assertStarted();
-    if (this.#stopped) return;
-    const text = this.#render(notice);
-    await Promise.all([...this.#operatorIds].map((id) => this.#dms.send(id, text, `${notice.kind} notice`)));
+    if (!this.#stopped) await this.#notices.broadcast(notice);
   }
 
   /**
@@ -308,14 +296,22 @@ export class DiscordOperatorChannel implements OperatorChannel {
     return user === undefined ? `<@${operatorId}>` : discord.escapeMarkdown(user.displayName);
   };
 
-  /** What texts say of the DMs: who cannot be reached, whom the last prompt reached. */
-  #delivery(): DeliveryContext {
-    return { unreachable: this.#reach.unreachable(), lastPrompt: this.#promptMessages.lastDelivery() };
+  /**
+   * What texts say of the DMs: who cannot be reached, whom the last prompt reached (of `account`,
+   * for its `/status`: another account's prompt went to other people).
+   */
+  #delivery(account?: string): DeliveryContext {
+    return { unreachable: this.#reach.unreachable(), lastPrompt: this.#promptMessages.lastDelivery(account) };
   }
 
   /** A notice as the DMs show it. */
   readonly #render = (notice: OperatorNotice): string =>
-    renderNotice(notice, this.#nameOf, this.#renderOptions, this.#delivery());
+    renderNotice(
+      notice,
+      this.#nameOf,
+      this.#renderOptions,
+      this.#delivery(notice.kind === 'status' ? notice.status.account : undefined),
+    );
 
   #assertStarted(): void {
     if (this.#onInput === undefined)
@@ -344,7 +340,7 @@ export class DiscordOperatorChannel implements OperatorChannel {
 
   #fatal(closeCode: number): void {
     try {
-      this.#onFatal(gatewayClosedError(closeCode));
+      this.#settings.onFatal(gatewayClosedError(closeCode));
     } catch (error) {
       this.#log.error({ error: describeError(error) }, 'the fatal-error handler threw');
     }
@@ -355,7 +351,7 @@ export class DiscordOperatorChannel implements OperatorChannel {
     const input = readDm(message, {
       operatorIds: this.#operatorIds,
       acceptingInputs: this.#acceptingInputs,
-      codeDigits: this.#codeDigits,
+      codeDigits: this.#settings.codeDigits,
       strangers: this.#strangers,
       logger: this.#log,
       clock: this.#clock,

@@ -19,6 +19,7 @@ import { parseCode } from './parse-code.js';
 import type {
   OperatorChannel,
   OperatorCommand,
+  OperatorInput,
   OperatorInputHandler,
   OperatorNotice,
   PromptView,
@@ -37,6 +38,11 @@ export interface TerminalChannelOptions {
   /** The clock that stamps each typed code's `sentAt`; the system clock by default. */
   now?: () => Date;
   /**
+   * The accounts the relay serves: with two or more, the help names them, to type after a command
+   * (`login paper`). Commands for an account are taken without it all the same.
+   */
+  accounts?: readonly string[];
+  /**
    * The login already waiting for a code when the channel starts (one an earlier run left in Redis),
    * if any: the channel announces it, with its deadline, and "new" then acts on it. `note`, printed
    * after its prompt, says what else the operator should know about it.
@@ -49,8 +55,9 @@ const DEFAULTS = {
   codeDigits: DEFAULT_CODE_DIGITS,
   now: () => new Date(),
   waitingLogin: () => Promise.resolve(undefined),
+  accounts: [],
 } as const satisfies Required<
-  Pick<TerminalChannelOptions, 'operatorId' | 'codeDigits' | 'now' | 'waitingLogin'>
+  Pick<TerminalChannelOptions, 'operatorId' | 'codeDigits' | 'now' | 'waitingLogin' | 'accounts'>
 >;
 
 /** What the operator types for "Send a new code". */
@@ -66,6 +73,13 @@ const TYPED_COMMANDS = {
 /** What the operator types for "Try anyway" on a `/login` answered `halt-confirm`. */
 const TYPED_FORCE_LOGIN: readonly string[] = [TYPED_NOTICE_ACTIONS['force-login'], '/login anyway'];
 
+/** A "which account is this code for?" question the operator may answer by typing a name. */
+interface OpenChoice {
+  /** The input that held the code (the hub keeps the code by it). */
+  readonly codeInputId: string;
+  readonly accounts: readonly string[];
+}
+
 /**
  * One operator at a terminal: Discord's stand-in in the demo and in the sandbox (`SANDBOX=true`).
  * Lines typed are parsed exactly as DM replies are, and a code's `sentAt` is when its line was read;
@@ -73,7 +87,14 @@ const TYPED_FORCE_LOGIN: readonly string[] = [TYPED_NOTICE_ACTIONS['force-login'
  * for a login, as `login` does), and "status", "login" and "cancel" are the slash commands (so
  * "cancel" drops whatever login waits for a code, as `/cancel` does, rather than a button of one
  * prompt); "login anyway" is the "Try anyway" button of the last `halt-confirm` answer (`login` with
- * `force`, naming that answer's halt). Anything else is an `unclear` input, which the core answers with the `help` notice.
+ * `force`, naming that answer's halt and account). Anything else is an `unclear` input, which the
+ * core answers with the `help` notice.
+ *
+ * Several accounts: a command followed by an account's name is that command for that account
+ * (`login paper`, `cancel paper`, `status paper`: the `account:` option of Discord's commands), and
+ * `new paper` is "Send a new code" on that account's last prompt (a login of it, when none was
+ * shown). After a "which account is this code for?" question, typing one of the names it offers is
+ * the press of that account's button (`account-chosen`), once; the answer is printed.
  *
  * Each line's `inputId` is a counter behind a prefix drawn at random per channel: the core's claims
  * of inputs may outlive this process (Redis), so a restarted demo must not reuse an earlier run's IDs.
@@ -88,8 +109,12 @@ export class TerminalOperatorChannel implements OperatorChannel {
   #currentLoginId: string | undefined;
   /** The login "new" was typed for: its prompt, ended by the new login, says so (not "cancelled"). */
   #replacing: string | undefined;
-  /** The halt of the last `halt-confirm` shown, which "login anyway" names. */
-  #offeredHaltAt: number | undefined;
+  /** The halt (and account) of the last `halt-confirm` shown, which "login anyway" names. */
+  #offeredHalt: { readonly haltAt?: number; readonly account?: string } = {};
+  /** Per account, the login whose prompt was shown last, for "new <account>". */
+  readonly #lastLoginOf = new Map<string, string>();
+  /** The last "which account is this code for?" question, until a name answers it. */
+  #openChoice: OpenChoice | undefined;
 
   public constructor(options: TerminalChannelOptions) {
     this.#options = { ...DEFAULTS, ...options };
@@ -102,32 +127,9 @@ export class TerminalOperatorChannel implements OperatorChannel {
       const readAt = this.#options.now();
       const inputId = this.#nextInputId();
       const text = line.trim().toLowerCase();
-      const loginId = this.#currentLoginId;
-      if (TYPED_RESEND.includes(text)) {
-        if (loginId === undefined) {
-          // No prompt to press the button of: "new" asks for a new SMS, so a login.
-          onInput({ kind: 'command', operatorId, command: 'login', respond: this.#responder(), inputId });
-          return;
-        }
-        this.#replacing = loginId;
-        onInput({ kind: 'resend', operatorId, loginId, inputId });
-        return;
-      }
-      if (TYPED_FORCE_LOGIN.includes(text)) {
-        onInput({
-          kind: 'command',
-          operatorId,
-          command: 'login',
-          force: true,
-          ...(this.#offeredHaltAt === undefined ? {} : { forHalt: this.#offeredHaltAt }),
-          respond: this.#responder(),
-          inputId,
-        });
-        return;
-      }
-      const command = commandOf(text);
-      if (command !== undefined) {
-        onInput({ kind: 'command', operatorId, command, respond: this.#responder(), inputId });
+      const typed = this.#typed(text, inputId);
+      if (typed !== undefined) {
+        onInput(typed);
         return;
       }
       const parsed = parseCode(line, this.#options.codeDigits);
@@ -144,6 +146,64 @@ export class TerminalOperatorChannel implements OperatorChannel {
       this.#write(`\n${RESUMED}`);
       this.#print(waiting.view, waiting.note);
     }
+  }
+
+  /**
+   * What a typed word stands for (a button, a command, an account's name answering a question), in
+   * this order; `undefined` for a line to parse as a code.
+   */
+  #typed(text: string, inputId: string): OperatorInput | undefined {
+    const operatorId = this.#options.operatorId;
+    const choice = this.#openChoice;
+    if (choice?.accounts.includes(text) === true) {
+      // One answer per question, as one press of its buttons on Discord.
+      this.#openChoice = undefined;
+      return {
+        kind: 'account-chosen',
+        operatorId,
+        account: text,
+        codeInputId: choice.codeInputId,
+        respond: this.#responder(),
+        inputId,
+      };
+    }
+    if (TYPED_RESEND.includes(text)) return this.#resend(this.#currentLoginId, undefined, inputId);
+    if (TYPED_FORCE_LOGIN.includes(text)) {
+      const { haltAt, account } = this.#offeredHalt;
+      return {
+        kind: 'command',
+        operatorId,
+        command: 'login',
+        force: true,
+        ...(haltAt === undefined ? {} : { forHalt: haltAt }),
+        ...(account === undefined ? {} : { account }),
+        respond: this.#responder(),
+        inputId,
+      };
+    }
+    const command = commandOf(text);
+    if (command !== undefined)
+      return { kind: 'command', operatorId, command, respond: this.#responder(), inputId };
+    // `<command> <account>`, and `new <account>`.
+    const [first = '', account, ...rest] = text.split(/\s+/);
+    if (account === undefined || rest.length > 0) return undefined;
+    if (first === TYPED_ACTIONS.resend) return this.#resend(this.#lastLoginOf.get(account), account, inputId);
+    const named = commandOf(first);
+    return named === undefined
+      ? undefined
+      : { kind: 'command', operatorId, command: named, account, respond: this.#responder(), inputId };
+  }
+
+  /** "Send a new code" on login `loginId` (of `account`, when named); a login when none was shown. */
+  #resend(loginId: string | undefined, account: string | undefined, inputId: string): OperatorInput {
+    const operatorId = this.#options.operatorId;
+    const named = account === undefined ? {} : { account };
+    if (loginId === undefined) {
+      // No prompt to press the button of: "new" asks for a new SMS, so a login.
+      return { kind: 'command', operatorId, command: 'login', ...named, respond: this.#responder(), inputId };
+    }
+    this.#replacing = loginId;
+    return { kind: 'resend', operatorId, loginId, ...named, inputId };
   }
 
   /** Prints the prompt; there is no message to edit later, so no refs: `{}`. */
@@ -198,6 +258,7 @@ export class TerminalOperatorChannel implements OperatorChannel {
   #print(view: PromptView, note?: string): void {
     const { text, actions } = renderPrompt(view, this.#name, this.#renderOptions());
     this.#currentLoginId = view.loginId;
+    this.#lastLoginOf.set(view.account, view.loginId);
     const lines = note === undefined ? text : `${text}\n${note}`;
     this.#write(`\n── ${lines.split('\n').join('\n   ')}\n${hint(actions)}`);
   }
@@ -214,16 +275,28 @@ export class TerminalOperatorChannel implements OperatorChannel {
       if (answered || this.#lines === undefined) return;
       answered = true;
       if (notice.kind === 'login-request' && notice.result === 'halt-confirm') {
-        this.#offeredHaltAt = notice.haltAt;
+        const { haltAt, account } = notice;
+        this.#offeredHalt = {
+          ...(haltAt === undefined ? {} : { haltAt }),
+          ...(account === undefined ? {} : { account }),
+        };
       }
       this.#write(this.#render(notice));
     };
   }
 
   #render(notice: OperatorNotice): string {
+    if (notice.kind === 'choose-account' && notice.question.kind === 'code') {
+      // Whichever way it came (a notice, an answer), typing one of its names answers it.
+      this.#openChoice = { codeInputId: notice.question.inputId, accounts: notice.accounts };
+    }
     const text = renderNotice(notice, this.#name, this.#renderOptions());
-    // The terminal has no command picker: the help names the commands too.
-    return notice.kind === 'help' ? `${text}\n${COMMANDS_HINT}` : text;
+    // The terminal has no command picker: the help names the commands too (and the accounts).
+    if (notice.kind !== 'help') return text;
+    const { accounts } = this.#options;
+    return accounts.length < 2
+      ? `${text}\n${COMMANDS_HINT}`
+      : `${text}\n${COMMANDS_HINT} Add an account's name for that account only (${accounts.map((a) => `"${a}"`).join(', ')}): "login ${accounts[0] ?? ''}".`;
   }
 
   #renderOptions(): RenderOptions {

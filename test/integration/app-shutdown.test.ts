@@ -57,7 +57,7 @@ describe('startRelay’s stop', () => {
 
     // The startup login's prompt, with an 8-digit code (CODE_DIGITS' default takes it).
     const isCodeButton = (customId: string | undefined): customId is string =>
-      customId?.startsWith('otp:code:') === true;
+      /^otp:code[:@]/.test(customId ?? '');
     const prompt = await emulator.waitFor(
       () => emulator.dmsTo(operator).find((dm) => dm.buttons.some((b) => isCodeButton(b.customId))),
       { what: 'the prompt', timeoutMs: 10_000 },
@@ -65,21 +65,22 @@ describe('startRelay’s stop', () => {
     const code = sandbox.lastCode!;
     expect(code).toMatch(/^\d{8}$/);
     const codeButton = prompt.buttons.map((b) => b.customId).find(isCodeButton)!;
-    const loginId = codeButton.slice('otp:code:'.length);
+    // The modal's ID is the button's, action aside (with the prompt's account, if it names one).
+    const modalId = codeButton.replace(/^otp:code/, 'otp:modal');
 
     // Step 2 is slow; the shutdown begins while the code is at the broker.
     sandbox.settings.delayMs = 1_000;
     await emulator.clickButton(operator, prompt.id, codeButton);
-    const submitted = await emulator.submitModal(operator, `otp:modal:${loginId}`, { code });
+    const submitted = await emulator.submitModal(operator, modalId, { code });
     expect(submitted.type).toBe(InteractionResponseType.DeferredMessageUpdate);
     await emulator.waitFor(() => sandbox.counts.step2Calls === 1, { what: 'step 2' });
     const stopping = running.stop();
     stopped = true;
 
     // Input is no longer taken: a second modal is left unanswered, and never reaches the broker.
-    await expect(
-      emulator.submitModal(operator, `otp:modal:${loginId}`, { code: '12345678' }),
-    ).rejects.toBeInstanceOf(InteractionTimeoutError);
+    await expect(emulator.submitModal(operator, modalId, { code: '12345678' })).rejects.toBeInstanceOf(
+      InteractionTimeoutError,
+    );
     await stopping;
 
     // The exchange that was under way finished, and its token was published.

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import {
+  ApplicationCommandOptionType,
   ApplicationCommandType,
   GatewayCloseCodes,
   GatewayDispatchEvents,
@@ -9,6 +10,8 @@ import {
   InteractionResponseType,
   InteractionType,
   MessageFlags,
+  MessageReferenceType,
+  MessageType,
 } from 'discord-api-types/v10';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -385,6 +388,96 @@ describe('Discord emulator', () => {
     const reply = emulator.interactionReply(id);
     expect(reply).toMatchObject({ content: '%40original', flags: 0, editCount: 2, ephemeral: false });
     expect(emulator.dmsTo(user).map((message) => message.id)).toEqual([reply?.id]);
+  });
+
+  it('delivers a user’s reply with its reference, and takes the bot’s replies as Discord does', async () => {
+    const user = emulator.createUser();
+    const bot = await identify();
+    const headers = { authorization: `Bot ${emulator.botToken}`, 'content-type': 'application/json' };
+    const dm = (await (
+      await fetch(`${emulator.apiUrl}/v10/users/@me/channels`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ recipient_id: user }),
+      })
+    ).json()) as { id: string };
+    const post = (body: unknown) =>
+      fetch(`${emulator.apiUrl}/v10/channels/${dm.id}/messages`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+      });
+    const prompt = (await (await post({ content: 'a prompt' })).json()) as { id: string };
+
+    const replyId = emulator.sendDm(user, '123456', { replyTo: prompt.id });
+    let created = (await bot.next(GatewayDispatchEvents.MessageCreate)).d;
+    while (created?.id !== replyId) created = (await bot.next(GatewayDispatchEvents.MessageCreate)).d;
+    expect(created).toMatchObject({
+      type: MessageType.Reply,
+      message_reference: { type: MessageReferenceType.Default, message_id: prompt.id, channel_id: dm.id },
+      referenced_message: { id: prompt.id, content: 'a prompt' },
+    });
+    expect(() => emulator.sendDm(user, '1', { replyTo: '1234' })).toThrow(/cannot be replied to/);
+
+    const answer = await post({ content: 'an answer', message_reference: { message_id: replyId } });
+    expect(answer.status).toBe(200);
+    expect(emulator.dmsTo(user).at(-1)).toMatchObject({ content: 'an answer', replyTo: replyId });
+    const unknown = { message_id: '1312345678901234567' };
+    expect((await post({ content: 'lost', message_reference: unknown })).status).toBe(400);
+    const plain = await post({
+      content: 'plain',
+      message_reference: { ...unknown, fail_if_not_exists: false },
+    });
+    expect(plain.status).toBe(200);
+    expect(emulator.dmsTo(user).at(-1)).toMatchObject({ content: 'plain', replyTo: undefined });
+  });
+
+  it('checks commands’ options, and runs a command with the options a user could give', async () => {
+    const user = emulator.createUser();
+    const bot = await identify();
+    const headers = { authorization: `Bot ${emulator.botToken}`, 'content-type': 'application/json' };
+    const commandsUrl = `${emulator.apiUrl}/v10/applications/${emulator.applicationId}/commands`;
+    const put = (options: unknown[]) =>
+      fetch(commandsUrl, {
+        method: 'PUT',
+        headers,
+        body: JSON.stringify([{ name: 'login', description: 'Log in', options }]),
+      });
+    const option = { type: ApplicationCommandOptionType.String, name: 'account', description: 'Which' };
+    const choices = (count: number) =>
+      Array.from({ length: count }, (_, i) => ({ name: `a${i}`, value: `a${i}` }));
+    expect((await put([{ ...option, choices: choices(26) }])).status).toBe(400);
+    expect((await put([{ ...option, choices: choices(2), max_length: 32 }])).status).toBe(400);
+    expect((await put([{ ...option, name: 'Account' }])).status).toBe(400);
+    expect((await put([{ ...option, choices: choices(2) }])).status).toBe(200);
+
+    await expect(emulator.runCommand(user, 'login', { options: { account: 'a9' } })).rejects.toThrow(
+      /choices/,
+    );
+    await expect(emulator.runCommand(user, 'login', { options: { other: 'x' } })).rejects.toThrow(
+      /no option/,
+    );
+    const ran = emulator.runCommand(user, 'login', { options: { account: 'a1' } });
+    const created = (await bot.next(GatewayDispatchEvents.InteractionCreate)).d;
+    expect(created).toMatchObject({
+      data: {
+        name: 'login',
+        options: [{ name: 'account', type: ApplicationCommandOptionType.String, value: 'a1' }],
+      },
+    });
+    await fetch(
+      `${emulator.apiUrl}/v10/interactions/${String(created?.id)}/${String(created?.token)}/callback`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ type: InteractionResponseType.DeferredChannelMessageWithSource }),
+      },
+    );
+    await ran;
+
+    expect((await put([{ ...option, required: true, min_length: 2, max_length: 4 }])).status).toBe(200);
+    await expect(emulator.runCommand(user, 'login')).rejects.toThrow(/needs its option/);
+    await expect(emulator.runCommand(user, 'login', { options: { account: 'x' } })).rejects.toThrow(/length/);
   });
 
   it('fails the requests a test asks it to, then serves them again', async () => {

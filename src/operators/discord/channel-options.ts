@@ -11,6 +11,12 @@ export interface DiscordOperatorChannelOptions {
   token: Secret;
   /** Users who get prompts and whose answers count (`DISCORD_OPERATOR_IDS`). */
   operatorIds: readonly string[];
+  /**
+   * The accounts the relay serves (`RELAY_ACCOUNTS`): with two or more, `/status`, `/login` and
+   * `/cancel` take an `account` option (a choice of these names, or typed when more than 25). With
+   * one or none, the commands are registered exactly as a one-account relay's.
+   */
+  accounts?: readonly string[];
   /** discord.js `rest.api` (`DISCORD_API_URL`), e.g. `https://discord.com/api`. */
   apiUrl: string;
   logger: Logger;

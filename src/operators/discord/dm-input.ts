@@ -43,11 +43,21 @@ export function readDm(message: Message, context: DmContext): OperatorInput | un
     logger.info({ operatorId: userId }, 'left a DM unread: shutting down');
     return { kind: 'during-shutdown', operatorId: userId, inputId: message.id };
   }
+  // A Discord reply names the message it answers (a prompt, with several accounts): the hub routes
+  // a code by it. A forward names no message of this DM to answer. Discord may leave a reply's
+  // `type` out (0, a reply, is then meant), so only a forward is told apart.
+  const { reference } = message;
+  const replyTo =
+    reference !== null &&
+    reference.type !== discord.MessageReferenceType.Forward &&
+    reference.messageId !== undefined
+      ? { replyTo: reference.messageId }
+      : {};
   const parsed = parseCode(message.content, context.codeDigits);
   if (!parsed.ok) {
     // Every relay gets this DM: the core answers it with help, once, after claiming it.
     logger.info({ operatorId: userId, reason: parsed.reason }, 'a DM reply is not one code');
-    return { kind: 'unclear', operatorId: userId, inputId: message.id };
+    return { kind: 'unclear', operatorId: userId, ...replyTo, inputId: message.id };
   }
   // Debug only: the relay that takes the code logs it (with its login) once it is on its way to the
   // broker; a line here would be written by every relay, before the broker call.
@@ -56,6 +66,7 @@ export function readDm(message: Message, context: DmContext): OperatorInput | un
     kind: 'code',
     operatorId: userId,
     code: new Secret(parsed.code),
+    ...replyTo,
     // Discord's timestamp, on the relay's clock: a reply written before the current login's prompt
     // belongs to another, and the relay's clock may be off from Discord's.
     sentAt: context.clock.toRelay(message.createdAt),

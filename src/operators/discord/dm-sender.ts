@@ -21,8 +21,15 @@ export interface DmSenderOptions {
   readonly clock: DiscordClock;
 }
 
-/** A DM's body: a text, and buttons for a prompt. */
-export type DmBody = { readonly content: string; readonly components?: PromptBody['components'] };
+/**
+ * A DM's body: a text, buttons (a prompt's, a question's), and the message it answers as a Discord
+ * reply (`replyTo`: a message of the same DM; sent as a plain message if it is gone).
+ */
+export type DmBody = {
+  readonly content: string;
+  readonly components?: PromptBody['components'];
+  readonly replyTo?: string;
+};
 
 /**
  * Sends the channel's DMs: each with a nonce Discord enforces (a retry after a lost answer makes no
@@ -37,9 +44,9 @@ export class DmSender {
   }
 
   /** Sends a notice; a failure is logged, never thrown. */
-  public async send(operatorId: string, text: string, what: string): Promise<void> {
+  public async send(operatorId: string, body: DmBody, what: string): Promise<void> {
     try {
-      await this.sendDm(operatorId, { content: text }, what);
+      await this.sendDm(operatorId, body, what);
     } catch (error) {
       this.#options.log.warn(
         { userId: operatorId, error: describeError(error) },
@@ -60,7 +67,13 @@ export class DmSender {
         const channel = await this.dmChannel(operatorId);
         tries += 1;
         const startMs = clock.nowMs();
-        const sent = await channel.send({ ...body, nonce, enforceNonce: true });
+        const { replyTo, ...rest } = body;
+        const sent = await channel.send({
+          ...rest,
+          ...(replyTo === undefined ? {} : { reply: { messageReference: replyTo, failIfNotExists: false } }),
+          nonce,
+          enforceNonce: true,
+        });
         // A later try may get back the message an earlier one made: only a first try is a sample.
         if (tries === 1) clock.observe(startMs, clock.nowMs(), sent.createdTimestamp);
         return sent;

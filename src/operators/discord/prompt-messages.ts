@@ -24,12 +24,22 @@ interface LoginPrompt {
   queue: Promise<unknown>;
   /** When this channel first showed the login's prompt. */
   readonly firstShownAt: Date;
+  /** Who gets it: the operators its last `show` named. */
+  recipients: ReadonlySet<string>;
 }
 
 /** A prompt's text and buttons: the body of its first send and of every edit. */
 export interface PromptBody {
   readonly content: string;
   readonly components: ActionRowBuilder<ButtonBuilder>[];
+}
+
+/** Where one `show` goes: its recipients, and the account they are of. */
+export interface PromptAudience {
+  /** Operators of the channel who get the prompt: all of them, or those of the prompt's account. */
+  readonly recipients: ReadonlySet<string>;
+  /** The prompt's account: `/status` of an account tells whom that account's last prompt reached. */
+  readonly account: string;
 }
 
 /** What {@link PromptMessages} needs of its channel. */
@@ -61,52 +71,64 @@ export class PromptMessages {
   readonly #prompts = new Map<string, LoginPrompt>();
   /** The login whose prompt was shown last. */
   #lastLoginId: string | undefined;
+  /** Per account, the login whose prompt was shown last (few accounts: never pruned). */
+  readonly #lastLoginOf = new Map<string, string>();
 
   public constructor(options: PromptMessagesOptions) {
     this.#options = options;
   }
 
   /**
-   * Sends or edits one login's prompt in every operator's DM (`body` is rendered when its turn
-   * comes, from the channel's state then); resolves with where each operator's message is. When the
-   * operators the DMs cannot reach changed meanwhile (one's DMs are closed), the prompts that went
-   * out are edited once more, so that they name who did not get them. When `stopped`, sends nothing
-   * and resolves with what is known.
+   * Sends or edits one login's prompt in the DM of each of the audience's recipients; `body` is
+   * rendered when its turn comes, from the channel's state then. Resolves with where each
+   * recipient's message is. When the operators the DMs cannot reach changed meanwhile (one's DMs are
+   * closed), the prompts that went out are edited once more, so that they name who did not get
+   * them. When `stopped`, sends nothing and resolves with what is known.
    */
   public async show(
     loginId: string,
     body: () => PromptBody,
     refs: PromptRefs | undefined,
     stopped: boolean,
+    audience: PromptAudience,
   ): Promise<PromptRefs> {
+    const { recipients, account } = audience;
     const given = refs === undefined ? new Map<string, PromptMessageRef>() : this.#readRefs(loginId, refs);
     if (stopped) {
       // Nothing is sent any more, but what is known still holds: the caller must not lose it.
       return toPromptRefs(new Map([...given, ...(this.#prompts.get(loginId)?.messages ?? [])]));
     }
-    const prompt = this.#promptOf(loginId);
+    const prompt = this.#promptOf(loginId, recipients);
+    prompt.recipients = recipients;
     this.#lastLoginId = loginId;
+    this.#lastLoginOf.set(account, loginId);
     // One login's renders run one after another, so the last view is the one operators see.
     const run = prompt.queue.then(() => this.#render(loginId, body, prompt, given));
     prompt.queue = run.catch(() => undefined);
     return run;
   }
 
-  /** Whom the last login's prompt reached, and whom not; `undefined` before any prompt. */
-  public lastDelivery(): PromptDelivery | undefined {
-    const loginId = this.#lastLoginId;
+  /**
+   * Whom the last login's prompt reached (of `account`, when given), and whom of its recipients not;
+   * `undefined` before any such prompt. Operators the prompt was not for are in neither list.
+   */
+  public lastDelivery(account?: string): PromptDelivery | undefined {
+    const loginId = account === undefined ? this.#lastLoginId : this.#lastLoginOf.get(account);
     const prompt = loginId === undefined ? undefined : this.#prompts.get(loginId);
     if (loginId === undefined || prompt === undefined) return undefined;
-    const reached = [...this.#options.operatorIds].filter((id) => prompt.messages.has(id));
+    const { recipients, messages } = prompt;
+    const reached = [...this.#options.operatorIds].filter((id) => messages.has(id));
     return {
       loginId,
       at: prompt.firstShownAt,
       reached,
-      unreachable: this.#options.reach.unreachable().filter((op) => !prompt.messages.has(op.operatorId)),
+      unreachable: this.#options.reach
+        .unreachable()
+        .filter((op) => recipients.has(op.operatorId) && !messages.has(op.operatorId)),
     };
   }
 
-  /** Renders `body` to every operator; resolves with the refs of every prompt message known after. */
+  /** Renders `body` to every recipient; resolves with the refs of every prompt message known after. */
   async #render(
     loginId: string,
     body: () => PromptBody,
@@ -118,9 +140,7 @@ export class PromptMessages {
     const first = body();
     // One operator's closed DMs must not keep the prompt from the others: each one's failure is logged.
     await Promise.all(
-      [...this.#options.operatorIds].map((operatorId) =>
-        this.#renderTo(operatorId, loginId, prompt, given, first),
-      ),
+      [...prompt.recipients].map((operatorId) => this.#renderTo(operatorId, loginId, prompt, given, first)),
     );
     if (reach.key() !== before && prompt.messages.size > 0) {
       // Who cannot be reached changed: the operators who have the prompt learn it now. Edits only,
@@ -214,10 +234,15 @@ export class PromptMessages {
     return read.refs;
   }
 
-  #promptOf(loginId: string): LoginPrompt {
+  #promptOf(loginId: string, recipients: ReadonlySet<string>): LoginPrompt {
     let prompt = this.#prompts.get(loginId);
     if (prompt === undefined) {
-      prompt = { messages: new Map(), queue: Promise.resolve(), firstShownAt: this.#options.now() };
+      prompt = {
+        messages: new Map(),
+        queue: Promise.resolve(),
+        firstShownAt: this.#options.now(),
+        recipients,
+      };
       this.#prompts.set(loginId, prompt);
       // Old logins' prompts are never edited again; forget the oldest.
       for (const oldest of this.#prompts.keys()) {

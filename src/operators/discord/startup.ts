@@ -1,7 +1,7 @@
 import type { Client } from 'discord.js';
 import { discord } from './discord-js.js';
 import type { Logger } from '../../shared/log.js';
-import { OPERATOR_COMMANDS } from './commands.js';
+import { operatorCommands } from './commands.js';
 import { describeError } from './describe-error.js';
 import { discordInviteUrl } from './invite-url.js';
 
@@ -14,21 +14,29 @@ export async function afterLogin(
   operatorIds: ReadonlySet<string>,
   log: Logger,
   registerTimeoutMs: number,
+  accounts: readonly string[] = [],
 ): Promise<void> {
   const applicationId = client.application?.id;
   const inviteUrl = applicationId === undefined ? undefined : discordInviteUrl(applicationId);
   log.info({ operators: operatorIds.size, inviteUrl }, 'connected to Discord');
   await Promise.all([
     loadOperatorNames(client, operatorIds, log),
-    registerCommands(client, log, registerTimeoutMs),
+    registerCommands(client, log, registerTimeoutMs, accounts),
   ]);
 }
 
 /**
- * Replaces the application's global commands with {@link OPERATOR_COMMANDS}. Never throws: without
- * commands, prompts, replies and buttons still work, and the commands Discord already has stay.
+ * Replaces the application's global commands with {@link operatorCommands} of `accounts` (an
+ * `account` option only with several). Never throws: without commands, prompts, replies and
+ * buttons still work, and the commands Discord already has stay.
  */
-export async function registerCommands(client: Client, log: Logger, timeoutMs: number): Promise<void> {
+export async function registerCommands(
+  client: Client,
+  log: Logger,
+  timeoutMs: number,
+  accounts: readonly string[] = [],
+): Promise<void> {
+  const commands = operatorCommands(accounts);
   const applicationId = client.application?.id ?? client.user?.id;
   if (applicationId === undefined) {
     log.error('could not register the slash commands: the application ID is unknown');
@@ -36,10 +44,13 @@ export async function registerCommands(client: Client, log: Logger, timeoutMs: n
   }
   try {
     await client.rest.put(discord.Routes.applicationCommands(applicationId), {
-      body: OPERATOR_COMMANDS,
+      body: commands,
       signal: AbortSignal.timeout(timeoutMs),
     });
-    log.info({ commands: OPERATOR_COMMANDS.map((command) => command.name) }, 'registered the slash commands');
+    log.info(
+      { commands: commands.map((command) => command.name), accountOption: commands.some((c) => c.options) },
+      'registered the slash commands',
+    );
   } catch (error) {
     log.error({ error: describeError(error) }, 'could not register the slash commands');
   }

@@ -29,6 +29,7 @@ import {
   type RESTPutAPIApplicationCommandsJSONBody,
   type GuildMemberFlags,
 } from 'discord-api-types/v10';
+import { commandProblems, interactionOptions, type CommandOptionValue } from './commands.js';
 import { GatewayServer, type GatewayStats } from './gateway.js';
 import { Errors, RestError, Router, readJsonBody, sendJson, type RestRequest } from './http.js';
 import { InteractionDesk, modalSubmission, type InteractionCallback } from './interactions.js';
@@ -95,6 +96,26 @@ export interface RunCommandOptions {
    * without that context), to test the bot's own guard. Off by default: such a run throws.
    */
   ignoreContexts?: boolean;
+  /**
+   * The options the user fills in, by name (`{ account: 'live' }`). Checked against the registered
+   * command as Discord's client would: a name it does not have, a value outside its choices or its
+   * length, or a missing required option throws.
+   */
+  options?: Readonly<Record<string, CommandOptionValue>>;
+}
+
+/** Options of {@link DiscordEmulator.sendDm}. */
+export interface SendDmOptions {
+  /**
+   * The message reaches the bot that long after Discord stamped it (a gateway that lagged, or
+   * replayed it on a resume): its timestamp and snowflake are that much earlier.
+   */
+  delayedByMs?: number;
+  /**
+   * The user writes it as a Discord reply to this message of their DM (a prompt, say): it carries a
+   * `message_reference` and the message it answers. Throws when no such message is in the DM.
+   */
+  replyTo?: string;
 }
 
 /** Options of {@link DiscordEmulator.failDmsTo}. */
@@ -132,15 +153,15 @@ export interface DiscordEmulator {
   /** Opens or closes the user's DMs to the bot (their privacy setting): closed, DMs fail with 50007. */
   setDmsOpen(userId: string, open: boolean): void;
   /**
-   * The user writes `content` in their DM with the bot (MESSAGE_CREATE). Returns the message's ID.
-   * With `delayedByMs`, the message reaches the bot that long after Discord stamped it (a gateway
-   * that lagged, or replayed it on a resume): its timestamp and snowflake are that much earlier.
+   * The user writes `content` in their DM with the bot (MESSAGE_CREATE), possibly late or as a
+   * reply (see {@link SendDmOptions}). Returns the message's ID.
    */
-  sendDm(userId: string, content: string, options?: { delayedByMs?: number }): string;
+  sendDm(userId: string, content: string, options?: SendDmOptions): string;
   /** The user writes in a guild text channel (MESSAGE_CREATE, only with GuildMessages). Returns the ID. */
   sendGuildMessage(userId: string, content: string): string;
   /**
-   * The user presses button `customId` of message `messageId` in their DM (INTERACTION_CREATE).
+   * The user presses button `customId` of message `messageId` in their DM (INTERACTION_CREATE): any
+   * message of the bot there, a prompt, a notice or a command's reply.
    * Settles with the bot's callback, or fails when none comes within the interaction timeout.
    * Throws when the message has no such enabled button: a real user could not press it.
    */
@@ -159,8 +180,8 @@ export interface DiscordEmulator {
 
   /**
    * The user runs the slash command `/name` (INTERACTION_CREATE of type APPLICATION_COMMAND, a
-   * CHAT_INPUT command with no options) in their DM with the bot, or with `inGuild` in the guild's
-   * text channel. Settles with the bot's callback (a deferred reply is
+   * CHAT_INPUT command, with the `options` given) in their DM with the bot, or with `inGuild` in the
+   * guild's text channel. Settles with the bot's callback (a deferred reply is
    * `DeferredChannelMessageWithSource`), or fails when none comes within the interaction timeout.
    * Throws when no such command is registered, or when its `contexts` leave out where it is run:
    * a real user could not run it.
@@ -351,11 +372,17 @@ class Emulator implements DiscordEmulator {
     user.dmsOpen = open;
   }
 
-  public sendDm(userId: string, content: string, options?: { delayedByMs?: number }): string {
+  public sendDm(userId: string, content: string, options?: SendDmOptions): string {
     const user = this.#user(userId);
     const channel = this.#world.dmChannelWith(userId);
     const writtenAtMs = this.#world.now() - (options?.delayedByMs ?? 0);
-    const stored = this.#world.addMessage(channel.id, user, { content }, false, writtenAtMs);
+    const replyTo = options?.replyTo;
+    if (replyTo !== undefined && this.#world.messages.get(replyTo)?.message.channel_id !== channel.id) {
+      throw new Error(`message ${replyTo} is not in the DM of user ${userId}: it cannot be replied to`);
+    }
+    const body =
+      replyTo === undefined ? { content } : { content, message_reference: { message_id: replyTo } };
+    const stored = this.#world.addMessage(channel.id, user, body, false, writtenAtMs);
     this.#announce(stored, 'create');
     return stored.message.id;
   }
@@ -455,6 +482,8 @@ class Emulator implements DiscordEmulator {
         `/${name} is not offered ${inGuild ? 'in a guild' : 'in the DM with the bot'} (contexts ${JSON.stringify(contexts)})`,
       );
     }
+    // Checked first: options a real user could not give open no interaction.
+    const given = interactionOptions(command, options?.options ?? {});
     const channel = inGuild ? this.#world.guildChannel() : this.#world.dmChannelWith(userId);
     const id = this.#world.nextId();
     const { token, answered } = this.#desk.open({
@@ -468,6 +497,7 @@ class Emulator implements DiscordEmulator {
       id: command.id,
       name: command.name,
       type: ApplicationCommandType.ChatInput,
+      ...(given === undefined ? {} : { options: given }),
     };
     const base = this.#interactionBase(id, token, channel);
     if (channel.kind === 'dm') {
@@ -601,6 +631,24 @@ class Emulator implements DiscordEmulator {
       error: new RestError(fault.status, 0, `${fault.status}: failure injected by the test`),
       applied: fault.applied,
     };
+  }
+
+  /**
+   * A reply's `message_reference`, as Discord takes it: the message must be in the same channel;
+   * when it is not there, the send fails (Discord's "Unknown message") unless `fail_if_not_exists`
+   * is false, and then the message goes out as a plain one.
+   */
+  #replyReference<T extends MessageBody>(channel: StoredChannel, body: T): T {
+    const reference = body.message_reference;
+    if (reference === undefined) return body;
+    const target =
+      reference.message_id === undefined ? undefined : this.#world.messages.get(reference.message_id);
+    if (target?.message.channel_id === channel.id) return body;
+    if (reference.fail_if_not_exists !== false) {
+      throw Errors.invalidForm(['message_reference: Unknown message']);
+    }
+    const { message_reference: _dropped, ...plain } = body;
+    return plain as T;
   }
 
   /**
@@ -793,7 +841,8 @@ class Emulator implements DiscordEmulator {
       if (fault !== undefined && !fault.applied) throw fault.error;
       if (channel.kind === 'dm' && world.users.get(channel.recipientId)?.dmsOpen === false)
         throw Errors.cannotDm();
-      const data = (body ?? {}) as MessageBody & { nonce?: unknown; enforce_nonce?: unknown };
+      const sent: MessageBody & { nonce?: unknown; enforce_nonce?: unknown } = body ?? {};
+      const data = this.#replyReference(channel, sent);
       const problems = messageBodyProblems(data, true);
       if (problems.includes('cannot send an empty message')) throw Errors.cannotSendEmpty();
       if (problems.length > 0) throw Errors.invalidForm(problems);
@@ -920,58 +969,4 @@ class Emulator implements DiscordEmulator {
       permissions: '0',
     } as APIApplication;
   }
-}
-
-/** Discord's rule for CHAT_INPUT names: 1 to 32 letters, digits, `-`, `_` or `'`, lowercase where a letter has a case. */
-const CHAT_INPUT_NAME = /^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;
-const CONTEXTS: readonly number[] = [
-  InteractionContextType.Guild,
-  InteractionContextType.BotDM,
-  InteractionContextType.PrivateChannel,
-];
-const INTEGRATION_TYPES: readonly number[] = [
-  ApplicationIntegrationType.GuildInstall,
-  ApplicationIntegrationType.UserInstall,
-];
-
-/**
- * Checks a bulk overwrite of global commands the way Discord does, for the mistakes a bot can make:
- * the problems as "Invalid Form Body" would list them, or an empty list.
- */
-function commandProblems(commands: RESTPutAPIApplicationCommandsJSONBody): string[] {
-  const problems: string[] = [];
-  if (commands.length > 100) problems.push('must be 100 or fewer in length');
-  const seen = new Set<string>();
-  commands.forEach((command, index) => {
-    const where = `${index}`;
-    const type = command.type ?? ApplicationCommandType.ChatInput;
-    if (type === ApplicationCommandType.ChatInput) {
-      if (
-        typeof command.name !== 'string' ||
-        !CHAT_INPUT_NAME.test(command.name) ||
-        command.name !== command.name.toLowerCase()
-      ) {
-        problems.push(`${where}.name: invalid application command name`);
-      }
-      const description = 'description' in command ? command.description : undefined;
-      if (typeof description !== 'string' || description.length < 1 || description.length > 100) {
-        problems.push(`${where}.description: must be between 1 and 100 in length`);
-      }
-    }
-    const key = `${type}:${command.name}`;
-    if (seen.has(key)) problems.push(`${where}.name: application command names must be unique`);
-    seen.add(key);
-    for (const context of command.contexts ?? []) {
-      if (!CONTEXTS.includes(context))
-        problems.push(`${where}.contexts: ${String(context)} is not a valid context`);
-    }
-    for (const integrationType of command.integration_types ?? []) {
-      if (!INTEGRATION_TYPES.includes(integrationType)) {
-        problems.push(
-          `${where}.integration_types: ${String(integrationType)} is not a valid integration type`,
-        );
-      }
-    }
-  });
-  return problems;
 }

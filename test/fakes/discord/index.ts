@@ -9,8 +9,10 @@ export {
   type FailDmsOptions,
   type RestCall,
   type RunCommandOptions,
+  type SendDmOptions,
   type WaitForOptions,
 } from './emulator.js';
+export type { CommandOptionValue } from './commands.js';
 export { PRIVILEGED_INTENTS, type GatewayStats, type IdentifySummary } from './gateway.js';
 export { InteractionTimeoutError, type InteractionCallback } from './interactions.js';
 export type { EmulatedButton, EmulatedMessage } from './model.js';

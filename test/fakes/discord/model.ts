@@ -3,12 +3,14 @@ import {
   ChannelType,
   ComponentType,
   MessageFlags,
+  MessageReferenceType,
   MessageType,
   type APIButtonComponent,
   type APIChannel,
   type APIDMChannel,
   type APIEmbed,
   type APIMessage,
+  type APIMessageReference,
   type APIMessageTopLevelComponent,
   type APITextChannel,
   type APIUser,
@@ -56,6 +58,8 @@ export interface EmulatedMessage {
   readonly ephemeral: boolean;
   /** How many times the bot edited it (0 for a message never edited). */
   readonly editCount: number;
+  /** The message it answers, when it is a Discord reply (`message_reference`). */
+  readonly replyTo: string | undefined;
   /** The raw payload Discord would return. */
   readonly raw: APIMessage;
 }
@@ -66,6 +70,8 @@ export interface MessageBody {
   components?: APIMessageTopLevelComponent[];
   embeds?: APIEmbed[];
   flags?: number;
+  /** A reply: the message it answers (`fail_if_not_exists` is the sender's to check). */
+  message_reference?: Partial<APIMessageReference> & { fail_if_not_exists?: boolean };
 }
 
 /**
@@ -168,10 +174,26 @@ export class DiscordWorld {
     writtenAtMs = this.now(),
   ): StoredMessage {
     const id = this.nextId(writtenAtMs);
+    // A reply names the message it answers, and carries it (as Discord does, a level deep).
+    const referenced =
+      body.message_reference?.message_id === undefined
+        ? undefined
+        : this.messages.get(body.message_reference.message_id);
+    const reply =
+      referenced === undefined
+        ? {}
+        : {
+            message_reference: {
+              type: MessageReferenceType.Default,
+              message_id: referenced.message.id,
+              channel_id: referenced.message.channel_id,
+            },
+            referenced_message: referenced.message,
+          };
     const message: APIMessage = {
       id,
       channel_id: channelId,
-      type: MessageType.Default,
+      type: referenced === undefined ? MessageType.Default : MessageType.Reply,
       author,
       content: body.content ?? '',
       timestamp: new Date(writtenAtMs).toISOString(),
@@ -185,6 +207,7 @@ export class DiscordWorld {
       pinned: false,
       flags: (body.flags ?? 0) | (ephemeral ? MessageFlags.Ephemeral : 0),
       components: body.components ?? [],
+      ...reply,
     };
     const stored: StoredMessage = { message, editCount: 0, ephemeral };
     this.messages.set(id, stored);
@@ -227,6 +250,7 @@ export function toEmulatedMessage(stored: StoredMessage): EmulatedMessage {
     flags: message.flags ?? 0,
     ephemeral: stored.ephemeral,
     editCount: stored.editCount,
+    replyTo: message.message_reference?.message_id,
     raw: message,
   };
 }
