@@ -109,4 +109,46 @@ describe('startRelay with two accounts waiting at once', () => {
     expect(brokers.live.submitted()).toBe(0);
     expect(await tokenOf('live')).toBeUndefined();
   });
+
+  it('sends a reply to a prompt to that prompt’s account, without asking', async () => {
+    const livePrompt = emulator
+      .dmsTo(alice)
+      .find((m) => m.content.split('\n')[0]?.includes('SMS code needed for account `live`'));
+    expect(livePrompt).toBeDefined();
+    const asked = emulator.dmsTo(alice).filter((m) => m.content.includes('Several accounts wait')).length;
+    emulator.sendDm(alice, brokers.live.codes[0]!, { replyTo: livePrompt!.id });
+    await emulator.waitFor(() => brokers.live.submitted() === 1);
+    await emulator.waitFor(() =>
+      emulator.dmsTo(alice).some((m) => m.content.includes('account `live` has a new token')),
+    );
+    expect(await tokenOf('live')).toBeDefined();
+    expect(emulator.dmsTo(alice).filter((m) => m.content.includes('Several accounts wait'))).toHaveLength(
+      asked,
+    );
+    expect(brokers.paper.submitted()).toBe(1);
+  });
+
+  it('/status shows every account of the operator in one answer; /login asks which', async () => {
+    const status = await emulator.runCommand(alice, 'status');
+    const reply = await emulator.waitFor(() => {
+      const message = emulator.interactionReply(status.interactionId);
+      return message !== undefined && message.editCount > 0 ? message : undefined;
+    });
+    expect(reply.content).toContain('`live`');
+    expect(reply.content).toContain('`paper`');
+    const login = await emulator.runCommand(alice, 'login');
+    const question = await emulator.waitFor(() => {
+      const message = emulator.interactionReply(login.interactionId);
+      return message !== undefined && message.editCount > 0 ? message : undefined;
+    });
+    expect(question.buttons.map((b) => b.label)).toEqual(['live', 'paper']);
+    expect(brokers.live.server.counts.step1Calls + brokers.paper.server.counts.step1Calls).toBe(2);
+  });
+
+  it('/readyz is 200 with both tokens, and its body lists each account', async () => {
+    const response = await fetch(`${running.httpUrl}/readyz`);
+    const body = (await response.json()) as { accounts: Record<string, { ready: boolean }> };
+    expect(response.status).toBe(200);
+    expect(Object.keys(body.accounts)).toEqual(['live', 'paper']);
+  });
 });
