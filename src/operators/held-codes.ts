@@ -46,6 +46,18 @@ export class HeldCodes {
     return held?.input;
   }
 
+  /**
+   * Drops the codes `input`'s operator is asked about that hold the same code: it went to an account
+   * by another way (a reply to a prompt, the modal), and a press must not send it to a second one.
+   */
+  public dropSame(input: HeldCode): void {
+    for (const [inputId, held] of this.#codes) {
+      if (held.input.operatorId === input.operatorId && held.input.code.equals(input.code)) {
+        this.#codes.delete(inputId);
+      }
+    }
+  }
+
   /** How many codes are held (for tests and the log). */
   public get size(): number {
     return this.#codes.size;

@@ -307,6 +307,8 @@ export class OperatorHub {
   }
 
   #deliverCode(account: string, input: HeldCode): void {
+    // Every relay received the message and routes it alike: each forgets the question it superseded.
+    this.#held.dropSame(input);
     const digits = this.#accounts.get(account);
     // The shared channel parses under every account's CODE_DIGITS at once; this account's decides.
     if (digits !== undefined && !fitsDigits(input, digits)) {

@@ -278,6 +278,31 @@ describe('OperatorHub: several accounts wait', () => {
     expect([...other.live.codes(), ...other.paper.codes(), ...asked.live.codes()]).toEqual([]);
   });
 
+  it('never sends a code to a second account when it was also sent by a reply to a prompt', async () => {
+    const run = await hubWith();
+    await run.hub.channelFor('live').showPrompt(prompt('live', 'l1'));
+    run.live.waiting = { loginId: 'l1', prompts: {} };
+    run.paper.waiting = { loginId: 'p1', prompts: {} };
+    run.channel.input(code('123456', { inputId: 'dm-4' }));
+    await settle();
+    // The operator answers by replying to live's prompt instead, then presses paper on the question.
+    run.channel.input(code('123456', { inputId: 'dm-5', replyTo: `msg-l1-${ALICE}` }));
+    await settle();
+    const answers: OperatorNotice[] = [];
+    run.channel.input({
+      kind: 'account-chosen',
+      operatorId: ALICE,
+      account: 'paper',
+      codeInputId: 'dm-4',
+      inputId: 'press-5',
+      respond: async (n) => void answers.push(n),
+    });
+    await settle();
+    expect(run.live.codes()).toEqual(['123456']);
+    expect(run.paper.inputs).toEqual([]);
+    expect(answers).toEqual([{ kind: 'choice-over', why: 'code-gone' }]);
+  });
+
   it('says the code is gone when the press comes after the codes are held no longer', async () => {
     let now = 1_000_000;
     const run = await hubWith({ now: () => now });
