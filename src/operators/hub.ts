@@ -10,6 +10,7 @@ import type {
 import { errorFields, type Logger } from '../shared/log.js';
 import { AccountChannel, type SharedChannel } from './account-channel.js';
 import { HeldCodes, type HeldCode } from './held-codes.js';
+import { mentions, PromptAccounts } from './prompt-accounts.js';
 
 /** One account as the hub routes to it. */
 export interface HubAccount {
@@ -56,8 +57,6 @@ export interface OperatorHubOptions {
   readonly now?: () => number;
 }
 
-/** How many prompt messages are remembered for routing replies (a few logins' worth per account). */
-const REMEMBERED_PROMPT_MESSAGES = 2_000;
 /** How long `/status` waits for one account's answer (Discord keeps a deferred reply 15 minutes). */
 const STATUS_WAIT_MS = 10_000;
 /** How many codes may wait for their account's button at once. */
@@ -85,10 +84,8 @@ export class OperatorHub {
   readonly #log: Logger;
   readonly #accounts: ReadonlyMap<string, HubAccount>;
   readonly #channels = new Map<string, AccountChannel>();
-  /** Prompt message ID → its account. */
-  readonly #promptMessages = new Map<string, string>();
-  /** Login ID → its account (a prompt's old buttons name only their login). */
-  readonly #loginAccounts = new Map<string, string>();
+  /** The account of each prompt message and login this relay showed. */
+  readonly #prompts = new PromptAccounts();
   readonly #held: HeldCodes;
   /** Each account's login, once started. */
   #targets: ReadonlyMap<string, AccountLogin> | undefined;
@@ -157,10 +154,7 @@ export class OperatorHub {
 
   /** A code: where it goes, see the class. */
   async #code(input: HeldCode): Promise<void> {
-    const named =
-      input.account ??
-      this.#repliedTo(input.replyTo) ??
-      (input.loginId === undefined ? undefined : this.#loginAccounts.get(input.loginId));
+    const named = input.account ?? this.#repliedTo(input.replyTo) ?? this.#prompts.ofLogin(input.loginId);
     if (named !== undefined) return this.#deliverCode(named, input);
     const mine = this.#accountsOf(input.operatorId);
     if (mine.length <= 1) return this.#deliverCode(mine[0]?.name ?? this.#first(input.operatorId), input);
@@ -331,18 +325,17 @@ export class OperatorHub {
   }
 
   #promptShown(view: PromptView, refs: PromptRefs): void {
-    remember(this.#loginAccounts, view.loginId, view.account);
-    for (const messageId of messageIds(refs)) remember(this.#promptMessages, messageId, view.account);
+    this.#prompts.shown(view, refs);
   }
 
   /** The account of the prompt message a reply answers, when this relay knows it. */
   #repliedTo(messageId: string | undefined): string | undefined {
-    return messageId === undefined ? undefined : this.#promptMessages.get(messageId);
+    return this.#prompts.ofMessage(messageId);
   }
 
   /** The account of a login a button names; the operator's first account when unknown. */
   #accountOfLogin(loginId: string, operatorId: string): string {
-    return this.#loginAccounts.get(loginId) ?? this.#first(operatorId);
+    return this.#prompts.ofLogin(loginId) ?? this.#first(operatorId);
   }
 
   #accountsOf(operatorId: string): readonly HubAccount[] {
@@ -389,30 +382,5 @@ async function answer(
     await respond(notice);
   } catch (error) {
     log.warn({ notice: notice.kind, err: errorFields(error) }, 'answer not sent');
-  }
-}
-
-/** The message IDs in a prompt's refs (`{ [operatorId]: { messageId } }`); what has another shape is skipped. */
-function messageIds(refs: PromptRefs): string[] {
-  const ids: string[] = [];
-  for (const ref of Object.values(refs)) {
-    const id =
-      typeof ref === 'object' && ref !== null ? (ref as { messageId?: unknown }).messageId : undefined;
-    if (typeof id === 'string') ids.push(id);
-  }
-  return ids;
-}
-
-function mentions(refs: PromptRefs | undefined, messageId: string): boolean {
-  return refs !== undefined && messageIds(refs).includes(messageId);
-}
-
-/** Sets `key` last in a bounded map, forgetting the oldest. */
-function remember(map: Map<string, string>, key: string, value: string): void {
-  map.delete(key);
-  map.set(key, value);
-  for (const oldest of map.keys()) {
-    if (map.size <= REMEMBERED_PROMPT_MESSAGES) break;
-    map.delete(oldest);
   }
 }
