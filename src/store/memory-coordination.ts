@@ -27,13 +27,32 @@ export interface MemoryCoordinationOptions {
    * tests can move time. `spendLogin` and `loginsInLastHour` take their time from the caller.
    */
   now?: () => number;
+  /**
+   * The input claims, when several accounts' instances share them (as every account's relay shares
+   * `P:inputs` in Redis with `relayKeys({ sharedInputs: true })`): a message is then taken once
+   * across accounts. Each instance has its own by default.
+   */
+  inputClaims?: MemoryInputClaims;
+}
+
+/** Claimed input IDs, and when each claim is forgotten (epoch ms): one instance per claim key. */
+export class MemoryInputClaims {
+  readonly #inputs = new Map<string, number>();
+
+  /** Claims `inputId` for `ttlMs` from `nowMs`: `true` for the first claim while it is kept. */
+  public claim(inputId: string, ttlMs: number, nowMs: number): boolean {
+    for (const [id, forgetAtMs] of this.#inputs) if (forgetAtMs <= nowMs) this.#inputs.delete(id);
+    if (this.#inputs.has(inputId)) return false;
+    this.#inputs.set(inputId, nowMs + ttlMs);
+    return true;
+  }
 }
 
 /** Defaults of {@link MemoryCoordinationOptions}. */
 export const MEMORY_COORDINATION_DEFAULTS = {
   // Read through a closure, not `Date.now` itself, so that faked timers (vi.useFakeTimers) apply.
   now: () => Date.now(),
-} as const satisfies Required<MemoryCoordinationOptions>;
+} as const satisfies Required<Omit<MemoryCoordinationOptions, 'inputClaims'>>;
 
 // ---- The in-process implementation ------------------------------------------------------------
 
@@ -57,8 +76,9 @@ interface StoredLogin {
  * An in-process {@link LoginCoordination} for the demo and for tests of the relay core: the same
  * semantics as `RedisCoordination` (a lock with a TTL, a pending login gone at its deadline, input
  * claims forgotten after their TTL, a halt until lifted, a one-hour SMS budget), shared by every
- * relay that holds this same instance and by nothing outside the process. Each method does all its work before it returns, so every transition
- * is atomic.
+ * relay that holds this same instance (its input claims also by every instance given the same
+ * {@link MemoryInputClaims}) and by nothing outside the process. Each method does all its work
+ * before it returns, so every transition is atomic.
  */
 export class MemoryCoordination implements LoginCoordination {
   readonly #now: () => number;
@@ -68,12 +88,12 @@ export class MemoryCoordination implements LoginCoordination {
   #waitingForPerson = false;
   /** Step-1 times (epoch ms), oldest first. */
   #logins: number[] = [];
-  /** Claimed input IDs, and when each claim is forgotten (epoch ms). */
-  readonly #inputs = new Map<string, number>();
+  readonly #inputs: MemoryInputClaims;
 
   public constructor(options: MemoryCoordinationOptions = {}) {
     const settings = { ...MEMORY_COORDINATION_DEFAULTS, ...withoutUndefined(options) };
     this.#now = settings.now;
+    this.#inputs = options.inputClaims ?? new MemoryInputClaims();
   }
 
   public async acquireLock(owner: string, ttlMs: number): Promise<boolean> {
@@ -182,11 +202,7 @@ export class MemoryCoordination implements LoginCoordination {
   }
 
   #claimInput(inputId: string, ttl: number): boolean {
-    const now = this.#now();
-    for (const [id, forgetAtMs] of this.#inputs) if (forgetAtMs <= now) this.#inputs.delete(id);
-    if (this.#inputs.has(inputId)) return false;
-    this.#inputs.set(inputId, now + ttl);
-    return true;
+    return this.#inputs.claim(inputId, ttl, this.#now());
   }
 
   public async loadWaitingForPerson(): Promise<boolean> {

@@ -67,12 +67,19 @@ export class ModelBroker {
   #interims = 0;
   #tokens = 0;
 
-  public constructor(private readonly hooks: BrokerHooks) {}
+  /**
+   * `codeBase`: where this broker's codes start (100000, 101013, …), so that two accounts' brokers
+   * never text the same code.
+   */
+  public constructor(
+    private readonly hooks: BrokerHooks,
+    private readonly codeBase = 100_000,
+  ) {}
 
   /** The code the broker texts for `interim`. */
-  public static codeFor(interim: string): string {
+  public codeFor(interim: string): string {
     const n = Number(interim.slice('interim-'.length));
-    return String(100_000 + n * 1_013);
+    return String(this.codeBase + n * 1_013);
   }
 
   public get heldCalls(): number {
@@ -114,7 +121,7 @@ export class ModelBroker {
       call.done = true;
       this.#interims += 1;
       const interim = `interim-${this.#interims}`;
-      this.sms.push({ interim, code: ModelBroker.codeFor(interim), atMs: Date.now() });
+      this.sms.push({ interim, code: this.codeFor(interim), atMs: Date.now() });
       return { kind: 'code-required', interim: new Secret(interim) };
     };
     const plan = this.stepOnePlans.shift() ?? 'code';
@@ -162,7 +169,7 @@ export class ModelBroker {
     if (control.killed) return never();
     const submit: Submit = { relayId: control.relayId, interim, code, atMs: Date.now() };
     const earlier = this.submits.filter((s) => s.interim === interim);
-    const accepted = code === ModelBroker.codeFor(interim) && !this.#accepted.has(interim);
+    const accepted = code === this.codeFor(interim) && !this.#accepted.has(interim);
     this.hooks.submit(submit, earlier, this.#accepted.has(interim));
     this.submits.push(submit);
     if (accepted) this.#accepted.add(interim);

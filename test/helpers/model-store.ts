@@ -56,19 +56,31 @@ export class StoreTracker {
   public pending: SavedLogin | undefined;
   /** Every login ever saved, by its interim token. */
   public readonly logins = new Map<string, SavedLogin>();
-  /** Input ID → the relay that claimed it. */
-  public readonly inputClaims = new Map<string, string>();
-  readonly #claimedAt = new Map<string, number>();
+  /** Input ID → the relay that claimed it on its own (`claimInput`). */
+  public readonly inputClaims: Map<string, string>;
+  readonly #claimedAt: Map<string, number>;
+  /** Input ID → who claimed it with a code (`claimCode`), and when. */
+  readonly #codeClaims: Map<string, { readonly relayId: string; readonly by: string; readonly atMs: number }>;
   /** Times (fake epoch ms) of the SMS budget's spends. */
   public readonly spends: number[] = [];
   public readonly violations: string[] = [];
 
-  /** `client`: the Redis connection of a Redis world, whose TTLs run on the real clock. */
+  /**
+   * `client`: the Redis connection of a Redis world, whose TTLs run on the real clock. `shared`:
+   * the input claims are another tracker's too (several accounts claim inputs under one key), and
+   * `label` tells this tracker's claims apart in a violation.
+   */
   public constructor(
     private readonly lockKey?: string,
     private readonly pendingKey?: string,
     private readonly client?: RedisClientType,
-  ) {}
+    private readonly shared: { readonly inputsOf?: StoreTracker; readonly label?: string } = {},
+  ) {
+    const other = shared.inputsOf;
+    this.inputClaims = other?.inputClaims ?? new Map();
+    this.#claimedAt = other === undefined ? new Map() : other.#claimedAt;
+    this.#codeClaims = other === undefined ? new Map() : other.#codeClaims;
+  }
 
   /** Stalls every call until {@link StoreTracker.unstall}. */
   public stall(): void {
@@ -169,8 +181,38 @@ export class StoreTracker {
     if (other !== undefined && Date.now() - this.#claimedAt.get(inputId)! < ttlMs) {
       this.violations.push(`input ${inputId} claimed by ${other} and ${relayId}`);
     }
+    this.#noCodeClaim(inputId, relayId, ttlMs);
     this.inputClaims.set(inputId, relayId);
     this.#claimedAt.set(inputId, Date.now());
+  }
+
+  /** `relayId` claimed `inputId` in one call with a code (`claimCode` got past `input-taken`). */
+  public claimedCodeInput(inputId: string, relayId: string, ttlMs: number): void {
+    const by = this.#by(relayId);
+    const alone = this.inputClaims.get(inputId);
+    if (alone !== undefined && Date.now() - this.#claimedAt.get(inputId)! < ttlMs) {
+      this.violations.push(`input ${inputId} claimed by ${alone} and, with a code, by ${by}`);
+    }
+    this.#noCodeClaim(inputId, relayId, ttlMs);
+    this.#codeClaims.set(inputId, { relayId, by, atMs: Date.now() });
+  }
+
+  #noCodeClaim(inputId: string, relayId: string, ttlMs: number): void {
+    const earlier = this.#codeClaims.get(inputId);
+    if (earlier !== undefined && Date.now() - earlier.atMs < ttlMs) {
+      this.violations.push(
+        `input ${inputId} claimed with a code by ${earlier.by} and by ${this.#by(relayId)}`,
+      );
+    }
+  }
+
+  /** Input ID → the relay that claimed it with a code. */
+  public codeInputClaims(): ReadonlyMap<string, string> {
+    return new Map([...this.#codeClaims].map(([inputId, { relayId }]) => [inputId, relayId]));
+  }
+
+  #by(relayId: string): string {
+    return this.shared.label === undefined ? relayId : `${relayId} for ${this.shared.label}`;
   }
 
   public spent(nowMs: number, maxPerHour: number): void {
@@ -249,7 +291,15 @@ export class GatedCoordination implements LoginCoordination {
   }
 
   public claimCode(claim: CodeClaim): Promise<ClaimResult> {
-    return this.#call(() => this.inner.claimCode(claim));
+    return this.#call(
+      () => this.inner.claimCode(claim),
+      (result) => {
+        // The store checks the input first: any other answer means this call took it.
+        const taken = !result.ok && result.reason === 'input-taken';
+        if (claim.input !== undefined && !taken)
+          this.tracker.claimedCodeInput(claim.input.inputId, this.relay.relayId, claim.input.ttlMs);
+      },
+    );
   }
 
   public reopen(loginId: string, relayId: string): Promise<boolean> {

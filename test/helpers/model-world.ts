@@ -1,56 +1,38 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { vi } from 'vitest';
-import { createLogger } from '../../src/shared/log.js';
 import type {
   OperatorChannel,
-  OperatorInput,
   OperatorInputHandler,
   OperatorNotice,
   PromptView,
 } from '../../src/relay/ports/operators.js';
 import type { LoginCoordination, PromptRefs } from '../../src/relay/ports/coordination.js';
-import { Relay } from '../../src/relay/relay.js';
+import type { Relay } from '../../src/relay/relay.js';
 import { Secret } from '../../src/shared/secret.js';
 import { relayKeys } from '../../src/contract/keys.js';
 import { MemoryCoordination } from '../../src/store/memory-coordination.js';
-import { MemoryEventPublisher } from '../../src/store/memory-events.js';
-import { MemoryTokenStore } from '../../src/store/memory-token-store.js';
 import { RedisCoordination } from '../../src/store/redis-coordination.js';
-import type { EventPublisher, TokenStore } from '../../src/relay/ports/token-store.js';
-import { ModelBroker, type StepOneCall, type Submit } from './model-broker.js';
-import { GatedCoordination, never, StoreTracker, type RelayControl } from './model-store.js';
+import { AccountModel, CODE_TIMEOUT_MS, inputContext, type ModelInput } from './model-account.js';
+import { never, StoreTracker, type RelayControl } from './model-store.js';
 import { deletePrefix, uniquePrefix, type connectRedis } from './redis.js';
 import type { LoginReason } from '../../src/domain/vocabulary.js';
-import type { EndedLogin } from '../../src/domain/login.js';
 
 /**
  * A world of the login model: 1–3 relays of one account sharing a coordination store (memory or
- * Redis), a token store, the {@link ModelBroker} and two operators; faults to inject; and the
+ * Redis), a token store, the model's broker and two operators; faults to inject; and the
  * invariants of the login protocol, checked against what the broker, the stores and the operators
- * saw. See test/relay/login-model.test.ts.
+ * saw (those of one account in test/helpers/model-account.ts). See test/relay/login-model.test.ts.
  */
 
 export const ALICE = '100000000000000001';
 export const BOB = '100000000000000002';
 export const OPERATORS = [ALICE, BOB] as const;
-export const CODE_TIMEOUT_MS = 5 * 60_000;
-export const LOCK_TTL_MS = 15_000;
-export const MAX_LOGINS_PER_HOUR = 3;
-export const MAX_CODE_ATTEMPTS = 3;
-const AUTOMATIC: ReadonlySet<string> = new Set(['renewal', 'token-invalid', 'bot-request']);
-const FINAL_PROMPTS: ReadonlySet<string> = new Set([
-  'succeeded',
-  'rejected',
-  'expired',
-  'cancelled',
-  'failed',
-]);
-
-/** Which relay's handling of which input a call is part of. */
-const inputContext = new AsyncLocalStorage<{ readonly inputId: string }>();
-
-/** An operator input of the model, as written (it may be delivered late, or twice). */
-export type ModelInput = Exclude<OperatorInput, { kind: 'command' }>;
+export {
+  CODE_TIMEOUT_MS,
+  LOCK_TTL_MS,
+  MAX_CODE_ATTEMPTS,
+  MAX_LOGINS_PER_HOUR,
+  type ModelInput,
+} from './model-account.js';
 
 interface Answer {
   readonly inputId: string;
@@ -134,36 +116,20 @@ class ModelOperators implements OperatorChannel {
   public async stop(): Promise<void> {}
 }
 
-/** Wraps a port so that a killed relay's calls never answer. */
-function killable<T extends object>(port: T, control: RelayControl): T {
-  return new Proxy(port, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) =>
-        control.killed ? never() : (value as (...a: unknown[]) => unknown).apply(target, args);
-    },
-  });
-}
-
 export type Backend = 'memory' | 'redis';
 
 /** What a Redis world needs: a connected client (made before timers are faked). */
 export type RedisHandle = Awaited<ReturnType<typeof connectRedis>>;
 
 export class World {
-  public readonly broker: ModelBroker;
-  public readonly tracker: StoreTracker;
-  public readonly store = new MemoryTokenStore({ account: 'default' });
-  public readonly events = new MemoryEventPublisher();
+  /** The account its relays serve: its broker, stores and per-account invariants. */
+  public readonly account: AccountModel;
   public readonly relays: RelayEntry[] = [];
   public readonly inputs = new Map<string, ModelInput>();
   /** Inputs delivered, each once, with when (fake epoch ms), first first. */
   public readonly delivered: { readonly input: ModelInput; readonly atMs: number }[] = [];
   /** Inputs written and not delivered yet ("late"). */
   public readonly late: ModelInput[] = [];
-  /** Logins whose prompts were shown, first shown first. */
-  public readonly promptedLogins: string[] = [];
   /** What happened, for a failure's message. */
   public readonly log: string[] = [];
   readonly #answers: Answer[] = [];
@@ -171,33 +137,24 @@ export class World {
   readonly #commands = new Map<string, number>();
   /** The relay each `/login` went to: one killed before it answered cannot answer. */
   readonly #commandRelays = new Map<string, string>();
-  /** Set once a login ended without a token (when, and which), until a person acts. */
-  #needsPerson: { readonly since: number; readonly loginId: string } | undefined;
-  /** Relay ID → the logins its view has shown (after each command, and at each step 1). */
-  readonly #seen = new Map<string, Set<string>>();
-  /** Login ID → how many relays reported its ending. */
-  readonly #endings = new Map<string, number>();
-  /** Login ID → the first final state its prompt showed. */
-  readonly #finalPrompt = new Map<string, string>();
   #relayCount = 0;
   #inputCount = 0;
-  #loginIds = 0;
-  #lastGeneration = 0;
-  readonly #firstStepOne = new Map<string, number>();
 
   private constructor(
-    private readonly coordination: LoginCoordination,
+    coordination: LoginCoordination,
     tracker: StoreTracker,
     private readonly cleanup: () => Promise<void>,
   ) {
-    this.tracker = tracker;
-    this.broker = new ModelBroker({
-      stepOne: (call, inFlight) => this.#checkStepOne(call, inFlight),
-      submit: (submit, earlier, accepted) => this.#checkSubmit(submit, earlier, accepted),
+    this.account = new AccountModel({
+      name: 'default',
+      coordination,
+      tracker,
+      log: this.log,
       pause: (control) => {
         const entry = this.relays.find((e) => e.control === control);
         if (entry !== undefined) this.pause(entry);
       },
+      codeInput: (inputId) => this.inputs.get(inputId),
     });
   }
 
@@ -210,6 +167,23 @@ export class World {
       new StoreTracker(keys.lock, keys.pending, redis),
       () => deletePrefix(redis!, prefix),
     );
+  }
+
+  public get broker(): AccountModel['broker'] {
+    return this.account.broker;
+  }
+
+  public get tracker(): StoreTracker {
+    return this.account.tracker;
+  }
+
+  public get events(): AccountModel['events'] {
+    return this.account.events;
+  }
+
+  /** Logins whose prompts were shown, first shown first. */
+  public get promptedLogins(): readonly string[] {
+    return this.account.promptedLogins;
   }
 
   public get violations(): readonly string[] {
@@ -230,27 +204,7 @@ export class World {
     this.#relayCount += 1;
     const control: RelayControl = { relayId: `r${this.#relayCount}`, killed: false, paused: undefined };
     const operators = new ModelOperators(this, control);
-    let relay: Relay | undefined = undefined;
-    relay = new Relay({
-      account: 'default',
-      codeTimeoutMs: CODE_TIMEOUT_MS,
-      tokenLifetimeMs: 24 * 3_600_000,
-      maxCodeAttempts: MAX_CODE_ATTEMPTS,
-      maxLoginsPerHour: MAX_LOGINS_PER_HOUR,
-      lockTtlMs: LOCK_TTL_MS,
-      broker: this.broker.forRelay(control, () => relay!.snapshot().login),
-      operators,
-      store: killable<TokenStore>(this.store, control),
-      events: killable<EventPublisher>(this.events, control),
-      coordination: new GatedCoordination(this.coordination, this.tracker, control),
-      logger: createLogger({ level: 'silent' }),
-      relayId: control.relayId,
-      newLoginId: () => `L${++this.#loginIds}`,
-      random: () => 0.5,
-      digestCost: 2 ** 8,
-      credentials: [new Secret(otherConfig ? 'rotated-password' : 'password')],
-      observer: { loginEnded: (login) => this.#loginEnded(login, control.relayId) },
-    });
+    const relay = this.account.newRelay(control, operators, otherConfig);
     const entry: RelayEntry = { control, relay, operators, resume: undefined };
     this.relays.push(entry);
     this.log.push(`spawn ${control.relayId}${otherConfig ? ' (configured otherwise)' : ''}`);
@@ -329,7 +283,7 @@ export class World {
 
   /** Codes of the SMS sent so far, oldest first. */
   public smsCodes(): string[] {
-    return this.broker.sms.map((sms) => sms.code);
+    return this.account.smsCodes();
   }
 
   // ── time ──
@@ -357,14 +311,7 @@ export class World {
   // ── records ──
 
   public prompted(view: PromptView): void {
-    if (!this.promptedLogins.includes(view.loginId)) this.promptedLogins.push(view.loginId);
-    this.log.push(`prompt ${view.loginId}: ${view.state.kind}`);
-    const final = this.#finalPrompt.get(view.loginId);
-    if (final !== undefined && final !== view.state.kind) {
-      this.tracker.violations.push(`${view.loginId}'s prompt went from ${final} to ${view.state.kind}`);
-    }
-    if (final === undefined && FINAL_PROMPTS.has(view.state.kind))
-      this.#finalPrompt.set(view.loginId, view.state.kind);
+    this.account.prompted(view);
   }
 
   public answered(answer: Answer): void {
@@ -373,99 +320,15 @@ export class World {
 
   /** A person acted: automatic logins may go again. */
   public personActed(): void {
-    this.#needsPerson = undefined;
-  }
-
-  #loginEnded(login: EndedLogin, relayId: string): void {
-    this.log.push(`${relayId}: ended ${login.loginId}: ${login.outcome}`);
-    const reports = (this.#endings.get(login.loginId) ?? 0) + 1;
-    this.#endings.set(login.loginId, reports);
-    if (reports > 1) this.tracker.violations.push(`${login.loginId}'s ending reported ${reports} times`);
-    if (login.outcome === 'succeeded') this.#needsPerson = undefined;
-    // An abandoned login was never the account's: another one is, or none started.
-    else if (login.outcome !== 'abandoned')
-      this.#needsPerson ??= { since: Date.now(), loginId: login.loginId };
-  }
-
-  /** Records which logins each running relay's view shows now. */
-  #noteViews(): void {
-    for (const { control, relay } of this.live()) {
-      const loginId = relay.snapshot().login.loginId;
-      if (loginId === undefined) continue;
-      const seen = this.#seen.get(control.relayId) ?? new Set<string>();
-      seen.add(loginId);
-      this.#seen.set(control.relayId, seen);
-    }
-  }
-
-  #checkStepOne(call: StepOneCall, inFlight: readonly StepOneCall[]): void {
-    const v = this.tracker.violations;
-    this.#noteViews();
-    const { relayId, login } = call;
-    this.log.push(`step 1 by ${relayId} for ${login.loginId ?? '?'} (${login.reason ?? '?'})`);
-    if (this.tracker.halted) v.push(`step 1 by ${relayId} while logins are halted`);
-    const owner = this.tracker.lockOwner();
-    if (owner !== relayId) v.push(`step 1 by ${relayId}, whose lock is lost (held by ${owner ?? 'nobody'})`);
-    for (const other of inFlight) {
-      if (other.relayId !== relayId) v.push(`step 1 by ${relayId} while ${other.relayId}'s is in flight`);
-    }
-    const loginId = login.loginId ?? '?';
-    const first = this.#firstStepOne.get(loginId) ?? call.atMs;
-    this.#firstStepOne.set(loginId, first);
-    // Every relay is held to it, also one that never saw that login: the store says so (P:waiting:A).
-    const needs = this.#needsPerson;
-    if (needs !== undefined && first >= needs.since && AUTOMATIC.has(login.reason ?? '')) {
-      v.push(`step 1 for an automatic ${login.reason} login after ${needs.loginId} ended without a token`);
-    }
-  }
-
-  #checkSubmit(submit: Submit, earlier: readonly Submit[], accepted: boolean): void {
-    const v = this.tracker.violations;
-    const login = this.tracker.logins.get(submit.interim);
-    this.log.push(`step 2 by ${submit.relayId} for ${login?.loginId ?? '?'}`);
-    if (login === undefined) {
-      v.push(`a code reached the broker for an interim no saved login has`);
-      return;
-    }
-    if (earlier.some((s) => s.code === submit.code)) v.push(`the same code sent twice to ${login.loginId}`);
-    if (earlier.length >= MAX_CODE_ATTEMPTS)
-      v.push(`more than ${MAX_CODE_ATTEMPTS} codes sent to ${login.loginId}`);
-    if (accepted) v.push(`a code sent to ${login.loginId} after it got its token`);
-    if (submit.atMs >= login.deadlineMs) v.push(`a code sent to ${login.loginId} after its deadline`);
-    const inputId = inputContext.getStore()?.inputId;
-    const input = inputId === undefined ? undefined : this.inputs.get(inputId);
-    if (input?.kind !== 'code') {
-      v.push(`a code reached the broker for ${login.loginId} without an operator's code input`);
-      return;
-    }
-    if (input.code.reveal() !== submit.code) v.push(`input ${input.inputId}'s code changed on its way`);
-    if (input.loginId !== undefined && input.loginId !== login.loginId) {
-      v.push(`a modal code for ${input.loginId} went to ${login.loginId}`);
-    }
-    if (input.loginId === undefined && input.sentAt.getTime() < login.promptedAtMs) {
-      v.push(`a reply written before ${login.loginId}'s prompt went to it`);
-    }
+    this.account.personActed();
   }
 
   // ── invariants ──
 
   /** Checks what can be checked at any moment; returns every violation so far. */
   public async check(): Promise<readonly string[]> {
-    this.#noteViews();
+    await this.account.check();
     const v = this.tracker.violations;
-    const record = await this.store.read();
-    if (record !== undefined) {
-      if (record.generation < this.#lastGeneration) {
-        v.push(`generation went back from ${this.#lastGeneration} to ${record.generation}`);
-      }
-      this.#lastGeneration = Math.max(this.#lastGeneration, record.generation);
-    }
-    let last = 0;
-    for (const event of this.events.events) {
-      if (event.type !== 'token.updated') continue;
-      if (event.generation <= last) v.push(`token.updated generation ${event.generation} after ${last}`);
-      last = event.generation;
-    }
     const notices = new Map<string, number>();
     for (const answer of this.#answers) {
       if (answer.kind !== 'notice') continue;

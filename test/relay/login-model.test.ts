@@ -9,10 +9,18 @@
  * credentials). After every command the invariants of
  * test/helpers/model-world.ts are checked against what the broker, the stores and the operators saw.
  *
- * Bounded for `npm test`: 300 runs on memory and 200 on Redis, short sequences (about 10 s alone;
- * the seed is fixed when `CI` is set). For many more, and longer ones:
+ * The same with two accounts and two relay processes, each an operator hub with one relay per
+ * account (issue 19): test/relay/login-model-accounts.ts, its invariants per account and across
+ * accounts (a code reaches one broker at most, never the broker of an account other than the one
+ * its message names or its press chose, …), and runs it found, replayed as they are.
+ *
+ * Bounded for `npm test`: one account, 300 runs on memory and 200 on Redis, short sequences (about
+ * 10 s alone); two accounts, 150 on memory and 60 on Redis, medium sequences (about 8 s more); the
+ * seed is fixed when `CI` is set. For many more, and longer ones:
  * `MODEL_RUNS=2000 MODEL_SIZE=medium npx vitest run test/relay/login-model.test.ts` (runs per
- * backend). A failure prints its seed and path: replay it with `MODEL_SEED=<seed> MODEL_PATH=<path>`.
+ * backend and model; `-t 'two accounts'` for those alone). A failure prints its seed, its path and
+ * its counterexample's `replayPath`: replay it with
+ * `MODEL_SEED=<seed> MODEL_PATH=<path> MODEL_REPLAY_PATH=<replayPath>` (and the same `MODEL_RUNS`).
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -28,12 +36,28 @@ import {
 } from '../helpers/model-world.js';
 import { connectRedis } from '../helpers/redis.js';
 import type { LoginReason } from '../../src/domain/vocabulary.js';
+import {
+  ACCOUNTS_CASES,
+  accountsProperty,
+  accountTotals,
+  replay,
+  runAccounts,
+} from './login-model-accounts.js';
 
 const MODEL_RUNS = Number(process.env.MODEL_RUNS ?? 0);
 const MEMORY_RUNS = MODEL_RUNS > 0 ? MODEL_RUNS : 300;
 const REDIS_RUNS = MODEL_RUNS > 0 ? MODEL_RUNS : 200;
 /** How long the command sequences get (fast-check's size: `small`, `medium`, `+1`…). */
 const MODEL_SIZE = (process.env.MODEL_SIZE ?? 'small') as fc.SizeForArbitrary;
+/**
+ * The model of two accounts and two relay processes (test/relay/login-model-accounts.ts): longer
+ * sequences by default, as a question and its presses take several commands.
+ */
+const ACCOUNTS_MEMORY_RUNS = MODEL_RUNS > 0 ? MODEL_RUNS : 150;
+const ACCOUNTS_REDIS_RUNS = MODEL_RUNS > 0 ? MODEL_RUNS : 60;
+const ACCOUNTS_SIZE = (process.env.MODEL_SIZE ?? 'medium') as fc.SizeForArbitrary;
+/** A bigger run of it takes longer than a test's usual minute (Redis: about 60 ms a run). */
+const accountsTimeout = (runs: number): number => Math.max(60_000, runs * 300);
 const START_MS = Date.UTC(2040, 0, 6, 9, 0, 0);
 const FAKED = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] as const;
 
@@ -372,7 +396,7 @@ const commands = [
 function property(backend: Backend, redis: () => RedisHandle | undefined) {
   return fc.asyncProperty(
     fc.integer({ min: 1, max: 3 }),
-    fc.commands(commands, { maxCommands: 40, size: MODEL_SIZE }),
+    fc.commands(commands, { maxCommands: 40, size: MODEL_SIZE, ...replay() }),
     async (relays, cmds) => {
       vi.useFakeTimers({ toFake: [...FAKED] });
       vi.setSystemTime(START_MS);
@@ -397,7 +421,7 @@ function property(backend: Backend, redis: () => RedisHandle | undefined) {
   );
 }
 
-function params(numRuns: number): fc.Parameters<[number, Iterable<fc.AsyncCommand<Model, World>>]> {
+function params<T>(numRuns: number): fc.Parameters<T> {
   const seed = process.env.MODEL_SEED ?? (process.env.CI ? '20260417' : undefined);
   return {
     numRuns,
@@ -440,4 +464,56 @@ describe('the login protocol, as a model', () => {
     );
     exercised(before);
   });
+});
+
+describe('the login protocol with two accounts and two relay processes, as a model', () => {
+  let redis: RedisHandle | undefined;
+  beforeAll(async () => {
+    redis = await connectRedis();
+  });
+  afterAll(async () => {
+    if (process.env.MODEL_STATS !== undefined) console.log(accountTotals);
+    if (redis?.isOpen === true) await redis.close();
+  });
+
+  /** Both accounts logged in, questions were asked and answered, codes went by every route. */
+  function exercisedAccounts(before: typeof accountTotals): void {
+    if (process.env.MODEL_PATH !== undefined) return; // one run replayed
+    const t = accountTotals;
+    expect(t.tokens[0]! - before.tokens[0]!).toBeGreaterThan(0);
+    expect(t.tokens[1]! - before.tokens[1]!).toBeGreaterThan(0);
+    expect(t.questions - before.questions).toBeGreaterThan(0);
+    expect(t.sentByPress - before.sentByPress).toBeGreaterThan(0);
+    expect(t.namedSends - before.namedSends).toBeGreaterThan(0);
+  }
+
+  for (const run of ACCOUNTS_CASES) {
+    it(`replays: ${run.title}`, () => runAccounts('memory', undefined, run));
+  }
+
+  it(
+    'keeps its invariants per account and across, on MemoryCoordinations sharing input claims',
+    async () => {
+      const before = structuredClone(accountTotals);
+      await fc.assert(
+        accountsProperty('memory', () => undefined, ACCOUNTS_SIZE),
+        params(ACCOUNTS_MEMORY_RUNS),
+      );
+      exercisedAccounts(before);
+    },
+    accountsTimeout(ACCOUNTS_MEMORY_RUNS),
+  );
+
+  it(
+    'keeps its invariants per account and across, on RedisCoordinations with one input-claim key',
+    async () => {
+      const before = structuredClone(accountTotals);
+      await fc.assert(
+        accountsProperty('redis', () => redis, ACCOUNTS_SIZE),
+        params(ACCOUNTS_REDIS_RUNS),
+      );
+      exercisedAccounts(before);
+    },
+    accountsTimeout(ACCOUNTS_REDIS_RUNS),
+  );
 });
