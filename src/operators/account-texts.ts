@@ -62,7 +62,12 @@ function chooseForCode(accounts: readonly string[], f: Formatter): string {
   const names = listOf(accounts.map((account) => f.literal(account)));
   const unlisted =
     accounts.length > MAX_ACCOUNT_CHOICES ? ` Not listed? ${capitalize(f.press('code'))} on its prompt.` : '';
-  return `${f.bold('Several accounts wait for a code')}: which is this one for? ${f.byFormat({
+  // One account offered: the code answers a message the relay cannot place (an ended login's prompt).
+  const question =
+    accounts.length > 1
+      ? `${f.bold('Several accounts wait for a code')}: which is this one for?`
+      : `${f.bold('Which account is this code for?')} It answers a message the relay cannot place; nothing was sent yet.`;
+  return `${question} ${f.byFormat({
     discord: `Press its account below.${unlisted}`,
     plain: `Type its account: ${names}.`,
     cli: `Run otp-relay code again with --account <account>: ${names}.`,

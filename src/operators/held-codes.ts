@@ -21,21 +21,35 @@ export interface HeldCodesOptions {
 export class HeldCodes {
   readonly #o: HeldCodesOptions;
   readonly #codes = new Map<string, { readonly input: HeldCode; readonly untilMs: number }>();
+  /** Every message asked about, and until when it is remembered (beyond its code's routing). */
+  readonly #asked = new Map<string, number>();
 
   public constructor(options: HeldCodesOptions) {
     this.#o = options;
   }
 
-  /** Holds `input` until its account is chosen or `keepMs` passed. */
-  public hold(input: HeldCode): void {
+  /**
+   * Holds `input` until its account is chosen or `keepMs` passed. Resolves `false`, holding nothing,
+   * for a message already asked about (a repeat delivery: a gateway resume), even once it was routed.
+   */
+  public hold(input: HeldCode): boolean {
     const now = this.#o.now();
     this.#forget(now);
-    this.#codes.delete(input.inputId);
+    if (this.#asked.has(input.inputId)) return false;
+    this.#asked.set(input.inputId, now + this.#o.keepMs);
     this.#codes.set(input.inputId, { input, untilMs: now + this.#o.keepMs });
-    for (const oldest of this.#codes.keys()) {
-      if (this.#codes.size <= this.#o.max) break;
-      this.#codes.delete(oldest);
+    for (const map of [this.#codes, this.#asked]) {
+      for (const oldest of map.keys()) {
+        if (map.size <= this.#o.max) break;
+        map.delete(oldest);
+      }
     }
+    return true;
+  }
+
+  /** Holds again a code taken out whose routing failed (the store could not be asked): a press may retry. */
+  public putBack(input: HeldCode): void {
+    this.#codes.set(input.inputId, { input, untilMs: this.#o.now() + this.#o.keepMs });
   }
 
   /** The code held for message `inputId`, taken out (a code is routed once); `undefined` if none. */
@@ -43,7 +57,7 @@ export class HeldCodes {
     this.#forget(this.#o.now());
     const held = this.#codes.get(inputId);
     this.#codes.delete(inputId);
-    return held?.input;
+    return held === undefined || held.untilMs <= this.#o.now() ? undefined : held.input;
   }
 
   /**
@@ -63,11 +77,12 @@ export class HeldCodes {
     return this.#codes.size;
   }
 
-  /** Forgets what is due: insertion order is expiry order, as `keepMs` is one for all. */
+  /** Forgets what is due (a code put back may be out of order: it is checked on its own too). */
   #forget(now: number): void {
-    for (const [inputId, { untilMs }] of this.#codes) {
+    for (const [inputId, { untilMs }] of this.#codes) if (untilMs <= now) this.#codes.delete(inputId);
+    for (const [inputId, untilMs] of this.#asked) {
       if (untilMs > now) break;
-      this.#codes.delete(inputId);
+      this.#asked.delete(inputId);
     }
   }
 }

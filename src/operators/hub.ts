@@ -161,7 +161,9 @@ export class OperatorHub {
     const waiting = await this.#waitingAmong(mine, input);
     if (waiting.replied !== undefined) return this.#deliverCode(waiting.replied, input);
     const fits = waiting.accounts.filter((account) => fitsDigits(input, account));
-    if (fits.length === 1) return this.#deliverCode(fits[0]!.name, input);
+    // A reply to a message this relay cannot place (an ended login's prompt another relay sent) may
+    // be another account's code: asked about, never guessed, even when one account waits.
+    if (fits.length === 1 && input.replyTo === undefined) return this.#deliverCode(fits[0]!.name, input);
     // None waits: the first of the operator's accounts the code fits answers it (no login waits,
     // or one that started just now).
     if (fits.length === 0)
@@ -174,8 +176,9 @@ export class OperatorHub {
 
   /** Several of the operator's accounts wait: hold the code, and ask which (once across relays). */
   async #ask(input: HeldCode, accounts: readonly string[]): Promise<void> {
-    // Every relay holds it: whichever acknowledges the press can send it.
-    this.#held.hold(input);
+    // Every relay holds it: whichever acknowledges the press can send it. A repeat delivery of a
+    // message already asked about is dropped here, whatever the store says now.
+    if (!this.#held.hold(input)) return;
     let asking: boolean;
     try {
       asking = await this.#o.claimInput(input.inputId, this.#o.claimTtlMs);
@@ -208,7 +211,7 @@ export class OperatorHub {
       // One press routes the code: a second press, here or on another relay, finds it taken.
       first = await this.#o.claimInput(`route:${input.codeInputId}`, this.#o.claimTtlMs);
     } catch (error) {
-      this.#held.hold(held); // not routed: a press may try again
+      this.#held.putBack(held); // not routed: a press may try again
       this.#log.error(
         { operatorId: input.operatorId, err: errorFields(error) },
         'choice not taken: the store failed',

@@ -114,7 +114,12 @@ export class RouteLedger {
     const v = this.violations;
     if (this.questions.some((q) => q.inputId === inputId)) v.push(`${inputId} asked about twice`);
     if (this.#sentWithoutPress.has(inputId)) v.push(`${inputId} asked about after its code reached a broker`);
-    if (accounts.length < 2) v.push(`${inputId} asked about with ${accounts.length} account(s) to choose`);
+    // One account is offered only about a reply to a message the hub cannot place (an ended login's
+    // prompt another process sent): asked rather than guessed.
+    const input = this.inputs.get(inputId);
+    const unplaced = input?.kind === 'code' && input.replyTo !== undefined;
+    if (accounts.length < (unplaced ? 1 : 2))
+      v.push(`${inputId} asked about with ${accounts.length} account(s) to choose`);
     for (const account of accounts) {
       const look = this.#looks.get(`${processId} ${inputId} ${account}`);
       if (look === 'none' || look === undefined)

@@ -303,6 +303,36 @@ describe('OperatorHub: several accounts wait', () => {
     expect(answers).toEqual([{ kind: 'choice-over', why: 'code-gone' }]);
   });
 
+  it('answers a repeat delivery of a message it asked about never again, even while the store is down', async () => {
+    let storeDown = false;
+    const claims = sharedClaims();
+    const run = await hubWith({
+      claims: async (id) => {
+        if (storeDown) throw new Error('store down');
+        return claims(id);
+      },
+    });
+    run.live.waiting = { loginId: 'l1', prompts: {} };
+    run.paper.waiting = { loginId: 'p1', prompts: {} };
+    const dm = run.channel.input(code('123456', { inputId: 'dm-6' }));
+    await settle();
+    storeDown = true;
+    run.channel.input(dm);
+    await settle();
+    expect(run.channel.notices.map((n) => n.notice.kind)).toEqual(['choose-account']);
+  });
+
+  it('asks about a reply to a message it cannot place, even with one account waiting', async () => {
+    const run = await hubWith();
+    run.paper.waiting = { loginId: 'p1', prompts: {} };
+    run.channel.input(code('123456', { inputId: 'dm-7', replyTo: 'an-ended-prompt' }));
+    await settle();
+    expect(run.paper.inputs).toEqual([]);
+    expect(run.channel.notices.map((n) => n.notice)).toEqual([
+      { kind: 'choose-account', question: { kind: 'code', inputId: 'dm-7' }, accounts: ['paper'] },
+    ]);
+  });
+
   it('says the code is gone when the press comes after the codes are held no longer', async () => {
     let now = 1_000_000;
     const run = await hubWith({ now: () => now });

@@ -30,7 +30,8 @@ export function claimEndingReport(ctx: LoginContext, loginId: string): Promise<b
  * later) whether the account now waits for a person. `claimed`: this relay already holds the
  * ending's report; otherwise it claims it in the background (so the token write that may follow is
  * not delayed), and a relay that followed the login, or wakes to its own answer after a pause,
- * does not report it again. If the store cannot be asked, this relay reports it: twice beats none.
+ * does not report it again. While the store cannot be asked, it asks again; a relay that stops
+ * meanwhile reports it (twice beats none).
  * `waiting`: what "wait for a person" becomes (by default, whether it ended without a token);
  * `undefined` leaves it as it is (another login goes on).
  */
@@ -42,11 +43,9 @@ export function reportEnding(
 ): void {
   if (claimed) observe(ctx, 'loginEnded', login);
   else {
-    ctx.track(
-      claimEndingReport(ctx, login.loginId)
-        .catch(() => true)
-        .then((mine) => mine && observe(ctx, 'loginEnded', login)),
-    );
+    // While the store cannot be asked, asked again (claimEnding): another relay may report it
+    // meanwhile, and then this one must not.
+    ctx.track(claimEnding(ctx, login.loginId).then((mine) => mine && observe(ctx, 'loginEnded', login)));
   }
   if (waiting !== undefined) ctx.track(quietly(ctx, ctx.coordination.saveWaitingForPerson(waiting)));
 }
