@@ -84,25 +84,35 @@ export function noticeComponents(notice: OperatorNotice): ActionRowBuilder<Butto
 /**
  * One button per account offered ({@link accountChoices}: at most 25, in rows of 5): for a code, it
  * routes the operator's message's code (`otp:route:<account>:<message>`); for a command, it picks
- * the command's account (`otp:pick:<command>:<account>`). A name no custom ID can carry (not one of
- * `RELAY_ACCOUNTS`) gets no button.
+ * the command's account (`otp:pick:<command>:<account>`). An account no custom ID can carry (a name
+ * not of `RELAY_ACCOUNTS`, or a message ID too long for Discord's 100 characters) gets no button
+ * rather than failing the whole notice: its text still says what to do.
  */
 function accountButtons(
   notice: Extract<OperatorNotice, { kind: 'choose-account' }>,
 ): ActionRowBuilder<ButtonBuilder>[] {
   const { question } = notice;
-  const buttons = accountChoices(notice)
-    .filter(isIdAccount)
-    .map((account) =>
-      new discord.ButtonBuilder()
-        .setCustomId(
-          question.kind === 'code'
-            ? routeCustomId(account, question.inputId)
-            : pickCustomId(question.command, account),
-        )
-        .setLabel(account)
-        .setStyle(discord.ButtonStyle.Primary),
-    );
+  const customIdOf = (account: string): string | undefined => {
+    try {
+      return question.kind === 'code'
+        ? routeCustomId(account, question.inputId)
+        : pickCustomId(question.command, account);
+    } catch (error) {
+      if (error instanceof RangeError) return undefined;
+      throw error;
+    }
+  };
+  const buttons = accountChoices(notice).flatMap((account) => {
+    const customId = customIdOf(account);
+    return customId === undefined
+      ? []
+      : [
+          new discord.ButtonBuilder()
+            .setCustomId(customId)
+            .setLabel(account)
+            .setStyle(discord.ButtonStyle.Primary),
+        ];
+  });
   const rows: ActionRowBuilder<ButtonBuilder>[] = [];
   for (let start = 0; start < buttons.length; start += BUTTONS_PER_ROW) {
     rows.push(
