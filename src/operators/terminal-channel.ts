@@ -50,8 +50,11 @@ export interface TerminalChannelOptions {
   waitingLogin?: () => Promise<{ readonly view: PromptView; readonly note?: string } | undefined>;
 }
 
+/** The terminal's operator, unless `operatorId` says otherwise: the one operator of every account. */
+export const TERMINAL_OPERATOR_ID = 'terminal';
+
 const DEFAULTS = {
-  operatorId: 'terminal',
+  operatorId: TERMINAL_OPERATOR_ID,
   codeDigits: DEFAULT_CODE_DIGITS,
   now: () => new Date(),
   waitingLogin: () => Promise.resolve(undefined),
