@@ -178,6 +178,7 @@ export class AccountRelay {
         const pending = await coordination.loadPending();
         return pending === undefined ? undefined : { loginId: pending.loginId, prompts: pending.prompts };
       },
+      starting: () => this.relay.snapshot().login.state === 'starting',
     };
   }
 

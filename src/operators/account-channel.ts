@@ -19,6 +19,8 @@ export interface AccountChannelOptions {
   readonly shared: SharedChannel;
   /** Told of every prompt shown, with where its messages are: the hub routes replies by it. */
   readonly promptShown: (view: PromptView, refs: PromptRefs) => void;
+  /** Told of every prompt while it is sent or edited: a reply that comes meanwhile waits for it. */
+  readonly showing: (work: Promise<unknown>) => void;
 }
 
 /**
@@ -43,7 +45,9 @@ export class AccountChannel implements OperatorChannel {
     const { shared, everyOperator, operatorIds, promptShown } = this.#o;
     // Remembered before it goes out as well: a reply may come before the edit's answer does.
     if (refs !== undefined) promptShown(view, refs);
-    const shown = await shared.showPrompt(everyOperator ? view : { ...view, operatorIds }, refs);
+    const showing = shared.showPrompt(everyOperator ? view : { ...view, operatorIds }, refs);
+    this.#o.showing(showing);
+    const shown = await showing;
     promptShown(view, shown);
     return shown;
   }

@@ -23,6 +23,8 @@ export class HeldCodes {
   readonly #codes = new Map<string, { readonly input: HeldCode; readonly untilMs: number }>();
   /** Every message asked about, and until when it is remembered (beyond its code's routing). */
   readonly #asked = new Map<string, number>();
+  /** Messages whose code a press routed here (a later press is told it was answered). */
+  readonly #routed = new Set<string>();
 
   public constructor(options: HeldCodesOptions) {
     this.#o = options;
@@ -42,22 +44,33 @@ export class HeldCodes {
       for (const oldest of map.keys()) {
         if (map.size <= this.#o.max) break;
         map.delete(oldest);
+        this.#routed.delete(oldest);
       }
     }
     return true;
   }
 
+  /** Whether a press here already took message `inputId`'s code (while the message is remembered). */
+  public wasTaken(inputId: string): boolean {
+    return this.#routed.has(inputId) && this.#asked.has(inputId);
+  }
+
   /** Holds again a code taken out whose routing failed (the store could not be asked): a press may retry. */
   public putBack(input: HeldCode): void {
+    this.#routed.delete(input.inputId);
     this.#codes.set(input.inputId, { input, untilMs: this.#o.now() + this.#o.keepMs });
   }
 
-  /** The code held for message `inputId`, taken out (a code is routed once); `undefined` if none. */
-  public take(inputId: string): HeldCode | undefined {
+  /** The code `operatorId` is asked about for message `inputId`, taken out (routed once); `undefined` if none. */
+  public take(inputId: string, operatorId: string): HeldCode | undefined {
     this.#forget(this.#o.now());
     const held = this.#codes.get(inputId);
+    // Only its own operator's press takes it (the button is in their DM; anything else is not theirs).
+    if (held === undefined || held.input.operatorId !== operatorId) return undefined;
     this.#codes.delete(inputId);
-    return held === undefined || held.untilMs <= this.#o.now() ? undefined : held.input;
+    if (held.untilMs <= this.#o.now()) return undefined;
+    this.#routed.add(inputId);
+    return held.input;
   }
 
   /**
@@ -83,6 +96,7 @@ export class HeldCodes {
     for (const [inputId, untilMs] of this.#asked) {
       if (untilMs > now) break;
       this.#asked.delete(inputId);
+      this.#routed.delete(inputId);
     }
   }
 }

@@ -35,6 +35,11 @@ export interface AccountLogin {
   handleInput(input: OperatorInput): void;
   /** The login that waits for a code, if any; rejects when the store cannot tell. */
   waitingLogin(): Promise<WaitingLogin | undefined>;
+  /**
+   * Whether this relay is starting a login of the account (step 1 under way: its SMS may be on a
+   * phone before its prompt is out). A plain reply then is asked about, never guessed.
+   */
+  starting?(): boolean;
 }
 
 /** The shared channel as the hub runs it: it starts it, once, for every account. */
@@ -86,6 +91,8 @@ export class OperatorHub {
   readonly #channels = new Map<string, AccountChannel>();
   /** The account of each prompt message and login this relay showed. */
   readonly #prompts = new PromptAccounts();
+  /** Prompts being sent or edited now. */
+  readonly #showing = new Set<Promise<unknown>>();
   readonly #held: HeldCodes;
   /** Each account's login, once started. */
   #targets: ReadonlyMap<string, AccountLogin> | undefined;
@@ -106,6 +113,13 @@ export class OperatorHub {
           everyOperator: account.operatorIds.length === everyone.size,
           shared: options.channel,
           promptShown: (view, refs) => this.#promptShown(view, refs),
+          showing: (work) => {
+            this.#showing.add(work);
+            void work.then(
+              () => this.#showing.delete(work),
+              () => this.#showing.delete(work),
+            );
+          },
         }),
       );
     }
@@ -154,6 +168,15 @@ export class OperatorHub {
 
   /** A code: where it goes, see the class. */
   async #code(input: HeldCode): Promise<void> {
+    // A reply may come before this relay's prompt has gone out to every operator (and its messages
+    // are known): it waits for the prompts under way, rather than be taken for a plain reply.
+    if (
+      input.replyTo !== undefined &&
+      this.#repliedTo(input.replyTo) === undefined &&
+      this.#showing.size > 0
+    ) {
+      await Promise.allSettled([...this.#showing]);
+    }
     const named = input.account ?? this.#repliedTo(input.replyTo) ?? this.#prompts.ofLogin(input.loginId);
     if (named !== undefined) return this.#deliverCode(named, input);
     const mine = this.#accountsOf(input.operatorId);
@@ -201,10 +224,12 @@ export class OperatorHub {
 
   /** The operator pressed one account's button of the question about a code. */
   async #chosen(input: Extract<OperatorInput, { kind: 'account-chosen' }>): Promise<void> {
-    const held = this.#held.take(input.codeInputId);
+    const held = this.#held.take(input.codeInputId, input.operatorId);
     const account = this.#accounts.get(input.account);
-    if (held === undefined || held.operatorId !== input.operatorId || account === undefined) {
-      return answer(input.respond, { kind: 'choice-over', why: 'code-gone' }, this.#log);
+    if (held === undefined || account === undefined) {
+      // A second press here, after the first took the code: answered, not gone.
+      const why = this.#held.wasTaken(input.codeInputId) ? 'answered' : 'code-gone';
+      return answer(input.respond, { kind: 'choice-over', why }, this.#log);
     }
     let first: boolean;
     try {
@@ -279,8 +304,10 @@ export class OperatorHub {
     const logins = this.#loginsOrThrow();
     const found = await Promise.all(
       mine.map(async (account) => {
+        const login = logins.get(account.name)!;
         try {
-          return await logins.get(account.name)!.waitingLogin();
+          const waiting = await login.waitingLogin();
+          return waiting ?? (login.starting?.() === true ? { loginId: '', prompts: {} } : undefined);
         } catch (error) {
           // Unknown: counted as waiting, so that the operator is asked rather than guessed for.
           this.#log.warn(

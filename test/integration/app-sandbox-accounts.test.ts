@@ -57,7 +57,12 @@ afterAll(async () => {
 
 describe('SANDBOX=true with two accounts', () => {
   it('asks which account a typed code is for, and logs in only the one typed', async () => {
-    await until(() => smsCode('live') !== undefined && smsCode('paper') !== undefined, 'both SMS');
+    await until(
+      () =>
+        written.includes('SMS code needed for account "live"') &&
+        written.includes('SMS code needed for account "paper"'),
+      'both prompts',
+    );
     input.write(`${smsCode('paper')!}\n`);
     await until(() => written.includes('Several accounts wait for a code'), 'the question');
     expect(written).not.toContain('has a new token');

@@ -30,6 +30,7 @@ class Channel extends RecordingOperators {
 class Login implements AccountLogin {
   public readonly inputs: OperatorInput[] = [];
   public waiting: WaitingLogin | undefined;
+  public starting: (() => boolean) | undefined;
   public looks = 0;
   public handleInput(input: OperatorInput): void {
     this.inputs.push(input);
@@ -331,6 +332,63 @@ describe('OperatorHub: several accounts wait', () => {
     expect(run.channel.notices.map((n) => n.notice)).toEqual([
       { kind: 'choose-account', question: { kind: 'code', inputId: 'dm-7' }, accounts: ['paper'] },
     ]);
+  });
+
+  it('answers a second press on the same relay "already answered", not "gone"', async () => {
+    const run = await hubWith();
+    run.live.waiting = { loginId: 'l1', prompts: {} };
+    run.paper.waiting = { loginId: 'p1', prompts: {} };
+    run.channel.input(code('123456', { inputId: 'dm-8' }));
+    await settle();
+    const answers: OperatorNotice[] = [];
+    for (const inputId of ['press-8', 'press-9']) {
+      run.channel.input({
+        kind: 'account-chosen',
+        operatorId: ALICE,
+        account: 'paper',
+        codeInputId: 'dm-8',
+        inputId,
+        respond: async (n) => void answers.push(n),
+      });
+    }
+    await settle();
+    // The second press's answer may come first: the first waits on the store's claim.
+    expect(answers).toHaveLength(2);
+    expect(answers).toContainEqual({ kind: 'code-routed', account: 'paper' });
+    expect(answers).toContainEqual({ kind: 'choice-over', why: 'answered' });
+    expect(run.paper.codes()).toEqual(['123456']);
+  });
+
+  it('asks about a plain reply while another account’s login is starting here', async () => {
+    const run = await hubWith();
+    run.live.waiting = { loginId: 'l1', prompts: {} };
+    run.paper.starting = () => true;
+    run.channel.input(code('123456', { inputId: 'dm-9' }));
+    await settle();
+    expect(run.live.inputs).toEqual([]);
+    expect(run.channel.notices.map((n) => n.notice.kind)).toEqual(['choose-account']);
+  });
+
+  it('waits for a prompt under way before it routes a reply to it', async () => {
+    const run = await hubWith();
+    run.live.waiting = { loginId: 'l1', prompts: {} };
+    run.paper.waiting = { loginId: 'p1', prompts: {} };
+    let release!: () => void;
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    const original = run.channel.showPrompt.bind(run.channel);
+    run.channel.showPrompt = async (view, refs) => {
+      await slow;
+      return original(view, refs);
+    };
+    const shown = run.hub.channelFor('live').showPrompt(prompt('live', 'l2'));
+    run.channel.input(code('123456', { inputId: 'dm-10', replyTo: `msg-l2-${ALICE}` }));
+    await settle();
+    expect(run.live.inputs).toEqual([]);
+    release();
+    await shown;
+    await settle();
+    expect(run.live.codes()).toEqual(['123456']);
+    expect(run.channel.notices).toEqual([]);
   });
 
   it('says the code is gone when the press comes after the codes are held no longer', async () => {
