@@ -108,6 +108,119 @@ export async function startWorld(etna: EtnaServerOptions = {}): Promise<World> {
   };
 }
 
+/** One account of an {@link AccountsWorld}: its own fake broker and the credentials the relay gets for it. */
+export interface WorldAccount {
+  readonly name: string;
+  readonly etna: EtnaServer;
+  readonly secrets: { readonly appKey: string; readonly password: string; readonly username: string };
+}
+
+/**
+ * Several accounts in one relay (`RELAY_ACCOUNTS`): a fake broker per account, each with credentials
+ * of its own, one Discord emulator with two operators (of every account) and a stranger, and a key
+ * prefix of its own.
+ */
+export interface AccountsWorld {
+  readonly accounts: Readonly<Record<string, WorldAccount>>;
+  readonly discord: DiscordEmulator;
+  readonly operators: readonly [string, string];
+  readonly stranger: string;
+  readonly prefix: string;
+  /** `RELAY_ACCOUNTS` and `ACCOUNT_<NAME>_…` for every account; `overrides` last. */
+  env(overrides?: Record<string, string>): Record<string, string>;
+  spawnRelay(overrides?: Record<string, string>): RelayProcess;
+  /**
+   * Every secret this world configured or its brokers minted so far (app keys, passwords, the bot
+   * token, interim and final tokens, codes): what a secret scan looks for.
+   */
+  secretsSoFar(): string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts an {@link AccountsWorld} for the accounts `names` (`RELAY_ACCOUNTS` order); `etna` gives
+ * one broker's options by account name.
+ */
+export async function startAccountsWorld(
+  names: readonly string[],
+  etna: Readonly<Record<string, EtnaServerOptions>> = {},
+): Promise<AccountsWorld> {
+  const accounts: Record<string, WorldAccount> = {};
+  for (const name of names) {
+    const secrets = {
+      appKey: `appkey-${name}-${randomBytes(12).toString('hex')}`,
+      password: `pw-${name}-${randomBytes(12).toString('hex')}`,
+      username: `${name}-team-account`,
+    };
+    accounts[name] = { name, secrets, etna: await startEtnaServer({ ...secrets, ...etna[name] }) };
+  }
+  const discord = await startDiscordEmulator({ waitForTimeoutMs: 20_000 });
+  const operators = [discord.createUser('alice'), discord.createUser('bob')] as const;
+  const stranger = discord.createUser('mallory');
+  const prefix = uniquePrefix('e2e-accounts');
+  const children: RelayProcess[] = [];
+
+  const env = (overrides: Record<string, string> = {}): Record<string, string> => {
+    const perAccount: Record<string, string> = {};
+    for (const { name, etna: server, secrets } of Object.values(accounts)) {
+      const upper = name.toUpperCase().replaceAll('-', '_');
+      perAccount[`ACCOUNT_${upper}_ETNA_API_URL`] = server.url.href;
+      perAccount[`ACCOUNT_${upper}_ETNA_APP_KEY`] = secrets.appKey;
+      perAccount[`ACCOUNT_${upper}_ETNA_USERNAME`] = secrets.username;
+      perAccount[`ACCOUNT_${upper}_ETNA_PASSWORD`] = secrets.password;
+    }
+    return {
+      PATH: process.env.PATH ?? '',
+      RELAY_ACCOUNTS: names.join(','),
+      ...perAccount,
+      DISCORD_TOKEN: discord.botToken,
+      DISCORD_API_URL: discord.apiUrl,
+      DISCORD_OPERATOR_IDS: operators.join(','),
+      REDIS_URL: TEST_REDIS_URL,
+      RELAY_KEY_PREFIX: prefix,
+      HTTP_PORT: '0',
+      LOG_LEVEL: 'debug',
+      ...overrides,
+    };
+  };
+
+  return {
+    accounts,
+    discord,
+    operators,
+    stranger,
+    prefix,
+    env,
+    spawnRelay(overrides) {
+      const relay = spawnRelayProcess(env(overrides));
+      children.push(relay);
+      return relay;
+    },
+    secretsSoFar() {
+      return [
+        discord.botToken,
+        ...Object.values(accounts).flatMap(({ etna: server, secrets }) => [
+          secrets.appKey,
+          secrets.password,
+          server.settings.appKey,
+          server.settings.password,
+          ...server.issuedInterims,
+          ...server.issuedTokens,
+          ...server.sentCodes,
+        ]),
+      ];
+    },
+    async close() {
+      await Promise.all(children.map((child) => child.stop()));
+      await discord.close();
+      for (const { etna: server } of Object.values(accounts)) await server.close();
+      const redis = await connectRedis();
+      await deletePrefix(redis, prefix);
+      await redis.quit();
+    },
+  };
+}
+
 /**
  * Spawns `node dist/main.js` with exactly `env` (no inherited variables). `stdin: 'pipe'` gives it a
  * standard input to type at (`child.stdin`: the terminal of `SANDBOX=true`); none by default.
