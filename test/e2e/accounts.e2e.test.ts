@@ -263,15 +263,10 @@ describe('two accounts in one relay process', () => {
     });
   });
 
-  // BUG (reported to the lead; src/operators/hub.ts #chosen): the first press takes the held code out
-  // of HeldCodes before it claims `route:<message>`, so a second press on the same relay finds no
-  // code and is told `choice-over`/`code-gone` ("the relay no longer holds that code (it restarted,
-  // or the code is older …)") instead of "already answered". Nothing is sent twice either way (the
-  // test above). Remove `.fails` once fixed.
-  it.fails('…and the second press is answered "already answered"', () => {
-    // Without the record of the test above, pass here so that `.fails` reports it.
-    if (doublePress === undefined) return;
-    const answers = doublePress.seen.slice(1);
+  // The press that came second, on the relay that routed the code, is told it was answered.
+  it('…and the second press is answered "already answered"', () => {
+    expect(doublePress).toBeDefined();
+    const answers = doublePress!.seen.slice(1);
     expect(answers.filter((text) => text === ALREADY_ANSWERED)).toHaveLength(1);
   });
 
@@ -314,17 +309,10 @@ describe('two accounts in one relay process', () => {
     expect(await readToken(w, 'live')).toBeUndefined();
   });
 
-  // BUG (reported to the lead; src/operators/account-channel.ts showPrompt, src/operators/hub.ts
-  // #code): a prompt's message IDs reach the hub (`promptShown`) and the store only once the prompt
-  // went out to every operator. A Discord reply to it that comes sooner (another operator's DM still
-  // being sent or tried again) is not known as a reply to it: with both accounts waiting, the
-  // operator is asked which account, against "a reply to a prompt goes to that prompt's account".
-  // Remove `.fails` once fixed.
-  it.fails('…without asking which account', () => {
-    // Without the record of the test above, or if the reply did not come early, pass here so that
-    // `.fails` reports it.
-    if (earlyReply?.raced !== true) return;
-    expect(earlyReply.asked).toBe(0);
+  // A reply that comes while its prompt still goes out waits for it: it is known as that prompt's.
+  it('…without asking which account', () => {
+    expect(earlyReply?.raced).toBe(true);
+    expect(earlyReply?.asked).toBe(0);
   });
 
   it('a halted account beside a healthy one: the other logs in and publishes; /readyz is 503 and names the halted one', async () => {
