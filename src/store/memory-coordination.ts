@@ -27,13 +27,33 @@ export interface MemoryCoordinationOptions {
    * tests can move time. `spendLogin` and `loginsInLastHour` take their time from the caller.
    */
   now?: () => number;
+  /**
+   * Where input claims are kept: the coordination's own by default. Several accounts' coordinations
+   * given one instance claim inputs together, as their Redis coordinations do under the one
+   * `P:inputs` key (`relayKeys({ sharedInputs: true })`).
+   */
+  inputClaims?: MemoryInputClaims;
 }
 
-/** Defaults of {@link MemoryCoordinationOptions}. */
+/** Defaults of {@link MemoryCoordinationOptions} (input claims: a new store per coordination). */
 export const MEMORY_COORDINATION_DEFAULTS = {
   // Read through a closure, not `Date.now` itself, so that faked timers (vi.useFakeTimers) apply.
   now: () => Date.now(),
-} as const satisfies Required<MemoryCoordinationOptions>;
+} as const satisfies Required<Omit<MemoryCoordinationOptions, 'inputClaims'>>;
+
+/** Claimed input IDs, each until its claim is forgotten: one coordination's, or several accounts'. */
+export class MemoryInputClaims {
+  /** Input ID → when its claim is forgotten (epoch ms). */
+  readonly #forgetAt = new Map<string, number>();
+
+  /** Claims `inputId` for `ttlMs` from `nowMs`: `false` when a claim of it is still remembered. */
+  public claim(inputId: string, nowMs: number, ttlMs: number): boolean {
+    for (const [id, forgetAtMs] of this.#forgetAt) if (forgetAtMs <= nowMs) this.#forgetAt.delete(id);
+    if (this.#forgetAt.has(inputId)) return false;
+    this.#forgetAt.set(inputId, nowMs + ttlMs);
+    return true;
+  }
+}
 
 // ---- The in-process implementation ------------------------------------------------------------
 
@@ -68,12 +88,13 @@ export class MemoryCoordination implements LoginCoordination {
   #waitingForPerson = false;
   /** Step-1 times (epoch ms), oldest first. */
   #logins: number[] = [];
-  /** Claimed input IDs, and when each claim is forgotten (epoch ms). */
-  readonly #inputs = new Map<string, number>();
+  /** Claimed input IDs (this coordination's, or shared with other accounts'). */
+  readonly #inputs: MemoryInputClaims;
 
   public constructor(options: MemoryCoordinationOptions = {}) {
     const settings = { ...MEMORY_COORDINATION_DEFAULTS, ...withoutUndefined(options) };
     this.#now = settings.now;
+    this.#inputs = options.inputClaims ?? new MemoryInputClaims();
   }
 
   public async acquireLock(owner: string, ttlMs: number): Promise<boolean> {
@@ -182,11 +203,7 @@ export class MemoryCoordination implements LoginCoordination {
   }
 
   #claimInput(inputId: string, ttl: number): boolean {
-    const now = this.#now();
-    for (const [id, forgetAtMs] of this.#inputs) if (forgetAtMs <= now) this.#inputs.delete(id);
-    if (this.#inputs.has(inputId)) return false;
-    this.#inputs.set(inputId, now + ttl);
-    return true;
+    return this.#inputs.claim(inputId, this.#now(), ttl);
   }
 
   public async loadWaitingForPerson(): Promise<boolean> {
