@@ -29,6 +29,9 @@ const CREDENTIALS = { appKey: 'sandbox-app-key', username: 'sandbox', password: 
  */
 export const SANDBOX_WRONG_CODE_BURNS_INTERIM = false;
 
+/** The operator at the terminal, as the terminal's inputs name them: every account's operator. */
+export const SANDBOX_OPERATOR_ID = 'terminal';
+
 /** The line that stands for the SMS to the account's phone (named when the relay serves several). */
 export function sandboxSms(code: string, account?: string): string {
   const phone = account === undefined ? "the account's phone" : `account ${account}'s phone`;
@@ -134,15 +137,18 @@ export interface SandboxOperatorsOptions {
 }
 
 /**
- * The terminal as the operators' channel. A login an earlier run left waiting (in Redis) is announced
- * at start, with its deadline, and with what that run's sandbox leaves of it: nothing to check its
- * code with.
+ * The terminal as the operators' channel, its operator {@link SANDBOX_OPERATOR_ID}. A login an
+ * earlier run left waiting (in Redis) is announced at start, with its deadline, and with what that
+ * run's sandbox leaves of it: nothing to check its code with. With several accounts, its help names
+ * them.
  */
 export function sandboxOperators(options: SandboxOperatorsOptions): TerminalOperatorChannel {
   return new TerminalOperatorChannel({
     input: options.input,
     output: options.output,
+    operatorId: SANDBOX_OPERATOR_ID,
     codeDigits: options.codeDigits,
+    accounts: options.accounts.map((account) => account.name),
     // The first account's that waits (the terminal announces one; `status` shows every account).
     waitingLogin: async () => {
       for (const { name, maxCodeAttempts, coordination } of options.accounts) {
