@@ -8,25 +8,43 @@
  * `CODE_DIGITS` works as for the relay (default 4-8); `DEMO_CODE_LENGTH` (default 6, 1 to 12) sets
  * how many digits the sandbox's codes have, e.g. `DEMO_CODE_LENGTH=8 npm run demo` for a broker
  * whose SMS codes have 8 digits.
+ *
+ * Several accounts: `DEMO_ACCOUNTS=live,paper npm run demo` (in place of `RELAY_ACCOUNT`) runs one
+ * sandbox broker and one relay per account, and the operator hub over the terminal, as a relay of
+ * `RELAY_ACCOUNTS` does (src/app.ts): every account logs in at start, a code typed while several
+ * wait brings "which account is this code for?", answered by typing the account's name. Ends once
+ * every account has a token, showing each one's (src/demo-accounts.ts).
  */
 import { createLogger } from './shared/log.js';
 import { DEFAULT_CODE_DIGITS, readCodeDigits, type CodeDigits } from './domain/code-digits.js';
 import { Relay } from './relay/relay.js';
 import { Secret } from './shared/secret.js';
-import { relayKeys } from './contract/keys.js';
-import type { LoginCoordination } from './relay/ports/coordination.js';
-import { refuseForeignToken, sandboxOperators, startSandboxBroker } from './sandbox-mode.js';
-import { MemoryCoordination } from './store/memory-coordination.js';
-import { MemoryEventPublisher } from './store/memory-events.js';
-import { MemoryTokenStore } from './store/memory-token-store.js';
+import { CLAIM_TTL_MS } from './relay/login/context.js';
+import { OperatorHub } from './operators/hub.js';
+import type { OperatorChannel } from './relay/ports/operators.js';
+import {
+  refuseForeignToken,
+  SANDBOX_OPERATOR_ID,
+  sandboxOperators,
+  startSandboxBroker,
+  type SandboxBroker,
+} from './sandbox-mode.js';
 import { connectRedis, type RedisClient } from './redis/connect.js';
-import { RedisCoordination } from './store/redis-coordination.js';
-import { RedisEventPublisher } from './store/redis-events.js';
-import { RedisTokenStore } from './store/redis-token-store.js';
-import type { EventPublisher, RelayEvent, TokenRecord, TokenStore } from './relay/ports/token-store.js';
+import type { EventPublisher } from './relay/ports/token-store.js';
+import {
+  andList,
+  DEMO_ACCOUNTS_ACCEPTS,
+  guidedTerminal,
+  memoryStores,
+  readDemoAccounts,
+  redisStores,
+  showTokens,
+  type DemoStores,
+} from './demo-accounts.js';
 
 /** The relay's own settings, as a relay has them by default. */
 const MAX_CODE_ATTEMPTS = 3;
+const CODE_TIMEOUT_MS = 5 * 60_000;
 
 /** Reads a demo setting with `read`; a bad value ends the demo with a message naming it. */
 function setting<T>(name: string, read: (text: string) => T | undefined, fallback: T, accepts: string): T {
@@ -53,119 +71,166 @@ async function demo(): Promise<void> {
     6,
     'a number of digits from 1 to 12',
   );
-  const account = process.env.RELAY_ACCOUNT ?? 'default';
-  const keys = relayKeys({ prefix: process.env.RELAY_KEY_PREFIX ?? 'otp-relay', account });
+  const names = setting(
+    'DEMO_ACCOUNTS',
+    readDemoAccounts,
+    [process.env.RELAY_ACCOUNT ?? 'default'],
+    DEMO_ACCOUNTS_ACCEPTS,
+  );
+  const several = names.length > 1;
+  const prefix = process.env.RELAY_KEY_PREFIX ?? 'otp-relay';
   // The demo's own lines are for a person; the relay's JSON logs would drown them.
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'silent' });
 
-  const sandbox = await startSandboxBroker({ output: out, logger, codeLength });
-  const broker = sandbox.broker;
-
   let redis: RedisClient | undefined;
-  let store: TokenStore;
-  let inner: EventPublisher;
-  let coordination: LoginCoordination;
+  let stores: DemoStores[];
   const redisUrl = process.env.REDIS_URL;
   if (redisUrl !== undefined && redisUrl !== '') {
     redis = await connectRedis({ url: new Secret(redisUrl), logger, name: 'otp-relay-demo' });
-    // The relay writes and then publishes through `events` (printed below), not from the write script.
-    store = new RedisTokenStore({ client: redis, keys, account, logger });
+    stores = redisStores(names, prefix, redis, logger);
     // A token no sandbox issued is a real relay's: the demo would take it for dead and remove it.
-    await refuseForeignToken(store, keys.token).catch(async (error: unknown) => {
-      await Promise.all([redis?.close(), sandbox.close()]);
-      throw error;
-    });
-    inner = new RedisEventPublisher({ client: redis, keys });
-    coordination = new RedisCoordination({ client: redis, keys, logger });
+    for (const { store, keys } of stores) {
+      await refuseForeignToken(store, keys.token).catch(async (error: unknown) => {
+        await redis?.close();
+        throw error;
+      });
+    }
   } else {
-    store = new MemoryTokenStore({ account });
-    inner = new MemoryEventPublisher();
-    coordination = new MemoryCoordination();
+    stores = memoryStores(names, prefix);
   }
 
-  let finish!: (event: RelayEvent) => void;
-  const tokenPublished = new Promise<RelayEvent>((resolve) => (finish = resolve));
-  const events: EventPublisher = {
-    publish: async (event) => {
-      await inner.publish(event);
-      out.write(`[event on ${keys.events}] ${JSON.stringify(event)}\n`);
-      if (event.type === 'token.updated') finish(event);
-    },
+  const sandboxes: SandboxBroker[] = [];
+  const closeSandboxes = (): Promise<unknown> => Promise.all(sandboxes.map((sandbox) => sandbox.close()));
+  try {
+    for (const account of names) {
+      // With several accounts, each SMS line names the account whose phone it goes to.
+      const named = several ? { account } : {};
+      sandboxes.push(await startSandboxBroker({ output: out, logger, codeLength, ...named }));
+    }
+  } catch (error) {
+    await Promise.all([closeSandboxes(), redis?.close()]);
+    throw error;
+  }
+
+  /** Each account's first token: the demo ends once every account has one. */
+  const tokens: Promise<void>[] = [];
+  const eventsOf = ({ keys, events }: DemoStores): EventPublisher => {
+    let finish!: () => void;
+    tokens.push(new Promise<void>((resolve) => (finish = resolve)));
+    return {
+      publish: async (event) => {
+        await events.publish(event);
+        out.write(`[event on ${keys.events}] ${JSON.stringify(event)}\n`);
+        if (event.type === 'token.updated') finish();
+      },
+    };
   };
 
-  const operators = sandboxOperators({
+  const terminal = sandboxOperators({
     input: process.stdin,
     output: out,
     codeDigits,
-    accounts: [{ name: account, maxCodeAttempts: MAX_CODE_ATTEMPTS, coordination }],
+    accounts: stores.map(({ account, coordination }) => ({
+      name: account,
+      maxCodeAttempts: MAX_CODE_ATTEMPTS,
+      coordination,
+    })),
   });
-  const relay = new Relay({
-    account,
-    codeTimeoutMs: 5 * 60_000,
-    tokenLifetimeMs: 24 * 3_600_000,
-    maxCodeAttempts: MAX_CODE_ATTEMPTS,
-    maxLoginsPerHour: 4,
-    broker,
-    operators,
-    store,
-    events,
-    coordination,
-    logger,
-    credentials: sandbox.credentials,
+  // Several accounts: the hub routes each typed line to its account's relay, as in src/app.ts.
+  const hub = several
+    ? new OperatorHub({
+        channel: guidedTerminal(terminal, names, out),
+        accounts: names.map((name) => ({ name, operatorIds: [SANDBOX_OPERATOR_ID], codeDigits })),
+        claimInput: stores[0]!.claimInput,
+        logger,
+        holdCodesMs: CODE_TIMEOUT_MS,
+        claimTtlMs: CLAIM_TTL_MS,
+      })
+    : undefined;
+  const relays = stores.map((account, i) => {
+    const operators: OperatorChannel = hub?.channelFor(account.account) ?? terminal;
+    return new Relay({
+      account: account.account,
+      codeTimeoutMs: CODE_TIMEOUT_MS,
+      tokenLifetimeMs: 24 * 3_600_000,
+      maxCodeAttempts: MAX_CODE_ATTEMPTS,
+      maxLoginsPerHour: 4,
+      broker: sandboxes[i]!.broker,
+      operators,
+      store: account.store,
+      events: eventsOf(account),
+      coordination: account.coordination,
+      logger,
+      credentials: sandboxes[i]!.credentials,
+    });
   });
 
-  out.write(
-    `otp-relay demo: sandbox broker at ${sandbox.url.href}, you are the operator, ` +
-      `store: ${redis === undefined ? 'in-process (set REDIS_URL to use Redis)' : `Redis, key ${keys.token}`}\n` +
-      'The sandbox keeps a login open after a wrong code, so the right one can follow; whether the real ' +
-      "broker does is not documented (docs/broker.md), so the relay's answer to a wrong code allows for both.\n",
-  );
-  await operators.start((input) => relay.handleInput(input));
+  out.write(`${introduction(stores, sandboxes, redis !== undefined)}\n`);
+  if (hub === undefined) {
+    await terminal.start((input) => relays[0]!.handleInput(input));
+  } else {
+    await hub.start(
+      new Map(
+        stores.map(({ account, coordination }, i) => [
+          account,
+          {
+            handleInput: (input) => relays[i]!.handleInput(input),
+            waitingLogin: async () => {
+              const pending = await coordination.loadPending();
+              return pending === undefined
+                ? undefined
+                : { loginId: pending.loginId, prompts: pending.prompts };
+            },
+          },
+        ]),
+      ),
+    );
+  }
   const stdinClosed = new Promise<'closed'>((resolve) => process.stdin.once('end', () => resolve('closed')));
-  await relay.start();
+  await Promise.all(relays.map((relay) => relay.start()));
 
-  const outcome = await Promise.race([tokenPublished, stdinClosed]);
-  await relay.idle();
-  if (outcome === 'closed' && (await store.read()) === undefined) {
-    out.write('\nInput closed before a token was published.\n');
+  const outcome = await Promise.race([Promise.all(tokens), stdinClosed]);
+  await Promise.all(relays.map((relay) => relay.idle()));
+  const without: string[] = [];
+  for (const { account, store } of stores) if ((await store.read()) === undefined) without.push(account);
+  if (outcome === 'closed' && without.length > 0) {
+    out.write(
+      several
+        ? `\nInput closed before every account had a token (none for ${andList(without)}).\n`
+        : '\nInput closed before a token was published.\n',
+    );
     process.exitCode = 1;
   } else {
-    if (redis !== undefined) {
-      const raw = await redis.get(keys.token);
-      out.write(`\nA trading bot reading ${keys.token} now sees (the token masked here):\n`);
-      out.write(`  GET ${keys.token} -> ${raw === null ? '(nil)' : masked(raw)}\n`);
-    } else {
-      const record = await store.read();
-      out.write(
-        `\nA trading bot would read this at ${keys.token} (the token masked here; ` +
-          'set REDIS_URL and the demo writes it there):\n',
-      );
-      out.write(`  ${record === undefined ? '(nil)' : masked(JSON.stringify(envelopeOf(record)))}\n`);
-    }
-    out.write(`  python: json.loads(r.get("${keys.token}"))["value"]["token"]\n`);
-    out.write('(A sandbox token: worthless outside this demo.)\n');
+    await showTokens(out, stores, redis);
   }
 
-  await relay.stop();
-  await operators.stop();
-  await sandbox.close();
+  await Promise.all(relays.map((relay) => relay.stop()));
+  await terminal.stop();
+  await closeSandboxes();
   if (redis !== undefined) await redis.close();
   process.stdin.destroy();
 }
 
-/** keyv's envelope around a record, as the token store writes it at `P:token:A`. */
-function envelopeOf(record: TokenRecord): { value: TokenRecord; expires: number } {
-  return { value: record, expires: Date.parse(record.expiresAt) };
-}
-
-/** The stored envelope's JSON with the token replaced by its length: the demo never prints a token. */
-function masked(envelopeJson: string): string {
-  const envelope = JSON.parse(envelopeJson) as { value: TokenRecord };
-  const { token } = envelope.value;
-  return JSON.stringify({
-    ...envelope,
-    value: { ...envelope.value, token: `[${token.length} characters, not shown]` },
-  });
+/** The demo's first lines: what runs, and where the tokens go. */
+function introduction(
+  stores: readonly DemoStores[],
+  sandboxes: readonly SandboxBroker[],
+  inRedis: boolean,
+): string {
+  const where = inRedis
+    ? `Redis, ${stores.length > 1 ? 'keys' : 'key'} ${stores.map(({ keys }) => keys.token).join(', ')}`
+    : 'in-process (set REDIS_URL to use Redis)';
+  const brokers =
+    stores.length > 1
+      ? `accounts ${andList(stores.map(({ account }) => account))}, a sandbox broker each (${stores
+          .map(({ account }, i) => `${account}: ${sandboxes[i]!.url.href}`)
+          .join(', ')}), you are their operator`
+      : `sandbox broker at ${sandboxes[0]!.url.href}, you are the operator`;
+  return (
+    `otp-relay demo: ${brokers}, store: ${where}\n` +
+    'The sandbox keeps a login open after a wrong code, so the right one can follow; whether the real ' +
+    "broker does is not documented (docs/broker.md), so the relay's answer to a wrong code allows for both."
+  );
 }
 
 demo().catch((error: unknown) => {

@@ -8,7 +8,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { EtnaBroker } from './broker/etna-client.js';
 import type { CodeDigits } from './domain/code-digits.js';
-import { TerminalOperatorChannel } from './operators/terminal-channel.js';
+import { TERMINAL_OPERATOR_ID, TerminalOperatorChannel } from './operators/terminal-channel.js';
 import type { LoginCoordination, SharedLogin } from './relay/ports/coordination.js';
 import type { PromptView } from './relay/ports/operators.js';
 import type { TokenStore } from './relay/ports/token-store.js';
@@ -28,6 +28,9 @@ const CREDENTIALS = { appKey: 'sandbox-app-key', username: 'sandbox', password: 
  * saying so (the worst case), but a try-out that did so would contradict its own texts.
  */
 export const SANDBOX_WRONG_CODE_BURNS_INTERIM = false;
+
+/** The operator at the terminal, as the terminal's inputs name them: every account's operator. */
+export const SANDBOX_OPERATOR_ID = TERMINAL_OPERATOR_ID;
 
 /** The line that stands for the SMS to the account's phone (named when the relay serves several). */
 export function sandboxSms(code: string, account?: string): string {
@@ -134,24 +137,29 @@ export interface SandboxOperatorsOptions {
 }
 
 /**
- * The terminal as the operators' channel. A login an earlier run left waiting (in Redis) is announced
- * at start, with its deadline, and with what that run's sandbox leaves of it: nothing to check its
- * code with.
+ * The terminal as the operators' channel, its operator {@link SANDBOX_OPERATOR_ID}. A login an
+ * earlier run left waiting (in Redis) is announced at start, with its deadline, and with what that
+ * run's sandbox leaves of it: nothing to check its code with. With several accounts, its help names
+ * them.
  */
 export function sandboxOperators(options: SandboxOperatorsOptions): TerminalOperatorChannel {
   return new TerminalOperatorChannel({
     input: options.input,
     output: options.output,
+    operatorId: SANDBOX_OPERATOR_ID,
     codeDigits: options.codeDigits,
-    // The first account's that waits (the terminal announces one; `status` shows every account).
+    accounts: options.accounts.map((account) => account.name),
+    // Every account's that waits: the terminal announces each.
     waitingLogin: async () => {
-      for (const { name, maxCodeAttempts, coordination } of options.accounts) {
-        const pending = await coordination.loadPending();
-        if (pending !== undefined) {
-          return { view: promptViewOf(pending, name, maxCodeAttempts), note: EARLIER_SANDBOX };
-        }
-      }
-      return undefined;
+      const found = await Promise.all(
+        options.accounts.map(async ({ name, maxCodeAttempts, coordination }) => {
+          const pending = await coordination.loadPending();
+          return pending === undefined
+            ? []
+            : [{ view: promptViewOf(pending, name, maxCodeAttempts), note: EARLIER_SANDBOX }];
+        }),
+      );
+      return found.flat();
     },
   });
 }

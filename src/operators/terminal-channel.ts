@@ -25,6 +25,12 @@ import type {
   PromptView,
 } from '../relay/ports/operators.js';
 
+/** A login an earlier run left waiting, as the terminal announces it; `note` is printed after it. */
+export interface WaitingPrompt {
+  readonly view: PromptView;
+  readonly note?: string;
+}
+
 /** Options of {@link TerminalOperatorChannel}. */
 export interface TerminalChannelOptions {
   /** Where the operator types (standard input in the demo). */
@@ -47,7 +53,7 @@ export interface TerminalChannelOptions {
    * if any: the channel announces it, with its deadline, and "new" then acts on it. `note`, printed
    * after its prompt, says what else the operator should know about it.
    */
-  waitingLogin?: () => Promise<{ readonly view: PromptView; readonly note?: string } | undefined>;
+  waitingLogin?: () => Promise<WaitingPrompt | readonly WaitingPrompt[] | undefined>;
 }
 
 /** The terminal's operator, unless `operatorId` says otherwise: the one operator of every account. */
@@ -142,8 +148,9 @@ export class TerminalOperatorChannel implements OperatorChannel {
         onInput({ kind: 'unclear', operatorId, inputId });
       }
     });
-    const waiting = await this.#options.waitingLogin();
-    if (waiting !== undefined) {
+    const found = await this.#options.waitingLogin();
+    // Several accounts may each have left one.
+    for (const waiting of found === undefined ? [] : 'view' in found ? [found] : found) {
       // The terminal has no message of that login's prompt to edit: without this, the login would go
       // on unseen, and "new" would not know it.
       this.#write(`\n${RESUMED}`);

@@ -164,4 +164,105 @@ describe('npm run demo', () => {
     expect(await again.exited()).toBe(0);
     expect(again.out()).toContain(`GET ${prefix}:token:default -> {"value":`);
   });
+
+  it('with DEMO_ACCOUNTS=live,paper, asks which account a code is for while both wait, then logs each in and shows both envelopes', async () => {
+    const demo = startDemo({ DEMO_ACCOUNTS: 'live,paper' });
+    // Both accounts log in at start: each SMS and prompt names its account, then the guide.
+    const started = await demo.waitFor(/>> "live" and "paper" each wait[^\n]*\n/);
+    expect(started).toContain('otp-relay demo: accounts "live" and "paper", a sandbox broker each');
+    expect(started).toContain('SMS code needed for account "live"');
+    expect(started).toContain('SMS code needed for account "paper"');
+    expect(started).toContain("type that account's name");
+    const smsOf = (account: string): string =>
+      new RegExp(`\\[sandbox SMS to account ${account}'s phone\\] Your ETNA verification code: (\\d+)`).exec(
+        started,
+      )![1]!;
+    const [live, paper] = [smsOf('live'), smsOf('paper')];
+
+    // The code alone, while both wait: the relay asks, and sends it nowhere yet.
+    let from = demo.out().length;
+    demo.type(live);
+    const asked = await demo.waitFor('which is this one for?', from);
+    expect(asked).toContain(
+      'Several accounts wait for a code: which is this one for? Type its account: "live" or "paper".',
+    );
+    await delay(300);
+    expect(demo.out().slice(from)).not.toContain('Logged in');
+
+    // The account's name answers the question: live logs in, paper still waits.
+    from = demo.out().length;
+    demo.type('live');
+    const routed = await demo.waitFor('Logged in: account "live" has a new token', from);
+    expect(routed).toContain('The code goes to the login of account "live"');
+    expect(routed).toContain('[event on otp-relay:events:live] {"type":"token.updated"');
+    expect(routed).not.toContain('account "paper"');
+
+    // Paper's code, now the only account waiting: straight to it, no question.
+    from = demo.out().length;
+    demo.type(paper);
+    expect(await demo.exited()).toBe(0);
+    const last = demo.out().slice(from);
+    expect(last).toContain('Logged in: account "paper" has a new token');
+    expect(last).not.toContain('which is this one for?');
+
+    const out = demo.out();
+    expect(out.match(/which is this one for\?/g)).toHaveLength(1);
+    for (const account of ['live', 'paper']) {
+      const seen = new RegExp(
+        `A trading bot would read this at otp-relay:token:${account} \\(.*\\):\\n {2}(\\{.*\\})\\n {2}python: json\\.loads\\(r\\.get\\("otp-relay:token:${account}"\\)\\)`,
+      ).exec(out);
+      expect(seen, account).not.toBeNull();
+      const envelope = JSON.parse(seen![1]!) as Envelope;
+      expect(envelope.value.account).toBe(account);
+      expect(envelope.value.token).toMatch(/^\[\d+ characters, not shown\]$/);
+      expect(envelope.expires).toBe(Date.parse(envelope.value.expiresAt));
+    }
+    expect(out).toContain('(Sandbox tokens: worthless outside this demo.)');
+  });
+
+  it('with DEMO_ACCOUNTS and REDIS_URL, writes each account its token and claims inputs under one key for both', async () => {
+    const prefix = uniquePrefix('demo-accounts');
+    prefixes.push(prefix);
+    const demo = startDemo({
+      DEMO_ACCOUNTS: 'live,paper',
+      REDIS_URL: TEST_REDIS_URL,
+      RELAY_KEY_PREFIX: prefix,
+    });
+    const started = await demo.waitFor(/>> "live" and "paper" each wait[^\n]*\n/);
+    expect(started).toContain(`store: Redis, keys ${prefix}:token:live, ${prefix}:token:paper`);
+    const paper = /account paper's phone\] Your ETNA verification code: (\d+)/.exec(started)![1]!;
+    const live = /account live's phone\] Your ETNA verification code: (\d+)/.exec(started)![1]!;
+    let from = demo.out().length;
+    demo.type(paper);
+    await demo.waitFor('which is this one for?', from);
+    from = demo.out().length;
+    demo.type('paper');
+    await demo.waitFor('Logged in: account "paper"', from);
+    demo.type(live);
+    expect(await demo.exited()).toBe(0);
+
+    const redis = await connectRedis();
+    const tokens = await Promise.all(['live', 'paper'].map((a) => redis.get(`${prefix}:token:${a}`)));
+    const shared = await redis.exists(`${prefix}:inputs`);
+    const own = await redis.exists([`${prefix}:inputs:live`, `${prefix}:inputs:paper`]);
+    await redis.quit();
+    expect(shared).toBe(1);
+    expect(own).toBe(0);
+    for (const [i, account] of ['live', 'paper'].entries()) {
+      const envelope = JSON.parse(tokens[i]!) as Envelope;
+      expect(envelope.value.account).toBe(account);
+      expect(demo.out()).toContain(`GET ${prefix}:token:${account} -> {"value":{"token":"[`);
+      expect(demo.out()).not.toContain(envelope.value.token);
+    }
+  });
+
+  it('ends at once, naming DEMO_ACCOUNTS and what it takes, for a value it refuses', async () => {
+    // Every refused form: test/operators/demo-accounts.test.ts.
+    const demo = startDemo({ DEMO_ACCOUNTS: 'live,Paper' });
+    expect(await demo.exited()).toBe(1);
+    expect(demo.out()).toBe(
+      'demo failed: DEMO_ACCOUNTS: "live,Paper" is not accepted; expected account names separated by commas, ' +
+        'each once, each 1 to 32 of a-z, 0-9, - and _ (e.g. live,paper)\n',
+    );
+  });
 });

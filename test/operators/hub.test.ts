@@ -30,7 +30,7 @@ class Channel extends RecordingOperators {
 class Login implements AccountLogin {
   public readonly inputs: OperatorInput[] = [];
   public waiting: WaitingLogin | undefined;
-  public starting: (() => boolean) | undefined;
+  public starting?: () => boolean;
   public looks = 0;
   public handleInput(input: OperatorInput): void {
     this.inputs.push(input);

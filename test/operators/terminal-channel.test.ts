@@ -332,6 +332,30 @@ describe('TerminalOperatorChannel and a login waiting from an earlier run', () =
     await resumed.stop();
   });
 
+  it('announces each account’s waiting login, and "new <account>" acts on that account’s', async () => {
+    const local: OperatorInput[] = [];
+    const localInput = new PassThrough();
+    const localOutput = new PassThrough();
+    let printed = '';
+    localOutput.on('data', (chunk: Buffer) => (printed += chunk.toString('utf8')));
+    const resumed = new TerminalOperatorChannel({
+      input: localInput,
+      output: localOutput,
+      accounts: ['live', 'paper'],
+      waitingLogin: async () => [
+        { view: { ...view, account: 'live', loginId: 'l-earlier' } },
+        { view: { ...view, account: 'paper', loginId: 'p-earlier' } },
+      ],
+    });
+    await resumed.start((received) => local.push(received));
+    expect(printed).toContain('SMS code needed for account "live"');
+    expect(printed).toContain('SMS code needed for account "paper"');
+    localInput.write('new paper\n');
+    await until(() => local.length === 1, 'the input of "new paper"');
+    expect(local[0]).toMatchObject({ kind: 'resend', loginId: 'p-earlier', account: 'paper' });
+    await resumed.stop();
+  });
+
   it('prints nothing at start when no login waits', () => {
     expect(written).toBe('');
   });

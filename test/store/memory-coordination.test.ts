@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryCoordination } from '../../src/store/memory-coordination.js';
+import { MemoryCoordination, MemoryInputClaims } from '../../src/store/memory-coordination.js';
 import { codeClaim, sharedLogin } from '../contracts/coordination.contract.js';
 
 describe('MemoryCoordination', () => {
@@ -58,5 +58,25 @@ describe('MemoryCoordination', () => {
     const b = new MemoryCoordination();
     expect(await a.acquireLock('relay', 1_000)).toBe(true);
     expect(await b.acquireLock('relay', 1_000)).toBe(true);
+  });
+
+  it('claims inputs together when several accounts share input claims, as under one Redis key', async () => {
+    const claims = new MemoryInputClaims();
+    const live = new MemoryCoordination({ inputClaims: claims });
+    const paper = new MemoryCoordination({ inputClaims: claims });
+    expect(await live.claimInput('dm-1', 30_000)).toBe(true);
+    expect(await paper.claimInput('dm-1', 30_000)).toBe(false);
+    // A code's claim takes its input with it: the other account's login finds it taken.
+    expect(await paper.acquireLock('relay', 30_000)).toBe(true);
+    const login = sharedLogin();
+    expect(await paper.savePending(login, 'relay')).toBe('saved');
+    const claim = codeClaim(login.loginId, { input: { inputId: 'dm-1', ttlMs: 30_000 } });
+    expect(await paper.claimCode(claim)).toEqual({ ok: false, reason: 'input-taken' });
+    expect(await paper.claimCode({ ...claim, input: { inputId: 'dm-2', ttlMs: 30_000 } })).toMatchObject({
+      ok: true,
+    });
+    expect(await live.claimInput('dm-2', 30_000)).toBe(false);
+    // Without them, each account's claims are its own.
+    expect(await new MemoryCoordination().claimInput('dm-1', 30_000)).toBe(true);
   });
 });
