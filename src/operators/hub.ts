@@ -5,11 +5,11 @@ import type {
   OperatorInputHandler,
   OperatorNotice,
   PromptView,
-  StatusView,
 } from '../relay/ports/operators.js';
 import { errorFields, type Logger } from '../shared/log.js';
 import { AccountChannel, type SharedChannel } from './account-channel.js';
 import { HeldCodes, type HeldCode } from './held-codes.js';
+import { answer, routeCommand } from './hub-commands.js';
 import { mentions, PromptAccounts } from './prompt-accounts.js';
 
 /** One account as the hub routes to it. */
@@ -62,8 +62,6 @@ export interface OperatorHubOptions {
   readonly now?: () => number;
 }
 
-/** How long `/status` waits for one account's answer (Discord keeps a deferred reply 15 minutes). */
-const STATUS_WAIT_MS = 10_000;
 /** How many codes may wait for their account's button at once. */
 const MAX_HELD_CODES = 1_000;
 
@@ -250,50 +248,14 @@ export class OperatorHub {
     this.#deliverCode(account.name, { ...held, inputId: input.inputId, account: account.name });
   }
 
-  /** A command: to the account it names, the operator's only one, or each (status) / asked (the rest). */
+  /** A command: see `routeCommand`. */
   async #command(input: Extract<OperatorInput, { kind: 'command' }>): Promise<void> {
-    const mine = this.#accountsOf(input.operatorId);
-    const respond = input.respond;
-    if (input.account !== undefined) {
-      if (!mine.some((account) => account.name === input.account)) {
-        return answer(
-          respond,
-          { kind: 'unknown-account', account: input.account, accounts: mine.map((a) => a.name) },
-          this.#log,
-        );
-      }
-      return this.#deliver(input.account, { ...input, respond: naming(input.account, respond) });
-    }
-    if (mine.length <= 1) {
-      const only = mine[0]?.name ?? this.#first(input.operatorId);
-      return this.#deliver(only, { ...input, respond: naming(only, respond) });
-    }
-    if (input.command !== 'status') {
-      return answer(
-        respond,
-        {
-          kind: 'choose-account',
-          question: { kind: 'command', command: input.command },
-          accounts: mine.map((a) => a.name),
-        },
-        this.#log,
-      );
-    }
-    const statuses = await Promise.all(
-      mine.map(
-        (account) =>
-          new Promise<StatusView | undefined>((resolve) => {
-            // A relay that is stopping drops the command: its account is left out, not waited for.
-            setTimeout(() => resolve(undefined), STATUS_WAIT_MS).unref();
-            this.#deliver(account.name, {
-              ...input,
-              account: account.name,
-              respond: async (notice) => resolve(notice.kind === 'status' ? notice.status : undefined),
-            });
-          }),
-      ),
-    );
-    await answer(respond, { kind: 'statuses', statuses: statuses.filter((s) => s !== undefined) }, this.#log);
+    await routeCommand(input, {
+      mine: this.#accountsOf(input.operatorId).map((account) => account.name),
+      first: this.#first(input.operatorId),
+      deliver: (account, command) => this.#deliver(account, command),
+      log: this.#log,
+    });
   }
 
   /** Looks at which of `mine` wait for a code (in the store: another replica's login counts too). */
@@ -395,22 +357,4 @@ export class OperatorHub {
 function fitsDigits(input: HeldCode, account: Pick<HubAccount, 'codeDigits'>): boolean {
   const length = input.code.reveal().length;
   return length >= account.codeDigits.minDigits && length <= account.codeDigits.maxDigits;
-}
-
-/** A command's `respond` that names the account on answers that offer a button for it. */
-function naming(account: string, respond: (notice: OperatorNotice) => Promise<void>) {
-  return (notice: OperatorNotice): Promise<void> =>
-    respond(notice.kind === 'login-request' ? { ...notice, account } : notice);
-}
-
-async function answer(
-  respond: (notice: OperatorNotice) => Promise<void>,
-  notice: OperatorNotice,
-  log: Logger,
-): Promise<void> {
-  try {
-    await respond(notice);
-  } catch (error) {
-    log.warn({ notice: notice.kind, err: errorFields(error) }, 'answer not sent');
-  }
 }
