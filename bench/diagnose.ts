@@ -13,6 +13,10 @@
  *       of the relay (after the warm-up, and at the end) and lists what grew between them.
  *   node --expose-gc .bench-build/bench/diagnose.js fanout [default|provided|unshared|bare]
  *       CPU profile of the fan-out rounds (not the clients' start), summed per function.
+ *   node .bench-build/bench/diagnose.js start [accounts]
+ *       Start-up of `node dist/main.js` serving `accounts` accounts (default 20; bench 7), every
+ *       published token valid: its log lines with their time from the first, and its CPU profile
+ *       from spawn to `relay started`, summed per function.
  *
  * BENCH_RELAY_MAIN, BENCH_RELAY_NODE_ARGS, BENCH_RELAY_ENV and BENCH_MEMORY_NODE_ARGS apply as in
  * the benchmarks, to compare a change.
@@ -36,6 +40,7 @@ import type { MemorySample } from './lib/memory-probe.js';
 import { censusGrowth, heapCensus } from './lib/heap.js';
 import { summarizeProfile, type CpuProfile } from './lib/profile.js';
 import { summarize } from './lib/stats.js';
+import { startAccountsWorld } from './lib/accounts-world.js';
 import { EventWatch, LoginDriver, publishValidToken, startBenchWorld } from './lib/world.js';
 
 const [command = '', ...rest] = process.argv.slice(2);
@@ -250,11 +255,47 @@ async function fanout(): Promise<void> {
   console.log(summarizeProfile(profile!, { top: 30, per: 12 }));
 }
 
-const commands: Record<string, () => Promise<void>> = { answer, memory, fanout };
+async function start(): Promise<void> {
+  const count = Number(positional[0] ?? 20);
+  const profileDir = mkdtempSync(join(tmpdir(), 'otp-relay-prof-'));
+  const world = await startAccountsWorld('diagnose', count);
+  try {
+    await world.publishValidTokens();
+    const startedAt = performance.now();
+    const relay = spawnNode(RELAY_MAIN, {
+      env: world.env(),
+      nodeArgs: [...RELAY_NODE_ARGS, '--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${profileDir}`],
+    });
+    const ready = await relay.waitForLine((line) => line.msg === 'relay started', 60_000);
+    console.log(
+      `${count} account(s): \`relay started\` ${(ready.at - startedAt).toFixed(0)} ms after spawn()`,
+    );
+    const lines = relay.lines
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { time: number; msg: string; account?: string });
+    for (const line of lines) {
+      console.log(
+        `  +${String(line.time - lines[0]!.time).padStart(5)} ms  ${line.msg} ${line.account ?? ''}`,
+      );
+    }
+    const others = relay.lines.filter((line) => !line.startsWith('{'));
+    if (others.length > 0) console.log(`other output:\n${others.join('\n')}`);
+    await relay.stop();
+  } finally {
+    await world.close();
+  }
+  const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
+  if (file === undefined) throw new Error(`no profile in ${profileDir}`);
+  const profile = JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile;
+  console.log(`relay CPU profile ${join(profileDir, file)}, spawn to stop:`);
+  console.log(summarizeProfile(profile, { top: 30 }));
+}
+
+const commands: Record<string, () => Promise<void>> = { answer, memory, fanout, start };
 const run = commands[command];
 if (run === undefined) {
   console.error(
-    'usage: diagnose.js answer [rounds] [--profile] | memory [--snapshot] | fanout [default|provided|unshared|bare]',
+    'usage: diagnose.js answer [rounds] [--profile] | memory [--snapshot] | fanout [default|provided|unshared|bare] | start [accounts]',
   );
   process.exitCode = 2;
 } else {

@@ -58,9 +58,12 @@ export interface MemoryResult {
 }
 
 /** BENCH_MEMORY_NODE_ARGS: extra node options for both children (e.g. `--max-semi-space-size=2`). */
-const NODE_ARGS = ['--expose-gc', ...(process.env.BENCH_MEMORY_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+export const NODE_ARGS = [
+  '--expose-gc',
+  ...(process.env.BENCH_MEMORY_NODE_ARGS ?? '').split(' ').filter(Boolean),
+];
 
-async function measure(child: Child, settleMaxMs: number, forceGc = true): Promise<MemorySample> {
+export async function measure(child: Child, settleMaxMs: number, forceGc = true): Promise<MemorySample> {
   const answer = child.waitForMessage<MemorySample>(
     (message) => message.type === 'memory',
     settleMaxMs + 30_000,
@@ -69,13 +72,13 @@ async function measure(child: Child, settleMaxMs: number, forceGc = true): Promi
   return answer;
 }
 
-async function stopChild(child: Child): Promise<void> {
+export async function stopChild(child: Child): Promise<void> {
   if (child.process.connected) child.send({ type: 'stop' });
   await Promise.race([child.exited, sleep(10_000)]);
   await child.stop(1_000);
 }
 
-function medianSample(samples: readonly MemorySample[]): MemorySample {
+export function medianSample(samples: readonly MemorySample[]): MemorySample {
   return [...samples].sort((a, b) => a.rss - b.rss)[Math.floor((samples.length - 1) / 2)]!;
 }
 

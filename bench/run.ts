@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: runs the six benchmarks (issues 6 and 11) on this machine against real Redis
+ * `npm run bench`: runs the seven benchmarks (issues 6, 11 and 19) on this machine against real Redis
  * (REDIS_URL), the fake ETNA broker and the Discord emulator, each against its baseline in the same
  * run, and prints a markdown table (also written to bench/RESULTS.md).
  *
@@ -17,6 +17,8 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as prettier from 'prettier';
+import { benchAccounts, type AccountsOptions } from './accounts.js';
+import { accountsReport } from './accounts-report.js';
 import { benchAnswerToToken } from './answer-to-token.js';
 import { benchFanOut, type FanOutKind, type FanOutResult } from './fan-out.js';
 import { killAllChildren, REPO_ROOT } from './lib/child.js';
@@ -24,24 +26,14 @@ import { describeMachine, type Machine } from './lib/machine.js';
 import { deletePrefix, prefixesInUse } from './lib/redis.js';
 import { fmt, ms } from './lib/stats.js';
 import type { MemorySample } from './lib/memory-probe.js';
+import type { Row } from './lib/row.js';
 import { benchMemory } from './memory.js';
 import { benchReadToken } from './read-token.js';
 import { benchNpmStart } from './npm-start.js';
 import { benchStartup, formatImportCosts } from './startup.js';
 
 const quick = process.env.BENCH_QUICK === '1';
-const only = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6').split(',').map((id) => id.trim()));
-
-interface Row {
-  readonly id: string;
-  readonly benchmark: string;
-  readonly measured: string;
-  readonly baseline: string;
-  readonly comparison: string;
-  readonly target: string;
-  /** `yes`, `no`, `—` (a reference row) or `error`. */
-  readonly met: string;
-}
+const only = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6,7').split(',').map((id) => id.trim()));
 
 const rows: Row[] = [];
 const details: string[] = [];
@@ -321,6 +313,24 @@ async function main(): Promise<void> {
         `in a process group of its own with the same environment, timed to \`relay started\`; the ` +
         `run fails if \`npm start\` rebuilt anything.`,
     );
+  });
+
+  await section('7', 'Several accounts', async () => {
+    const options: AccountsOptions = {
+      accounts: 20,
+      startupRuns: quick ? 3 : 10,
+      idleInstances: quick ? 1 : 3,
+      settleMaxMs: quick ? 3_000 : 20_000,
+      // Past the 5-6 s the start's young generation takes to go back (bench 4's 5 s sits on that edge).
+      idleMs: 10_000,
+      answerSessions: quick ? 1 : 2,
+      answerWarmupRounds: quick ? 1 : 2,
+      answerRounds: quick ? 8 : 25,
+      allAtOnceRounds: quick ? 2 : 5,
+    };
+    const { rows: accountRows, detail } = accountsReport(await benchAccounts(options, progress), options);
+    rows.push(...accountRows);
+    details.push(detail);
   });
 
   const end = os.loadavg();

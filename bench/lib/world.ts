@@ -271,18 +271,24 @@ export class LoginDriver {
   }
 }
 
+/** The broker's secrets of one account, as its fake broker checks them. */
+export interface BrokerSecrets {
+  readonly appKey: string;
+  readonly password: string;
+  readonly username: string;
+}
+
 /**
- * Logs in at the fake broker (steps 1 and 2, as any client would) and publishes that token for the
- * world's relay (or a relay of this world under another `prefix`) with the relay's own store, valid
- * for a day: a relay started now keeps it. Returns its generation.
+ * Logs in at a fake broker (steps 1 and 2, as any client would) and returns the token it issued.
+ * One at a time per broker: step 2 answers the broker's last code.
  */
-export async function publishValidToken(world: BenchWorld, prefix = world.prefix): Promise<number> {
-  const tokenUrl = new URL('token', world.etna.url);
+export async function loginAtBroker(etna: EtnaServer, secrets: BrokerSecrets): Promise<string> {
+  const tokenUrl = new URL('token', etna.url);
   const headers = {
     Accept: 'application/json',
-    'Et-App-Key': world.secrets.appKey,
-    Username: world.secrets.username,
-    Password: world.secrets.password,
+    'Et-App-Key': secrets.appKey,
+    Username: secrets.username,
+    Password: secrets.password,
   };
   const step1 = (await (await fetch(tokenUrl, { method: 'POST', headers })).json()) as { Token: string };
   const step2 = (await (
@@ -291,22 +297,45 @@ export async function publishValidToken(world: BenchWorld, prefix = world.prefix
       headers: {
         ...headers,
         Authorization: `Bearer ${step1.Token}`,
-        VerificationCode: world.etna.lastCode ?? '',
+        VerificationCode: etna.lastCode ?? '',
       },
     })
   ).json()) as { Token?: string };
   if (step2.Token === undefined) throw new Error('the fake broker refused the login');
+  return step2.Token;
+}
+
+/**
+ * Publishes `token` for `account` under `prefix` with the relay's own store, valid for a day: a
+ * relay started now keeps it. Returns its generation.
+ */
+export async function publishTokenRecord(
+  redis: RedisClientType,
+  prefix: string,
+  account: string,
+  token: string,
+): Promise<number> {
+  const keys = relayKeys({ prefix, account });
+  const store = new RedisTokenStore({ client: redis, keys, account });
+  const now = Date.now();
+  const record = await store.publish({
+    token: new Secret(token),
+    obtainedAt: new Date(now),
+    expiresAt: new Date(now + 24 * 3_600_000),
+  });
+  return record.generation;
+}
+
+/**
+ * Logs in at the fake broker and publishes that token for the world's relay (or a relay of this
+ * world under another `prefix`) with the relay's own store, valid for a day: a relay started now
+ * keeps it. Returns its generation.
+ */
+export async function publishValidToken(world: BenchWorld, prefix = world.prefix): Promise<number> {
+  const token = await loginAtBroker(world.etna, world.secrets);
   const redis = await connectBenchRedis();
   try {
-    const keys = relayKeys({ prefix, account: world.account });
-    const store = new RedisTokenStore({ client: redis, keys, account: world.account });
-    const now = Date.now();
-    const record = await store.publish({
-      token: new Secret(step2.Token),
-      obtainedAt: new Date(now),
-      expiresAt: new Date(now + 24 * 3_600_000),
-    });
-    return record.generation;
+    return await publishTokenRecord(redis, prefix, world.account, token);
   } finally {
     await redis.close();
   }
