@@ -136,6 +136,8 @@ export class AccountRelay {
         `broker=${broker.where}`,
         `codeDigits=${account.codeDigits.minDigits}-${account.codeDigits.maxDigits}`,
       ],
+      // Every account's scrypt side by side on the thread pool, while the connections open.
+      fingerprintOnThreadPool: true,
       observer: combineObservers(metrics.observer, stores.audit.observer),
       statusExtras: async () => ({
         nextLogin: this.keepAlive.nextLogin(),

@@ -89,6 +89,9 @@ export async function startRelay(
     logger,
     name: several ? 'otp-relay' : `otp-relay:${config.accounts[0].name}`,
   });
+  // Each account's keyv store listens to the shared client's events (4 listeners each): with a dozen
+  // accounts Node would warn of a leak that is none.
+  redis.setMaxListeners(Math.max(10, 10 + 4 * config.accounts.length));
   // Every account's listeners (bots' requests, token events, `otp-relay code`) on one connection.
   const subscriber = await openSharedSubscriber(redis, { logger }).catch(async (error: unknown) => {
     await redis.close();

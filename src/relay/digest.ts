@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import type { Secret } from '../shared/secret.js';
 
 /**
@@ -29,12 +29,20 @@ function joined(parts: readonly (Secret | string)[]): string {
   return texts.map((text) => `${text.length}:${text}\u0000`).join('');
 }
 
+function scryptOptions(cost: number) {
+  return { N: cost, r: SCRYPT_R, p: SCRYPT_P, maxmem: 256 * cost * SCRYPT_R };
+}
+
 function scryptKey(parts: readonly (Secret | string)[], salt: string, cost: number): Buffer {
-  return scryptSync(joined(parts), salt, KEY_BYTES, {
-    N: cost,
-    r: SCRYPT_R,
-    p: SCRYPT_P,
-    maxmem: 256 * cost * SCRYPT_R,
+  return scryptSync(joined(parts), salt, KEY_BYTES, scryptOptions(cost));
+}
+
+/** {@link scryptKey} on the thread pool: the same key, while the event loop goes on. */
+function scryptKeyAsync(parts: readonly (Secret | string)[], salt: string, cost: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(joined(parts), salt, KEY_BYTES, scryptOptions(cost), (error, key) =>
+      error === null ? resolve(key) : reject(error),
+    );
   });
 }
 
@@ -82,4 +90,18 @@ export function configFingerprint(
   cost: number = DEFAULT_DIGEST_COST,
 ): string {
   return `c1.${scryptKey([...credentials, ...settings], `otp-relay/config/${account}`, cost).toString('base64url')}`;
+}
+
+/**
+ * {@link configFingerprint}, the same string, computed on the thread pool: a relay of many accounts
+ * computes each one's while its connections open, rather than one after another before them.
+ */
+export async function configFingerprintAsync(
+  account: string,
+  credentials: readonly Secret[],
+  settings: readonly string[],
+  cost: number = DEFAULT_DIGEST_COST,
+): Promise<string> {
+  const key = await scryptKeyAsync([...credentials, ...settings], `otp-relay/config/${account}`, cost);
+  return `c1.${key.toString('base64url')}`;
 }

@@ -67,6 +67,12 @@ export interface RelayOptions {
   shutdownAnswerAfterMs?: number;
   /** What `/status` shows beyond the relay's own state: the next planned login, recent logins. */
   statusExtras?: () => Promise<Pick<StatusView, 'nextLogin' | 'recentLogins'>>;
+  /**
+   * Compute the configuration fingerprint (tens of milliseconds of scrypt) on the thread pool rather
+   * than in the constructor: a process of many accounts then computes them side by side while its
+   * connections open. The relay's start, logins and inputs wait for it. Default `false`.
+   */
+  fingerprintOnThreadPool?: boolean;
 }
 
 /** The defaults of the optional {@link RelayOptions}. */
@@ -84,6 +90,7 @@ export const RELAY_DEFAULTS = {
   configParts: [],
   shutdownAnswerAfterMs: 1_500,
   statusExtras: async () => ({ nextLogin: undefined, recentLogins: [] }),
+  fingerprintOnThreadPool: false,
 } as const satisfies Required<Omit<RelayOptions, keyof RelayRequiredOptions | 'relayId'>>;
 
 /** The options a relay cannot do without. */

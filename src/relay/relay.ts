@@ -1,6 +1,6 @@
 import { errorFields, type Logger } from '../shared/log.js';
 import { Commands, snapshotOf, statusView } from './commands.js';
-import { configFingerprint, credentialsDigest } from './digest.js';
+import { configFingerprint, configFingerprintAsync, credentialsDigest } from './digest.js';
 import { InputClaims } from './inputs.js';
 import { cancel, resend } from './login/buttons.js';
 import { enterCode } from './login/code.js';
@@ -56,6 +56,8 @@ export class Relay {
   readonly #inFlight = new Set<Promise<void>>();
   /** Which operator inputs this relay takes (every relay receives every DM). */
   readonly #claims: InputClaims;
+  /** The configuration fingerprint on its way (`fingerprintOnThreadPool`); `undefined` once known. */
+  #fingerprint: Promise<void> | undefined;
 
   public constructor(options: RelayOptions) {
     // Per relay, not per process: two relays in one process must not share a lock owner.
@@ -78,29 +80,39 @@ export class Relay {
         }
       },
     });
+    const fingerprintOf = [
+      o.account,
+      o.credentials,
+      [
+        `codeTimeoutMs=${o.codeTimeoutMs}`,
+        `maxCodeAttempts=${o.maxCodeAttempts}`,
+        `maxLoginsPerHour=${o.maxLoginsPerHour}`,
+        ...o.configParts,
+      ],
+      o.digestCost,
+    ] as const;
+    const settings = {
+      account: o.account,
+      codeTimeoutMs: o.codeTimeoutMs,
+      maxCodeAttempts: o.maxCodeAttempts,
+      maxLoginsPerHour: o.maxLoginsPerHour,
+      lockTtlMs: o.lockTtlMs,
+      startRetry: o.startRetry,
+      // The broker's answer to a code sent just before the deadline, and the token's write after it.
+      exchangeGraceMs: o.brokerCallTimeoutMs + EXCHANGE_MARGIN_MS,
+      credentialsDigest: once(() => credentialsDigest(o.credentials, o.digestCost)),
+      // Not read before `#fingerprint` settles (see `#ready`).
+      fingerprint: o.fingerprintOnThreadPool ? '' : configFingerprint(...fingerprintOf),
+    };
+    this.#fingerprint = o.fingerprintOnThreadPool
+      ? configFingerprintAsync(...fingerprintOf).then((fingerprint) => {
+          settings.fingerprint = fingerprint;
+          this.#fingerprint = undefined;
+        })
+      : undefined;
+    this.#fingerprint?.catch(() => undefined); // awaited by every path that reads it
     const login = (this.#login = createLoginContext({
-      settings: {
-        account: o.account,
-        codeTimeoutMs: o.codeTimeoutMs,
-        maxCodeAttempts: o.maxCodeAttempts,
-        maxLoginsPerHour: o.maxLoginsPerHour,
-        lockTtlMs: o.lockTtlMs,
-        startRetry: o.startRetry,
-        // The broker's answer to a code sent just before the deadline, and the token's write after it.
-        exchangeGraceMs: o.brokerCallTimeoutMs + EXCHANGE_MARGIN_MS,
-        credentialsDigest: once(() => credentialsDigest(o.credentials, o.digestCost)),
-        fingerprint: configFingerprint(
-          o.account,
-          o.credentials,
-          [
-            `codeTimeoutMs=${o.codeTimeoutMs}`,
-            `maxCodeAttempts=${o.maxCodeAttempts}`,
-            `maxLoginsPerHour=${o.maxLoginsPerHour}`,
-            ...o.configParts,
-          ],
-          o.digestCost,
-        ),
-      },
+      settings,
       relayId,
       broker: o.broker,
       operators: o.operators,
@@ -141,6 +153,7 @@ export class Relay {
    */
   public async start(published: Promise<PublishedTokenCheck> = this.checkPublishedToken()): Promise<void> {
     const coordination = this.#options.coordination;
+    await this.#fingerprint;
     this.#login.dispatch({ type: 'halt', halt: await coordination.loadHalt() });
     const pending = await coordination.loadPending();
     if (pending !== undefined) follow(this.#login, pending);
@@ -177,7 +190,11 @@ export class Relay {
    * {@link Relay.idle}).
    */
   public requestLogin(reason: LoginReason): Promise<LoginRequestResult> {
-    const decided = requestLogin(this.#login, reason).catch((error: unknown) => {
+    const decided = (
+      this.#fingerprint === undefined
+        ? requestLogin(this.#login, reason)
+        : this.#fingerprint.then(() => requestLogin(this.#login, reason))
+    ).catch((error: unknown) => {
       this.#log.error({ reason, err: errorFields(error) }, 'login request failed');
       return { result: 'unavailable' } as const;
     });
@@ -196,7 +213,8 @@ export class Relay {
   /** A picture of the relay with no secret in it. */
   public snapshot(): RelaySnapshot {
     const { account } = this.#options;
-    return snapshotOf(account, this.#login.view(), this.tokens.current(), this.#login.settings.fingerprint);
+    const fingerprint = this.#fingerprint === undefined ? this.#login.settings.fingerprint : undefined;
+    return snapshotOf(account, this.#login.view(), this.tokens.current(), fingerprint);
   }
 
   /** The `/status` view from the relay alone (no schedule, no audit trail). */
@@ -235,6 +253,7 @@ export class Relay {
   }
 
   async #handle(input: OperatorInput): Promise<void> {
+    if (this.#fingerprint !== undefined) await this.#fingerprint;
     // Every relay receives the same DM: only the one that claims it acts and answers. Commands are
     // already single: only one relay's acknowledgement of an interaction succeeds. A code's claim
     // goes with the code's own claim, in one store call (see login/code.ts).

@@ -1,6 +1,11 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { credentialsDigest, sameCredentials } from '../../src/relay/digest.js';
+import {
+  configFingerprint,
+  configFingerprintAsync,
+  credentialsDigest,
+  sameCredentials,
+} from '../../src/relay/digest.js';
 import { Secret } from '../../src/shared/secret.js';
 
 const creds = (password: string) => [new Secret('app-key'), new Secret('user'), new Secret(password)];
@@ -39,5 +44,15 @@ describe("a halt's credentials digest", () => {
     's1.abc.salt.key',
   ])('refuses %o: unknown, never "the same"', (digest) => {
     expect(sameCredentials(digest, creds('hunter2'))).toBe(false);
+  });
+});
+
+describe('configFingerprint on the thread pool', () => {
+  it('is the same string as the synchronous one, and differs with any part', async () => {
+    const parts = ['codeTimeoutMs=300000', 'broker=https://example.test/api/'];
+    const sync = configFingerprint('live', creds('hunter2'), parts, COST);
+    expect(await configFingerprintAsync('live', creds('hunter2'), parts, COST)).toBe(sync);
+    expect(await configFingerprintAsync('paper', creds('hunter2'), parts, COST)).not.toBe(sync);
+    expect(await configFingerprintAsync('live', creds('hunter3'), parts, COST)).not.toBe(sync);
   });
 });

@@ -60,6 +60,30 @@ describe('restarts', () => {
     expect(second.operators.lastPrompt?.state.kind).toBe('succeeded');
   });
 
+  it('a relay whose fingerprint is still on the thread pool takes a code that comes first, as one configured alike', async () => {
+    const w = sharedWorld();
+    const first = w.spawn('first');
+    await first.relay.start();
+    await first.relay.idle();
+    await first.relay.stop();
+
+    const { relay, operators } = makeRelay({
+      broker: w.broker,
+      store: w.store,
+      events: w.events,
+      coordination: w.coordination,
+      relayId: 'second',
+      credentials: ['app-key', 'user', 'password'].map((value) => new Secret(value)),
+      fingerprintOnThreadPool: true,
+    });
+    // Before its start, before the fingerprint is known: the code waits for it, then goes.
+    operators.input({ kind: 'code', operatorId: ALICE, code: new Secret('123456'), inputId: 'dm-2' });
+    await vi.waitFor(() => expect(w.broker.submitCode).toHaveBeenCalledTimes(1), { timeout: 5_000 });
+    await relay.idle();
+    expect(operators.noticesTo(ALICE)).not.toContain('config-mismatch');
+    expect(w.events.events.filter((e) => e.type === 'token.updated')).toHaveLength(1);
+  });
+
   /** A relay halted by refused credentials, stopped, and another started with `credentials`. */
   async function haltedThenRestarted(credentials?: readonly string[]) {
     const w = sharedWorld();
