@@ -136,7 +136,7 @@ export class AccountRelay {
         `broker=${broker.where}`,
         `codeDigits=${account.codeDigits.minDigits}-${account.codeDigits.maxDigits}`,
       ],
-      // Every account's scrypt side by side on the thread pool, while the connections open.
+      // Every account's scrypt on the thread pool, one after another, off the start's path.
       fingerprintOnThreadPool: true,
       observer: combineObservers(metrics.observer, stores.audit.observer),
       statusExtras: async () => ({

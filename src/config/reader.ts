@@ -255,12 +255,8 @@ export class EnvReader {
     if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(text)) {
       return this.bad(name, `${quote(text)} is not an IANA time zone name`);
     }
-    try {
-      // Canonical spelling: `america/new_york` becomes `America/New_York`.
-      return new Intl.DateTimeFormat('en-US', { timeZone: text }).resolvedOptions().timeZone;
-    } catch {
-      return this.bad(name, `${quote(text)} is not a time zone`);
-    }
+    const canonical = canonicalTimeZone(text);
+    return canonical ?? this.bad(name, `${quote(text)} is not a time zone`);
   }
 
   public cron(name: ConfigVariableName, timeZone: string): string | undefined {
@@ -354,4 +350,21 @@ function isSnowflake(text: string): boolean {
 export function quote(value: string): string {
   const short = value.length > 80 ? `${value.slice(0, 77)}...` : value;
   return JSON.stringify(short);
+}
+
+/** Canonical names of time zones already read: each account reads one, most often the same. */
+const timeZones = new Map<string, string | undefined>();
+
+/** `america/new_york` → `America/New_York`; `undefined` for a name Intl does not know. */
+function canonicalTimeZone(text: string): string | undefined {
+  if (!timeZones.has(text)) {
+    let canonical: string | undefined;
+    try {
+      canonical = new Intl.DateTimeFormat('en-US', { timeZone: text }).resolvedOptions().timeZone;
+    } catch {
+      canonical = undefined;
+    }
+    timeZones.set(text, canonical);
+  }
+  return timeZones.get(text);
 }

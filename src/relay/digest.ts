@@ -96,12 +96,21 @@ export function configFingerprint(
  * {@link configFingerprint}, the same string, computed on the thread pool: a relay of many accounts
  * computes each one's while its connections open, rather than one after another before them.
  */
-export async function configFingerprintAsync(
+export function configFingerprintAsync(
   account: string,
   credentials: readonly Secret[],
   settings: readonly string[],
   cost: number = DEFAULT_DIGEST_COST,
 ): Promise<string> {
-  const key = await scryptKeyAsync([...credentials, ...settings], `otp-relay/config/${account}`, cost);
-  return `c1.${key.toString('base64url')}`;
+  const next = fingerprints.then(() =>
+    scryptKeyAsync([...credentials, ...settings], `otp-relay/config/${account}`, cost),
+  );
+  fingerprints = next.catch(() => undefined);
+  return next.then((key) => `c1.${key.toString('base64url')}`);
 }
+
+/**
+ * The fingerprints on the thread pool run one after another: each takes 2 MiB, and several at once
+ * would each leave a thread's allocator holding its own (resident memory that stays).
+ */
+let fingerprints: Promise<unknown> = Promise.resolve();

@@ -69,8 +69,8 @@ export interface RelayOptions {
   statusExtras?: () => Promise<Pick<StatusView, 'nextLogin' | 'recentLogins'>>;
   /**
    * Compute the configuration fingerprint (tens of milliseconds of scrypt) on the thread pool rather
-   * than in the constructor: a process of many accounts then computes them side by side while its
-   * connections open. The relay's start, logins and inputs wait for it. Default `false`.
+   * than in the constructor: a process of many accounts then starts without waiting for them (they
+   * are computed one after another, in the background). Logins and inputs wait for it. Default `false`.
    */
   fingerprintOnThreadPool?: boolean;
 }

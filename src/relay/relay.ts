@@ -153,10 +153,13 @@ export class Relay {
    */
   public async start(published: Promise<PublishedTokenCheck> = this.checkPublishedToken()): Promise<void> {
     const coordination = this.#options.coordination;
-    await this.#fingerprint;
     this.#login.dispatch({ type: 'halt', halt: await coordination.loadHalt() });
     const pending = await coordination.loadPending();
-    if (pending !== undefined) follow(this.#login, pending);
+    // Only a login needs the fingerprint: a relay that keeps its token starts without waiting for it.
+    if (pending !== undefined) {
+      await this.#fingerprint;
+      follow(this.#login, pending);
+    }
     const { record, verdict } = await published;
     if (record !== undefined) {
       if (verdict !== 'invalid') {
