@@ -201,7 +201,10 @@ export class DiscordOperatorChannel implements OperatorChannel {
         const unreachable = this.#reach.unreachable().filter((op) => recipients.has(op.operatorId));
         const delivery = { ...this.#delivery(), unreachable };
         const { text, actions } = renderPrompt(view, this.#nameOf, this.#renderOptions, delivery);
-        return { content: text, components: promptComponents(view.loginId, actions, view.account) };
+        // Buttons name their account only when the relay serves several: a one-account relay keeps
+        // the custom IDs it always had, which replicas of the version before it still read.
+        const account = (this.#settings.accounts?.length ?? 0) > 1 ? view.account : undefined;
+        return { content: text, components: promptComponents(view.loginId, actions, account) };
       },
       refs,
       this.#stopped,

@@ -12,6 +12,11 @@ export interface CommandRoutes {
   readonly mine: readonly string[];
   /** Where a command of an operator of no account goes (a command-line user: the first account). */
   readonly first: string;
+  /**
+   * Whether the relay serves several accounts: only then does an answer name its account (a
+   * one-account relay's "Try anyway" keeps the custom ID it always had).
+   */
+  readonly several: boolean;
   /** Hands an input to an account's login. */
   readonly deliver: (account: string, input: OperatorInput) => void;
   readonly log: Logger;
@@ -25,6 +30,7 @@ export interface CommandRoutes {
 export async function routeCommand(input: Command, routes: CommandRoutes): Promise<void> {
   const { mine, deliver, log } = routes;
   const respond = input.respond;
+  const naming = routes.several ? namingAccount : (_account: string, r: typeof respond) => r;
   if (input.account !== undefined) {
     if (!mine.includes(input.account)) {
       return answer(respond, { kind: 'unknown-account', account: input.account, accounts: mine }, log);
@@ -57,7 +63,7 @@ export async function routeCommand(input: Command, routes: CommandRoutes): Promi
 }
 
 /** A command's `respond` that names the account on answers that offer a button for it. */
-function naming(account: string, respond: (notice: OperatorNotice) => Promise<void>) {
+function namingAccount(account: string, respond: (notice: OperatorNotice) => Promise<void>) {
   return (notice: OperatorNotice): Promise<void> =>
     respond(notice.kind === 'login-request' ? { ...notice, account } : notice);
 }

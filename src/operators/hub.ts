@@ -253,6 +253,7 @@ export class OperatorHub {
     await routeCommand(input, {
       mine: this.#accountsOf(input.operatorId).map((account) => account.name),
       first: this.#first(input.operatorId),
+      several: this.#accounts.size > 1,
       deliver: (account, command) => this.#deliver(account, command),
       log: this.#log,
     });

@@ -101,9 +101,9 @@ describe.each([
     // Learned to within the round trip of a DM to the emulator: far less than the minute.
     expect(Math.abs(channel.discordClockOffsetMs() - clockOffsetMs)).toBeLessThan(MINUTE_MS / 6);
     const loginId = prompt.buttons[0]?.customId?.split(':')[2] ?? '';
-    await emulator.clickButton(alice, prompt.id, `otp:code@main:${loginId}`);
+    await emulator.clickButton(alice, prompt.id, `otp:code:${loginId}`);
     const before = inputs.length;
-    const callback = await emulator.submitModal(alice, `otp:modal@main:${loginId}`, { code: '123456' });
+    const callback = await emulator.submitModal(alice, `otp:modal:${loginId}`, { code: '123456' });
     const input = await emulator.waitFor(() => inputs.slice(before).find((i) => i.kind === 'code'));
     if (input.kind !== 'code') throw new Error(input.kind);
     const stampedMs = snowflakeTime(callback.interactionId).getTime();

@@ -77,7 +77,7 @@ describe('an 8-digit code', () => {
     await channel.showPrompt(view('login-8'));
     const [prompt] = emulator.dmsTo(alice);
     expect(prompt?.content).toContain('4 to 8 digits');
-    const callback = await emulator.clickButton(alice, prompt!.id, 'otp:code@main:login-8');
+    const callback = await emulator.clickButton(alice, prompt!.id, 'otp:code:login-8');
     if (callback.type !== InteractionResponseType.Modal) throw new Error(`not a modal: ${callback.type}`);
     const modal: APIModalInteractionResponseCallbackData = callback.data;
     const [label] = modal.components;
@@ -106,9 +106,9 @@ describe('an 8-digit code', () => {
 
   it('reaches the core as one code through the modal, with the interaction’s time as sentAt', async () => {
     const [prompt] = emulator.dmsTo(bob);
-    await emulator.clickButton(bob, prompt!.id, 'otp:code@main:login-8');
+    await emulator.clickButton(bob, prompt!.id, 'otp:code:login-8');
     const before = inputs.length;
-    const callback = await emulator.submitModal(bob, 'otp:modal@main:login-8', { code: '4829 173' });
+    const callback = await emulator.submitModal(bob, 'otp:modal:login-8', { code: '4829 173' });
     expect(callback.type).toBe(InteractionResponseType.DeferredMessageUpdate);
     const input = await nextInput(before, 'the modal code');
     expect(input).toMatchObject({

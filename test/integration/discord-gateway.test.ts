@@ -178,9 +178,9 @@ describe('stopInputs, the first step of a shutdown', () => {
       state: { kind: 'open', attemptsLeft: 3 },
     });
     const [prompt] = emulator.dmsTo(operator);
-    await emulator.clickButton(operator, prompt!.id, 'otp:code@main:login-1');
+    await emulator.clickButton(operator, prompt!.id, 'otp:code:login-1');
 
-    const submitted = emulator.submitModal(operator, 'otp:modal@main:login-1', { code: '482913' });
+    const submitted = emulator.submitModal(operator, 'otp:modal:login-1', { code: '482913' });
     // The interaction reached the channel, whose answer waits on the slow REST call.
     await new Promise((resolve) => setTimeout(resolve, 150));
     await channel.stopInputs();
@@ -198,7 +198,7 @@ describe('stopInputs, the first step of a shutdown', () => {
     // still reaches the core, unread (no code in it), so that a lone relay can say to send it again.
     emulator.sendDm(operator, '482913');
     await expect(
-      emulator.submitModal(operator, 'otp:modal@main:login-1', { code: '482913' }),
+      emulator.submitModal(operator, 'otp:modal:login-1', { code: '482913' }),
     ).rejects.toBeInstanceOf(InteractionTimeoutError);
     expect(inputs).toHaveLength(2);
     expect(inputs[1]).toEqual({ kind: 'during-shutdown', operatorId: operator, inputId: expect.any(String) });

@@ -162,18 +162,12 @@ describe('two relays on one bot token', () => {
 
   it('is acknowledged by one relay only when a button is pressed, and only that one delivers it', async () => {
     const prompt = emulator.dmsTo(bob)[0]!;
-    const callback = await emulator.clickButton(bob, prompt.id, 'otp:resend@main:login-1');
+    const callback = await emulator.clickButton(bob, prompt.id, 'otp:resend:login-1');
     expect(callback.type).toBe(InteractionResponseType.DeferredMessageUpdate);
     const { winner, loser } = await settled(callback.interactionId);
     await emulator.waitFor(() => inputsOf(winner, callback.interactionId).length === 1);
     expect(inputsOf(winner, callback.interactionId)).toEqual([
-      {
-        kind: 'resend',
-        operatorId: bob,
-        loginId: 'login-1',
-        account: 'main',
-        inputId: callback.interactionId,
-      },
+      { kind: 'resend', operatorId: bob, loginId: 'login-1', inputId: callback.interactionId },
     ]);
     expect(inputsOf(loser, callback.interactionId)).toEqual([]);
     // The loser stays quiet: no warning, no reply.
@@ -182,12 +176,12 @@ describe('two relays on one bot token', () => {
 
   it('delivers a modal code from one relay only', async () => {
     const prompt = emulator.dmsTo(alice)[0]!;
-    const opened = await emulator.clickButton(alice, prompt.id, 'otp:code@main:login-1');
+    const opened = await emulator.clickButton(alice, prompt.id, 'otp:code:login-1');
     expect(opened.type).toBe(InteractionResponseType.Modal);
     await settled(opened.interactionId);
     expect([...inputsOf(a, opened.interactionId), ...inputsOf(b, opened.interactionId)]).toEqual([]);
 
-    const submitted = await emulator.submitModal(alice, 'otp:modal@main:login-1', { code: '907-351' });
+    const submitted = await emulator.submitModal(alice, 'otp:modal:login-1', { code: '907-351' });
     const { winner, loser } = await settled(submitted.interactionId);
     const delivered = await emulator.waitFor(() => inputsOf(winner, submitted.interactionId)[0]);
     expect(delivered).toMatchObject({ kind: 'code', operatorId: alice, loginId: 'login-1' });
@@ -196,7 +190,7 @@ describe('two relays on one bot token', () => {
   });
 
   it('answers an unclear modal entry with one help reply, and delivers nothing', async () => {
-    const submitted = await emulator.submitModal(alice, 'otp:modal@main:login-1', { code: '12 3' });
+    const submitted = await emulator.submitModal(alice, 'otp:modal:login-1', { code: '12 3' });
     expect(submitted.type).toBe(InteractionResponseType.ChannelMessageWithSource);
     await settled(submitted.interactionId);
     expect(emulator.interactionReply(submitted.interactionId)?.ephemeral).toBe(true);
@@ -204,7 +198,7 @@ describe('two relays on one bot token', () => {
   });
 
   it('refuses a stranger’s press once, from either relay', async () => {
-    const submitted = await emulator.submitModal(outsider, 'otp:modal@main:login-1', { code: '246810' });
+    const submitted = await emulator.submitModal(outsider, 'otp:modal:login-1', { code: '246810' });
     expect(submitted.type).toBe(InteractionResponseType.ChannelMessageWithSource);
     await settled(submitted.interactionId);
     expect([...inputsOf(a, submitted.interactionId), ...inputsOf(b, submitted.interactionId)]).toEqual([]);

@@ -94,19 +94,14 @@ describe('DiscordOperatorChannel against the Discord emulator', () => {
       expect(others).toHaveLength(0);
       expect(prompt?.content).toContain('`main`');
       expect(prompt?.buttons).toEqual([
+        { customId: 'otp:code:login-a', label: 'Enter code', style: ButtonStyle.Primary, disabled: false },
         {
-          customId: 'otp:code@main:login-a',
-          label: 'Enter code',
-          style: ButtonStyle.Primary,
-          disabled: false,
-        },
-        {
-          customId: 'otp:resend@main:login-a',
+          customId: 'otp:resend:login-a',
           label: 'Send a new code',
           style: ButtonStyle.Secondary,
           disabled: false,
         },
-        { customId: 'otp:cancel@main:login-a', label: 'Cancel', style: ButtonStyle.Danger, disabled: false },
+        { customId: 'otp:cancel:login-a', label: 'Cancel', style: ButtonStyle.Danger, disabled: false },
       ]);
     }
     expect(emulator.dmsTo(closedDms)).toHaveLength(0);
@@ -155,10 +150,10 @@ describe('DiscordOperatorChannel against the Discord emulator', () => {
 
   it('opens the code modal from "Enter code"', async () => {
     const prompt = emulator.dmsTo(alice)[0]!;
-    const callback = await emulator.clickButton(alice, prompt.id, 'otp:code@main:login-a');
+    const callback = await emulator.clickButton(alice, prompt.id, 'otp:code:login-a');
     if (callback.type !== InteractionResponseType.Modal) throw new Error(`not a modal: ${callback.type}`);
     const modal: APIModalInteractionResponseCallbackData = callback.data;
-    expect(modal.custom_id).toBe('otp:modal@main:login-a');
+    expect(modal.custom_id).toBe('otp:modal:login-a');
     expect(modal.components).toHaveLength(1);
     const [label] = modal.components;
     expect(label?.type).toBe(ComponentType.Label);
@@ -174,7 +169,7 @@ describe('DiscordOperatorChannel against the Discord emulator', () => {
 
   it('delivers a modal submit as a code with its login', async () => {
     const before = inputs.length;
-    const callback = await emulator.submitModal(alice, 'otp:modal@main:login-a', {
+    const callback = await emulator.submitModal(alice, 'otp:modal:login-a', {
       code: `${TYPED_CODES[2].slice(0, 3)} ${TYPED_CODES[2].slice(3)}`,
     });
     expect(callback.type).toBe(InteractionResponseType.DeferredMessageUpdate);
@@ -190,7 +185,7 @@ describe('DiscordOperatorChannel against the Discord emulator', () => {
 
   it('answers an unclear modal entry with help, ephemeral, and sends nothing on', async () => {
     const before = inputs.length;
-    const callback = await emulator.submitModal(bob, 'otp:modal@main:login-a', { code: '12 34' });
+    const callback = await emulator.submitModal(bob, 'otp:modal:login-a', { code: '12 34' });
     expect(callback.type).toBe(InteractionResponseType.ChannelMessageWithSource);
     expect(callback.type === InteractionResponseType.ChannelMessageWithSource && callback.data?.flags).toBe(
       MessageFlags.Ephemeral,
@@ -205,13 +200,12 @@ describe('DiscordOperatorChannel against the Discord emulator', () => {
     const prompt = emulator.dmsTo(bob)[0]!;
     for (const action of ['resend', 'cancel'] as const) {
       const before = inputs.length;
-      const callback = await emulator.clickButton(bob, prompt.id, `otp:${action}@main:login-a`);
+      const callback = await emulator.clickButton(bob, prompt.id, `otp:${action}:login-a`);
       expect(callback.type).toBe(InteractionResponseType.DeferredMessageUpdate);
       expect(await emulator.waitFor(() => inputs[before])).toEqual({
         kind: action,
         operatorId: bob,
         loginId: 'login-a',
-        account: 'main',
         inputId: callback.interactionId,
       });
     }
@@ -233,11 +227,9 @@ describe('DiscordOperatorChannel against the Discord emulator', () => {
     await channel.showPrompt(view('login-a', { kind: 'rejected', operatorId: alice, interimSpent: false }));
     prompt = emulator.dmsTo(alice)[0]!;
     expect(prompt.editCount).toBe(editsBefore + 2);
-    expect(prompt.buttons.map((button) => button.customId)).toEqual(['otp:resend@main:login-a']);
+    expect(prompt.buttons.map((button) => button.customId)).toEqual(['otp:resend:login-a']);
     expect(emulator.dmsTo(alice)).toHaveLength(countBefore);
-    await expect(emulator.clickButton(alice, prompt.id, 'otp:code@main:login-a')).rejects.toThrow(
-      /no button/,
-    );
+    await expect(emulator.clickButton(alice, prompt.id, 'otp:code:login-a')).rejects.toThrow(/no button/);
   });
 
   it('names a code from otp-relay code by its OS user, never as a mention', async () => {
@@ -279,7 +271,7 @@ describe('DiscordOperatorChannel against the Discord emulator', () => {
 
   it('refuses a non-operator’s modal with an ephemeral answer', async () => {
     const before = inputs.length;
-    const callback = await emulator.submitModal(outsider, 'otp:modal@main:login-a', { code: TYPED_CODES[0] });
+    const callback = await emulator.submitModal(outsider, 'otp:modal:login-a', { code: TYPED_CODES[0] });
     expect(callback.type).toBe(InteractionResponseType.ChannelMessageWithSource);
     expect(callback.type === InteractionResponseType.ChannelMessageWithSource && callback.data?.flags).toBe(
       MessageFlags.Ephemeral,

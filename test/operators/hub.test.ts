@@ -121,7 +121,7 @@ describe('OperatorHub: one account', () => {
     expect(only.looks).toBe(0);
   });
 
-  it('passes a command on with its answer untouched but for the account a "Try anyway" names', async () => {
+  it('passes a command on with its answer untouched: one account names none', async () => {
     const { channel, logins } = await hubWith({
       accounts: [{ name: 'default', operatorIds: [ALICE], codeDigits: ANY_DIGITS }],
     });
@@ -137,7 +137,7 @@ describe('OperatorHub: one account', () => {
     expect(handed?.kind).toBe('command');
     if (handed?.kind !== 'command') return;
     await handed.respond({ kind: 'login-request', result: 'halt-confirm', haltAt: 5 });
-    expect(answers.at(-1)).toMatchObject({ kind: 'login-request', account: 'default' });
+    expect(answers.at(-1)).toEqual({ kind: 'login-request', result: 'halt-confirm', haltAt: 5 });
   });
 });
 
@@ -449,6 +449,28 @@ describe('OperatorHub: commands with several accounts', () => {
     expect(answers[0]).toMatchObject({ kind: 'statuses' });
     if (answers[0]?.kind !== 'statuses') return;
     expect(answers[0].statuses.map((s) => s.account)).toEqual(['live', 'paper']);
+  });
+
+  it('names the account on the answer of a command that named it (its "Try anyway" then does)', async () => {
+    const { channel, paper } = await hubWith();
+    const answers: OperatorNotice[] = [];
+    channel.input({
+      kind: 'command',
+      operatorId: ALICE,
+      command: 'login',
+      account: 'paper',
+      respond: async (n) => void answers.push(n),
+    });
+    await settle();
+    const handed = paper.inputs[0];
+    if (handed?.kind !== 'command') throw new Error('no command handed to paper');
+    await handed.respond({ kind: 'login-request', result: 'halt-confirm', haltAt: 5 });
+    expect(answers.at(-1)).toEqual({
+      kind: 'login-request',
+      result: 'halt-confirm',
+      haltAt: 5,
+      account: 'paper',
+    });
   });
 
   it('/login and /cancel without account ask which; with one, go there; an unknown one is refused', async () => {
