@@ -62,6 +62,8 @@ export interface OperatorHubOptions {
   readonly now?: () => number;
 }
 
+/** How many code messages the hub remembers as routed (beyond, the oldest are forgotten first). */
+const MAX_REMEMBERED_CODES = 10_000;
 /** How many codes may wait for their account's button at once. */
 const MAX_HELD_CODES = 1_000;
 
@@ -89,6 +91,9 @@ export class OperatorHub {
   readonly #channels = new Map<string, AccountChannel>();
   /** The account of each prompt message and login this relay showed. */
   readonly #prompts = new PromptAccounts();
+  /** Code messages routed, and until when each is remembered (oldest first). */
+  readonly #delivered = new Map<string, number>();
+  readonly #now: () => number;
   /** Prompts being sent or edited now. */
   readonly #showing = new Set<Promise<unknown>>();
   readonly #held: HeldCodes;
@@ -99,7 +104,7 @@ export class OperatorHub {
     this.#o = options;
     this.#log = options.logger.child({ component: 'operator-hub' });
     this.#accounts = new Map(options.accounts.map((account) => [account.name, account]));
-    const now = options.now ?? Date.now;
+    const now = (this.#now = options.now ?? Date.now);
     this.#held = new HeldCodes({ keepMs: options.holdCodesMs, max: MAX_HELD_CODES, now });
     const everyone = new Set(options.accounts.flatMap((account) => account.operatorIds));
     for (const account of options.accounts) {
@@ -166,6 +171,9 @@ export class OperatorHub {
 
   /** A code: where it goes, see the class. */
   async #code(input: HeldCode): Promise<void> {
+    // A repeat delivery (a gateway resume) had its answer the first time; routed again it could go
+    // to another account than the first (whose relay would not know it for a repeat).
+    if (!this.#firstDelivery(input.inputId)) return;
     // A reply may come before this relay's prompt has gone out to every operator (and its messages
     // are known): it waits for the prompts under way, rather than be taken for a plain reply.
     if (
@@ -291,6 +299,18 @@ export class OperatorHub {
       accounts: mine.filter((_, i) => found[i] !== undefined),
       ...(replied === undefined ? {} : { replied: replied.name }),
     };
+  }
+
+  /** Whether message `inputId` comes here for the first time (remembered as long as input claims are). */
+  #firstDelivery(inputId: string): boolean {
+    const now = this.#now();
+    for (const [id, untilMs] of this.#delivered) {
+      if (untilMs > now && this.#delivered.size <= MAX_REMEMBERED_CODES) break;
+      this.#delivered.delete(id);
+    }
+    if (this.#delivered.has(inputId)) return false;
+    this.#delivered.set(inputId, now + this.#o.claimTtlMs);
+    return true;
   }
 
   #deliverCode(account: string, input: HeldCode): void {
