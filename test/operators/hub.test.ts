@@ -184,6 +184,19 @@ describe('OperatorHub: several accounts, a plain reply', () => {
     expect(live.codes()).toEqual(['654321']);
   });
 
+  it('drops a repeat delivery of a code message, though it would now go to another account', async () => {
+    const { channel, live, paper } = await hubWith();
+    paper.waiting = { loginId: 'p1', prompts: {} };
+    const dm = channel.input(code('123456', { inputId: 'dm-11' }));
+    await settle();
+    paper.waiting = undefined;
+    live.waiting = { loginId: 'l1', prompts: {} };
+    channel.input(dm);
+    await settle();
+    expect(paper.codes()).toEqual(['123456']);
+    expect(live.inputs).toEqual([]);
+  });
+
   it('goes to the waiting account whose CODE_DIGITS it fits', async () => {
     const { channel, live, paper } = await hubWith({
       accounts: [
