@@ -1,4 +1,5 @@
 import type { OperatorInput } from '../relay/ports/operators.js';
+import { ExpiringIds } from '../shared/expiring-ids.js';
 
 /** A plain reply with a code, while the operator is asked which account it is for. */
 export type HeldCode = Extract<OperatorInput, { kind: 'code' }>;
@@ -21,55 +22,44 @@ export interface HeldCodesOptions {
 export class HeldCodes {
   readonly #o: HeldCodesOptions;
   readonly #codes = new Map<string, { readonly input: HeldCode; readonly untilMs: number }>();
-  /** Every message asked about, and until when it is remembered (beyond its code's routing). */
-  readonly #asked = new Map<string, number>();
-  /** Messages whose code a press routed here (a later press is told it was answered). */
-  readonly #routed = new Set<string>();
+  /** Messages whose code a press took here: a later press is told it was answered. */
+  readonly #taken: ExpiringIds;
 
   public constructor(options: HeldCodesOptions) {
     this.#o = options;
+    this.#taken = new ExpiringIds({ keepMs: options.keepMs, max: options.max });
   }
 
-  /**
-   * Holds `input` until its account is chosen or `keepMs` passed. Resolves `false`, holding nothing,
-   * for a message already asked about (a repeat delivery: a gateway resume), even once it was routed.
-   */
-  public hold(input: HeldCode): boolean {
-    const now = this.#o.now();
-    this.#forget(now);
-    if (this.#asked.has(input.inputId)) return false;
-    this.#asked.set(input.inputId, now + this.#o.keepMs);
-    this.#codes.set(input.inputId, { input, untilMs: now + this.#o.keepMs });
-    for (const map of [this.#codes, this.#asked]) {
-      for (const oldest of map.keys()) {
-        if (map.size <= this.#o.max) break;
-        map.delete(oldest);
-        this.#routed.delete(oldest);
-      }
+  /** Holds `input` until its account is chosen or `keepMs` passed. */
+  public hold(input: HeldCode): void {
+    this.#forget(this.#o.now());
+    this.#codes.set(input.inputId, { input, untilMs: this.#o.now() + this.#o.keepMs });
+    for (const oldest of this.#codes.keys()) {
+      if (this.#codes.size <= this.#o.max) break;
+      this.#codes.delete(oldest);
     }
-    return true;
   }
 
-  /** Whether a press here already took message `inputId`'s code (while the message is remembered). */
+  /** Whether a press here already took message `inputId`'s code (for `keepMs` after). */
   public wasTaken(inputId: string): boolean {
-    return this.#routed.has(inputId) && this.#asked.has(inputId);
+    return this.#taken.has(inputId, this.#o.now());
   }
 
   /** Holds again a code taken out whose routing failed (the store could not be asked): a press may retry. */
   public putBack(input: HeldCode): void {
-    this.#routed.delete(input.inputId);
+    this.#taken.delete(input.inputId);
     this.#codes.set(input.inputId, { input, untilMs: this.#o.now() + this.#o.keepMs });
   }
 
   /** The code `operatorId` is asked about for message `inputId`, taken out (routed once); `undefined` if none. */
   public take(inputId: string, operatorId: string): HeldCode | undefined {
-    this.#forget(this.#o.now());
+    const now = this.#o.now();
+    this.#forget(now);
     const held = this.#codes.get(inputId);
     // Only its own operator's press takes it (the button is in their DM; anything else is not theirs).
     if (held === undefined || held.input.operatorId !== operatorId) return undefined;
     this.#codes.delete(inputId);
-    if (held.untilMs <= this.#o.now()) return undefined;
-    this.#routed.add(inputId);
+    this.#taken.add(inputId, now);
     return held.input;
   }
 
@@ -90,13 +80,8 @@ export class HeldCodes {
     return this.#codes.size;
   }
 
-  /** Forgets what is due (a code put back may be out of order: it is checked on its own too). */
+  /** Forgets what is due (a code put back may be out of order: each is checked). */
   #forget(now: number): void {
     for (const [inputId, { untilMs }] of this.#codes) if (untilMs <= now) this.#codes.delete(inputId);
-    for (const [inputId, untilMs] of this.#asked) {
-      if (untilMs > now) break;
-      this.#asked.delete(inputId);
-      this.#routed.delete(inputId);
-    }
   }
 }

@@ -6,6 +6,7 @@ import type {
   OperatorNotice,
   PromptView,
 } from '../relay/ports/operators.js';
+import { ExpiringIds } from '../shared/expiring-ids.js';
 import { errorFields, type Logger } from '../shared/log.js';
 import { AccountChannel, type SharedChannel } from './account-channel.js';
 import { HeldCodes, type HeldCode } from './held-codes.js';
@@ -91,8 +92,8 @@ export class OperatorHub {
   readonly #channels = new Map<string, AccountChannel>();
   /** The account of each prompt message and login this relay showed. */
   readonly #prompts = new PromptAccounts();
-  /** Code messages routed, and until when each is remembered (oldest first). */
-  readonly #delivered = new Map<string, number>();
+  /** Code messages routed, remembered as long as input claims are. */
+  readonly #delivered: ExpiringIds;
   readonly #now: () => number;
   /** Prompts being sent or edited now. */
   readonly #showing = new Set<Promise<unknown>>();
@@ -105,6 +106,7 @@ export class OperatorHub {
     this.#log = options.logger.child({ component: 'operator-hub' });
     this.#accounts = new Map(options.accounts.map((account) => [account.name, account]));
     const now = (this.#now = options.now ?? Date.now);
+    this.#delivered = new ExpiringIds({ keepMs: options.claimTtlMs, max: MAX_REMEMBERED_CODES });
     this.#held = new HeldCodes({ keepMs: options.holdCodesMs, max: MAX_HELD_CODES, now });
     const everyone = new Set(options.accounts.flatMap((account) => account.operatorIds));
     for (const account of options.accounts) {
@@ -173,7 +175,7 @@ export class OperatorHub {
   async #code(input: HeldCode): Promise<void> {
     // A repeat delivery (a gateway resume) had its answer the first time; routed again it could go
     // to another account than the first (whose relay would not know it for a repeat).
-    if (!this.#firstDelivery(input.inputId)) return;
+    if (!this.#delivered.firstTime(input.inputId, this.#now())) return;
     // A reply may come before this relay's prompt has gone out to every operator (and its messages
     // are known): it waits for the prompts under way, rather than be taken for a plain reply.
     if (
@@ -205,9 +207,9 @@ export class OperatorHub {
 
   /** Several of the operator's accounts wait: hold the code, and ask which (once across relays). */
   async #ask(input: HeldCode, accounts: readonly string[]): Promise<void> {
-    // Every relay holds it: whichever acknowledges the press can send it. A repeat delivery of a
-    // message already asked about is dropped here, whatever the store says now.
-    if (!this.#held.hold(input)) return;
+    // Every relay holds it: whichever acknowledges the press can send it. (A repeat delivery of the
+    // message never comes this far: `#code` drops it.)
+    this.#held.hold(input);
     let asking: boolean;
     try {
       asking = await this.#o.claimInput(input.inputId, this.#o.claimTtlMs);
@@ -299,18 +301,6 @@ export class OperatorHub {
       accounts: mine.filter((_, i) => found[i] !== undefined),
       ...(replied === undefined ? {} : { replied: replied.name }),
     };
-  }
-
-  /** Whether message `inputId` comes here for the first time (remembered as long as input claims are). */
-  #firstDelivery(inputId: string): boolean {
-    const now = this.#now();
-    for (const [id, untilMs] of this.#delivered) {
-      if (untilMs > now && this.#delivered.size <= MAX_REMEMBERED_CODES) break;
-      this.#delivered.delete(id);
-    }
-    if (this.#delivered.has(inputId)) return false;
-    this.#delivered.set(inputId, now + this.#o.claimTtlMs);
-    return true;
   }
 
   #deliverCode(account: string, input: HeldCode): void {

@@ -1,3 +1,4 @@
+import { ExpiringIds } from '../shared/expiring-ids.js';
 import { errorFields, type Logger } from '../shared/log.js';
 import type { LoginCoordination } from './ports/coordination.js';
 import type { OperatorInput, OperatorNotice } from './ports/operators.js';
@@ -19,8 +20,8 @@ export interface InputClaimsOptions {
  */
 export class InputClaims {
   readonly #o: InputClaimsOptions;
-  /** Inputs this relay had an answer for, and when it forgets them. */
-  readonly #known = new Map<string, number>();
+  /** Inputs this relay had an answer for, until it forgets them. */
+  readonly #known = new ExpiringIds({ keepMs: INPUT_CLAIM_TTL_MS });
 
   public constructor(options: InputClaimsOptions) {
     this.#o = options;
@@ -32,26 +33,16 @@ export class InputClaims {
    * (see `claimCode` in login/code.ts): nothing else is asked here.
    */
   public firstDelivery(inputId: string): boolean {
-    const now = this.#o.now();
-    if (this.#seen(inputId, now)) return false;
-    this.#known.set(inputId, now + INPUT_CLAIM_TTL_MS);
-    return true;
-  }
-
-  /** Whether `inputId` is remembered; forgets what is due by `now`. */
-  #seen(inputId: string, now: number): boolean {
-    for (const [id, forgetAtMs] of this.#known) if (forgetAtMs <= now) this.#known.delete(id);
-    return this.#known.has(inputId);
+    return this.#known.firstTime(inputId, this.#o.now());
   }
 
   /** Whether this relay takes `input`. A store failure is told to the operator: nothing was sent. */
   public async claim(input: Exclude<OperatorInput, { kind: 'command' | 'code' }>): Promise<boolean> {
     const { coordination, logger, now } = this.#o;
     const startedAt = now();
-    if (this.#seen(input.inputId, startedAt)) return false;
     // Known from now on, not once the store answers: a repeat delivery while this claim waits on a
     // stalled store is this one's to answer, never a second answer of its own.
-    this.#known.set(input.inputId, startedAt + INPUT_CLAIM_TTL_MS);
+    if (!this.#known.firstTime(input.inputId, startedAt)) return false;
     const log = { operatorId: input.operatorId, input: input.kind };
     try {
       const taken = await coordination.claimInput(input.inputId, INPUT_CLAIM_TTL_MS);
