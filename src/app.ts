@@ -17,7 +17,7 @@ import { cliChannels } from './contract/keys.js';
 import { CliInbox } from './operators/cli-inbox.js';
 import { CombinedOperatorChannel, SideChannels } from './operators/combined-channel.js';
 import { OperatorHub } from './operators/hub.js';
-import { TERMINAL_OPERATOR_ID } from './operators/terminal-channel.js';
+import { SANDBOX_OPERATOR_ID } from './sandbox-mode.js';
 import { CLAIM_TTL_MS } from './relay/login/context.js';
 import { connectRedis, redisConnectionState } from './redis/connect.js';
 import { openSharedSubscriber } from './redis/subscription.js';
@@ -155,7 +155,7 @@ export async function startRelay(
     accounts: config.accounts.map((account) => ({
       name: account.name,
       // The sandbox's one operator is the terminal's, of every account.
-      operatorIds: config.sandbox ? [TERMINAL_OPERATOR_ID] : account.operatorIds,
+      operatorIds: config.sandbox ? [SANDBOX_OPERATOR_ID] : account.operatorIds,
       codeDigits: account.codeDigits,
     })),
     // With several accounts every account's `inputs` key is the one `P:inputs`: any account's claims it.
